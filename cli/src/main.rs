@@ -1,0 +1,41 @@
+//! `squall`: one binary, one subcommand per role. Each subcommand lives in
+//! `cmd/` and is a thin shell over the library crates.
+
+mod cmd;
+mod config_args;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config_args::GlobalArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "squall", version, about = "Distributed bulk loader: SQL dumps into TiKV at disk speed")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a task config file and print it with every default filled in.
+    CheckConfig(cmd::check_config::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.global.init_logging();
+    let result = match cli.command {
+        Command::CheckConfig(args) => cmd::check_config::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PD and TiKV import client over kvproto gRPC.

@@ -1,0 +1,1 @@
+//! TiDB's byte encoding: keys, row format v2, datums, checksums.

@@ -1,0 +1,34 @@
+//! Checkpoints: the job's progress, behind a store trait (a local directory in
+//! embedded mode, etcd when distributed).
+//!
+//! * [`store`]: the [`CheckpointStore`] seam, a key/value store with revisions
+//!   and compare-and-swap that maps 1:1 onto etcd's KV and Txn API.
+//! * [`local`]: [`LocalCheckpointStore`], one file per key, crash safe.
+//! * [`records`]: the job, table and engine records and their state machines.
+//! * [`keys`]: where each record lives.
+//! * [`typed`]: JSON encoding, version checks and a read-modify-CAS loop.
+//! * `testsuite` (tests and the `testsuite` feature): the contract every store
+//!   implementation must pass, stamped out by [`checkpoint_store_test_suite!`].
+
+pub mod keys;
+mod local;
+pub mod records;
+mod store;
+pub mod typed;
+
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub use local::LocalCheckpointStore;
+pub use records::{
+    ChecksumRecord, ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint,
+    JobState, JobSummaryRecord, SourceFileSpec, TableCheckpoint, TableState, TableTotals,
+    RECORD_VERSION,
+};
+pub use store::{
+    validate_key, CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned, MAX_KEY_LEN,
+};
+pub use typed::{Decision, Record, Stored, Swap};
+
+/// The store as the rest of Squall holds it.
+pub type SharedCheckpointStore = std::sync::Arc<dyn CheckpointStore>;

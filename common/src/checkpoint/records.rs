@@ -1,0 +1,291 @@
+//! The typed records a job keeps in the checkpoint store: one job record, one
+//! record per table and one per engine. They are JSON (readable with
+//! `etcdctl get`, diffable in golden files) and carry a format `version`.
+//!
+//! Exactly-once rests on two fields of [`EngineCheckpoint`]: `commit_ts` is
+//! fixed from PD's TSO and stored *before* anything is written to TiKV, so a
+//! re-run of the engine rewrites the same keys at the same timestamp; and
+//! `attempt` is bumped by every worker that claims the engine, so a result is
+//! recorded with a compare-and-swap that only the latest claimant can win.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::TableInfo;
+
+/// Format version written by this build; records with a larger one are refused.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Lightning's KV checksum triple: XOR of CRC-64/XZ over `key || value`, pair
+/// count and byte count. XOR and addition make it order-independent and
+/// additive across engines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChecksumRecord {
+    pub crc: u64,
+    pub kvs: u64,
+    pub bytes: u64,
+}
+
+impl ChecksumRecord {
+    pub fn merge(&mut self, other: &ChecksumRecord) {
+        self.crc ^= other.crc;
+        self.kvs += other.kvs;
+        self.bytes += other.bytes;
+    }
+}
+
+impl std::fmt::Display for ChecksumRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "crc={:#018x} kvs={} bytes={}", self.crc, self.kvs, self.bytes)
+    }
+}
+
+/// The whole import job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct JobCheckpoint {
+    pub version: u32,
+    pub job_id: String,
+    /// Source directory as given (canonicalized).
+    pub source_dir: String,
+    pub pd_addrs: Vec<String>,
+    /// Hash of the config settings that change the KVs produced (source
+    /// parsing, SQL mode, time zone, table IDs, engine size). A resume under a
+    /// different hash is refused.
+    pub config_hash: String,
+    pub state: JobState,
+    /// A TSO taken before any engine's commit ts: every KV this job ingests has
+    /// a newer commit ts, so duplicate detection uses it as `min_commit_ts`.
+    pub start_ts: u64,
+    /// Milliseconds since the Unix epoch when the job was first planned.
+    pub created_unix_ms: u64,
+    /// Filled in when the job ends.
+    pub summary: Option<JobSummaryRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum JobState {
+    /// Table and engine records are being written; a resume re-plans and
+    /// keeps every engine record that already exists.
+    Planning,
+    /// The plan is complete; engines are being encoded and ingested.
+    Importing,
+    /// All engines are done; duplicate detection and checksums run.
+    PostProcessing,
+    /// Every table's checksum matched.
+    Verified,
+    Failed { reason: String },
+}
+
+/// Totals stored with a finished job (the printed summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct JobSummaryRecord {
+    pub tables: u64,
+    pub engines: u64,
+    pub rows: u64,
+    pub kvs: u64,
+    pub kv_bytes: u64,
+    pub source_bytes: u64,
+    pub local_duplicates: u64,
+    pub remote_duplicates: u64,
+    pub skipped_rows: u64,
+    pub warnings: u64,
+    pub elapsed_ms: u64,
+}
+
+/// One target table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TableCheckpoint {
+    pub version: u32,
+    pub table: TableInfo,
+    pub engine_count: u32,
+    /// Source bytes of all the table's chunks.
+    pub source_bytes: u64,
+    pub state: TableState,
+    /// Merged engine results, set when the table reaches `Ingested`.
+    pub local: Option<TableTotals>,
+    /// Checksum read back from TiKV, set by the verify step.
+    pub remote: Option<ChecksumRecord>,
+}
+
+/// Table lifecycle: `Pending → Ingested → DuplicatesDetected → Resolved →
+/// ChecksumVerified`, or `Failed` from any state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum TableState {
+    Pending,
+    /// Every engine of the table is encoded and ingested.
+    Ingested,
+    /// Global duplicate detection ran; `found` conflicting KVs.
+    DuplicatesDetected { found: u64 },
+    /// Conflicts were handled by the configured strategy.
+    Resolved,
+    ChecksumVerified,
+    Failed { reason: String },
+}
+
+impl TableState {
+    /// Position in the lifecycle, so steps can skip what is already done.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Self::Pending => 0,
+            Self::Ingested => 1,
+            Self::DuplicatesDetected { .. } => 2,
+            Self::Resolved => 3,
+            Self::ChecksumVerified => 4,
+            Self::Failed { .. } => 5,
+        }
+    }
+}
+
+/// What a table's engines produced, merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TableTotals {
+    pub rows: u64,
+    /// Data and every index together: the quantity compared with TiKV.
+    pub checksum: ChecksumRecord,
+    pub data: ChecksumRecord,
+    pub indexes: BTreeMap<i64, ChecksumRecord>,
+    pub local_duplicates: u64,
+    pub skipped_rows: u64,
+    pub warnings: u64,
+}
+
+impl TableTotals {
+    pub fn add(&mut self, r: &EngineResult) {
+        self.rows += r.rows;
+        self.data.merge(&r.data);
+        self.checksum.merge(&r.data);
+        for (id, c) in &r.indexes {
+            self.indexes.entry(*id).or_default().merge(c);
+            self.checksum.merge(c);
+        }
+        self.local_duplicates += r.local_duplicates;
+        self.skipped_rows += r.skipped_rows;
+        self.warnings += r.warnings;
+    }
+}
+
+/// A source file as the plan refers to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SourceFileSpec {
+    /// Path relative to the job's source directory.
+    pub path: String,
+    /// `csv`, `sql` or `parquet`.
+    pub format: String,
+    /// `gzip`, `zstd`, `snappy` or empty.
+    pub compression: String,
+    /// Size in bytes when planned (a file that changed size is refused).
+    pub size: u64,
+}
+
+/// One chunk of one source file: a byte range that starts and ends at row
+/// boundaries, and the `_tidb_rowid` range its rows take.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ChunkSpec {
+    pub file: SourceFileSpec,
+    /// Position of the chunk in the table's chunk list (row tags use it).
+    pub ordinal: u32,
+    pub start: u64,
+    pub end: u64,
+    /// Row IDs `row_id_base + 1 ..= row_id_max` belong to this chunk.
+    pub row_id_base: i64,
+    pub row_id_max: i64,
+    /// Column names from the file's header, empty when the file has none.
+    pub columns: Vec<String>,
+}
+
+/// One engine: a group of one table's chunks, encoded, sorted and ingested
+/// as a unit by one worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EngineCheckpoint {
+    pub version: u32,
+    pub job_id: String,
+    pub table_id: i64,
+    pub engine_id: u32,
+    /// Commit timestamp of every KV of this engine, from PD's TSO, fixed at plan time.
+    pub commit_ts: u64,
+    pub chunks: Vec<ChunkSpec>,
+    pub source_bytes: u64,
+    /// Bumped by each worker that claims the engine (compare-and-swap guard).
+    pub attempt: u32,
+    pub state: EngineState,
+}
+
+impl EngineCheckpoint {
+    /// The part of the record the planner decides; a re-plan must equal it.
+    pub fn same_plan(&self, other: &EngineCheckpoint) -> bool {
+        self.job_id == other.job_id
+            && self.table_id == other.table_id
+            && self.engine_id == other.engine_id
+            && self.chunks == other.chunks
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum EngineState {
+    Pending,
+    Running { attempt: u32, worker: String, started_unix_ms: u64 },
+    Done(EngineResult),
+    /// The engine failed for a reason a retry will not fix (bad input, error
+    /// budget exhausted). Transient failures are retried, not recorded here.
+    Failed { attempt: u32, reason: String },
+}
+
+/// What a finished engine produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EngineResult {
+    pub attempt: u32,
+    pub rows: u64,
+    pub data: ChecksumRecord,
+    /// Per index ID.
+    pub indexes: BTreeMap<i64, ChecksumRecord>,
+    /// KV pairs ingested and their bytes (data and indexes, duplicates excluded).
+    pub kvs: u64,
+    pub bytes: u64,
+    /// Keys written more than once inside the engine (extra copies not ingested).
+    pub local_duplicates: u64,
+    /// Rows skipped for conversion errors (within `max-error`).
+    pub skipped_rows: u64,
+    pub warnings: u64,
+    pub encode_ms: u64,
+    pub ingest_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_merge_is_xor_and_sum() {
+        let mut a = ChecksumRecord { crc: 0b1100, kvs: 2, bytes: 10 };
+        a.merge(&ChecksumRecord { crc: 0b1010, kvs: 3, bytes: 5 });
+        assert_eq!(a, ChecksumRecord { crc: 0b0110, kvs: 5, bytes: 15 });
+    }
+
+    #[test]
+    fn table_totals_merge_data_and_indexes() {
+        let r = EngineResult {
+            rows: 2,
+            data: ChecksumRecord { crc: 1, kvs: 2, bytes: 20 },
+            indexes: BTreeMap::from([(1, ChecksumRecord { crc: 2, kvs: 2, bytes: 8 })]),
+            ..Default::default()
+        };
+        let mut t = TableTotals::default();
+        t.add(&r);
+        t.add(&r);
+        assert_eq!(t.rows, 4);
+        assert_eq!(t.checksum, ChecksumRecord { crc: 0, kvs: 8, bytes: 56 });
+        assert_eq!(t.indexes[&1], ChecksumRecord { crc: 0, kvs: 4, bytes: 16 });
+    }
+}

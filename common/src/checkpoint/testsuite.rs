@@ -1,0 +1,184 @@
+//! The checkpoint store contract, written once as generic async fns and
+//! stamped out per implementation by [`checkpoint_store_test_suite!`]
+//! (the local store here; the etcd store runs the same cases against a real
+//! etcd). A case takes a fresh, empty store.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use super::store::{CasOutcome, CheckpointStore, Revision};
+
+/// Every case's name, so a suite can be checked for completeness.
+pub const ALL_CASES: &[&str] = &[
+    "get_missing_is_none",
+    "put_then_get",
+    "revisions_strictly_increase",
+    "cas_creates_only_when_absent",
+    "cas_swaps_only_at_expected_revision",
+    "cas_after_delete_and_recreate_conflicts",
+    "list_returns_prefix_in_key_order",
+    "delete_reports_existence",
+    "concurrent_cas_has_one_winner",
+    "invalid_keys_are_rejected",
+    "values_are_binary_safe",
+];
+
+pub async fn get_missing_is_none<S: CheckpointStore>(store: S) {
+    assert_eq!(store.get("squall/none").await.unwrap(), None);
+}
+
+pub async fn put_then_get<S: CheckpointStore>(store: S) {
+    let rev = store.put("squall/a", b"one".to_vec()).await.unwrap();
+    let got = store.get("squall/a").await.unwrap().expect("value after put");
+    assert_eq!(got.value, b"one");
+    assert_eq!(got.revision, rev);
+    let rev2 = store.put("squall/a", b"two".to_vec()).await.unwrap();
+    let got = store.get("squall/a").await.unwrap().expect("value after overwrite");
+    assert_eq!((got.value.as_slice(), got.revision), (&b"two"[..], rev2));
+}
+
+pub async fn revisions_strictly_increase<S: CheckpointStore>(store: S) {
+    let mut last = Revision(0);
+    for (i, key) in ["squall/x", "squall/y", "squall/x", "squall/z"].iter().enumerate() {
+        let rev = store.put(key, vec![i as u8]).await.unwrap();
+        assert!(rev > last, "write {i} got {rev:?} after {last:?}");
+        last = rev;
+    }
+    store.delete("squall/y").await.unwrap();
+    let rev = store.put("squall/y", vec![9]).await.unwrap();
+    assert!(rev > last, "recreated key got {rev:?} after {last:?}");
+}
+
+pub async fn cas_creates_only_when_absent<S: CheckpointStore>(store: S) {
+    let CasOutcome::Swapped(rev) = store.cas("squall/c", None, b"first".to_vec()).await.unwrap()
+    else {
+        panic!("create of an absent key must swap");
+    };
+    match store.cas("squall/c", None, b"second".to_vec()).await.unwrap() {
+        CasOutcome::Conflict { current: Some(cur) } => {
+            assert_eq!((cur.value.as_slice(), cur.revision), (&b"first"[..], rev));
+        }
+        other => panic!("create of an existing key must conflict, got {other:?}"),
+    }
+}
+
+pub async fn cas_swaps_only_at_expected_revision<S: CheckpointStore>(store: S) {
+    let r1 = store.put("squall/k", b"v1".to_vec()).await.unwrap();
+    let CasOutcome::Swapped(r2) = store.cas("squall/k", Some(r1), b"v2".to_vec()).await.unwrap()
+    else {
+        panic!("cas at the current revision must swap");
+    };
+    assert!(r2 > r1);
+    match store.cas("squall/k", Some(r1), b"v3".to_vec()).await.unwrap() {
+        CasOutcome::Conflict { current: Some(cur) } => assert_eq!(cur.revision, r2),
+        other => panic!("cas at a stale revision must conflict, got {other:?}"),
+    }
+    match store.cas("squall/missing", Some(r1), b"v".to_vec()).await.unwrap() {
+        CasOutcome::Conflict { current: None } => {}
+        other => panic!("cas on an absent key with a revision must conflict, got {other:?}"),
+    }
+    assert_eq!(store.get("squall/k").await.unwrap().unwrap().value, b"v2");
+}
+
+pub async fn cas_after_delete_and_recreate_conflicts<S: CheckpointStore>(store: S) {
+    let r1 = store.put("squall/d", b"a".to_vec()).await.unwrap();
+    assert!(store.delete("squall/d").await.unwrap());
+    store.put("squall/d", b"b".to_vec()).await.unwrap();
+    let outcome = store.cas("squall/d", Some(r1), b"c".to_vec()).await.unwrap();
+    assert!(matches!(outcome, CasOutcome::Conflict { current: Some(_) }), "{outcome:?}");
+}
+
+pub async fn list_returns_prefix_in_key_order<S: CheckpointStore>(store: S) {
+    for key in ["squall/j/b", "squall/j/a", "squall/jx", "squall/i", "squall/j/c/d"] {
+        store.put(key, key.as_bytes().to_vec()).await.unwrap();
+    }
+    let listed = store.list("squall/j/").await.unwrap();
+    let keys: Vec<&str> = listed.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["squall/j/a", "squall/j/b", "squall/j/c/d"]);
+    for (k, v) in &listed {
+        assert_eq!(v.value, k.as_bytes());
+    }
+    assert!(store.list("squall/nothing/").await.unwrap().is_empty());
+}
+
+pub async fn delete_reports_existence<S: CheckpointStore>(store: S) {
+    store.put("squall/del", vec![1]).await.unwrap();
+    assert!(store.delete("squall/del").await.unwrap());
+    assert!(!store.delete("squall/del").await.unwrap());
+    assert_eq!(store.get("squall/del").await.unwrap(), None);
+}
+
+pub async fn concurrent_cas_has_one_winner<S: CheckpointStore>(store: S) {
+    let store = Arc::new(store);
+    let base = store.put("squall/race", b"0".to_vec()).await.unwrap();
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.cas("squall/race", Some(base), vec![i]).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if let CasOutcome::Swapped(_) = t.await.unwrap().unwrap() {
+            winners.push(i as u8);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one cas may win: {winners:?}");
+    assert_eq!(store.get("squall/race").await.unwrap().unwrap().value, winners);
+}
+
+pub async fn invalid_keys_are_rejected<S: CheckpointStore>(store: S) {
+    assert!(store.put("", vec![]).await.is_err());
+    assert!(store.put("a\0b", vec![]).await.is_err());
+    assert!(store.put(&"k".repeat(super::store::MAX_KEY_LEN + 1), vec![]).await.is_err());
+}
+
+pub async fn values_are_binary_safe<S: CheckpointStore>(store: S) {
+    let value: Vec<u8> = (0..=255u8).chain([b'\n', 0, 0xff]).collect();
+    store.put("squall/bin/`x`.\"名\"", value.clone()).await.unwrap();
+    store.put("squall/bin/empty", Vec::new()).await.unwrap();
+    let got = store.get("squall/bin/`x`.\"名\"").await.unwrap().unwrap();
+    assert_eq!(got.value, value);
+    assert_eq!(store.get("squall/bin/empty").await.unwrap().unwrap().value, b"");
+}
+
+/// Generates one `#[tokio::test]` per contract case in a module named `$name`.
+/// `$make` is an expression evaluating to `(store, guard)`; the guard (a temp
+/// dir, a server process) lives until the case ends.
+#[macro_export]
+macro_rules! checkpoint_store_test_suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::checkpoint_store_test_suite!(@cases $make;
+                get_missing_is_none,
+                put_then_get,
+                revisions_strictly_increase,
+                cas_creates_only_when_absent,
+                cas_swaps_only_at_expected_revision,
+                cas_after_delete_and_recreate_conflicts,
+                list_returns_prefix_in_key_order,
+                delete_reports_existence,
+                concurrent_cas_has_one_winner,
+                invalid_keys_are_rejected,
+                values_are_binary_safe
+            );
+
+        }
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        #[test]
+        fn suite_is_complete() {
+            let stamped: &[&str] = &[$(stringify!($case)),*];
+            assert_eq!(stamped, $crate::checkpoint::testsuite::ALL_CASES);
+        }
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make;
+                $crate::checkpoint::testsuite::$case(store).await;
+            }
+        )*
+    };
+}

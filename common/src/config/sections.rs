@@ -1,0 +1,196 @@
+//! The smaller config sections. Names and defaults follow TiDB Lightning where
+//! it has the setting; Squall-only settings live in `[squall]`.
+
+use serde::{Deserialize, Serialize};
+
+use super::ByteSize;
+
+/// `[lightning]`: process-wide knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct LightningConfig {
+    /// Tables encoded at once (embedded mode). Default 6.
+    pub table_concurrency: usize,
+    /// Engines encoded at once by one worker process. Default 2.
+    pub index_concurrency: usize,
+    /// Encoding threads per engine. Default: number of CPUs.
+    pub region_concurrency: usize,
+    /// Log level (`debug`, `info`, `warn`, `warning`, `error`). Default `info`.
+    pub level: String,
+    /// Log file; empty = stderr. Default empty.
+    pub file: String,
+    /// Run pre-checks before importing. Accepted for Lightning compatibility. Default true.
+    pub check_requirements: bool,
+    /// Rows with conversion errors that may be skipped and recorded before the job
+    /// aborts. Syntax errors always abort. Default 0 (as Lightning).
+    pub max_error: u64,
+}
+
+impl Default for LightningConfig {
+    fn default() -> Self {
+        Self {
+            table_concurrency: 6,
+            index_concurrency: 2,
+            region_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            level: "info".into(),
+            file: String::new(),
+            check_requirements: true,
+            max_error: 0,
+        }
+    }
+}
+
+/// `[tikv-importer]`: the physical import backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ImporterConfig {
+    /// Only `local` (physical import) exists in Squall. Default `local`.
+    pub backend: String,
+    /// Directory for local sorted engines. Default `<tmp>/squall-sorted-kv`.
+    pub sorted_kv_dir: String,
+    /// Regions written and ingested at once per engine. Default 16.
+    pub range_concurrency: usize,
+    /// Pairs per `WriteBatch` message. Default 32768.
+    pub send_kv_pairs: usize,
+    /// Largest range ingested as one region. Default 96MiB.
+    pub region_split_size: ByteSize,
+    /// Most keys in one ingested range. Default 1280000.
+    pub region_split_keys: u64,
+    /// Memory for one engine's sort buffer before it is flushed as a sorted run. Default 128MiB.
+    pub local_writer_mem_cache_size: ByteSize,
+    /// Deprecated Lightning option; use `[conflict] strategy`. Default empty.
+    pub duplicate_resolution: String,
+}
+
+impl Default for ImporterConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            sorted_kv_dir: std::env::temp_dir()
+                .join("squall-sorted-kv")
+                .to_string_lossy()
+                .into_owned(),
+            range_concurrency: 16,
+            send_kv_pairs: 32768,
+            region_split_size: ByteSize::mib(96),
+            region_split_keys: 1_280_000,
+            local_writer_mem_cache_size: ByteSize::mib(128),
+            duplicate_resolution: String::new(),
+        }
+    }
+}
+
+/// `[tidb]`: the target cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct TidbConfig {
+    /// PD address(es), comma separated. Default `127.0.0.1:2379`.
+    pub pd_addr: String,
+    /// TiDB status address (`host:port`) to read table IDs from `/schema/{db}/{table}`.
+    /// Empty: IDs come from `[[squall.table-ids]]` or are assigned deterministically.
+    pub status_addr: String,
+    /// SQL mode for value conversion. Default [`SQUALL_DEFAULT_SQL_MODE`] (strict);
+    /// Lightning defaults to the non-strict [`LIGHTNING_DEFAULT_SQL_MODE`] (see README).
+    pub sql_mode: String,
+    /// Time zone for TIMESTAMP values in the source (`SYSTEM`, `UTC`, `+08:00`, `Asia/Shanghai`).
+    /// Default `SYSTEM`.
+    pub time_zone: String,
+}
+
+/// Squall's default SQL mode: strict, so a bad value is an error, not a silent clip.
+pub const SQUALL_DEFAULT_SQL_MODE: &str =
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
+/// TiDB Lightning's default SQL mode (non-strict).
+pub const LIGHTNING_DEFAULT_SQL_MODE: &str = "ONLY_FULL_GROUP_BY,NO_AUTO_CREATE_USER";
+
+impl Default for TidbConfig {
+    fn default() -> Self {
+        Self {
+            pd_addr: "127.0.0.1:2379".into(),
+            status_addr: String::new(),
+            sql_mode: SQUALL_DEFAULT_SQL_MODE.into(),
+            time_zone: "SYSTEM".into(),
+        }
+    }
+}
+
+/// `[checkpoint]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct CheckpointConfig {
+    /// Keep checkpoints so an interrupted job resumes. Default true.
+    pub enable: bool,
+    /// `file` (embedded mode) or `etcd` (distributed mode). Default `file`.
+    pub driver: String,
+    /// Where: a directory for `file`, endpoints for `etcd`. Default: `<output>/checkpoint`.
+    pub dsn: String,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self { enable: true, driver: "file".into(), dsn: String::new() }
+    }
+}
+
+/// `[post-restore]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct PostRestoreConfig {
+    /// `required` (mismatch fails the job), `optional` (mismatch warns) or `off`. Default `required`.
+    pub checksum: String,
+    /// Accepted for Lightning compatibility; Squall does not run ANALYZE. Default `off`.
+    pub analyze: String,
+}
+
+impl Default for PostRestoreConfig {
+    fn default() -> Self {
+        Self { checksum: "required".into(), analyze: "off".into() }
+    }
+}
+
+/// `[conflict]`: what to do when two source rows share a primary or unique key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ConflictConfig {
+    /// `error`, `record` (alias `none`), `remove` or `replace`. Default `error`.
+    pub strategy: String,
+    /// Stop the job once more conflicting rows than this are found (0 = no limit). Default 0.
+    pub threshold: u64,
+}
+
+impl Default for ConflictConfig {
+    fn default() -> Self {
+        Self { strategy: "error".into(), threshold: 0 }
+    }
+}
+
+/// `[squall]`: settings Lightning has no equivalent for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SquallConfig {
+    /// Directory for the job's reports (conflicts, errors, summary). Default `squall-output`.
+    pub output_dir: String,
+    /// NATS server URL for distributed mode. Default empty (embedded mode).
+    pub nats_url: String,
+    /// etcd endpoints for distributed mode, comma separated. Default empty.
+    pub etcd_endpoints: String,
+    /// Table IDs to use instead of asking TiDB, e.g. `{ "db.t" = 100 }`.
+    pub table_ids: std::collections::BTreeMap<String, i64>,
+    /// Timeout of one remote call, in seconds. Default 30.
+    pub rpc_timeout_secs: u64,
+    /// Attempts of one remote call before it fails. Default 10.
+    pub max_retries: u32,
+}
+
+impl Default for SquallConfig {
+    fn default() -> Self {
+        Self {
+            output_dir: "squall-output".into(),
+            nats_url: String::new(),
+            etcd_endpoints: String::new(),
+            table_ids: Default::default(),
+            rpc_timeout_secs: 30,
+            max_retries: 10,
+        }
+    }
+}

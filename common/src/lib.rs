@@ -1,0 +1,10 @@
+//! Config, schema model, logging and the checkpoint and queue seams shared by
+//! every Squall crate. Nothing here talks to the network.
+
+pub mod checkpoint;
+pub mod config;
+pub mod logging;
+pub mod queue;
+pub mod schema;
+
+pub use config::TaskConfig;

@@ -1,0 +1,1 @@
+//! The task queue seam: in-process for embedded mode, NATS JetStream when distributed.

@@ -1,0 +1,1 @@
+//! Coordinator: plan, schedule, detect duplicates, resolve, verify.

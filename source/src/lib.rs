@@ -1,0 +1,1 @@
+//! Dumpling/mydumper discovery, CSV and SQL parsing, chunking.

@@ -1,0 +1,1 @@
+//! A TiKV + PD protocol-compatible test cluster in one process.

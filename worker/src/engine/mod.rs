@@ -1,0 +1,1 @@
+//! The local sorted engine: KV pairs sorted in RocksDB before ingest.

@@ -1,0 +1,1 @@
+//! The engine task: read chunks, convert and encode rows, sort, ingest, record.
