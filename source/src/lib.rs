@@ -1,1 +1,24 @@
 //! Dumpling/mydumper discovery, CSV and SQL parsing, chunking.
+//!
+//! * [`discover`]: list the source directory, route files to databases and
+//!   tables (Dumpling names, `[[mydumper.files]]` rules, table filter).
+//! * [`schema_parse`]: `CREATE TABLE` → [`squall_common::schema::TableInfo`].
+//! * [`csv`], [`sql`]: streaming row readers behind [`RowReader`].
+//! * [`chunk`]: split files into chunks at row boundaries, with row-ID ranges.
+//! * [`open_chunk`]: the reader for one chunk, what the worker calls.
+
+pub mod catalog;
+pub mod charset;
+pub mod csv;
+pub mod error;
+pub mod escape;
+mod input;
+pub mod row;
+pub mod sql;
+pub mod storage;
+
+pub use catalog::{Chunk, Compression, DataFile, DatabaseSource, FileKind, SourceCatalog, TableSource, ViewSource};
+pub use charset::SourceCharset;
+pub use error::{ErrorKind, Position, SourceError};
+pub use row::{ReadOptions, Row, RowReader, ValueKind};
+pub use storage::SourceStore;

@@ -1,0 +1,2 @@
+// Placeholder so the workspace manifest parses; the source engineer replaces it.
+fn main() {}
