@@ -133,10 +133,6 @@ impl<R: Read> Input<R> {
         let a = self.available();
         Ok(a.len() >= pat.len() && a[..pat.len()].eq_ignore_ascii_case(pat))
     }
-
-    pub(crate) fn into_inner(self) -> R {
-        self.inner
-    }
 }
 
 #[cfg(test)]

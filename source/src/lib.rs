@@ -9,11 +9,15 @@
 
 pub mod catalog;
 pub mod charset;
+pub mod chunk;
 pub mod csv;
+pub mod discover;
 pub mod error;
 pub mod escape;
 mod input;
+mod open;
 pub mod row;
+pub mod schema_parse;
 pub mod sql;
 pub mod storage;
 
@@ -21,4 +25,8 @@ pub use catalog::{Chunk, Compression, DataFile, DatabaseSource, FileKind, Source
 pub use charset::SourceCharset;
 pub use error::{ErrorKind, Position, SourceError};
 pub use row::{ReadOptions, Row, RowReader, ValueKind};
+pub use chunk::chunk_table;
+pub use discover::discover;
+pub use open::{open_chunk, open_chunk_in, open_decompressed};
+pub use schema_parse::{load_schemas, LoadedSchemas, ParsedTable};
 pub use storage::SourceStore;

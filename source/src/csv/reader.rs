@@ -389,10 +389,6 @@ impl<R: Read> CsvReader<R> {
     pub(crate) fn record_start(&self) -> (u64, u64) {
         (self.row_offset, self.row_line)
     }
-
-    pub(crate) fn into_inner(self) -> R {
-        self.input.into_inner()
-    }
 }
 
 impl<R: Read> RowReader for CsvReader<R> {

@@ -68,11 +68,6 @@ impl<R: Read> SqlReader<R> {
         (self.lex.input.offset(), self.lex.input.line())
     }
 
-    /// Whether the next tuple starts a new statement (for the chunker).
-    pub(crate) fn in_values(&self) -> bool {
-        self.state == State::Tuple
-    }
-
     /// Moves to the next tuple; false at the end of the span.
     fn advance_to_tuple(&mut self) -> Result<bool, SourceError> {
         loop {

@@ -1,0 +1,177 @@
+//! Table definitions to TiDB's table model: column IDs 1..n, the handle
+//! (clustered int PK, clustered common handle, or `_tidb_rowid`), and index
+//! IDs 1..m in the order TiDB allocates them for a new table (table-level
+//! constraints first, then column-level ones in column order).
+
+use squall_common::schema::{ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, TableInfo};
+
+use super::grammar::{ColumnDef, Constraint, ConstraintKind, TableDef};
+use super::types::{check_default, field_type, CharsetScope};
+use super::{ParsedTable, PartitionInfo, PartitionSpec};
+
+/// A build error: byte offset of the offending definition and reason.
+pub(crate) type BuildError = (usize, String, bool);
+
+fn schema_err(offset: usize, reason: impl Into<String>) -> BuildError {
+    (offset, reason.into(), false)
+}
+
+fn unsupported(offset: usize, reason: impl Into<String>) -> BuildError {
+    (offset, reason.into(), true)
+}
+
+pub(crate) fn build_table(def: TableDef, db: &str, name: &str, db_scope: &CharsetScope) -> Result<ParsedTable, BuildError> {
+    if def.name != name {
+        tracing::debug!(sql_name = %def.name, table = %name, "CREATE TABLE names another table; the file name decides");
+    }
+    let table_scope = CharsetScope::resolve(db_scope, def.charset.as_deref(), def.collate.as_deref())
+        .map_err(|e| schema_err(0, e))?;
+    let mut columns = Vec::with_capacity(def.columns.len());
+    for (i, c) in def.columns.iter().enumerate() {
+        columns.push(column(c, i, &table_scope)?);
+    }
+    check_unique_names(&def.columns)?;
+    // TiDB: table constraints first, then column constraints in column order.
+    let mut constraints = def.constraints.clone();
+    for c in &def.columns {
+        let cols = vec![(c.name.clone(), None)];
+        if c.primary {
+            constraints.push(Constraint { kind: ConstraintKind::Primary, name: None, columns: cols.clone(), clustered: c.clustered, offset: c.offset });
+        }
+        if c.unique {
+            constraints.push(Constraint { kind: ConstraintKind::Unique, name: None, columns: cols, clustered: None, offset: c.offset });
+        }
+    }
+    let handle = handle_kind(&constraints, &columns)?;
+    let indices = indices(&constraints, &mut columns, handle)?;
+    check_auto_random(&columns, handle, &def)?;
+    let partition = def.partition.map(|p| PartitionInfo {
+        kind: p.kind,
+        expr: p.expr,
+        partitions: p.names.into_iter().map(|name| PartitionSpec { name, id: 0 }).collect(),
+    });
+    Ok(ParsedTable {
+        info: TableInfo {
+            id: 0,
+            db: db.to_string(),
+            name: name.to_string(),
+            columns,
+            indices,
+            handle,
+            charset: Some(table_scope.charset),
+            collate: Some(table_scope.collate),
+        },
+        auto_increment_base: def.auto_increment,
+        auto_random_base: def.auto_random_base,
+        partition,
+    })
+}
+
+fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, BuildError> {
+    if let Some(expr) = &c.generated {
+        return Err(unsupported(c.offset, format!("column `{}` is a generated column (AS ({expr})): not supported", c.name)));
+    }
+    let mut ft = field_type(c, scope).map_err(|e| schema_err(c.offset, format!("column `{}`: {e}", c.name)))?;
+    ft.not_null = c.not_null == Some(true);
+    let mut info = ColumnInfo::new(i as i64 + 1, c.name.clone(), i, ft);
+    info.auto_increment = c.auto_increment;
+    info.auto_random_bits = c.auto_random;
+    info.comment = c.comment.clone();
+    if let Some(d) = &c.default {
+        if let ColumnDefault::Literal(v) = d {
+            check_default(&info.field_type, v)
+                .map_err(|e| schema_err(c.default_offset, format!("column `{}`: {e}", c.name)))?;
+        }
+        if *d == ColumnDefault::Null && c.not_null == Some(true) {
+            return Err(schema_err(c.default_offset, format!("column `{}` is NOT NULL but defaults to NULL", c.name)));
+        }
+        info.default = d.clone();
+    }
+    Ok(info)
+}
+
+fn check_unique_names(cols: &[ColumnDef]) -> Result<(), BuildError> {
+    for (i, c) in cols.iter().enumerate() {
+        if cols[..i].iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)) {
+            return Err(schema_err(c.offset, format!("duplicate column name `{}`", c.name)));
+        }
+    }
+    if cols.is_empty() {
+        return Err(schema_err(0, "a table needs at least one column"));
+    }
+    Ok(())
+}
+
+fn handle_kind(constraints: &[Constraint], columns: &[ColumnInfo]) -> Result<HandleKind, BuildError> {
+    let mut pks = constraints.iter().filter(|c| c.kind == ConstraintKind::Primary);
+    let Some(pk) = pks.next() else { return Ok(HandleKind::RowId) };
+    if let Some(second) = pks.next() {
+        return Err(schema_err(second.offset, "multiple primary keys defined"));
+    }
+    let single_int = pk.columns.len() == 1
+        && pk.columns[0].1.is_none()
+        && find(columns, &pk.columns[0].0).is_some_and(|c| columns[c].field_type.tp.is_integer());
+    Ok(match (pk.clustered, single_int) {
+        (Some(false), _) => HandleKind::RowId,
+        // TiDB's default (`tidb_enable_clustered_index = INT_ONLY`).
+        (None | Some(true), true) => HandleKind::IntPk,
+        (Some(true), false) => HandleKind::Common,
+        (None, false) => HandleKind::RowId,
+    })
+}
+
+fn find(columns: &[ColumnInfo], name: &str) -> Option<usize> {
+    columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+fn indices(constraints: &[Constraint], columns: &mut [ColumnInfo], handle: HandleKind) -> Result<Vec<IndexInfo>, BuildError> {
+    let mut out: Vec<IndexInfo> = Vec::new();
+    let mut next_id = 1;
+    for c in constraints {
+        let primary = c.kind == ConstraintKind::Primary;
+        let mut cols = Vec::new();
+        for (name, prefix) in &c.columns {
+            let off = find(columns, name)
+                .ok_or_else(|| schema_err(c.offset, format!("key column `{name}` does not exist in the table")))?;
+            if primary {
+                columns[off].field_type.not_null = true;
+            }
+            cols.push(IndexColumn { offset: off, name: columns[off].name.clone(), prefix_len: *prefix });
+        }
+        let name = if primary { "PRIMARY".to_string() } else { index_name(c, &out) };
+        if !primary && out.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
+            return Err(schema_err(c.offset, format!("duplicate key name `{name}`")));
+        }
+        // A clustered int PK is the handle itself: TiDB gives it no index ID.
+        let id = if primary && handle == HandleKind::IntPk {
+            0
+        } else {
+            next_id += 1;
+            next_id - 1
+        };
+        out.push(IndexInfo { id, name, columns: cols, unique: primary || c.kind == ConstraintKind::Unique, primary });
+    }
+    Ok(out)
+}
+
+/// An unnamed key is named after its first column (`col`, `col_2`, ...).
+fn index_name(c: &Constraint, existing: &[IndexInfo]) -> String {
+    if let Some(n) = &c.name {
+        return n.clone();
+    }
+    let base = c.columns.first().map(|(n, _)| n.clone()).unwrap_or_default();
+    let taken = |n: &str| existing.iter().any(|ix| ix.name.eq_ignore_ascii_case(n));
+    if !taken(&base) {
+        return base;
+    }
+    (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).unwrap_or(base)
+}
+
+fn check_auto_random(columns: &[ColumnInfo], handle: HandleKind, def: &TableDef) -> Result<(), BuildError> {
+    for (c, d) in columns.iter().zip(&def.columns) {
+        if c.auto_random_bits.is_some() && (handle != HandleKind::IntPk || c.field_type.tp != squall_common::schema::MysqlType::LongLong) {
+            return Err(schema_err(d.offset, format!("AUTO_RANDOM column `{}` must be a clustered BIGINT primary key", c.name)));
+        }
+    }
+    Ok(())
+}
