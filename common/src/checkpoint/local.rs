@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::store::{validate_key, CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned};
+use super::store::{
+    validate_key, CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned,
+};
 
 const MAGIC: &str = "SQCKPT1";
 const TMP_SUFFIX: &str = ".tmp";
@@ -57,7 +59,12 @@ impl LocalCheckpointStore {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| io_err(&dir, "create directory", e))?;
         let state = load_dir(&dir)?;
-        Ok(Self { inner: Arc::new(Inner { dir, state: Mutex::new(state) }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                state: Mutex::new(state),
+            }),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -78,7 +85,9 @@ impl LocalCheckpointStore {
             op(&inner.dir, &mut state)
         })
         .await
-        .map_err(|e| CheckpointError::Unavailable { reason: format!("store task failed: {e}") })?
+        .map_err(|e| CheckpointError::Unavailable {
+            reason: format!("store task failed: {e}"),
+        })?
     }
 }
 
@@ -87,16 +96,17 @@ impl CheckpointStore for LocalCheckpointStore {
     async fn get(&self, key: &str) -> Result<Option<Versioned>, CheckpointError> {
         validate_key(key)?;
         let state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(state
-            .entries
-            .get(key)
-            .map(|e| Versioned { value: e.value.clone(), revision: e.revision }))
+        Ok(state.entries.get(key).map(|e| Versioned {
+            value: e.value.clone(),
+            revision: e.revision,
+        }))
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<Revision, CheckpointError> {
         validate_key(key)?;
         let key = key.to_string();
-        self.with_state(move |dir, state| write_entry(dir, state, key, value)).await
+        self.with_state(move |dir, state| write_entry(dir, state, key, value))
+            .await
     }
 
     async fn cas(
@@ -110,10 +120,10 @@ impl CheckpointStore for LocalCheckpointStore {
         self.with_state(move |dir, state| {
             let current = state.entries.get(&key).map(|e| e.revision);
             if current != expected {
-                let current = state
-                    .entries
-                    .get(&key)
-                    .map(|e| Versioned { value: e.value.clone(), revision: e.revision });
+                let current = state.entries.get(&key).map(|e| Versioned {
+                    value: e.value.clone(),
+                    revision: e.revision,
+                });
                 return Ok(CasOutcome::Conflict { current });
             }
             write_entry(dir, state, key, value).map(CasOutcome::Swapped)
@@ -127,7 +137,15 @@ impl CheckpointStore for LocalCheckpointStore {
             .entries
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, e)| (k.clone(), Versioned { value: e.value.clone(), revision: e.revision }))
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    Versioned {
+                        value: e.value.clone(),
+                        revision: e.revision,
+                    },
+                )
+            })
             .collect())
     }
 
@@ -169,7 +187,14 @@ fn write_entry(
     write_atomic(dir, &file, &encode_record(&key, revision, &value))?;
     state.last_revision = revision.0;
     state.file_names.insert(file.clone());
-    state.entries.insert(key, Entry { file, value, revision });
+    state.entries.insert(
+        key,
+        Entry {
+            file,
+            value,
+            revision,
+        },
+    );
     Ok(revision)
 }
 
@@ -194,7 +219,9 @@ fn file_name_for(key: &str, taken: &HashSet<String>) -> String {
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn encode_record(key: &str, revision: Revision, value: &[u8]) -> Vec<u8> {
@@ -209,7 +236,10 @@ fn decode_record(path: &Path, bytes: &[u8]) -> Result<(String, Versioned), Check
         path: path.display().to_string(),
         reason: reason.to_string(),
     };
-    let nl = bytes.iter().position(|&b| b == b'\n').ok_or_else(|| corrupt("no header line"))?;
+    let nl = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| corrupt("no header line"))?;
     let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| corrupt("header is not UTF-8"))?;
     let fields: Vec<&str> = header.split(' ').collect();
     let [magic, rev, klen, vlen] = fields.as_slice() else {
@@ -218,19 +248,31 @@ fn decode_record(path: &Path, bytes: &[u8]) -> Result<(String, Versioned), Check
     if *magic != MAGIC {
         return Err(corrupt("bad magic"));
     }
-    let num = |s: &str| s.parse::<u64>().map_err(|_| corrupt("header number does not parse"));
+    let num = |s: &str| {
+        s.parse::<u64>()
+            .map_err(|_| corrupt("header number does not parse"))
+    };
     let (rev, klen, vlen) = (num(rev)?, num(klen)? as usize, num(vlen)? as usize);
     let body = &bytes[nl + 1..];
     if body.len() != klen + vlen {
         return Err(corrupt("length does not match the header"));
     }
     let key = std::str::from_utf8(&body[..klen]).map_err(|_| corrupt("key is not UTF-8"))?;
-    Ok((key.to_string(), Versioned { value: body[klen..].to_vec(), revision: Revision(rev) }))
+    Ok((
+        key.to_string(),
+        Versioned {
+            value: body[klen..].to_vec(),
+            revision: Revision(rev),
+        },
+    ))
 }
 
 fn load_dir(dir: &Path) -> Result<State, CheckpointError> {
-    let mut state =
-        State { entries: BTreeMap::new(), file_names: HashSet::new(), last_revision: 0 };
+    let mut state = State {
+        entries: BTreeMap::new(),
+        file_names: HashSet::new(),
+        last_revision: 0,
+    };
     let listing = fs::read_dir(dir).map_err(|e| io_err(dir, "list", e))?;
     for item in listing {
         let item = item.map_err(|e| io_err(dir, "list", e))?;
@@ -242,15 +284,26 @@ fn load_dir(dir: &Path) -> Result<State, CheckpointError> {
             fs::remove_file(&path).map_err(|e| io_err(&path, "remove stale temp file", e))?;
         } else if name == HIGH_WATER_FILE {
             let text = read_file(&path)?;
-            let rev = String::from_utf8_lossy(&text).trim().parse::<u64>().map_err(|_| {
-                CheckpointError::Corrupt { path: path.display().to_string(), reason: "bad revision".into() }
-            })?;
+            let rev = String::from_utf8_lossy(&text)
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| CheckpointError::Corrupt {
+                    path: path.display().to_string(),
+                    reason: "bad revision".into(),
+                })?;
             state.last_revision = state.last_revision.max(rev);
         } else if name.starts_with("k-") || name.starts_with("h-") {
             let (key, v) = decode_record(&path, &read_file(&path)?)?;
             state.last_revision = state.last_revision.max(v.revision.0);
             state.file_names.insert(name.clone());
-            state.entries.insert(key, Entry { file: name, value: v.value, revision: v.revision });
+            state.entries.insert(
+                key,
+                Entry {
+                    file: name,
+                    value: v.value,
+                    revision: v.revision,
+                },
+            );
         }
     }
     Ok(state)
@@ -281,11 +334,17 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), CheckpointEr
 }
 
 fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, "fsync directory", e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, "fsync directory", e))
 }
 
 fn io_err(path: &Path, op: &'static str, source: std::io::Error) -> CheckpointError {
-    CheckpointError::Io { path: path.display().to_string(), op, source }
+    CheckpointError::Io {
+        path: path.display().to_string(),
+        op,
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -305,7 +364,10 @@ mod tests {
         let (rev_a, rev_long) = {
             let store = LocalCheckpointStore::open(dir.path()).expect("open");
             let a = store.put("squall/a", b"1".to_vec()).await.expect("put");
-            let l = store.put(&long_key, b"long".to_vec()).await.expect("put long");
+            let l = store
+                .put(&long_key, b"long".to_vec())
+                .await
+                .expect("put long");
             store.put("squall/gone", b"x".to_vec()).await.expect("put");
             assert!(store.delete("squall/gone").await.expect("delete"));
             (a, l)
@@ -318,7 +380,10 @@ mod tests {
         assert_eq!(store.get("squall/gone").await.expect("get"), None);
         // The delete's revision is remembered, so new writes still go up.
         let next = store.put("squall/b", vec![]).await.expect("put");
-        assert!(next.0 > rev_long.0 + 1, "{next:?} after {rev_long:?} and a delete");
+        assert!(
+            next.0 > rev_long.0 + 1,
+            "{next:?} after {rev_long:?} and a delete"
+        );
     }
 
     #[tokio::test]
@@ -340,7 +405,9 @@ mod tests {
     async fn corrupt_file_is_reported_with_its_path() {
         let dir = tempfile::tempdir().expect("temp dir");
         fs::write(dir.path().join("k-bad"), b"SQCKPT1 1 5 3\nabc").expect("write");
-        let err = LocalCheckpointStore::open(dir.path()).err().expect("must fail");
+        let err = LocalCheckpointStore::open(dir.path())
+            .err()
+            .expect("must fail");
         let msg = err.to_string();
         assert!(msg.contains("k-bad") && msg.contains("length"), "{msg}");
     }

@@ -22,8 +22,8 @@ pub mod testsuite;
 pub use local::LocalCheckpointStore;
 pub use records::{
     ChecksumRecord, ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint,
-    JobState, JobSummaryRecord, SourceFileSpec, TableCheckpoint, TableState, TableTotals,
-    RECORD_VERSION,
+    JobState, JobSummaryRecord, PartitionRecord, SourceFileSpec, TableCheckpoint, TableState,
+    TableTotals, RECORD_VERSION,
 };
 pub use store::{
     validate_key, CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned, MAX_KEY_LEN,

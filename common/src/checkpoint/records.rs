@@ -37,7 +37,11 @@ impl ChecksumRecord {
 
 impl std::fmt::Display for ChecksumRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "crc={:#018x} kvs={} bytes={}", self.crc, self.kvs, self.bytes)
+        write!(
+            f,
+            "crc={:#018x} kvs={} bytes={}",
+            self.crc, self.kvs, self.bytes
+        )
     }
 }
 
@@ -76,7 +80,9 @@ pub enum JobState {
     PostProcessing,
     /// Every table's checksum matched.
     Verified,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// Totals stored with a finished job (the printed summary).
@@ -102,6 +108,11 @@ pub struct JobSummaryRecord {
 pub struct TableCheckpoint {
     pub version: u32,
     pub table: TableInfo,
+    /// `AUTO_INCREMENT = n` / `AUTO_RANDOM_BASE = n` table options.
+    pub auto_increment_base: Option<u64>,
+    pub auto_random_base: Option<u64>,
+    /// Partitioning: rows are stored under the partitions' physical IDs.
+    pub partition: Option<PartitionRecord>,
     pub engine_count: u32,
     /// Source bytes of all the table's chunks.
     pub source_bytes: u64,
@@ -110,6 +121,28 @@ pub struct TableCheckpoint {
     pub local: Option<TableTotals>,
     /// Checksum read back from TiKV, set by the verify step.
     pub remote: Option<ChecksumRecord>,
+}
+
+/// A partitioned table's partitions (mirrors the source crate's `PartitionInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PartitionRecord {
+    /// `RANGE COLUMNS`, `HASH`, `LIST`, ...
+    pub kind: String,
+    /// The partitioning expression or column list, as written.
+    pub expr: String,
+    /// `(name, physical table ID)` in declaration order.
+    pub partitions: Vec<(String, i64)>,
+}
+
+impl TableCheckpoint {
+    /// Every physical table ID the table's rows live under.
+    pub fn physical_ids(&self) -> Vec<i64> {
+        match &self.partition {
+            Some(p) if !p.partitions.is_empty() => p.partitions.iter().map(|(_, id)| *id).collect(),
+            _ => vec![self.table.id],
+        }
+    }
 }
 
 /// Table lifecycle: `Pending → Ingested → DuplicatesDetected → Resolved →
@@ -121,11 +154,15 @@ pub enum TableState {
     /// Every engine of the table is encoded and ingested.
     Ingested,
     /// Global duplicate detection ran; `found` conflicting KVs.
-    DuplicatesDetected { found: u64 },
+    DuplicatesDetected {
+        found: u64,
+    },
     /// Conflicts were handled by the configured strategy.
     Resolved,
     ChecksumVerified,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 impl TableState {
@@ -171,35 +208,46 @@ impl TableTotals {
     }
 }
 
-/// A source file as the plan refers to it.
+/// A source file as the plan refers to it (mirrors the source crate's
+/// `DataFile`; kept here so the stored format belongs to the store).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct SourceFileSpec {
-    /// Path relative to the job's source directory.
+    /// Path relative to the job's source directory, `/`-separated.
     pub path: String,
     /// `csv`, `sql` or `parquet`.
     pub format: String,
-    /// `gzip`, `zstd`, `snappy` or empty.
+    /// `none`, `gzip` or `zstd`.
     pub compression: String,
-    /// Size in bytes when planned (a file that changed size is refused).
+    /// Size in bytes when planned.
     pub size: u64,
+    pub sort_key: String,
 }
 
 /// One chunk of one source file: a byte range that starts and ends at row
-/// boundaries, and the `_tidb_rowid` range its rows take.
+/// boundaries, and the `_tidb_rowid` range its rows take (mirrors the source
+/// crate's `Chunk`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ChunkSpec {
     pub file: SourceFileSpec,
     /// Position of the chunk in the table's chunk list (row tags use it).
     pub ordinal: u32,
+    /// Index of the file in the table's data files.
+    pub file_index: u32,
+    /// Rows starting in `start..end` (decompressed offsets).
     pub start: u64,
     pub end: u64,
+    pub start_line: Option<u64>,
+    pub est_rows: u64,
     /// Row IDs `row_id_base + 1 ..= row_id_max` belong to this chunk.
     pub row_id_base: i64,
     pub row_id_max: i64,
-    /// Column names from the file's header, empty when the file has none.
-    pub columns: Vec<String>,
+    /// Column names for a chunk that does not start its file (CSV header, or
+    /// the column list of the INSERT the chunk starts inside).
+    pub columns: Option<Vec<String>>,
+    /// SQL only: the chunk starts at a tuple inside a `VALUES` list.
+    pub sql_in_values: bool,
 }
 
 /// One engine: a group of one table's chunks, encoded, sorted and ingested
@@ -234,11 +282,18 @@ impl EngineCheckpoint {
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum EngineState {
     Pending,
-    Running { attempt: u32, worker: String, started_unix_ms: u64 },
+    Running {
+        attempt: u32,
+        worker: String,
+        started_unix_ms: u64,
+    },
     Done(EngineResult),
     /// The engine failed for a reason a retry will not fix (bad input, error
     /// budget exhausted). Transient failures are retried, not recorded here.
-    Failed { attempt: u32, reason: String },
+    Failed {
+        attempt: u32,
+        reason: String,
+    },
 }
 
 /// What a finished engine produced.
@@ -268,24 +323,64 @@ mod tests {
 
     #[test]
     fn checksum_merge_is_xor_and_sum() {
-        let mut a = ChecksumRecord { crc: 0b1100, kvs: 2, bytes: 10 };
-        a.merge(&ChecksumRecord { crc: 0b1010, kvs: 3, bytes: 5 });
-        assert_eq!(a, ChecksumRecord { crc: 0b0110, kvs: 5, bytes: 15 });
+        let mut a = ChecksumRecord {
+            crc: 0b1100,
+            kvs: 2,
+            bytes: 10,
+        };
+        a.merge(&ChecksumRecord {
+            crc: 0b1010,
+            kvs: 3,
+            bytes: 5,
+        });
+        assert_eq!(
+            a,
+            ChecksumRecord {
+                crc: 0b0110,
+                kvs: 5,
+                bytes: 15
+            }
+        );
     }
 
     #[test]
     fn table_totals_merge_data_and_indexes() {
         let r = EngineResult {
             rows: 2,
-            data: ChecksumRecord { crc: 1, kvs: 2, bytes: 20 },
-            indexes: BTreeMap::from([(1, ChecksumRecord { crc: 2, kvs: 2, bytes: 8 })]),
+            data: ChecksumRecord {
+                crc: 1,
+                kvs: 2,
+                bytes: 20,
+            },
+            indexes: BTreeMap::from([(
+                1,
+                ChecksumRecord {
+                    crc: 2,
+                    kvs: 2,
+                    bytes: 8,
+                },
+            )]),
             ..Default::default()
         };
         let mut t = TableTotals::default();
         t.add(&r);
         t.add(&r);
         assert_eq!(t.rows, 4);
-        assert_eq!(t.checksum, ChecksumRecord { crc: 0, kvs: 8, bytes: 56 });
-        assert_eq!(t.indexes[&1], ChecksumRecord { crc: 0, kvs: 4, bytes: 16 });
+        assert_eq!(
+            t.checksum,
+            ChecksumRecord {
+                crc: 0,
+                kvs: 8,
+                bytes: 56
+            }
+        );
+        assert_eq!(
+            t.indexes[&1],
+            ChecksumRecord {
+                crc: 0,
+                kvs: 4,
+                bytes: 16
+            }
+        );
     }
 }

@@ -53,8 +53,14 @@ pub enum CheckpointError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("checkpoint record {key:?} has format version {found}, this build reads up to {supported}")]
-    UnsupportedVersion { key: String, found: u32, supported: u32 },
+    #[error(
+        "checkpoint record {key:?} has format version {found}, this build reads up to {supported}"
+    )]
+    UnsupportedVersion {
+        key: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("checkpoint record {key:?} changed concurrently {attempts} times in a row")]
     Contended { key: String, attempts: u32 },
     #[error("checkpoint record {key:?} does not exist")]
@@ -120,7 +126,10 @@ pub fn validate_key(key: &str) -> Result<(), CheckpointError> {
     } else {
         return Ok(());
     };
-    Err(CheckpointError::InvalidKey { key: key.chars().take(80).collect(), reason })
+    Err(CheckpointError::InvalidKey {
+        key: key.chars().take(80).collect(),
+        reason,
+    })
 }
 
 /// Longest key accepted (etcd allows more; 1 KiB keeps file names and logs sane).

@@ -29,17 +29,28 @@ pub async fn get_missing_is_none<S: CheckpointStore>(store: S) {
 
 pub async fn put_then_get<S: CheckpointStore>(store: S) {
     let rev = store.put("squall/a", b"one".to_vec()).await.unwrap();
-    let got = store.get("squall/a").await.unwrap().expect("value after put");
+    let got = store
+        .get("squall/a")
+        .await
+        .unwrap()
+        .expect("value after put");
     assert_eq!(got.value, b"one");
     assert_eq!(got.revision, rev);
     let rev2 = store.put("squall/a", b"two".to_vec()).await.unwrap();
-    let got = store.get("squall/a").await.unwrap().expect("value after overwrite");
+    let got = store
+        .get("squall/a")
+        .await
+        .unwrap()
+        .expect("value after overwrite");
     assert_eq!((got.value.as_slice(), got.revision), (&b"two"[..], rev2));
 }
 
 pub async fn revisions_strictly_increase<S: CheckpointStore>(store: S) {
     let mut last = Revision(0);
-    for (i, key) in ["squall/x", "squall/y", "squall/x", "squall/z"].iter().enumerate() {
+    for (i, key) in ["squall/x", "squall/y", "squall/x", "squall/z"]
+        .iter()
+        .enumerate()
+    {
         let rev = store.put(key, vec![i as u8]).await.unwrap();
         assert!(rev > last, "write {i} got {rev:?} after {last:?}");
         last = rev;
@@ -50,11 +61,18 @@ pub async fn revisions_strictly_increase<S: CheckpointStore>(store: S) {
 }
 
 pub async fn cas_creates_only_when_absent<S: CheckpointStore>(store: S) {
-    let CasOutcome::Swapped(rev) = store.cas("squall/c", None, b"first".to_vec()).await.unwrap()
+    let CasOutcome::Swapped(rev) = store
+        .cas("squall/c", None, b"first".to_vec())
+        .await
+        .unwrap()
     else {
         panic!("create of an absent key must swap");
     };
-    match store.cas("squall/c", None, b"second".to_vec()).await.unwrap() {
+    match store
+        .cas("squall/c", None, b"second".to_vec())
+        .await
+        .unwrap()
+    {
         CasOutcome::Conflict { current: Some(cur) } => {
             assert_eq!((cur.value.as_slice(), cur.revision), (&b"first"[..], rev));
         }
@@ -64,16 +82,27 @@ pub async fn cas_creates_only_when_absent<S: CheckpointStore>(store: S) {
 
 pub async fn cas_swaps_only_at_expected_revision<S: CheckpointStore>(store: S) {
     let r1 = store.put("squall/k", b"v1".to_vec()).await.unwrap();
-    let CasOutcome::Swapped(r2) = store.cas("squall/k", Some(r1), b"v2".to_vec()).await.unwrap()
+    let CasOutcome::Swapped(r2) = store
+        .cas("squall/k", Some(r1), b"v2".to_vec())
+        .await
+        .unwrap()
     else {
         panic!("cas at the current revision must swap");
     };
     assert!(r2 > r1);
-    match store.cas("squall/k", Some(r1), b"v3".to_vec()).await.unwrap() {
+    match store
+        .cas("squall/k", Some(r1), b"v3".to_vec())
+        .await
+        .unwrap()
+    {
         CasOutcome::Conflict { current: Some(cur) } => assert_eq!(cur.revision, r2),
         other => panic!("cas at a stale revision must conflict, got {other:?}"),
     }
-    match store.cas("squall/missing", Some(r1), b"v".to_vec()).await.unwrap() {
+    match store
+        .cas("squall/missing", Some(r1), b"v".to_vec())
+        .await
+        .unwrap()
+    {
         CasOutcome::Conflict { current: None } => {}
         other => panic!("cas on an absent key with a revision must conflict, got {other:?}"),
     }
@@ -84,12 +113,24 @@ pub async fn cas_after_delete_and_recreate_conflicts<S: CheckpointStore>(store: 
     let r1 = store.put("squall/d", b"a".to_vec()).await.unwrap();
     assert!(store.delete("squall/d").await.unwrap());
     store.put("squall/d", b"b".to_vec()).await.unwrap();
-    let outcome = store.cas("squall/d", Some(r1), b"c".to_vec()).await.unwrap();
-    assert!(matches!(outcome, CasOutcome::Conflict { current: Some(_) }), "{outcome:?}");
+    let outcome = store
+        .cas("squall/d", Some(r1), b"c".to_vec())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, CasOutcome::Conflict { current: Some(_) }),
+        "{outcome:?}"
+    );
 }
 
 pub async fn list_returns_prefix_in_key_order<S: CheckpointStore>(store: S) {
-    for key in ["squall/j/b", "squall/j/a", "squall/jx", "squall/i", "squall/j/c/d"] {
+    for key in [
+        "squall/j/b",
+        "squall/j/a",
+        "squall/jx",
+        "squall/i",
+        "squall/j/c/d",
+    ] {
         store.put(key, key.as_bytes().to_vec()).await.unwrap();
     }
     let listed = store.list("squall/j/").await.unwrap();
@@ -124,22 +165,34 @@ pub async fn concurrent_cas_has_one_winner<S: CheckpointStore>(store: S) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one cas may win: {winners:?}");
-    assert_eq!(store.get("squall/race").await.unwrap().unwrap().value, winners);
+    assert_eq!(
+        store.get("squall/race").await.unwrap().unwrap().value,
+        winners
+    );
 }
 
 pub async fn invalid_keys_are_rejected<S: CheckpointStore>(store: S) {
     assert!(store.put("", vec![]).await.is_err());
     assert!(store.put("a\0b", vec![]).await.is_err());
-    assert!(store.put(&"k".repeat(super::store::MAX_KEY_LEN + 1), vec![]).await.is_err());
+    assert!(store
+        .put(&"k".repeat(super::store::MAX_KEY_LEN + 1), vec![])
+        .await
+        .is_err());
 }
 
 pub async fn values_are_binary_safe<S: CheckpointStore>(store: S) {
     let value: Vec<u8> = (0..=255u8).chain([b'\n', 0, 0xff]).collect();
-    store.put("squall/bin/`x`.\"名\"", value.clone()).await.unwrap();
+    store
+        .put("squall/bin/`x`.\"名\"", value.clone())
+        .await
+        .unwrap();
     store.put("squall/bin/empty", Vec::new()).await.unwrap();
     let got = store.get("squall/bin/`x`.\"名\"").await.unwrap().unwrap();
     assert_eq!(got.value, value);
-    assert_eq!(store.get("squall/bin/empty").await.unwrap().unwrap().value, b"");
+    assert_eq!(
+        store.get("squall/bin/empty").await.unwrap().unwrap().value,
+        b""
+    );
 }
 
 /// Generates one `#[tokio::test]` per contract case in a module named `$name`.

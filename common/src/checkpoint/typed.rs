@@ -48,8 +48,10 @@ pub enum Decision {
 const UPDATE_ATTEMPTS: u32 = 32;
 
 pub fn encode<T: Record>(key: &str, record: &T) -> Result<Vec<u8>, CheckpointError> {
-    serde_json::to_vec_pretty(record)
-        .map_err(|source| CheckpointError::Encode { key: key.to_string(), source })
+    serde_json::to_vec_pretty(record).map_err(|source| CheckpointError::Encode {
+        key: key.to_string(),
+        source,
+    })
 }
 
 pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, CheckpointError> {
@@ -57,8 +59,11 @@ pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, CheckpointError> 
     struct VersionOnly {
         version: u32,
     }
-    let v: VersionOnly = serde_json::from_slice(bytes)
-        .map_err(|source| CheckpointError::Decode { key: key.to_string(), source })?;
+    let v: VersionOnly =
+        serde_json::from_slice(bytes).map_err(|source| CheckpointError::Decode {
+            key: key.to_string(),
+            source,
+        })?;
     if v.version > RECORD_VERSION {
         return Err(CheckpointError::UnsupportedVersion {
             key: key.to_string(),
@@ -66,12 +71,18 @@ pub fn decode<T: Record>(key: &str, bytes: &[u8]) -> Result<T, CheckpointError> 
             supported: RECORD_VERSION,
         });
     }
-    serde_json::from_slice(bytes)
-        .map_err(|source| CheckpointError::Decode { key: key.to_string(), source })
+    serde_json::from_slice(bytes).map_err(|source| CheckpointError::Decode {
+        key: key.to_string(),
+        source,
+    })
 }
 
 fn stored<T: Record>(key: &str, v: Versioned) -> Result<Stored<T>, CheckpointError> {
-    Ok(Stored { key: key.to_string(), record: decode(key, &v.value)?, revision: v.revision })
+    Ok(Stored {
+        key: key.to_string(),
+        record: decode(key, &v.value)?,
+        revision: v.revision,
+    })
 }
 
 pub async fn read<T: Record>(
@@ -86,7 +97,12 @@ pub async fn read_all<T: Record>(
     store: &dyn CheckpointStore,
     prefix: &str,
 ) -> Result<Vec<Stored<T>>, CheckpointError> {
-    store.list(prefix).await?.into_iter().map(|(k, v)| stored(&k, v)).collect()
+    store
+        .list(prefix)
+        .await?
+        .into_iter()
+        .map(|(k, v)| stored(&k, v))
+        .collect()
 }
 
 pub async fn write<T: Record>(
@@ -134,7 +150,9 @@ where
     let mut current: Option<Stored<T>> = read(store, key).await?;
     for _ in 0..UPDATE_ATTEMPTS {
         let Some(mut s) = current.take() else {
-            return Err(CheckpointError::Missing { key: key.to_string() });
+            return Err(CheckpointError::Missing {
+                key: key.to_string(),
+            });
         };
         if change(&mut s.record) == Decision::Keep {
             return Ok(s);
@@ -142,12 +160,18 @@ where
         match swap(store, key, Some(s.revision), &s.record).await? {
             Swap::Swapped(revision) => return Ok(Stored { revision, ..s }),
             Swap::Conflict(now) => {
-                tracing::debug!(key, "checkpoint changed concurrently, re-reading before update");
+                tracing::debug!(
+                    key,
+                    "checkpoint changed concurrently, re-reading before update"
+                );
                 current = now;
             }
         }
     }
-    Err(CheckpointError::Contended { key: key.to_string(), attempts: UPDATE_ATTEMPTS })
+    Err(CheckpointError::Contended {
+        key: key.to_string(),
+        attempts: UPDATE_ATTEMPTS,
+    })
 }
 
 #[cfg(test)]
@@ -185,7 +209,10 @@ mod tests {
         assert_eq!(s.record.attempt, 1);
         let back: Stored<EngineCheckpoint> = read(&store, key).await.expect("read").expect("some");
         assert_eq!(back, s);
-        let missing = update(&store, "squall/none", |_: &mut EngineCheckpoint| Decision::Write).await;
+        let missing = update(&store, "squall/none", |_: &mut EngineCheckpoint| {
+            Decision::Write
+        })
+        .await;
         assert!(matches!(missing, Err(CheckpointError::Missing { .. })));
     }
 
@@ -195,8 +222,16 @@ mod tests {
         let store = LocalCheckpointStore::open(dir.path()).expect("open");
         let mut e = engine();
         e.version = RECORD_VERSION + 1;
-        store.put("squall/e", encode("squall/e", &e).expect("encode")).await.expect("put");
-        let err = read::<EngineCheckpoint>(&store, "squall/e").await.expect_err("refused");
-        assert!(matches!(err, CheckpointError::UnsupportedVersion { .. }), "{err}");
+        store
+            .put("squall/e", encode("squall/e", &e).expect("encode"))
+            .await
+            .expect("put");
+        let err = read::<EngineCheckpoint>(&store, "squall/e")
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(err, CheckpointError::UnsupportedVersion { .. }),
+            "{err}"
+        );
     }
 }
