@@ -1,1 +1,33 @@
-//! PD and TiKV import client over kvproto gRPC.
+//! The PD and TiKV client: the only code in Squall that speaks gRPC to the
+//! cluster. It uses the real kvproto API, so it cannot tell (and must not
+//! care) whether the cluster is TiKV or tikv-sim.
+//!
+//! - [`PdClient`]: PD leader discovery and following, TSO, region lookups and
+//!   paginated scans, stores, scatter and operators.
+//! - [`ImportClient`]: calls to stores (import mode, `Write` streams,
+//!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`), with a
+//!   channel cache per store address.
+//! - [`ImportModeKeeper`]: holds the cluster in import mode during a job.
+//! - [`keys`]: the one place raw keys and encoded region keys meet.
+//! - [`ClientError`] / [`RegionError`]: what failed and what to do about it.
+//!
+//! Every call has a deadline (`squall.rpc-timeout-secs`) and transient
+//! failures are retried with jittered exponential backoff, logging each retry.
+
+mod channels;
+mod error;
+mod import_mode;
+pub mod keys;
+mod options;
+mod pd;
+mod region;
+mod retry;
+mod store;
+
+pub use error::{ClientError, PdErrorKind, RegionAction, RegionError, WriteRejection};
+pub use import_mode::{ImportModeKeeper, DEFAULT_RENEW_INTERVAL};
+pub use options::ClientOptions;
+pub use pd::{compose_ts, service_address, OperatorState, PdClient, SCAN_PAGE};
+pub use region::RegionInfo;
+pub use retry::{retry, retry_if, Backoff, RetryPolicy};
+pub use store::{put_batch, DuplicateStream, ImportClient, KvPair, WriteStream};

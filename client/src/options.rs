@@ -1,0 +1,66 @@
+//! Knobs of the client: timeouts, retry policy and connection settings.
+
+use std::time::Duration;
+
+use squall_common::TaskConfig;
+
+use crate::retry::RetryPolicy;
+
+/// How the client talks to PD and TiKV.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Deadline of one unary RPC, and of each message of a stream. From
+    /// `squall.rpc-timeout-secs`; default 30 s.
+    pub rpc_timeout: Duration,
+    /// Deadline for establishing a TCP/HTTP2 connection. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Retries of a remote call (attempts and backoff). From `squall.max-retries`.
+    pub retry: RetryPolicy,
+    /// gRPC connections kept per store, used round-robin so one HTTP/2
+    /// connection's flow control does not cap a store's ingest rate. Default 4.
+    pub connections_per_store: usize,
+    /// Largest message the client accepts (KvScan pages, DuplicateDetect
+    /// batches of 4096 pairs). Default 256 MiB.
+    pub max_decoding_message_size: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            rpc_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            connections_per_store: 4,
+            max_decoding_message_size: 256 << 20,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Options from a task's `[squall]` section.
+    pub fn from_task(cfg: &TaskConfig) -> Self {
+        Self {
+            rpc_timeout: Duration::from_secs(cfg.squall.rpc_timeout_secs),
+            retry: RetryPolicy {
+                max_attempts: cfg.squall.max_retries,
+                ..RetryPolicy::default()
+            },
+            ..Self::default()
+        }
+    }
+
+    /// Short timeouts and fast retries for tests against a local cluster.
+    pub fn for_test() -> Self {
+        Self {
+            rpc_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                max_attempts: 10,
+                initial: Duration::from_millis(10),
+                max_interval: Duration::from_millis(200),
+                ..RetryPolicy::default()
+            },
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The `ImportSST.Write` client stream: one SST meta, then write batches.
+//!
+//! The RPC runs in its own task fed by a small bounded channel, so a caller
+//! can feed several peers' streams batch by batch with memory bounded by the
+//! channel depth. When the store ends the stream early (it rejected the
+//! meta), the next `send` fetches and returns the store's answer.
+
+use std::time::Duration;
+
+use squall_proto::import_sstpb::{
+    self, write_request::Chunk, SstMeta, WriteBatch, WriteRequest, WriteResponse,
+};
+use squall_proto::kvrpcpb;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::ImportClient;
+use crate::error::ClientError;
+
+/// Batches queued per stream before `send` waits for the store.
+const STREAM_DEPTH: usize = 2;
+
+/// An open Write stream to one store.
+pub struct WriteStream {
+    store_id: u64,
+    addr: String,
+    timeout: Duration,
+    tx: Option<mpsc::Sender<WriteRequest>>,
+    call: Option<JoinHandle<Result<tonic::Response<WriteResponse>, tonic::Status>>>,
+}
+
+impl ImportClient {
+    /// Opens a Write stream to `store_id` and sends `meta` (uuid, region id,
+    /// epoch, range) as its first message.
+    pub async fn open_write(
+        &self,
+        store_id: u64,
+        context: kvrpcpb::Context,
+        meta: SstMeta,
+    ) -> Result<WriteStream, ClientError> {
+        let (addr, channel) = self.channel(store_id).await?;
+        let (tx, rx) = mpsc::channel(STREAM_DEPTH);
+        let first = WriteRequest {
+            chunk: Some(Chunk::Meta(meta)),
+            context: Some(context),
+        };
+        // Cannot block: the channel is empty and has room.
+        tx.send(first).await.map_err(|_| ClientError::Protocol {
+            what: "Write",
+            reason: "stream closed at open".into(),
+        })?;
+        let mut stub = self.import_stub(channel);
+        let call = tokio::spawn(async move { stub.write(ReceiverStream::new(rx)).await });
+        Ok(WriteStream {
+            store_id,
+            addr,
+            timeout: self.options().rpc_timeout,
+            tx: Some(tx),
+            call: Some(call),
+        })
+    }
+
+    /// Writes `batches` to `store_id` in one stream; returns the SST metas the
+    /// store built. A convenience over [`ImportClient::open_write`].
+    pub async fn write(
+        &self,
+        store_id: u64,
+        context: kvrpcpb::Context,
+        meta: SstMeta,
+        batches: Vec<WriteBatch>,
+    ) -> Result<Vec<SstMeta>, ClientError> {
+        let result = async {
+            let mut stream = self.open_write(store_id, context, meta).await?;
+            for batch in batches {
+                stream.send(batch).await?;
+            }
+            stream.finish().await
+        }
+        .await;
+        if let Err(err) = &result {
+            self.report_failure(store_id, err);
+        }
+        result
+    }
+}
+
+impl WriteStream {
+    /// The store this stream writes to.
+    pub fn store_id(&self) -> u64 {
+        self.store_id
+    }
+
+    /// The store's address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Sends one batch; waits at most the RPC timeout for the store to take it.
+    pub async fn send(&mut self, batch: WriteBatch) -> Result<(), ClientError> {
+        let Some(tx) = self.tx.as_ref() else {
+            return Err(ClientError::Protocol {
+                what: "Write",
+                reason: "send after the stream failed".into(),
+            });
+        };
+        let msg = WriteRequest {
+            chunk: Some(Chunk::Batch(batch)),
+            context: None,
+        };
+        match tokio::time::timeout(self.timeout, tx.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            // The RPC task dropped the stream: the store answered early.
+            Ok(Err(_)) => Err(self.early_answer().await),
+            Err(_) => Err(ClientError::Timeout {
+                method: "Write",
+                addr: self.addr.clone(),
+                after: self.timeout,
+            }),
+        }
+    }
+
+    /// Ends the stream and returns the SST metas the store built (the
+    /// `default` CF file first, then `write`).
+    pub async fn finish(mut self) -> Result<Vec<SstMeta>, ClientError> {
+        self.tx = None;
+        let resp = self.await_call().await?;
+        match resp.error {
+            Some(err) => Err(ClientError::write_rejected(self.store_id, err)),
+            None => Ok(resp.metas),
+        }
+    }
+
+    async fn early_answer(&mut self) -> ClientError {
+        self.tx = None;
+        match self.await_call().await {
+            Ok(WriteResponse {
+                error: Some(err), ..
+            }) => ClientError::write_rejected(self.store_id, err),
+            Ok(_) => ClientError::Protocol {
+                what: "Write",
+                reason: "store answered before the stream ended".into(),
+            },
+            Err(err) => err,
+        }
+    }
+
+    async fn await_call(&mut self) -> Result<WriteResponse, ClientError> {
+        let Some(call) = self.call.take() else {
+            return Err(ClientError::Protocol {
+                what: "Write",
+                reason: "stream already finished".into(),
+            });
+        };
+        let abort = call.abort_handle();
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(Ok(resp))) => Ok(resp.into_inner()),
+            Ok(Ok(Err(status))) => Err(ClientError::rpc("Write", &self.addr, status)),
+            Ok(Err(join)) => Err(ClientError::Protocol {
+                what: "Write",
+                reason: format!("stream task failed: {join}"),
+            }),
+            Err(_) => {
+                abort.abort();
+                Err(ClientError::Timeout {
+                    method: "Write",
+                    addr: self.addr.clone(),
+                    after: self.timeout,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for WriteStream {
+    fn drop(&mut self) {
+        // A stream abandoned mid-way (another peer failed) must not linger.
+        if let Some(call) = self.call.take() {
+            call.abort();
+        }
+    }
+}
+
+/// A batch of put pairs at `commit_ts`.
+pub fn put_batch(
+    commit_ts: u64,
+    pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
+) -> WriteBatch {
+    WriteBatch {
+        commit_ts,
+        pairs: pairs
+            .into_iter()
+            .map(|(key, value)| import_sstpb::Pair {
+                key,
+                value,
+                op: import_sstpb::pair::Op::Put as i32,
+            })
+            .collect(),
+    }
+}
