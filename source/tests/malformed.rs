@@ -127,7 +127,7 @@ fn cases() -> Vec<Case> {
         // SQL data.
         case("sql values vs column list", "db.t.sql", b"INSERT INTO t (a,b) VALUES (1);", Data, Pos::At(27, 1)),
         case("sql values vs table", "db.t.sql", b"INSERT INTO t VALUES\n(1,'x'),\n(1,'x',3);", Data, Pos::At(30, 3)),
-        Case { charset: SourceCharset::Utf8mb4, ..case("sql invalid utf8 string", "db.t.sql", b"INSERT INTO t VALUES (1,'\xc3');", Charset, Pos::At(21, 1)) },
+        Case { charset: SourceCharset::Utf8mb4, ..case("sql invalid utf8 string", "db.t.sql", b"INSERT INTO t VALUES (1,'\xc3');", Charset, Pos::At(24, 1)) },
         // Compression.
         case("truncated gzip", "db.t.sql.gz", &long_gz[..long_gz.len() / 2], Io, Pos::None),
         case("not gzip", "db.t.csv.gz", b"1,x\n", Io, Pos::None),
@@ -149,7 +149,7 @@ fn cases() -> Vec<Case> {
         schema_case("unterminated quote in schema", "CREATE TABLE t (a INT COMMENT 'x, b INT);", Syntax, Pos::At(30, 1)),
         schema_case("unknown charset", "CREATE TABLE t (a INT, b TEXT CHARSET klingon);", Schema, Pos::At(23, 1)),
         schema_case("auto_random on int", "CREATE TABLE t (a INT AUTO_RANDOM PRIMARY KEY, b INT);", Schema, Pos::At(16, 1)),
-        with_config(schema_case("schema not utf8mb4", "CREATE TABLE t (`\u{0}` INT);", Schema, Pos::Some), "[mydumper]\ncharacter-set = 'klingon'\n", ""),
+        with_config(schema_case("unknown character-set", SCHEMA, Routing, Pos::None), "[mydumper]\ncharacter-set = 'klingon'\n", ""),
         Case {
             files: vec![("db.t-schema.sql", b"CREATE TABLE t (`\xd6\xf7` INT, b INT);".to_vec()), ("db.t.sql", b"".to_vec())],
             ..with_config(schema_case("gb18030 schema read as utf8mb4", "", Charset, Pos::At(17, 1)), "[mydumper]\ncharacter-set = 'utf8mb4'\n", "db.t-schema.sql")

