@@ -28,6 +28,10 @@ pub struct SourceStore {
     store: Arc<dyn ObjectStore>,
     /// For messages: the directory or URL.
     root: String,
+    /// Local directory: files are opened with `std::fs`, because
+    /// `LocalFileSystem` cannot open names it percent-encodes (backquotes,
+    /// double quotes), which Dumpling writes for exotic table names.
+    local: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for SourceStore {
@@ -53,12 +57,12 @@ impl SourceStore {
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
             SourceError::new(ErrorKind::Io, "", format!("cannot open source directory {dir:?}: {e}"))
         })?;
-        Ok(Self::with_store(Arc::new(fs), dir))
+        Ok(Self { local: Some(std::path::PathBuf::from(dir)), ..Self::with_store(Arc::new(fs), dir) })
     }
 
     /// Any object store (tests, S3 later).
     pub fn with_store(store: Arc<dyn ObjectStore>, root: &str) -> Self {
-        Self { store, root: root.to_string() }
+        Self { store, root: root.to_string(), local: None }
     }
 
     pub fn root(&self) -> &str {
@@ -84,6 +88,12 @@ impl SourceStore {
 
     /// A reader of the file from byte `start` on.
     pub fn reader(&self, path: &str, start: u64) -> Result<Box<dyn Read + Send>, SourceError> {
+        if let Some(root) = &self.local {
+            let full = path.split('/').filter(|p| !p.is_empty() && *p != "..").fold(root.clone(), |acc, p| acc.join(p));
+            let mut file = std::fs::File::open(&full).map_err(|e| SourceError::io(path, e))?;
+            file.seek(SeekFrom::Start(start)).map_err(|e| SourceError::io(path, e))?;
+            return Ok(Box::new(file));
+        }
         let loc = Self::location(path);
         let opts = GetOptions { range: (start > 0).then_some(GetRange::Offset(start)), ..GetOptions::default() };
         let got = block_on(self.store.get_opts(&loc, opts)).map_err(|e| SourceError::io(path, e))?;

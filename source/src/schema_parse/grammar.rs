@@ -566,7 +566,7 @@ impl<'a> Parser<'a> {
     }
 
     fn table_options(&mut self, def: &mut TableDef) -> Result<(), ParseError> {
-        while let Some(tok) = self.peek() {
+        while self.peek().is_some() {
             if self.eat_punct(',') {
                 continue;
             }
@@ -579,7 +579,7 @@ impl<'a> Parser<'a> {
                 def.charset = Some(self.charset_clause()?);
                 continue;
             }
-            let Tok::Word(word) = tok else {
+            let Some(Tok::Word(word)) = self.peek() else {
                 return self.err(format!("unexpected {} in table options", self.describe()));
             };
             let opt = word.to_ascii_uppercase();

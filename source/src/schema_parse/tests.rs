@@ -134,3 +134,11 @@ fn deterministic_ids_cover_partitions() {
     assert_eq!(tables[0].info.id, 7);
     assert_eq!(tables[1].info.id, DETERMINISTIC_TABLE_ID_BASE);
 }
+
+#[test]
+fn table_options_default_charset_and_collation() {
+    let t = parse("create table t (a varchar(3)) ENGINE=InnoDB DEFAULT CHARSET=latin1 DEFAULT COLLATE=latin1_general_ci COMMENT='x'");
+    let ft = &t.info.columns[0].field_type;
+    assert_eq!((ft.charset, ft.collate.as_str()), (Charset::Latin1, "latin1_general_ci"));
+    assert_eq!(t.info.collate.as_deref(), Some("latin1_general_ci"));
+}

@@ -172,6 +172,7 @@ impl<R: Read> Lexer<R> {
 
     /// Reads an identifier: backquoted, double-quoted or bare.
     pub(crate) fn read_ident(&mut self, out: &mut Vec<u8>) -> Result<(), SourceError> {
+        out.clear();
         match self.peek()? {
             Some(q @ (b'`' | b'"')) => self.read_quoted(q, false, out),
             Some(b) if is_word_byte(b) => self.read_word(out),

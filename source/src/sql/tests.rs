@@ -98,7 +98,7 @@ fn value_count_mismatch_is_a_data_error() {
 #[test]
 fn syntax_errors_have_positions() {
     let cases: [(&[u8], u64); 7] = [
-        (b"INSERT INTO t VALUES ('open", 21),
+        (b"INSERT INTO t VALUES ('open", 22),
         (b"INSERT INTO t VALUES (1 2)", 24),
         (b"INSERT INTO t VALUES (12ab)", 22),
         (b"INSERT INTO t VALUES (x'4g')", 22),
