@@ -1,0 +1,186 @@
+//! MVCC reads over a RocksDB snapshot, as TiKV's `MvccReader` does them:
+//! the newest version at or below the read ts wins, a Delete hides the key,
+//! Lock and Rollback records are skipped.
+
+mod record;
+
+use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, DB};
+use serde::Serialize;
+
+pub use record::{RecordError, WriteKind, WriteRecord, SHORT_VALUE_MAX_LEN};
+
+use crate::keys::{self, KeyError};
+use crate::observe::hex_bytes;
+use crate::storage::{Storage, CF_DEFAULT, CF_WRITE};
+
+/// Stored data that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum MvccError {
+    #[error("RocksDB read failed: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("Not found defaultcf value of key {key} at start ts {start_ts}")]
+    MissingDefault { key: String, start_ts: u64 },
+}
+
+/// Encoded user-key range: `lower` inclusive, `upper` exclusive (`None` =
+/// unbounded). An empty `lower` is the start of the key space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRange {
+    pub lower: Vec<u8>,
+    pub upper: Option<Vec<u8>>,
+}
+
+/// One stored version of a key, for observation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionInfo {
+    /// Raw user key.
+    #[serde(with = "hex_bytes")]
+    pub key: Vec<u8>,
+    pub commit_ts: u64,
+    pub start_ts: u64,
+    pub kind: WriteKind,
+    /// The value of a Put (inline or from the `default` CF).
+    #[serde(with = "hex_bytes::option")]
+    pub value: Option<Vec<u8>>,
+}
+
+/// A consistent view of the data CFs.
+pub struct MvccReader<'a> {
+    storage: &'a Storage,
+    snap: SnapshotWithThreadMode<'a, DB>,
+}
+
+impl<'a> MvccReader<'a> {
+    pub fn new(storage: &'a Storage) -> Self {
+        MvccReader {
+            storage,
+            snap: storage.db().snapshot(),
+        }
+    }
+
+    /// Iterator over the `write` CF bounded to `[lower, upper)` data keys.
+    pub fn write_iter(
+        &self,
+        lower: Vec<u8>,
+        upper: Option<Vec<u8>>,
+    ) -> DBRawIteratorWithThreadMode<'_, DB> {
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_lower_bound(lower);
+        if let Some(upper) = upper {
+            opts.set_iterate_upper_bound(upper);
+        }
+        self.snap
+            .raw_iterator_cf_opt(self.storage.cf(CF_WRITE), opts)
+    }
+
+    /// Iterator over the data keys of `range`.
+    pub fn range_iter(&self, range: &KeyRange) -> DBRawIteratorWithThreadMode<'_, DB> {
+        self.write_iter(
+            keys::data_prefix(&range.lower),
+            range.upper.as_deref().map(keys::data_prefix),
+        )
+    }
+
+    /// The value of encoded user key `enc` at `ts`, `None` if absent or deleted.
+    pub fn get(&self, enc: &[u8], ts: u64) -> Result<Option<Vec<u8>>, MvccError> {
+        let mut it = self.write_iter(keys::data_key(enc, ts), Some(next_user_key_bound(enc)));
+        it.seek(keys::data_key(enc, ts));
+        while let (Some(_), Some(value)) = (it.key(), it.value()) {
+            let record = WriteRecord::parse(value)?;
+            match record.kind {
+                WriteKind::Put => return self.value_of(enc, &record).map(Some),
+                WriteKind::Delete => return Ok(None),
+                WriteKind::Lock | WriteKind::Rollback => it.next(),
+            }
+        }
+        it.status()?;
+        Ok(None)
+    }
+
+    /// The value a Put record stands for: inline, or in the `default` CF at
+    /// the record's start ts.
+    pub fn value_of(&self, enc: &[u8], record: &WriteRecord) -> Result<Vec<u8>, MvccError> {
+        if let Some(v) = &record.short_value {
+            return Ok(v.clone());
+        }
+        let key = keys::data_key(enc, record.start_ts);
+        self.snap
+            .get_cf(self.storage.cf(CF_DEFAULT), &key)?
+            .ok_or_else(|| MvccError::MissingDefault {
+                key: hex::encode(&key),
+                start_ts: record.start_ts,
+            })
+    }
+
+    /// Up to `limit` visible `(raw key, value)` pairs of `range` at `ts`, in
+    /// key order (descending when `reverse`).
+    pub fn scan(
+        &self,
+        range: &KeyRange,
+        ts: u64,
+        limit: usize,
+        key_only: bool,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MvccError> {
+        let mut out = Vec::new();
+        let mut it = self.range_iter(range);
+        let mut cursor: Option<Vec<u8>> = None;
+        while out.len() < limit {
+            match (&cursor, reverse) {
+                (None, false) => it.seek(keys::data_prefix(&range.lower)),
+                (None, true) => it.seek_to_last(),
+                // Past every version of the previous key (ts 0 sorts last).
+                (Some(prev), false) => it.seek(next_user_key_bound(prev)),
+                (Some(prev), true) => it.seek_for_prev(keys::data_prefix(prev)),
+            }
+            let Some(key) = it.key() else { break };
+            let enc = keys::split_data_key(key)?.0.to_vec();
+            if let Some(value) = self.get(&enc, ts)? {
+                let value = if key_only { Vec::new() } else { value };
+                out.push((keys::decode_user_key(&enc)?, value));
+            }
+            cursor = Some(enc);
+        }
+        it.status()?;
+        Ok(out)
+    }
+
+    /// Every stored version in `range`, newest first within a key.
+    pub fn versions(&self, range: &KeyRange) -> Result<Vec<VersionInfo>, MvccError> {
+        let mut out = Vec::new();
+        let mut it = self.range_iter(range);
+        it.seek(keys::data_prefix(&range.lower));
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
+            let (enc, commit_ts) = keys::split_data_key(key)?;
+            let record = WriteRecord::parse(value)?;
+            let value = match record.kind {
+                WriteKind::Put => Some(self.value_of(enc, &record)?),
+                _ => None,
+            };
+            out.push(VersionInfo {
+                key: keys::decode_user_key(enc)?,
+                commit_ts,
+                start_ts: record.start_ts,
+                kind: record.kind,
+                value,
+            });
+            it.next();
+        }
+        it.status()?;
+        Ok(out)
+    }
+}
+
+/// The smallest data key greater than every version of encoded key `enc`.
+pub fn next_user_key_bound(enc: &[u8]) -> Vec<u8> {
+    let mut key = keys::data_key(enc, 0);
+    key.push(0);
+    key
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
