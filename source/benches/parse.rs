@@ -17,14 +17,28 @@ use squall_source::{ReadOptions, Row, RowReader};
 const BLOCK: usize = 64 << 10;
 
 fn target_bytes() -> u64 {
-    std::env::var("SQUALL_BENCH_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(64 << 20)
+    std::env::var("SQUALL_BENCH_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64 << 20)
 }
 
 /// One row of mixed columns, in a form that needs quotes and escapes now and then.
 fn row_values(i: u64) -> (u64, String, String, String, Option<String>) {
-    let name = if i % 7 == 0 { format!("name, \"quoted\" {i}") } else { format!("name {i}") };
+    let name = if i % 7 == 0 {
+        format!("name, \"quoted\" {i}")
+    } else {
+        format!("name {i}")
+    };
     let price = format!("{}.{:02}", i % 10_000, i % 100);
-    let ts = format!("2020-{:02}-{:02} {:02}:{:02}:{:02}", i % 12 + 1, i % 28 + 1, i % 24, i % 60, (i * 7) % 60);
+    let ts = format!(
+        "2020-{:02}-{:02} {:02}:{:02}:{:02}",
+        i % 12 + 1,
+        i % 28 + 1,
+        i % 24,
+        i % 60,
+        (i * 7) % 60
+    );
     let note = (i % 5 != 0).then(|| format!("note line {i}\\ with backslash"));
     (i, name, price, ts, note)
 }
@@ -68,16 +82,35 @@ fn generate_sql(path: &Path, bytes: u64) -> u64 {
 }
 
 fn squall_csv(path: &Path) -> u64 {
-    let opts = CsvOptions::from_config(&squall_common::config::CsvConfig { header: false, ..Default::default() }).expect("opts");
-    let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
+    let opts = CsvOptions::from_config(&squall_common::config::CsvConfig {
+        header: false,
+        ..Default::default()
+    })
+    .expect("opts");
+    let span = CsvSpan {
+        start: 0,
+        end: u64::MAX,
+        start_line: 1,
+        columns: None,
+    };
     let file = File::open(path).expect("open");
     let mut r = CsvReader::new(file, opts, "bench.csv", span, &ReadOptions::default(), BLOCK).expect("reader");
     count(&mut r)
 }
 
 fn squall_sql(path: &Path) -> u64 {
-    let span = SqlSpan { end: u64::MAX, start_line: 1, ..SqlSpan::default() };
-    let mut r = SqlReader::new(File::open(path).expect("open"), "bench.sql", span, &ReadOptions::default(), BLOCK);
+    let span = SqlSpan {
+        end: u64::MAX,
+        start_line: 1,
+        ..SqlSpan::default()
+    };
+    let mut r = SqlReader::new(
+        File::open(path).expect("open"),
+        "bench.sql",
+        span,
+        &ReadOptions::default(),
+        BLOCK,
+    );
     count(&mut r)
 }
 
@@ -119,7 +152,13 @@ fn files() -> Files {
     let bytes = target_bytes();
     let csv_bytes = generate_csv(&csv, bytes);
     let sql_bytes = generate_sql(&sql, bytes);
-    Files { _dir: dir, csv, sql, csv_bytes, sql_bytes }
+    Files {
+        _dir: dir,
+        csv,
+        sql,
+        csv_bytes,
+        sql_bytes,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -127,7 +166,9 @@ fn bench(c: &mut Criterion) {
     let rows = squall_csv(&f.csv);
     assert_eq!(rows, csv_crate(&f.csv), "both readers see the same rows");
     let mut g = c.benchmark_group("parse");
-    g.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Bytes(f.csv_bytes));
     g.bench_function("csv/squall", |b| b.iter(|| squall_csv(&f.csv)));
     g.bench_function("csv/csv-crate", |b| b.iter(|| csv_crate(&f.csv)));

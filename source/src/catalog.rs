@@ -85,7 +85,13 @@ pub struct SourceCatalog {
 impl SourceCatalog {
     /// Finds a table by name (case-insensitively unless `case_sensitive`).
     pub fn table(&self, db: &str, name: &str, case_sensitive: bool) -> Option<&TableSource> {
-        let eq = |a: &str, b: &str| if case_sensitive { a == b } else { a.to_lowercase() == b.to_lowercase() };
+        let eq = |a: &str, b: &str| {
+            if case_sensitive {
+                a == b
+            } else {
+                a.to_lowercase() == b.to_lowercase()
+            }
+        };
         self.tables.iter().find(|t| eq(&t.db, db) && eq(&t.name, name))
     }
 }

@@ -111,7 +111,9 @@ fn decode_utf8(bytes: &[u8]) -> Result<String, CharsetError> {
 /// result is an error (Lightning treats U+FFFD as a failed conversion).
 fn decode_strict(enc: &'static Encoding, bytes: &[u8]) -> Result<String, CharsetError> {
     let mut decoder = enc.new_decoder_without_bom_handling();
-    let cap = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 4);
+    let cap = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .unwrap_or(bytes.len() * 4);
     let mut out = String::with_capacity(cap);
     let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
     match result {
@@ -124,12 +126,18 @@ fn decode_strict(enc: &'static Encoding, bytes: &[u8]) -> Result<String, Charset
             });
         }
         encoding_rs::DecoderResult::OutputFull => {
-            return Err(CharsetError { offset: read, reason: "decoder output overflow".into() });
+            return Err(CharsetError {
+                offset: read,
+                reason: "decoder output overflow".into(),
+            });
         }
     }
     if out.contains('\u{FFFD}') {
         return Err(CharsetError {
-            offset: bytes.windows(4).position(|w| w == [0x84, 0x31, 0xA4, 0x37]).unwrap_or(0),
+            offset: bytes
+                .windows(4)
+                .position(|w| w == [0x84, 0x31, 0xA4, 0x37])
+                .unwrap_or(0),
             reason: format!("text decoded from {} contains U+FFFD", enc.name().to_ascii_lowercase()),
         });
     }
@@ -163,7 +171,10 @@ mod tests {
 
     #[test]
     fn auto_keeps_utf8_and_decodes_gb18030() {
-        assert_eq!(SourceCharset::Auto.decode_text("主键".as_bytes()).expect("utf8"), "主键");
+        assert_eq!(
+            SourceCharset::Auto.decode_text("主键".as_bytes()).expect("utf8"),
+            "主键"
+        );
         assert_eq!(SourceCharset::Auto.decode_text(GB_ZHUJIAN).expect("gb"), "主键");
     }
 
@@ -178,7 +189,10 @@ mod tests {
     #[test]
     fn binary_reads_invalid_bytes_as_latin1() {
         assert_eq!(SourceCharset::Binary.decode_text(GB_ZHUJIAN).expect("binary"), "Ö÷¼ü");
-        assert_eq!(SourceCharset::Binary.decode_text("主键".as_bytes()).expect("binary"), "主键");
+        assert_eq!(
+            SourceCharset::Binary.decode_text("主键".as_bytes()).expect("binary"),
+            "主键"
+        );
     }
 
     #[test]
@@ -189,7 +203,9 @@ mod tests {
 
     #[test]
     fn gb18030_rejects_truncated_sequence() {
-        let err = SourceCharset::Gb18030.decode_text(&[b'a', 0x81]).expect_err("truncated");
+        let err = SourceCharset::Gb18030
+            .decode_text(&[b'a', 0x81])
+            .expect_err("truncated");
         assert_eq!(err.offset, 1);
     }
 
@@ -202,7 +218,10 @@ mod tests {
         SourceCharset::Binary.convert_value(&mut raw).expect("binary");
         assert_eq!(raw, vec![0xFF, 0x00]);
         let mut bad = vec![b'a', 0xFF];
-        assert_eq!(SourceCharset::Utf8mb4.convert_value(&mut bad).expect_err("bad").offset, 1);
+        assert_eq!(
+            SourceCharset::Utf8mb4.convert_value(&mut bad).expect_err("bad").offset,
+            1
+        );
         let mut latin = vec![0xE9];
         SourceCharset::Latin1.convert_value(&mut latin).expect("latin1");
         assert_eq!(latin, "é".as_bytes());

@@ -77,21 +77,38 @@ struct Piece {
     in_values: bool,
 }
 
-fn chunk_file(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, columns: Option<usize>) -> Result<Vec<Piece>, SourceError> {
+fn chunk_file(
+    store: &SourceStore,
+    file: &DataFile,
+    cfg: &MydumperConfig,
+    columns: Option<usize>,
+) -> Result<Vec<Piece>, SourceError> {
     let limit = cfg.max_region_size.0.max(1);
     let compressed = file.compression != Compression::None;
     let split = !compressed && file.size > limit.saturating_add(limit / 10);
     if !split && !compressed {
         let max_rows = bound_rows(file, cfg, file.size, columns);
         let est = estimate_rows(store, file, cfg, file.size)?.min(max_rows);
-        return Ok(vec![Piece { start: 0, end: file.size, start_line: Some(1), est_rows: est, max_rows, columns: None, in_values: false }]);
+        return Ok(vec![Piece {
+            start: 0,
+            end: file.size,
+            start_line: Some(1),
+            est_rows: est,
+            max_rows,
+            columns: None,
+            in_values: false,
+        }]);
     }
     let max = if compressed { u64::MAX } else { limit };
     match file.kind {
         FileKind::Csv if cfg.strict_format && !compressed => strict_csv_cuts(store, file, cfg, columns),
         FileKind::Csv => scan_csv(store, file, cfg, max),
         FileKind::Sql => scan_sql(store, file, cfg, max),
-        FileKind::Parquet => Err(SourceError::new(crate::error::ErrorKind::Unsupported, &file.path, "parquet is not supported")),
+        FileKind::Parquet => Err(SourceError::new(
+            crate::error::ErrorKind::Unsupported,
+            &file.path,
+            "parquet is not supported",
+        )),
     }
 }
 
@@ -108,11 +125,16 @@ fn bound_rows(file: &DataFile, cfg: &MydumperConfig, bytes: u64, columns: Option
 }
 
 fn block(cfg: &MydumperConfig) -> usize {
-    usize::try_from(cfg.read_block_size.0).unwrap_or(usize::MAX).min(16 << 20)
+    usize::try_from(cfg.read_block_size.0)
+        .unwrap_or(usize::MAX)
+        .min(16 << 20)
 }
 
 fn scan_options() -> ReadOptions {
-    ReadOptions { expected_fields: None, ..ReadOptions::default() }
+    ReadOptions {
+        expected_fields: None,
+        ..ReadOptions::default()
+    }
 }
 
 /// Estimates rows from the average length of rows in the first block.
@@ -124,10 +146,31 @@ fn estimate_rows(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, byt
     let mut reader: Box<dyn RowReader> = match file.kind {
         FileKind::Csv => {
             let opts = CsvOptions::from_config(&cfg.csv)?;
-            let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
-            Box::new(CsvReader::new(input, opts, &file.path, span, &scan_options(), block(cfg))?)
+            let span = CsvSpan {
+                start: 0,
+                end: u64::MAX,
+                start_line: 1,
+                columns: None,
+            };
+            Box::new(CsvReader::new(
+                input,
+                opts,
+                &file.path,
+                span,
+                &scan_options(),
+                block(cfg),
+            )?)
         }
-        _ => Box::new(SqlReader::new(input, &file.path, SqlSpan { end: u64::MAX, ..SqlSpan::default() }, &scan_options(), block(cfg))),
+        _ => Box::new(SqlReader::new(
+            input,
+            &file.path,
+            SqlSpan {
+                end: u64::MAX,
+                ..SqlSpan::default()
+            },
+            &scan_options(),
+            block(cfg),
+        )),
     };
     let (mut rows, mut row, mut first, mut last) = (0u64, Row::default(), None, 0u64);
     // A sample cut mid-row ends in an error: the rows before it still count.
@@ -144,12 +187,29 @@ fn estimate_rows(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, byt
 }
 
 /// Strict-format CSV: cut every `max-region-size` bytes, at the next terminator.
-fn strict_csv_cuts(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, columns: Option<usize>) -> Result<Vec<Piece>, SourceError> {
+fn strict_csv_cuts(
+    store: &SourceStore,
+    file: &DataFile,
+    cfg: &MydumperConfig,
+    columns: Option<usize>,
+) -> Result<Vec<Piece>, SourceError> {
     let limit = cfg.max_region_size.0.max(1);
     let opts = CsvOptions::from_config(&cfg.csv)?;
     let header = if opts.header && opts.header_schema_match {
-        let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
-        let r = CsvReader::new(store.reader(&file.path, 0)?, opts.clone(), &file.path, span, &scan_options(), block(cfg))?;
+        let span = CsvSpan {
+            start: 0,
+            end: u64::MAX,
+            start_line: 1,
+            columns: None,
+        };
+        let r = CsvReader::new(
+            store.reader(&file.path, 0)?,
+            opts.clone(),
+            &file.path,
+            span,
+            &scan_options(),
+            block(cfg),
+        )?;
         r.columns().map(<[String]>::to_vec)
     } else {
         None
@@ -190,7 +250,12 @@ fn strict_csv_cuts(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, c
 }
 
 /// Offset just after the first terminator at or after `from`, if any.
-fn next_terminator_end(store: &SourceStore, file: &DataFile, opts: &CsvOptions, from: u64) -> Result<Option<u64>, SourceError> {
+fn next_terminator_end(
+    store: &SourceStore,
+    file: &DataFile,
+    opts: &CsvOptions,
+    from: u64,
+) -> Result<Option<u64>, SourceError> {
     let mut r = store.reader(&file.path, from)?;
     let mut buf = vec![0u8; 64 << 10];
     let mut pos = from;
@@ -225,16 +290,44 @@ fn next_terminator_end(store: &SourceStore, file: &DataFile, opts: &CsvOptions, 
 /// Reads the whole CSV file with the parser, cutting at record starts.
 fn scan_csv(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u64) -> Result<Vec<Piece>, SourceError> {
     let opts = CsvOptions::from_config(&cfg.csv)?;
-    let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
-    let mut r = CsvReader::new(open_decompressed(store, file, 0)?, opts, &file.path, span, &scan_options(), block(cfg))?;
+    let span = CsvSpan {
+        start: 0,
+        end: u64::MAX,
+        start_line: 1,
+        columns: None,
+    };
+    let mut r = CsvReader::new(
+        open_decompressed(store, file, 0)?,
+        opts,
+        &file.path,
+        span,
+        &scan_options(),
+        block(cfg),
+    )?;
     let header = r.columns().map(<[String]>::to_vec);
-    let mut pieces = vec![Piece { start: 0, end: 0, start_line: Some(1), est_rows: 0, max_rows: 0, columns: None, in_values: false }];
+    let mut pieces = vec![Piece {
+        start: 0,
+        end: 0,
+        start_line: Some(1),
+        est_rows: 0,
+        max_rows: 0,
+        columns: None,
+        in_values: false,
+    }];
     while r.read_record()? {
         let (offset, line) = r.record_start();
         let cur = pieces.last_mut().expect("one piece exists");
         if cur.max_rows > 0 && offset - cur.start >= limit {
             cur.end = offset;
-            pieces.push(Piece { start: offset, end: 0, start_line: Some(line), est_rows: 0, max_rows: 0, columns: header.clone(), in_values: false });
+            pieces.push(Piece {
+                start: offset,
+                end: 0,
+                start_line: Some(line),
+                est_rows: 0,
+                max_rows: 0,
+                columns: header.clone(),
+                in_values: false,
+            });
         }
         let cur = pieces.last_mut().expect("one piece exists");
         cur.max_rows += 1;
@@ -246,16 +339,42 @@ fn scan_csv(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u
 
 /// Reads the whole SQL file with the parser, cutting at tuple starts.
 fn scan_sql(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u64) -> Result<Vec<Piece>, SourceError> {
-    let span = SqlSpan { end: u64::MAX, start_line: 1, ..SqlSpan::default() };
-    let mut r = SqlReader::new(open_decompressed(store, file, 0)?, &file.path, span, &scan_options(), block(cfg));
-    let mut pieces = vec![Piece { start: 0, end: 0, start_line: Some(1), est_rows: 0, max_rows: 0, columns: None, in_values: false }];
+    let span = SqlSpan {
+        end: u64::MAX,
+        start_line: 1,
+        ..SqlSpan::default()
+    };
+    let mut r = SqlReader::new(
+        open_decompressed(store, file, 0)?,
+        &file.path,
+        span,
+        &scan_options(),
+        block(cfg),
+    );
+    let mut pieces = vec![Piece {
+        start: 0,
+        end: 0,
+        start_line: Some(1),
+        est_rows: 0,
+        max_rows: 0,
+        columns: None,
+        in_values: false,
+    }];
     let mut scratch = Row::default();
     while let Some((offset, line)) = r.skip_tuple(&mut scratch)? {
         let cur = pieces.last_mut().expect("one piece exists");
         if cur.max_rows > 0 && offset - cur.start >= limit {
             cur.end = offset;
             let columns = r.current_columns();
-            pieces.push(Piece { start: offset, end: 0, start_line: Some(line), est_rows: 0, max_rows: 0, columns, in_values: true });
+            pieces.push(Piece {
+                start: offset,
+                end: 0,
+                start_line: Some(line),
+                est_rows: 0,
+                max_rows: 0,
+                columns,
+                in_values: true,
+            });
         }
         let cur = pieces.last_mut().expect("one piece exists");
         cur.max_rows += 1;
@@ -267,6 +386,10 @@ fn scan_sql(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u
 
 fn finish(pieces: &mut [Piece], file: &DataFile) {
     if let Some(last) = pieces.last_mut() {
-        last.end = if file.compression == Compression::None { file.size } else { u64::MAX };
+        last.end = if file.compression == Compression::None {
+            file.size
+        } else {
+            u64::MAX
+        };
     }
 }

@@ -79,17 +79,17 @@ pub struct SourceError {
     pub kind: ErrorKind,
     pub pos: Position,
     pub reason: String,
-    #[source]
-    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl SourceError {
     pub fn new(kind: ErrorKind, file: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             kind,
-            pos: Position { file: file.into(), ..Position::default() },
+            pos: Position {
+                file: file.into(),
+                ..Position::default()
+            },
             reason: reason.into(),
-            source: None,
         }
     }
 
@@ -103,9 +103,10 @@ impl SourceError {
         Self::new(ErrorKind::Data, file, reason).at(offset, line)
     }
 
-    pub fn io(file: &str, err: impl std::error::Error + Send + Sync + 'static) -> Self {
-        let reason = err.to_string();
-        Self { source: Some(Box::new(err)), ..Self::new(ErrorKind::Io, file, reason) }
+    /// An I/O failure (read, list, decompress); the cause is kept as text
+    /// so the error stays small on the hot path.
+    pub fn io(file: &str, err: impl std::error::Error) -> Self {
+        Self::new(ErrorKind::Io, file, err.to_string())
     }
 
     pub fn at(mut self, offset: u64, line: u64) -> Self {

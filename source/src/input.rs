@@ -161,6 +161,6 @@ mod tests {
         input.ensure(4095).expect("fill");
         input.consume(4090);
         assert!(input.starts_with(&[b'x'; 20]).expect("peek"));
-        assert!(!input.starts_with(&[b'y']).expect("peek"));
+        assert!(!input.starts_with(b"y").expect("peek"));
     }
 }

@@ -23,10 +23,10 @@ pub mod storage;
 
 pub use catalog::{Chunk, Compression, DataFile, DatabaseSource, FileKind, SourceCatalog, TableSource, ViewSource};
 pub use charset::SourceCharset;
-pub use error::{ErrorKind, Position, SourceError};
-pub use row::{ReadOptions, Row, RowReader, ValueKind};
 pub use chunk::chunk_table;
 pub use discover::discover;
+pub use error::{ErrorKind, Position, SourceError};
 pub use open::{open_chunk, open_chunk_in, open_decompressed};
+pub use row::{ReadOptions, Row, RowReader, ValueKind};
 pub use schema_parse::{load_schemas, LoadedSchemas, ParsedTable};
 pub use storage::SourceStore;

@@ -13,7 +13,11 @@ use crate::storage::SourceStore;
 
 /// The reader of one chunk, with Lightning's defaults for everything not in
 /// `[mydumper]` (data charset `binary`, no field-count check).
-pub fn open_chunk(file: &DataFile, chunk: &Chunk, cfg: &MydumperConfig) -> Result<Box<dyn RowReader + Send>, SourceError> {
+pub fn open_chunk(
+    file: &DataFile,
+    chunk: &Chunk,
+    cfg: &MydumperConfig,
+) -> Result<Box<dyn RowReader + Send>, SourceError> {
     let store = SourceStore::open(&cfg.data_source_dir)?;
     open_chunk_in(&store, file, chunk, cfg, &ReadOptions::default())
 }
@@ -27,7 +31,9 @@ pub fn open_chunk_in(
     read: &ReadOptions,
 ) -> Result<Box<dyn RowReader + Send>, SourceError> {
     let input = open_decompressed(store, file, chunk.start)?;
-    let block = usize::try_from(cfg.read_block_size.0).unwrap_or(usize::MAX).min(16 << 20);
+    let block = usize::try_from(cfg.read_block_size.0)
+        .unwrap_or(usize::MAX)
+        .min(16 << 20);
     match file.kind {
         FileKind::Csv => {
             let opts = CsvOptions::from_config(&cfg.csv).map_err(|e| e.with_file(&file.path))?;
@@ -49,13 +55,21 @@ pub fn open_chunk_in(
             };
             Ok(Box::new(SqlReader::new(input, &file.path, span, read, block)))
         }
-        FileKind::Parquet => Err(SourceError::new(ErrorKind::Unsupported, &file.path, "parquet is not supported")),
+        FileKind::Parquet => Err(SourceError::new(
+            ErrorKind::Unsupported,
+            &file.path,
+            "parquet is not supported",
+        )),
     }
 }
 
 /// The file's bytes from `start` on, decompressed. Compressed files can
 /// only be read from the beginning.
-pub fn open_decompressed(store: &SourceStore, file: &DataFile, start: u64) -> Result<Box<dyn Read + Send>, SourceError> {
+pub fn open_decompressed(
+    store: &SourceStore,
+    file: &DataFile,
+    start: u64,
+) -> Result<Box<dyn Read + Send>, SourceError> {
     if file.compression != Compression::None && start != 0 {
         let reason = format!("a compressed file is one chunk; cannot start reading at byte {start}");
         return Err(SourceError::new(ErrorKind::Io, &file.path, reason));
@@ -64,6 +78,8 @@ pub fn open_decompressed(store: &SourceStore, file: &DataFile, start: u64) -> Re
     Ok(match file.compression {
         Compression::None => raw,
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?)
+        }
     })
 }

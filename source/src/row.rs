@@ -97,6 +97,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { data_charset: SourceCharset::Binary, expected_fields: None, max_row_bytes: 64 << 20 }
+        Self {
+            data_charset: SourceCharset::Binary,
+            expected_fields: None,
+            max_row_bytes: 64 << 20,
+        }
     }
 }

@@ -52,17 +52,27 @@ impl SourceStore {
             ));
         }
         if dir.is_empty() {
-            return Err(SourceError::new(ErrorKind::Routing, "", "mydumper.data-source-dir is empty"));
+            return Err(SourceError::new(
+                ErrorKind::Routing,
+                "",
+                "mydumper.data-source-dir is empty",
+            ));
         }
-        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
-            SourceError::new(ErrorKind::Io, "", format!("cannot open source directory {dir:?}: {e}"))
-        })?;
-        Ok(Self { local: Some(std::path::PathBuf::from(dir)), ..Self::with_store(Arc::new(fs), dir) })
+        let fs = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| SourceError::new(ErrorKind::Io, "", format!("cannot open source directory {dir:?}: {e}")))?;
+        Ok(Self {
+            local: Some(std::path::PathBuf::from(dir)),
+            ..Self::with_store(Arc::new(fs), dir)
+        })
     }
 
     /// Any object store (tests, S3 later).
     pub fn with_store(store: Arc<dyn ObjectStore>, root: &str) -> Self {
-        Self { store, root: root.to_string(), local: None }
+        Self {
+            store,
+            root: root.to_string(),
+            local: None,
+        }
     }
 
     pub fn root(&self) -> &str {
@@ -75,7 +85,12 @@ impl SourceStore {
         let mut stream = self.store.list(None);
         while let Some(item) = block_on(stream.next()) {
             let meta = item.map_err(|e| SourceError::io("", e))?;
-            let path = meta.location.parts().map(|p| percent_decode(p.as_ref())).collect::<Vec<_>>().join("/");
+            let path = meta
+                .location
+                .parts()
+                .map(|p| percent_decode(p.as_ref()))
+                .collect::<Vec<_>>()
+                .join("/");
             out.push(ListedFile { path, size: meta.size });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -89,29 +104,48 @@ impl SourceStore {
     /// A reader of the file from byte `start` on.
     pub fn reader(&self, path: &str, start: u64) -> Result<Box<dyn Read + Send>, SourceError> {
         if let Some(root) = &self.local {
-            let full = path.split('/').filter(|p| !p.is_empty() && *p != "..").fold(root.clone(), |acc, p| acc.join(p));
+            let full = path
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != "..")
+                .fold(root.clone(), |acc, p| acc.join(p));
             let mut file = std::fs::File::open(&full).map_err(|e| SourceError::io(path, e))?;
-            file.seek(SeekFrom::Start(start)).map_err(|e| SourceError::io(path, e))?;
+            file.seek(SeekFrom::Start(start))
+                .map_err(|e| SourceError::io(path, e))?;
             return Ok(Box::new(file));
         }
         let loc = Self::location(path);
-        let opts = GetOptions { range: (start > 0).then_some(GetRange::Offset(start)), ..GetOptions::default() };
+        let opts = GetOptions {
+            range: (start > 0).then_some(GetRange::Offset(start)),
+            ..GetOptions::default()
+        };
         let got = block_on(self.store.get_opts(&loc, opts)).map_err(|e| SourceError::io(path, e))?;
         match got.payload {
             GetResultPayload::File(mut file, _) => {
-                file.seek(SeekFrom::Start(start)).map_err(|e| SourceError::io(path, e))?;
+                file.seek(SeekFrom::Start(start))
+                    .map_err(|e| SourceError::io(path, e))?;
                 Ok(Box::new(file))
             }
-            GetResultPayload::Stream(stream) => Ok(Box::new(StreamReader { stream, chunk: Bytes::new(), pos: 0 })),
+            GetResultPayload::Stream(stream) => Ok(Box::new(StreamReader {
+                stream,
+                chunk: Bytes::new(),
+                pos: 0,
+            })),
         }
     }
 
     /// The whole file, refusing files over `limit` bytes (schema files).
     pub fn read_all(&self, path: &str, limit: u64) -> Result<Vec<u8>, SourceError> {
         let mut out = Vec::new();
-        self.reader(path, 0)?.take(limit + 1).read_to_end(&mut out).map_err(|e| SourceError::io(path, e))?;
+        self.reader(path, 0)?
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| SourceError::io(path, e))?;
         if out.len() as u64 > limit {
-            return Err(SourceError::new(ErrorKind::Io, path, format!("file is larger than {limit} bytes")));
+            return Err(SourceError::new(
+                ErrorKind::Io,
+                path,
+                format!("file is larger than {limit} bytes"),
+            ));
         }
         Ok(out)
     }
@@ -183,9 +217,19 @@ mod tests {
         let store = SourceStore::open(dir.path().to_str().expect("utf8")).expect("store");
         let files = store.list().expect("list");
         let want = format!("sub/{name}");
-        assert_eq!(files, vec![ListedFile { path: want.clone(), size: 11 }]);
+        assert_eq!(
+            files,
+            vec![ListedFile {
+                path: want.clone(),
+                size: 11
+            }]
+        );
         let mut s = String::new();
-        store.reader(&want, 6).expect("open").read_to_string(&mut s).expect("read");
+        store
+            .reader(&want, 6)
+            .expect("open")
+            .read_to_string(&mut s)
+            .expect("read");
         assert_eq!(s, "world");
     }
 }

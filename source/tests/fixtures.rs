@@ -25,7 +25,12 @@ fn lightning_examples_with_each_read_block_size() {
         let names: Vec<String> = l.catalog.tables.iter().map(|t| t.qualified()).collect();
         assert_eq!(
             names,
-            ["mocker_test.i", "mocker_test.report_case_high_risk", "mocker_test.tbl_autoid", "mocker_test.tbl_multi_index"],
+            [
+                "mocker_test.i",
+                "mocker_test.report_case_high_risk",
+                "mocker_test.tbl_autoid",
+                "mocker_test.tbl_multi_index"
+            ],
             "{conf}"
         );
         let skipped: BTreeSet<&str> = l.catalog.skipped.iter().map(|s| s.path.as_str()).collect();
@@ -36,7 +41,13 @@ fn lightning_examples_with_each_read_block_size() {
         let ids: BTreeSet<i128> = autoid.iter().map(|(r, _)| int(r, 0)).collect();
         assert_eq!((ids.len(), ids.iter().sum::<i128>()), (10000, 50005000));
         let names: Vec<String> = autoid.iter().map(|(r, _)| text(r, 1).expect("name")).collect();
-        assert_eq!((names.iter().max().expect("max").as_str(), names.iter().min().expect("min").as_str()), ("4-9-9", "0-0-0"));
+        assert_eq!(
+            (
+                names.iter().max().expect("max").as_str(),
+                names.iter().min().expect("min").as_str()
+            ),
+            ("4-9-9", "0-0-0")
+        );
         let t = l.table("mocker_test.tbl_autoid");
         assert_eq!(t.info.handle, HandleKind::IntPk);
         assert_eq!(t.info.columns[1].field_type.collate, "utf8_bin");
@@ -47,11 +58,21 @@ fn lightning_examples_with_each_read_block_size() {
         let ages: Vec<i128> = multi.iter().map(|(r, _)| int(r, 1)).collect();
         assert_eq!(ages.iter().sum::<i128>(), 4_777_500, "avg(age) = 477.75");
         assert_eq!(ages.iter().filter(|&&a| a == 6).count(), 20);
-        let age_of = multi.iter().find(|(r, _)| text(r, 0).as_deref() == Some("1+2+3")).map(|(r, _)| int(r, 1));
+        let age_of = multi
+            .iter()
+            .find(|(r, _)| text(r, 0).as_deref() == Some("1+2+3"))
+            .map(|(r, _)| int(r, 1));
         assert_eq!(age_of, Some(6));
         let t = l.table("mocker_test.tbl_multi_index");
         assert_eq!(t.info.handle, HandleKind::RowId);
-        assert_eq!(t.info.indices.iter().map(|i| (i.name.as_str(), i.id)).collect::<Vec<_>>(), [("idx_name", 1), ("idx_age_name", 2)]);
+        assert_eq!(
+            t.info
+                .indices
+                .iter()
+                .map(|i| (i.name.as_str(), i.id))
+                .collect::<Vec<_>>(),
+            [("idx_name", 1), ("idx_age_name", 2)]
+        );
 
         let risk = l.rows("mocker_test.report_case_high_risk");
         let vals: Vec<Option<String>> = (0..5).map(|i| text(&risk[0].0, i)).collect();
@@ -71,7 +92,10 @@ fn lightning_examples_renamed_to_dotless_i() {
     let ds = root.join("lightning_examples");
     let dir = copy_renamed(
         &ds.join("examples"),
-        &[("mocker_test.i-schema.sql", "mocker_test.ı-schema.sql"), ("mocker_test.i.sql", "mocker_test.ı.sql")],
+        &[
+            ("mocker_test.i-schema.sql", "mocker_test.ı-schema.sql"),
+            ("mocker_test.i.sql", "mocker_test.ı.sql"),
+        ],
     );
     let l = load(&config(Some(&ds.join("512.toml")), dir.path())).expect("loads");
     assert_eq!(l.table("mocker_test.ı").info.name, "ı");
@@ -102,9 +126,15 @@ fn lightning_exotic_filenames() {
     assert_eq!(dbs, ["x`f\"n", "中文庫"]);
     let rows = l.rows("x`f\"n.exotic`table``name");
     assert_eq!(rows.len(), 5);
-    assert_eq!(rows[0].1.as_deref(), Some(&["a".to_string(), "b".to_string(), "_tidb_rowid".to_string()][..]));
+    assert_eq!(
+        rows[0].1.as_deref(),
+        Some(&["a".to_string(), "b".to_string(), "_tidb_rowid".to_string()][..])
+    );
     let last = &rows[4].0;
-    assert_eq!((text(last, 0).as_deref(), int(last, 1), int(last, 2)), (Some("eeeeee"), 55, 79999));
+    assert_eq!(
+        (text(last, 0).as_deref(), int(last, 1), int(last, 2)),
+        (Some("eeeeee"), 55, 79999)
+    );
     let t = l.table("x`f\"n.exotic`table``name");
     assert_eq!((t.info.handle, t.auto_increment_base), (HandleKind::RowId, Some(80000)));
     assert_eq!(text(&l.rows("中文庫.中文表")[0].0, 0).as_deref(), Some("2345"));
@@ -130,10 +160,20 @@ fn lightning_column_permutation_strict_chunks() {
         .map(String::from)
         .collect();
     assert!(rows.iter().all(|(_, cols)| cols.as_ref() == Some(&header)));
-    let (r, _) = rows.iter().find(|(r, _)| text(r, 0).as_deref() == Some("2020061000019011020164030597")).expect("row");
+    let (r, _) = rows
+        .iter()
+        .find(|(r, _)| text(r, 0).as_deref() == Some("2020061000019011020164030597"))
+        .expect("row");
     assert_eq!(text(r, 1).as_deref(), Some("202006100001901102016403059520200627"));
-    assert_eq!((text(r, 8).as_deref(), text(r, 9).as_deref()), (Some("000002"), Some("33")));
-    assert_eq!(text(&rows[0].0, 9).as_deref(), Some(""), "empty credit_code is '' not NULL");
+    assert_eq!(
+        (text(r, 8).as_deref(), text(r, 9).as_deref()),
+        (Some("000002"), Some("33"))
+    );
+    assert_eq!(
+        text(&rows[0].0, 9).as_deref(),
+        Some(""),
+        "empty credit_code is '' not NULL"
+    );
     let t = l.table("perm.test_perm");
     assert_eq!(t.info.columns.len(), 13);
     assert_eq!(t.info.columns[12].field_type.collate, "utf8mb4_bin");
@@ -158,7 +198,10 @@ fn lightning_default_columns() {
     let u = l.table("defcol.u");
     assert_eq!(u.info.handle, HandleKind::IntPk);
     assert!(u.info.columns[0].auto_increment);
-    assert_eq!(l.table("defcol.t").info.columns[2].default, squall_common::schema::ColumnDefault::Literal("123".into()));
+    assert_eq!(
+        l.table("defcol.t").info.columns[2].default,
+        squall_common::schema::ColumnDefault::Literal("123".into())
+    );
 }
 
 #[test]
@@ -169,7 +212,10 @@ fn lightning_issue_282() {
     let hexes: Vec<String> = l.rows("issue282.t_access3").iter().map(|(r, _)| hex(r, 0)).collect();
     assert_eq!(hexes, ["405026464C415348534841", "1A"]);
     assert_eq!(l.schemas.databases[0].charset.as_deref(), Some("utf8mb4"));
-    assert_eq!(l.table("issue282.t_access3").info.columns[0].field_type.collate, "utf8_bin");
+    assert_eq!(
+        l.table("issue282.t_access3").info.columns[0].field_type.collate,
+        "utf8_bin"
+    );
 }
 
 #[test]
@@ -180,17 +226,27 @@ fn lightning_csv() {
     assert_eq!(l.catalog.databases[0].name, "csv");
     let threads = l.rows("csv.threads");
     assert_eq!(threads.len(), 43);
-    let sum = |i: usize| threads.iter().filter_map(|(r, _)| text(r, i)).map(|v| v.parse::<i128>().expect("int")).sum::<i128>();
+    let sum = |i: usize| {
+        threads
+            .iter()
+            .filter_map(|(r, _)| text(r, i))
+            .map(|v| v.parse::<i128>().expect("int"))
+            .sum::<i128>()
+    };
     assert_eq!((sum(8), sum(16)), (322253, 303775702));
     assert_eq!(threads.iter().filter(|(r, _)| r.fields[9].is_some()).count(), 3);
     assert_eq!(threads.iter().filter(|(r, _)| r.fields[8].is_some()).count(), 12);
     let last = &threads[42].0;
-    assert!(text(last, 10).expect("info").ends_with("ENCLOSED BY '\"' LINES TERMINATED BY '\\n'"));
+    assert!(text(last, 10)
+        .expect("info")
+        .ends_with("ENCLOSED BY '\"' LINES TERMINATED BY '\\n'"));
     assert_eq!(l.table("csv.threads").info.indices.len(), 7);
 
     let esc = l.rows("csv.escapes");
-    let got: Vec<(String, String, String)> =
-        esc.iter().map(|(r, _)| (hex(r, 1), text(r, 2).expect("j"), hex(r, 3))).collect();
+    let got: Vec<(String, String, String)> = esc
+        .iter()
+        .map(|(r, _)| (hex(r, 1), text(r, 2).expect("j"), hex(r, 3)))
+        .collect();
     assert_eq!(
         got,
         [
@@ -201,9 +257,20 @@ fn lightning_csv() {
     );
 
     let empty = l.rows("csv.empty_strings");
-    let vals: Vec<Vec<Option<String>>> = empty.iter().map(|(r, _)| (0..3).map(|i| text(r, i)).collect()).collect();
+    let vals: Vec<Vec<Option<String>>> = empty
+        .iter()
+        .map(|(r, _)| (0..3).map(|i| text(r, i)).collect())
+        .collect();
     let s = |v: &str| Some(v.to_string());
-    assert_eq!(vals, [[s("1"), s(""), s("")], [s("2"), s(""), s("")], [s("3"), s("\""), s("")], [s("4"), s(""), s("")]]);
+    assert_eq!(
+        vals,
+        [
+            [s("1"), s(""), s("")],
+            [s("2"), s(""), s("")],
+            [s("3"), s("\""), s("")],
+            [s("4"), s(""), s("")]
+        ]
+    );
 }
 
 #[test]
@@ -231,12 +298,22 @@ fn lightning_various_types() {
 
     let binary = l.rows("vt.binary");
     assert!(binary.iter().all(|(r, _)| r.kind(1) == ValueKind::Binary));
-    assert!(binary.iter().any(|(r, _)| r.fields[1].as_deref() == Some(&[][..])), "x'' is empty");
-    let (r, _) = binary.iter().find(|(r, _)| hex(r, 1) == "55DC0343DB6A420898729096305B8C07").expect("pk");
+    assert!(
+        binary.iter().any(|(r, _)| r.fields[1].as_deref() == Some(&[][..])),
+        "x'' is empty"
+    );
+    let (r, _) = binary
+        .iter()
+        .find(|(r, _)| hex(r, 1) == "55DC0343DB6A420898729096305B8C07")
+        .expect("pk");
     assert_eq!(int(r, 0), 41);
 
     let bit = l.rows("vt.bit");
-    let by_ref = |n: i128| bit.iter().find(|(r, _)| int(r, 0) == n).map(|(r, _)| (r.kind(1), r.fields[1].clone()));
+    let by_ref = |n: i128| {
+        bit.iter()
+            .find(|(r, _)| int(r, 0) == n)
+            .map(|(r, _)| (r.kind(1), r.fields[1].clone()))
+    };
     assert_eq!(by_ref(3), Some((ValueKind::Binary, Some(vec![2]))));
     assert_eq!(by_ref(13), Some((ValueKind::Binary, Some(vec![2]))));
     assert_eq!(by_ref(23), Some((ValueKind::Binary, Some(vec![2]))));
@@ -250,33 +327,64 @@ fn lightning_various_types() {
             let (neg, v) = v.strip_prefix('-').map_or((false, v.as_str()), |x| (true, x));
             let (i, f) = v.split_once('.').unwrap_or((v, ""));
             let scaled: i128 = format!("{i}{f:0<4}").parse().expect("decimal");
-            if neg { -scaled } else { scaled }
+            if neg {
+                -scaled
+            } else {
+                scaled
+            }
         })
         .sum();
     assert_eq!(decimal_sum, -99123, "sum(pk) = -9.9123");
 
     let es = l.rows("vt.empty_strings");
-    let sum_where = |a: &str| es.iter().filter(|(r, _)| text(r, 1).as_deref() == Some(a)).map(|(r, _)| int(r, 0)).sum::<i128>();
+    let sum_where = |a: &str| {
+        es.iter()
+            .filter(|(r, _)| text(r, 1).as_deref() == Some(a))
+            .map(|(r, _)| int(r, 0))
+            .sum::<i128>()
+    };
     assert_eq!((sum_where(""), sum_where("\""), sum_where("'")), (5, 18, 40));
 
     let json = l.rows("vt.json");
     let (r, _) = json.iter().find(|(r, _)| int(r, 0) == 2000).expect("convert row");
-    assert_eq!(text(r, 1).as_deref(), Some("{\"52\": 1, \"54\": 1, \"68\": 1, \"126\": 1}"));
+    assert_eq!(
+        text(r, 1).as_deref(),
+        Some("{\"52\": 1, \"54\": 1, \"68\": 1, \"126\": 1}")
+    );
     let distinct: BTreeSet<Option<String>> = json.iter().map(|(r, _)| text(r, 1)).collect();
     assert_eq!(distinct.len(), 92);
 
     let enum_set = l.rows("vt.enum-set");
-    assert!(enum_set.iter().any(|(r, _)| text(r, 0).as_deref() == Some("154") && text(r, 1).as_deref() == Some("11937444798263156608")));
+    assert!(enum_set
+        .iter()
+        .any(|(r, _)| text(r, 0).as_deref() == Some("154") && text(r, 1).as_deref() == Some("11937444798263156608")));
     let t = l.table("vt.enum-set");
-    assert_eq!((t.info.columns[0].field_type.elems.len(), t.info.columns[1].field_type.elems.len()), (256, 64));
+    assert_eq!(
+        (
+            t.info.columns[0].field_type.elems.len(),
+            t.info.columns[1].field_type.elems.len()
+        ),
+        (256, 64)
+    );
     assert_eq!(t.info.handle, HandleKind::RowId, "SET primary key is not an int handle");
 
     let p = &l.rows("vt.precise_types")[0].0;
     let vals: Vec<String> = (0..4).map(|i| text(p, i).expect("value")).collect();
-    assert_eq!(vals, ["18446744073709551614", "-9223372036854775806", "99999999999999999999", "18446744073709551614"]);
+    assert_eq!(
+        vals,
+        [
+            "18446744073709551614",
+            "-9223372036854775806",
+            "99999999999999999999",
+            "18446744073709551614"
+        ]
+    );
 
     let dt = l.table("vt.datetime");
-    assert_eq!((dt.info.columns[1].field_type.decimal, dt.info.columns[2].field_type.tp), (6, MysqlType::Timestamp));
+    assert_eq!(
+        (dt.info.columns[1].field_type.decimal, dt.info.columns[2].field_type.tp),
+        (6, MysqlType::Timestamp)
+    );
     assert_eq!(l.table("vt.bigint").info.handle, HandleKind::IntPk);
     assert_eq!(l.table("vt.char").info.handle, HandleKind::RowId);
 }
@@ -306,7 +414,10 @@ fn lightning_character_sets() {
         match column {
             None => {
                 let err = result.err().unwrap_or_else(|| panic!("{dir} with {conf} must fail"));
-                assert!(matches!(err.kind, ErrorKind::Charset | ErrorKind::Schema | ErrorKind::Syntax), "{err}");
+                assert!(
+                    matches!(err.kind, ErrorKind::Charset | ErrorKind::Schema | ErrorKind::Syntax),
+                    "{err}"
+                );
                 assert!(err.pos.file.ends_with("-schema.sql"), "{err}");
             }
             Some(name) => {
@@ -325,14 +436,35 @@ fn lightning_file_routing() {
     let Some(root) = fixtures() else { return };
     let ds = root.join("lightning_file_routing");
     let l = load(&config(Some(&ds.join("config.toml")), &ds.join("data"))).expect("loads");
-    let files: Vec<&str> = l.catalog.tables.iter().find(|t| t.name == "tbl").expect("tbl").data_files.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(files, ["ff/test.SQL", "fr/tbl.sql", "fr/tbl1.sql.0", "fr/tbl2.sql.0", "tbl1.sql.1"]);
+    let files: Vec<&str> = l
+        .catalog
+        .tables
+        .iter()
+        .find(|t| t.name == "tbl")
+        .expect("tbl")
+        .data_files
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "ff/test.SQL",
+            "fr/tbl.sql",
+            "fr/tbl1.sql.0",
+            "fr/tbl2.sql.0",
+            "tbl1.sql.1"
+        ]
+    );
     let rows = l.rows("fr.tbl");
     assert_eq!(rows.len(), 10);
     assert_eq!(rows.iter().map(|(r, _)| int(r, 1)).sum::<i128>(), 55);
     assert!(l.catalog.skipped.iter().any(|s| s.path == "fr/tbl-noused.sql"));
     assert_eq!(l.catalog.views.len(), 1);
-    assert_eq!((l.catalog.views[0].db.as_str(), l.catalog.views[0].name.as_str()), ("fr", "v"));
+    assert_eq!(
+        (l.catalog.views[0].db.as_str(), l.catalog.views[0].name.as_str()),
+        ("fr", "v")
+    );
     assert!(l.schemas.views[0].contains("VIEW `v` (`i`) AS SELECT `i` FROM `fr`.`tbl` WHERE i <= 5"));
     assert_eq!(l.table("fr.tbl").info.handle, HandleKind::IntPk);
     assert!(l.rows("fr.v").is_empty(), "the placeholder table has no data");

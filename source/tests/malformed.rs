@@ -38,7 +38,10 @@ struct Case {
 fn case(name: &'static str, data_file: &'static str, data: &[u8], kind: ErrorKind, pos: Pos) -> Case {
     Case {
         name,
-        files: vec![("db.t-schema.sql", SCHEMA.as_bytes().to_vec()), (data_file, data.to_vec())],
+        files: vec![
+            ("db.t-schema.sql", SCHEMA.as_bytes().to_vec()),
+            (data_file, data.to_vec()),
+        ],
         config: "[mydumper.csv]\nheader = false\n",
         charset: SourceCharset::Binary,
         max_row: 1 << 20,
@@ -50,7 +53,10 @@ fn case(name: &'static str, data_file: &'static str, data: &[u8], kind: ErrorKin
 
 fn schema_case(name: &'static str, schema: &str, kind: ErrorKind, pos: Pos) -> Case {
     Case {
-        files: vec![("db.t-schema.sql", schema.as_bytes().to_vec()), ("db.t.sql", b"INSERT INTO t VALUES (1,'x');".to_vec())],
+        files: vec![
+            ("db.t-schema.sql", schema.as_bytes().to_vec()),
+            ("db.t.sql", b"INSERT INTO t VALUES (1,'x');".to_vec()),
+        ],
         file: "db.t-schema.sql",
         ..case(name, "db.t.sql", b"", kind, pos)
     }
@@ -205,7 +211,11 @@ fn every_malformed_input_fails_precisely() {
         }
         let mut cfg = TaskConfig::from_toml(c.config, std::path::Path::new("case.toml")).expect("case config parses");
         cfg.mydumper.data_source_dir = dir.path().to_str().expect("utf8").to_string();
-        let read = ReadOptions { data_charset: c.charset, max_row_bytes: if c.name == "csv row too long" { 1000 } else { c.max_row }, ..ReadOptions::default() };
+        let read = ReadOptions {
+            data_charset: c.charset,
+            max_row_bytes: if c.name == "csv row too long" { 1000 } else { c.max_row },
+            ..ReadOptions::default()
+        };
         let result = std::panic::catch_unwind(|| load_with(&cfg, &read));
         let err = match result {
             Err(_) => {
@@ -224,11 +234,19 @@ fn every_malformed_input_fails_precisely() {
             Pos::None => true,
         };
         if err.kind != c.kind || err.pos.file != c.file || !pos_ok || err.reason.is_empty() {
-            failures.push(format!("{}: want {:?} in {:?} at {:?}, got {:?}: {err}", c.name, c.kind, c.file, c.pos, err.kind));
+            failures.push(format!(
+                "{}: want {:?} in {:?} at {:?}, got {:?}: {err}",
+                c.name, c.kind, c.file, c.pos, err.kind
+            ));
         }
         if err.kind == ErrorKind::Data && err.is_fatal() {
             failures.push(format!("{}: data errors must be skippable", c.name));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -126,10 +126,13 @@ impl<R: Read> CsvReader<R> {
             Some(t) => self.input.starts_with(t).map(|m| m.then_some(t.len())),
             None => match self.input.peek() {
                 Ok(Some(b'\n')) => Ok(Some(1)),
-                Ok(Some(b'\r')) => self
-                    .input
-                    .ensure(2)
-                    .map(|_| Some(if self.input.available().get(1) == Some(&b'\n') { 2 } else { 1 })),
+                Ok(Some(b'\r')) => self.input.ensure(2).map(|_| {
+                    Some(if self.input.available().get(1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    })
+                }),
                 Ok(_) => Ok(None),
                 Err(e) => Err(e),
             },
@@ -182,9 +185,7 @@ impl<R: Read> CsvReader<R> {
             }
             self.position = self.input.offset();
             // A line of blanks only is skipped, as Lightning does.
-            let blank = self.ends.len() == 1
-                && !self.quoted_any
-                && self.record.iter().all(|b| b.is_ascii_whitespace());
+            let blank = self.ends.len() == 1 && !self.quoted_any && self.record.iter().all(|b| b.is_ascii_whitespace());
             if !blank {
                 return Ok(true);
             }
@@ -194,7 +195,10 @@ impl<R: Read> CsvReader<R> {
     fn read_field(&mut self) -> Result<End, SourceError> {
         let quote_len = self.opts.delimiter.len();
         if quote_len > 0 {
-            let at_quote = self.input.starts_with(&self.opts.delimiter).map_err(|e| self.io_err(e))?;
+            let at_quote = self
+                .input
+                .starts_with(&self.opts.delimiter)
+                .map_err(|e| self.io_err(e))?;
             if at_quote {
                 let (o, l) = (self.input.offset(), self.input.line());
                 self.input.consume(quote_len);
@@ -232,13 +236,20 @@ impl<R: Read> CsvReader<R> {
     fn at_stop(&mut self, b: u8) -> Result<Option<End>, SourceError> {
         let sep_len = self.opts.separator.len();
         if b == self.opts.separator[0]
-            && (sep_len == 1 || self.input.starts_with(&self.opts.separator).map_err(|e| self.io_err(e))?)
+            && (sep_len == 1
+                || self
+                    .input
+                    .starts_with(&self.opts.separator)
+                    .map_err(|e| self.io_err(e))?)
         {
             self.input.consume(sep_len);
             return Ok(Some(End::Separator));
         }
         if self.opts.delimiter.first() == Some(&b)
-            && self.input.starts_with(&self.opts.delimiter).map_err(|e| self.io_err(e))?
+            && self
+                .input
+                .starts_with(&self.opts.delimiter)
+                .map_err(|e| self.io_err(e))?
         {
             let (o, l) = (self.input.offset(), self.input.line());
             return Err(self.err(ErrorKind::Syntax, o, l, "unexpected quote inside an unquoted field"));
@@ -275,7 +286,11 @@ impl<R: Read> CsvReader<R> {
         let esc = self.opts.backslash_escape;
         loop {
             let avail = self.input.available();
-            let found = if esc { memchr::memchr2(q0, b'\\', avail) } else { memchr::memchr(q0, avail) };
+            let found = if esc {
+                memchr::memchr2(q0, b'\\', avail)
+            } else {
+                memchr::memchr(q0, avail)
+            };
             let Some(i) = found else {
                 self.record.extend_from_slice(avail);
                 let n = avail.len();
@@ -293,7 +308,11 @@ impl<R: Read> CsvReader<R> {
                 self.escaped_pair()?;
                 continue;
             }
-            if !self.input.starts_with(&self.opts.delimiter).map_err(|e| self.io_err(e))? {
+            if !self
+                .input
+                .starts_with(&self.opts.delimiter)
+                .map_err(|e| self.io_err(e))?
+            {
                 self.record.push(b);
                 self.input.consume(1);
                 continue;
@@ -326,7 +345,12 @@ impl<R: Read> CsvReader<R> {
             return Ok(Some(End::Terminator));
         }
         let (o, l) = (self.input.offset(), self.input.line());
-        Err(self.err(ErrorKind::Syntax, o, l, "unexpected character after a closing quote (missing separator?)"))
+        Err(self.err(
+            ErrorKind::Syntax,
+            o,
+            l,
+            "unexpected character after a closing quote (missing separator?)",
+        ))
     }
 
     /// Turns the raw record into `row`: NULL markers, escapes, charset.

@@ -20,7 +20,11 @@ pub struct TableFilter {
 }
 
 fn bad(rule: &str, reason: &str) -> SourceError {
-    SourceError::new(ErrorKind::Routing, "", format!("[mydumper] filter rule {rule:?}: {reason}"))
+    SourceError::new(
+        ErrorKind::Routing,
+        "",
+        format!("[mydumper] filter rule {rule:?}: {reason}"),
+    )
 }
 
 impl TableFilter {
@@ -47,7 +51,12 @@ impl TableFilter {
                 return Err(bad(text, "unexpected text after the table pattern"));
             }
             let table_is_any = table.as_str().ends_with("^(?:.*)$");
-            out.push(FilterRule { negate, schema, table, table_is_any });
+            out.push(FilterRule {
+                negate,
+                schema,
+                table,
+                table_is_any,
+            });
         }
         Ok(Self { rules: out })
     }

@@ -46,16 +46,25 @@ pub fn build_catalog(files: &[ListedFile], cfg: &MydumperConfig) -> Result<Sourc
     let mut b = Builder::default();
     for f in files {
         let Some(route) = router.route(&f.path)? else {
-            b.skipped.push(SkippedFile { path: f.path.clone(), reason: "matches no routing rule".into() });
+            b.skipped.push(SkippedFile {
+                path: f.path.clone(),
+                reason: "matches no routing rule".into(),
+            });
             continue;
         };
         if route.kind == RouteType::Ignore {
-            b.skipped.push(SkippedFile { path: f.path.clone(), reason: "ignored by a routing rule".into() });
+            b.skipped.push(SkippedFile {
+                path: f.path.clone(),
+                reason: "ignored by a routing rule".into(),
+            });
             continue;
         }
         if route.kind == RouteType::SchemaSchema {
             if !filter.matches_schema(&route.db) {
-                b.skipped.push(SkippedFile { path: f.path.clone(), reason: "excluded by the table filter".into() });
+                b.skipped.push(SkippedFile {
+                    path: f.path.clone(),
+                    reason: "excluded by the table filter".into(),
+                });
                 continue;
             }
             let db = b.databases.entry(key(&route.db, cs)).or_insert_with(|| DatabaseSource {
@@ -66,7 +75,10 @@ pub fn build_catalog(files: &[ListedFile], cfg: &MydumperConfig) -> Result<Sourc
             continue;
         }
         if !filter.matches(&route.db, &route.table) {
-            b.skipped.push(SkippedFile { path: f.path.clone(), reason: "excluded by the table filter".into() });
+            b.skipped.push(SkippedFile {
+                path: f.path.clone(),
+                reason: "excluded by the table filter".into(),
+            });
             continue;
         }
         b.add_table_file(f, route, cs)?;
@@ -78,7 +90,14 @@ impl Builder {
     fn add_table_file(&mut self, f: &ListedFile, route: Route, cs: bool) -> Result<(), SourceError> {
         let k = (key(&route.db, cs), key(&route.table, cs));
         if route.kind == RouteType::ViewSchema {
-            self.views.insert(k, ViewSource { db: route.db, name: route.table, schema_file: f.path.clone() });
+            self.views.insert(
+                k,
+                ViewSource {
+                    db: route.db,
+                    name: route.table,
+                    schema_file: f.path.clone(),
+                },
+            );
             return Ok(());
         }
         let table = self.tables.entry(k).or_insert_with(|| TableSource {
@@ -90,7 +109,10 @@ impl Builder {
         let kind = match route.kind {
             RouteType::TableSchema => {
                 if let Some(prev) = &table.schema_file {
-                    let reason = format!("table `{}`.`{}` has two schema files: {prev} and {}", route.db, route.table, f.path);
+                    let reason = format!(
+                        "table `{}`.`{}` has two schema files: {prev} and {}",
+                        route.db, route.table, f.path
+                    );
                     return Err(SourceError::new(ErrorKind::Routing, &f.path, reason));
                 }
                 table.schema_file = Some(f.path.clone());
@@ -122,7 +144,8 @@ impl Builder {
 
     fn finish(mut self, cs: bool) -> SourceCatalog {
         for t in self.tables.values_mut() {
-            t.data_files.sort_by(|a, b| sort_key_cmp(&a.sort_key, &b.sort_key).then_with(|| a.path.cmp(&b.path)));
+            t.data_files
+                .sort_by(|a, b| sort_key_cmp(&a.sort_key, &b.sort_key).then_with(|| a.path.cmp(&b.path)));
         }
         // A table's database is created even without a schema-create file.
         let implied: Vec<String> = self
@@ -132,9 +155,10 @@ impl Builder {
             .chain(self.views.values().map(|v| v.db.clone()))
             .collect();
         for db in implied {
-            self.databases
-                .entry(key(&db, cs))
-                .or_insert_with(|| DatabaseSource { name: db.clone(), schema_file: None });
+            self.databases.entry(key(&db, cs)).or_insert_with(|| DatabaseSource {
+                name: db.clone(),
+                schema_file: None,
+            });
         }
         SourceCatalog {
             databases: self.databases.into_values().collect(),
@@ -158,7 +182,13 @@ mod tests {
     use super::*;
 
     fn listed(paths: &[&str]) -> Vec<ListedFile> {
-        paths.iter().map(|p| ListedFile { path: p.to_string(), size: 10 }).collect()
+        paths
+            .iter()
+            .map(|p| ListedFile {
+                path: p.to_string(),
+                size: 10,
+            })
+            .collect()
     }
 
     #[test]
@@ -186,8 +216,10 @@ mod tests {
 
     #[test]
     fn filter_excludes_tables() {
-        let mut cfg = MydumperConfig::default();
-        cfg.filter = vec!["db.*".into(), "!db.tmp*".into()];
+        let cfg = MydumperConfig {
+            filter: vec!["db.*".into(), "!db.tmp*".into()],
+            ..MydumperConfig::default()
+        };
         let files = listed(&["db.keep.sql", "db.tmp1.sql", "other.t.sql"]);
         let cat = build_catalog(&files, &cfg).expect("catalog");
         let names: Vec<&str> = cat.tables.iter().map(|t| t.name.as_str()).collect();

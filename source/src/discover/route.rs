@@ -62,9 +62,30 @@ struct Rule {
 const DEFAULT_RULES: [(&str, &str, &str, &str, &str, &str); 5] = [
     // (pattern, schema, table, type, key, compression)
     (r"(?i).*(-schema-trigger|-schema-post)\.sql$", "", "", "ignore", "", ""),
-    (r"(?i)^(?:[^/]*/)*([^/.]+)-schema-create\.sql$", "$1", "", "schema-schema", "", ""),
-    (r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema\.sql$", "$1", "$2", "table-schema", "", ""),
-    (r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema-view\.sql$", "$1", "$2", "view-schema", "", ""),
+    (
+        r"(?i)^(?:[^/]*/)*([^/.]+)-schema-create\.sql$",
+        "$1",
+        "",
+        "schema-schema",
+        "",
+        "",
+    ),
+    (
+        r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema\.sql$",
+        "$1",
+        "$2",
+        "table-schema",
+        "",
+        "",
+    ),
+    (
+        r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)-schema-view\.sql$",
+        "$1",
+        "$2",
+        "view-schema",
+        "",
+        "",
+    ),
     (
         r"(?i)^(?:[^/]*/)*([^/.]+)\.(.*?)(?:\.([0-9]+))?\.(sql|csv|parquet)(?:\.(\w+))?$",
         "$1",
@@ -89,7 +110,11 @@ impl Router {
         for (i, r) in cfg.files.iter().enumerate() {
             let matcher = match (r.pattern.is_empty(), r.path.is_empty()) {
                 (false, true) => Matcher::Regex(Regex::new(&r.pattern).map_err(|e| {
-                    routing_err(format!("[[mydumper.files]] rule #{}: bad pattern {:?}: {e}", i + 1, r.pattern))
+                    routing_err(format!(
+                        "[[mydumper.files]] rule #{}: bad pattern {:?}: {e}",
+                        i + 1,
+                        r.pattern
+                    ))
                 })?),
                 (true, false) => Matcher::Path(r.path.trim_start_matches('/').to_string()),
                 _ => {
@@ -100,9 +125,17 @@ impl Router {
                 }
             };
             if RouteType::parse(&r.file_type).is_none() && !r.file_type.contains('$') {
-                return Err(routing_err(format!("[[mydumper.files]] rule #{}: unknown type {:?}", i + 1, r.file_type)));
+                return Err(routing_err(format!(
+                    "[[mydumper.files]] rule #{}: unknown type {:?}",
+                    i + 1,
+                    r.file_type
+                )));
             }
-            rules.push(Rule { matcher, rule: r.clone(), unescape: false });
+            rules.push(Rule {
+                matcher,
+                rule: r.clone(),
+                unescape: false,
+            });
         }
         if cfg.default_file_rules {
             for (pattern, schema, table, ty, key, compression) in DEFAULT_RULES {
@@ -116,7 +149,11 @@ impl Router {
                     compression: compression.into(),
                 };
                 let re = Regex::new(pattern).expect("built-in routing patterns are valid");
-                rules.push(Rule { matcher: Matcher::Regex(re), rule, unescape: true });
+                rules.push(Rule {
+                    matcher: Matcher::Regex(re),
+                    rule,
+                    unescape: true,
+                });
             }
         }
         Ok(Self { rules })
@@ -147,14 +184,16 @@ impl Router {
             };
             let r = &rule.rule;
             let ty = expand(&r.file_type, caps.as_ref());
-            let kind = RouteType::parse(&ty)
-                .ok_or_else(|| routing_err(format!("rule {:?} gives unknown type {ty:?}", describe(r))).with_file(path))?;
+            let kind = RouteType::parse(&ty).ok_or_else(|| {
+                routing_err(format!("rule {:?} gives unknown type {ty:?}", describe(r))).with_file(path)
+            })?;
             let route = Route {
                 db: expand(&r.schema, caps.as_ref()),
                 table: expand(&r.table, caps.as_ref()),
                 kind,
                 key: expand(&r.key, caps.as_ref()),
-                compression: parse_compression(&expand(&r.compression, caps.as_ref())).map_err(|e| e.with_file(path))?,
+                compression: parse_compression(&expand(&r.compression, caps.as_ref()))
+                    .map_err(|e| e.with_file(path))?,
             };
             check_names(&route, r, path)?;
             return Ok(Some(route));
@@ -187,7 +226,11 @@ fn parse_compression(s: &str) -> Result<Compression, SourceError> {
         "" => Ok(Compression::None),
         "gz" | "gzip" => Ok(Compression::Gzip),
         "zst" | "zstd" => Ok(Compression::Zstd),
-        "snappy" => Err(SourceError::new(ErrorKind::Unsupported, "", "snappy compression is not supported")),
+        "snappy" => Err(SourceError::new(
+            ErrorKind::Unsupported,
+            "",
+            "snappy compression is not supported",
+        )),
         other => Err(routing_err(format!("unknown compression {other:?}"))),
     }
 }
@@ -204,16 +247,34 @@ mod tests {
     fn dumpling_names() {
         let cfg = MydumperConfig::default();
         let r = route(&cfg, "mocker_test.tbl_autoid.sql").expect("data");
-        assert_eq!((r.db.as_str(), r.table.as_str(), r.kind), ("mocker_test", "tbl_autoid", RouteType::Sql));
+        assert_eq!(
+            (r.db.as_str(), r.table.as_str(), r.kind),
+            ("mocker_test", "tbl_autoid", RouteType::Sql)
+        );
         let r = route(&cfg, "db.t.0001.csv.gz").expect("data");
-        assert_eq!((r.key.as_str(), r.compression, r.kind), ("0001", Compression::Gzip, RouteType::Csv));
+        assert_eq!(
+            (r.key.as_str(), r.compression, r.kind),
+            ("0001", Compression::Gzip, RouteType::Csv)
+        );
         let r = route(&cfg, "sub/db.t.CSV.zst").expect("data");
         assert_eq!(r.compression, Compression::Zstd);
-        assert_eq!(route(&cfg, "db-schema-create.sql").expect("db").kind, RouteType::SchemaSchema);
+        assert_eq!(
+            route(&cfg, "db-schema-create.sql").expect("db").kind,
+            RouteType::SchemaSchema
+        );
         assert_eq!(route(&cfg, "db.t-schema.sql").expect("t").kind, RouteType::TableSchema);
-        assert_eq!(route(&cfg, "db.v-schema-view.sql").expect("v").kind, RouteType::ViewSchema);
-        assert_eq!(route(&cfg, "db.t-schema-trigger.sql").expect("trg").kind, RouteType::Ignore);
-        assert_eq!(route(&cfg, "db.t-schema-post.sql").expect("post").kind, RouteType::Ignore);
+        assert_eq!(
+            route(&cfg, "db.v-schema-view.sql").expect("v").kind,
+            RouteType::ViewSchema
+        );
+        assert_eq!(
+            route(&cfg, "db.t-schema-trigger.sql").expect("trg").kind,
+            RouteType::Ignore
+        );
+        assert_eq!(
+            route(&cfg, "db.t-schema-post.sql").expect("post").kind,
+            RouteType::Ignore
+        );
         assert!(route(&cfg, "test.parquet").is_none());
         assert!(route(&cfg, "metadata").is_none());
         let r = route(&cfg, "x`f\"n.exotic`table``name.sql").expect("exotic");
@@ -225,7 +286,10 @@ mod tests {
     #[test]
     fn snappy_and_unknown_compression_are_errors() {
         let router = Router::new(&MydumperConfig::default()).expect("router");
-        assert_eq!(router.route("db.t.sql.snappy").expect_err("snappy").kind, ErrorKind::Unsupported);
+        assert_eq!(
+            router.route("db.t.sql.snappy").expect_err("snappy").kind,
+            ErrorKind::Unsupported
+        );
         assert_eq!(router.route("db.t.sql.bak").expect_err("bak").kind, ErrorKind::Routing);
     }
 
@@ -240,9 +304,15 @@ mod tests {
             ..FileRule::default()
         });
         let r = route(&cfg, "dump/shop_orders.CSV").expect("custom");
-        assert_eq!((r.db.as_str(), r.table.as_str(), r.kind), ("shop", "orders", RouteType::Csv));
+        assert_eq!(
+            (r.db.as_str(), r.table.as_str(), r.kind),
+            ("shop", "orders", RouteType::Csv)
+        );
         cfg.files[0].file_type = "$4".into();
-        let err = Router::new(&cfg).expect("router").route("dump/a_b.csv").expect_err("empty type");
+        let err = Router::new(&cfg)
+            .expect("router")
+            .route("dump/a_b.csv")
+            .expect_err("empty type");
         assert_eq!(err.kind, ErrorKind::Routing);
         assert_eq!(err.pos.file, "dump/a_b.csv");
     }

@@ -20,7 +20,12 @@ fn unsupported(offset: usize, reason: impl Into<String>) -> BuildError {
     (offset, reason.into(), true)
 }
 
-pub(crate) fn build_table(def: TableDef, db: &str, name: &str, db_scope: &CharsetScope) -> Result<ParsedTable, BuildError> {
+pub(crate) fn build_table(
+    def: TableDef,
+    db: &str,
+    name: &str,
+    db_scope: &CharsetScope,
+) -> Result<ParsedTable, BuildError> {
     if def.name != name {
         tracing::debug!(sql_name = %def.name, table = %name, "CREATE TABLE names another table; the file name decides");
     }
@@ -36,10 +41,22 @@ pub(crate) fn build_table(def: TableDef, db: &str, name: &str, db_scope: &Charse
     for c in &def.columns {
         let cols = vec![(c.name.clone(), None)];
         if c.primary {
-            constraints.push(Constraint { kind: ConstraintKind::Primary, name: None, columns: cols.clone(), clustered: c.clustered, offset: c.offset });
+            constraints.push(Constraint {
+                kind: ConstraintKind::Primary,
+                name: None,
+                columns: cols.clone(),
+                clustered: c.clustered,
+                offset: c.offset,
+            });
         }
         if c.unique {
-            constraints.push(Constraint { kind: ConstraintKind::Unique, name: None, columns: cols, clustered: None, offset: c.offset });
+            constraints.push(Constraint {
+                kind: ConstraintKind::Unique,
+                name: None,
+                columns: cols,
+                clustered: None,
+                offset: c.offset,
+            });
         }
     }
     let handle = handle_kind(&constraints, &columns)?;
@@ -69,7 +86,10 @@ pub(crate) fn build_table(def: TableDef, db: &str, name: &str, db_scope: &Charse
 
 fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, BuildError> {
     if let Some(expr) = &c.generated {
-        return Err(unsupported(c.offset, format!("column `{}` is a generated column (AS ({expr})): not supported", c.name)));
+        return Err(unsupported(
+            c.offset,
+            format!("column `{}` is a generated column (AS ({expr})): not supported", c.name),
+        ));
     }
     let mut ft = field_type(c, scope).map_err(|e| schema_err(c.offset, format!("column `{}`: {e}", c.name)))?;
     ft.not_null = c.not_null == Some(true);
@@ -83,7 +103,10 @@ fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, B
                 .map_err(|e| schema_err(c.default_offset, format!("column `{}`: {e}", c.name)))?;
         }
         if *d == ColumnDefault::Null && c.not_null == Some(true) {
-            return Err(schema_err(c.default_offset, format!("column `{}` is NOT NULL but defaults to NULL", c.name)));
+            return Err(schema_err(
+                c.default_offset,
+                format!("column `{}` is NOT NULL but defaults to NULL", c.name),
+            ));
         }
         info.default = d.clone();
     }
@@ -104,7 +127,9 @@ fn check_unique_names(cols: &[ColumnDef]) -> Result<(), BuildError> {
 
 fn handle_kind(constraints: &[Constraint], columns: &[ColumnInfo]) -> Result<HandleKind, BuildError> {
     let mut pks = constraints.iter().filter(|c| c.kind == ConstraintKind::Primary);
-    let Some(pk) = pks.next() else { return Ok(HandleKind::RowId) };
+    let Some(pk) = pks.next() else {
+        return Ok(HandleKind::RowId);
+    };
     if let Some(second) = pks.next() {
         return Err(schema_err(second.offset, "multiple primary keys defined"));
     }
@@ -124,7 +149,11 @@ fn find(columns: &[ColumnInfo], name: &str) -> Option<usize> {
     columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
-fn indices(constraints: &[Constraint], columns: &mut [ColumnInfo], handle: HandleKind) -> Result<Vec<IndexInfo>, BuildError> {
+fn indices(
+    constraints: &[Constraint],
+    columns: &mut [ColumnInfo],
+    handle: HandleKind,
+) -> Result<Vec<IndexInfo>, BuildError> {
     let mut out: Vec<IndexInfo> = Vec::new();
     let mut next_id = 1;
     for c in constraints {
@@ -136,9 +165,17 @@ fn indices(constraints: &[Constraint], columns: &mut [ColumnInfo], handle: Handl
             if primary {
                 columns[off].field_type.not_null = true;
             }
-            cols.push(IndexColumn { offset: off, name: columns[off].name.clone(), prefix_len: *prefix });
+            cols.push(IndexColumn {
+                offset: off,
+                name: columns[off].name.clone(),
+                prefix_len: *prefix,
+            });
         }
-        let name = if primary { "PRIMARY".to_string() } else { index_name(c, &out) };
+        let name = if primary {
+            "PRIMARY".to_string()
+        } else {
+            index_name(c, &out)
+        };
         if !primary && out.iter().any(|ix| ix.name.eq_ignore_ascii_case(&name)) {
             return Err(schema_err(c.offset, format!("duplicate key name `{name}`")));
         }
@@ -149,7 +186,13 @@ fn indices(constraints: &[Constraint], columns: &mut [ColumnInfo], handle: Handl
             next_id += 1;
             next_id - 1
         };
-        out.push(IndexInfo { id, name, columns: cols, unique: primary || c.kind == ConstraintKind::Unique, primary });
+        out.push(IndexInfo {
+            id,
+            name,
+            columns: cols,
+            unique: primary || c.kind == ConstraintKind::Unique,
+            primary,
+        });
     }
     Ok(out)
 }
@@ -169,8 +212,13 @@ fn index_name(c: &Constraint, existing: &[IndexInfo]) -> String {
 
 fn check_auto_random(columns: &[ColumnInfo], handle: HandleKind, def: &TableDef) -> Result<(), BuildError> {
     for (c, d) in columns.iter().zip(&def.columns) {
-        if c.auto_random_bits.is_some() && (handle != HandleKind::IntPk || c.field_type.tp != squall_common::schema::MysqlType::LongLong) {
-            return Err(schema_err(d.offset, format!("AUTO_RANDOM column `{}` must be a clustered BIGINT primary key", c.name)));
+        if c.auto_random_bits.is_some()
+            && (handle != HandleKind::IntPk || c.field_type.tp != squall_common::schema::MysqlType::LongLong)
+        {
+            return Err(schema_err(
+                d.offset,
+                format!("AUTO_RANDOM column `{}` must be a clustered BIGINT primary key", c.name),
+            ));
         }
     }
     Ok(())

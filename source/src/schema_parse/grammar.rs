@@ -88,7 +88,9 @@ impl<'a> Parser<'a> {
 
     fn offset(&self) -> usize {
         // Past the end: just after the statement's last token.
-        self.toks.get(self.i).map_or_else(|| self.toks.last().map_or(0, |t| t.end), |t| t.start)
+        self.toks
+            .get(self.i)
+            .map_or_else(|| self.toks.last().map_or(0, |t| t.end), |t| t.start)
     }
 
     fn err<T>(&self, reason: impl Into<String>) -> Result<T, ParseError> {
@@ -157,7 +159,9 @@ impl<'a> Parser<'a> {
     fn number(&mut self) -> Result<u64, ParseError> {
         match self.peek() {
             Some(Tok::Num(n)) => {
-                let v = n.parse().or_else(|_| self.err(format!("expected an integer, found {n}")))?;
+                let v = n
+                    .parse()
+                    .or_else(|_| self.err(format!("expected an integer, found {n}")))?;
                 self.i += 1;
                 Ok(v)
             }
@@ -215,7 +219,10 @@ impl<'a> Parser<'a> {
         if self.is_kw("LIKE") {
             return self.err("CREATE TABLE ... LIKE is not supported in schema files");
         }
-        let mut def = TableDef { name, ..TableDef::default() };
+        let mut def = TableDef {
+            name,
+            ..TableDef::default()
+        };
         self.expect_punct('(')?;
         loop {
             self.create_definition(&mut def)?;
@@ -234,7 +241,12 @@ impl<'a> Parser<'a> {
     fn create_definition(&mut self, def: &mut TableDef) -> Result<(), ParseError> {
         let offset = self.offset();
         let mut name = None;
-        if self.eat_kw("CONSTRAINT") && !self.is_kw("PRIMARY") && !self.is_kw("UNIQUE") && !self.is_kw("FOREIGN") && !self.is_kw("CHECK") {
+        if self.eat_kw("CONSTRAINT")
+            && !self.is_kw("PRIMARY")
+            && !self.is_kw("UNIQUE")
+            && !self.is_kw("FOREIGN")
+            && !self.is_kw("CHECK")
+        {
             name = Some(self.ident()?);
         }
         let kind = if self.eat_kw("PRIMARY") {
@@ -283,7 +295,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn index_definition(&mut self, kind: ConstraintKind, mut name: Option<String>, offset: usize) -> Result<Constraint, ParseError> {
+    fn index_definition(
+        &mut self,
+        kind: ConstraintKind,
+        mut name: Option<String>,
+        offset: usize,
+    ) -> Result<Constraint, ParseError> {
         if !self.is_punct('(') && !self.is_kw("USING") {
             name = Some(self.ident()?);
         }
@@ -323,18 +340,32 @@ impl<'a> Parser<'a> {
                 self.i += 1;
             } else if self.eat_kw("COMMENT") {
                 self.string()?;
-            } else if self.eat_kw("VISIBLE") || self.eat_kw("INVISIBLE") || self.eat_kw("GLOBAL") || self.eat_kw("LOCAL") {
+            } else if self.eat_kw("VISIBLE")
+                || self.eat_kw("INVISIBLE")
+                || self.eat_kw("GLOBAL")
+                || self.eat_kw("LOCAL")
+            {
             } else {
                 break;
             }
         }
-        Ok(Constraint { kind, name, columns, clustered, offset })
+        Ok(Constraint {
+            kind,
+            name,
+            columns,
+            clustered,
+            offset,
+        })
     }
 
     fn column_definition(&mut self) -> Result<ColumnDef, ParseError> {
         let offset = self.offset();
         let name = self.ident()?;
-        let mut col = ColumnDef { name, offset, ..ColumnDef::default() };
+        let mut col = ColumnDef {
+            name,
+            offset,
+            ..ColumnDef::default()
+        };
         self.data_type(&mut col)?;
         while self.peek().is_some() && !self.is_punct(',') && !self.is_punct(')') {
             self.column_attribute(&mut col)?;
@@ -349,8 +380,7 @@ impl<'a> Parser<'a> {
         };
         self.i += 1;
         // Two-word type names.
-        if (ty == "double" && self.eat_kw("PRECISION"))
-            || (ty == "character" || ty == "char") && self.eat_kw("VARYING")
+        if (ty == "double" && self.eat_kw("PRECISION")) || (ty == "character" || ty == "char") && self.eat_kw("VARYING")
         {
             if ty != "double" {
                 ty = "varchar".into();
@@ -379,7 +409,8 @@ impl<'a> Parser<'a> {
             }
         } else if self.eat_punct('(') {
             loop {
-                col.args.push(u32::try_from(self.number()?).or_else(|_| self.err("type length too large"))?);
+                col.args
+                    .push(u32::try_from(self.number()?).or_else(|_| self.err("type length too large"))?);
                 if self.eat_punct(')') {
                     break;
                 }
@@ -475,7 +506,8 @@ impl<'a> Parser<'a> {
             col.generated = Some(self.skip_group()?);
         } else if self.eat_kw("AS") {
             col.generated = Some(self.skip_group()?);
-        } else if self.eat_kw("VIRTUAL") || self.eat_kw("STORED") || self.eat_kw("VISIBLE") || self.eat_kw("INVISIBLE") {
+        } else if self.eat_kw("VIRTUAL") || self.eat_kw("STORED") || self.eat_kw("VISIBLE") || self.eat_kw("INVISIBLE")
+        {
         } else if self.eat_kw("COLUMN_FORMAT") || self.eat_kw("STORAGE") || self.eat_kw("SRID") {
             self.i += 1;
         } else if self.eat_kw("SERIAL") {
@@ -495,7 +527,11 @@ impl<'a> Parser<'a> {
             }
             self.eat_kw("ENFORCED");
         } else {
-            return self.err(format!("unsupported column attribute {} (column `{}`)", self.describe(), col.name));
+            return self.err(format!(
+                "unsupported column attribute {} (column `{}`)",
+                self.describe(),
+                col.name
+            ));
         }
         Ok(())
     }
@@ -561,7 +597,11 @@ impl<'a> Parser<'a> {
                 }
                 _ => return self.err(format!("expected a string after {w}")),
             },
-            _ => return self.err(format!("unsupported DEFAULT expression `{w}`: only literals and CURRENT_TIMESTAMP")),
+            _ => {
+                return self.err(format!(
+                    "unsupported DEFAULT expression `{w}`: only literals and CURRENT_TIMESTAMP"
+                ))
+            }
         })
     }
 
@@ -611,7 +651,11 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         let expr = self.skip_group()?;
-        let mut part = PartitionDef { kind: kind.join(" "), expr, names: Vec::new() };
+        let mut part = PartitionDef {
+            kind: kind.join(" "),
+            expr,
+            names: Vec::new(),
+        };
         if self.eat_kw("PARTITIONS") {
             let n = self.number()?;
             part.names = (0..n).map(|i| format!("p{i}")).collect();

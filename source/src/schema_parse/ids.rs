@@ -29,7 +29,9 @@ pub struct ConfigTableIds {
 
 impl ConfigTableIds {
     pub fn new(map: &BTreeMap<String, i64>) -> Self {
-        Self { ids: map.iter().map(|(k, v)| (k.to_lowercase(), *v)).collect() }
+        Self {
+            ids: map.iter().map(|(k, v)| (k.to_lowercase(), *v)).collect(),
+        }
     }
 }
 
@@ -39,7 +41,10 @@ impl TableIdSource for ConfigTableIds {
     }
 
     fn partition_id(&self, db: &str, table: &str, partition: &str) -> Result<Option<i64>, SourceError> {
-        Ok(self.ids.get(&format!("{db}.{table}#{partition}").to_lowercase()).copied())
+        Ok(self
+            .ids
+            .get(&format!("{db}.{table}#{partition}").to_lowercase())
+            .copied())
     }
 }
 

@@ -30,7 +30,13 @@ pub(crate) struct Token {
 pub(crate) type LexError = (usize, String);
 
 pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
-    let mut lx = Lexer { s: text.as_bytes(), text, i: 0, depth: 0, out: Vec::new() };
+    let mut lx = Lexer {
+        s: text.as_bytes(),
+        text,
+        i: 0,
+        depth: 0,
+        out: Vec::new(),
+    };
     lx.run()?;
     Ok(lx.out)
 }
@@ -54,7 +60,11 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, tok: Tok, start: usize) {
-        self.out.push(Token { tok, start, end: self.i });
+        self.out.push(Token {
+            tok,
+            start,
+            end: self.i,
+        });
     }
 
     fn run(&mut self) -> Result<(), LexError> {
@@ -118,7 +128,10 @@ impl Lexer<'_> {
             return Ok(());
         }
         if self.at(2) == b'T' && self.at(3) == b'!' && self.at(4) == b'[' {
-            let close = self.s[self.i..].iter().position(|&b| b == b']').ok_or((start, "unterminated /*T![ comment".to_string()))?;
+            let close = self.s[self.i..]
+                .iter()
+                .position(|&b| b == b']')
+                .ok_or((start, "unterminated /*T![ comment".to_string()))?;
             self.i += close + 1;
             self.depth += 1;
             return Ok(());
@@ -220,7 +233,11 @@ fn decode(digits: &[u8], hex: bool) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     if hex {
         let s = std::str::from_utf8(digits).ok()?;
-        let padded = if s.len() % 2 == 1 { format!("0{s}") } else { s.to_string() };
+        let padded = if s.len() % 2 == 1 {
+            format!("0{s}")
+        } else {
+            s.to_string()
+        };
         for pair in padded.as_bytes().chunks(2) {
             out.push(u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?);
         }
@@ -242,7 +259,10 @@ fn decode(digits: &[u8], hex: bool) -> Option<Vec<u8>> {
 
 /// 1-based line of a byte offset.
 pub(crate) fn line_of(text: &str, offset: usize) -> u64 {
-    1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() as u64
+    1 + text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use crate::charset::SourceCharset;
 use crate::error::{ErrorKind, SourceError};
 use crate::storage::SourceStore;
 
-use super::{assign_table_ids, parse_create_table, parse_database, parse_view, ConfigTableIds, ParsedTable, TableIdSource};
+use super::{
+    assign_table_ids, parse_create_table, parse_database, parse_view, ConfigTableIds, ParsedTable, TableIdSource,
+};
 
 /// Schema files larger than this are refused (they are read whole).
 pub const MAX_SCHEMA_FILE_BYTES: u64 = 64 << 20;
@@ -26,9 +28,16 @@ pub struct LoadedSchemas {
 fn read_text(store: &SourceStore, path: &str, charset: SourceCharset) -> Result<String, SourceError> {
     let bytes = store.read_all(path, MAX_SCHEMA_FILE_BYTES)?;
     charset.decode_text(&bytes).map_err(|e| {
-        let line = 1 + bytes[..e.offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64;
-        SourceError::new(ErrorKind::Charset, path, format!("{} (character-set = {})", e.reason, charset.name()))
-            .at(e.offset as u64, line)
+        let line = 1 + bytes[..e.offset.min(bytes.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        SourceError::new(
+            ErrorKind::Charset,
+            path,
+            format!("{} (character-set = {})", e.reason, charset.name()),
+        )
+        .at(e.offset as u64, line)
     })
 }
 
@@ -41,20 +50,31 @@ pub fn load_schemas(
     extra: Option<&dyn TableIdSource>,
 ) -> Result<LoadedSchemas, SourceError> {
     let charset = SourceCharset::from_name(&cfg.mydumper.character_set).ok_or_else(|| {
-        SourceError::new(ErrorKind::Routing, "", format!("unknown [mydumper] character-set {:?}", cfg.mydumper.character_set))
+        SourceError::new(
+            ErrorKind::Routing,
+            "",
+            format!("unknown [mydumper] character-set {:?}", cfg.mydumper.character_set),
+        )
     })?;
     let mut databases = Vec::new();
     for db in &catalog.databases {
         let info = match &db.schema_file {
             Some(path) => parse_database(&read_text(store, path, charset)?, &db.name),
-            None => DatabaseInfo { name: db.name.clone(), charset: None, collate: None },
+            None => DatabaseInfo {
+                name: db.name.clone(),
+                charset: None,
+                collate: None,
+            },
         };
         databases.push(info);
     }
     let mut tables = Vec::new();
     for t in &catalog.tables {
         let Some(path) = &t.schema_file else {
-            let reason = format!("table `{}`.`{}` has data files but no schema file ({{db}}.{{table}}-schema.sql)", t.db, t.name);
+            let reason = format!(
+                "table `{}`.`{}` has data files but no schema file ({{db}}.{{table}}-schema.sql)",
+                t.db, t.name
+            );
             let file = t.data_files.first().map(|f| f.path.as_str()).unwrap_or("");
             return Err(SourceError::new(ErrorKind::Routing, file, reason));
         };
@@ -62,9 +82,21 @@ pub fn load_schemas(
             .iter()
             .find(|d| same(&d.name, &t.db, cfg.mydumper.case_sensitive))
             .cloned()
-            .unwrap_or(DatabaseInfo { name: t.db.clone(), charset: None, collate: None });
-        let db = DatabaseInfo { name: t.db.clone(), ..db };
-        tables.push(parse_create_table(&read_text(store, path, charset)?, path, &db, &t.name)?);
+            .unwrap_or(DatabaseInfo {
+                name: t.db.clone(),
+                charset: None,
+                collate: None,
+            });
+        let db = DatabaseInfo {
+            name: t.db.clone(),
+            ..db
+        };
+        tables.push(parse_create_table(
+            &read_text(store, path, charset)?,
+            path,
+            &db,
+            &t.name,
+        )?);
     }
     let configured = ConfigTableIds::new(&cfg.squall.table_ids);
     match extra {
@@ -75,7 +107,11 @@ pub fn load_schemas(
     for v in &catalog.views {
         views.push(parse_view(&read_text(store, &v.schema_file, charset)?, &v.schema_file)?);
     }
-    Ok(LoadedSchemas { databases, tables, views })
+    Ok(LoadedSchemas {
+        databases,
+        tables,
+        views,
+    })
 }
 
 fn same(a: &str, b: &str, case_sensitive: bool) -> bool {

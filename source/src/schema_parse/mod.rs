@@ -53,12 +53,17 @@ pub struct PartitionSpec {
 }
 
 fn split_statements(toks: &[Token]) -> Vec<&[Token]> {
-    toks.split(|t| t.tok == Tok::Punct(';')).filter(|s| !s.is_empty()).collect()
+    toks.split(|t| t.tok == Tok::Punct(';'))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn starts_with_words(stmt: &[Token], words: &[&str]) -> bool {
     stmt.len() >= words.len()
-        && stmt.iter().zip(words).all(|(t, w)| matches!(&t.tok, Tok::Word(x) if x.eq_ignore_ascii_case(w)))
+        && stmt
+            .iter()
+            .zip(words)
+            .all(|(t, w)| matches!(&t.tok, Tok::Word(x) if x.eq_ignore_ascii_case(w)))
 }
 
 fn is_create_table(stmt: &[Token]) -> bool {
@@ -69,7 +74,11 @@ fn is_create_table(stmt: &[Token]) -> bool {
 /// name is the file-derived `name`; the text is never executed, so text
 /// that does not parse (Lightning's `perm` test) just gives no defaults.
 pub fn parse_database(text: &str, name: &str) -> DatabaseInfo {
-    let mut info = DatabaseInfo { name: name.to_string(), charset: None, collate: None };
+    let mut info = DatabaseInfo {
+        name: name.to_string(),
+        charset: None,
+        collate: None,
+    };
     let Ok(toks) = tokenize(text) else { return info };
     let words: Vec<String> = toks
         .iter()
@@ -100,41 +109,74 @@ pub fn parse_create_table(text: &str, file: &str, db: &DatabaseInfo, table: &str
         SourceError::new(kind, file, reason).at(offset as u64, line_of(text, offset))
     };
     let toks = tokenize(text).map_err(|(o, r)| at(ErrorKind::Syntax, o, r))?;
-    let creates: Vec<&[Token]> = split_statements(&toks).into_iter().filter(|s| is_create_table(s)).collect();
+    let creates: Vec<&[Token]> = split_statements(&toks)
+        .into_iter()
+        .filter(|s| is_create_table(s))
+        .collect();
     let stmt = match creates.as_slice() {
         [one] => *one,
-        [] => return Err(at(ErrorKind::Schema, 0, "no CREATE TABLE statement in the table schema file".into())),
+        [] => {
+            return Err(at(
+                ErrorKind::Schema,
+                0,
+                "no CREATE TABLE statement in the table schema file".into(),
+            ))
+        }
         [_, second, ..] => {
-            return Err(at(ErrorKind::Schema, second[0].start, "more than one CREATE TABLE in one schema file".into()))
+            return Err(at(
+                ErrorKind::Schema,
+                second[0].start,
+                "more than one CREATE TABLE in one schema file".into(),
+            ))
         }
     };
     let mut p = grammar::Parser::new(stmt, text);
-    let def = p.create_table().map_err(|(o, r)| at(ErrorKind::Schema, o, format!("invalid CREATE TABLE: {r}")))?;
+    let def = p
+        .create_table()
+        .map_err(|(o, r)| at(ErrorKind::Schema, o, format!("invalid CREATE TABLE: {r}")))?;
     let db_scope = types::CharsetScope::resolve(
-        &types::CharsetScope { charset: "utf8mb4".into(), collate: "utf8mb4_bin".into() },
+        &types::CharsetScope {
+            charset: "utf8mb4".into(),
+            collate: "utf8mb4_bin".into(),
+        },
         db.charset.as_deref(),
         db.collate.as_deref(),
     )
     .map_err(|r| at(ErrorKind::Schema, 0, format!("database `{}`: {r}", db.name)))?;
     build::build_table(def, &db.name, table, &db_scope).map_err(|(o, r, unsupported)| {
-        at(if unsupported { ErrorKind::Unsupported } else { ErrorKind::Schema }, o, r)
+        at(
+            if unsupported {
+                ErrorKind::Unsupported
+            } else {
+                ErrorKind::Schema
+            },
+            o,
+            r,
+        )
     })
 }
 
 /// The `CREATE ... VIEW` statement of a view schema file, as text (the
 /// `SET`/`DROP` statements around it are dropped).
 pub fn parse_view(text: &str, file: &str) -> Result<String, SourceError> {
-    let toks = tokenize(text)
-        .map_err(|(o, r)| SourceError::new(ErrorKind::Syntax, file, r).at(o as u64, line_of(text, o)))?;
+    let toks =
+        tokenize(text).map_err(|(o, r)| SourceError::new(ErrorKind::Syntax, file, r).at(o as u64, line_of(text, o)))?;
     for stmt in split_statements(&toks) {
         let is_create = starts_with_words(stmt, &["CREATE"]);
-        let has_view = stmt.iter().take_while(|t| t.tok != Tok::Word("AS".into())).any(|t| matches!(&t.tok, Tok::Word(w) if w.eq_ignore_ascii_case("VIEW")));
+        let has_view = stmt
+            .iter()
+            .take_while(|t| t.tok != Tok::Word("AS".into()))
+            .any(|t| matches!(&t.tok, Tok::Word(w) if w.eq_ignore_ascii_case("VIEW")));
         if is_create && has_view {
             let (start, end) = (stmt[0].start, stmt[stmt.len() - 1].end);
             return Ok(text[start..end].to_string());
         }
     }
-    Err(SourceError::new(ErrorKind::Schema, file, "no CREATE VIEW statement in the view schema file"))
+    Err(SourceError::new(
+        ErrorKind::Schema,
+        file,
+        "no CREATE VIEW statement in the view schema file",
+    ))
 }
 
 #[cfg(test)]

@@ -3,7 +3,11 @@ use squall_common::schema::{Charset, ColumnDefault, DatabaseInfo, HandleKind, My
 use super::*;
 
 fn db() -> DatabaseInfo {
-    DatabaseInfo { name: "d".into(), charset: None, collate: None }
+    DatabaseInfo {
+        name: "d".into(),
+        charset: None,
+        collate: None,
+    }
 }
 
 fn parse(sql: &str) -> ParsedTable {
@@ -23,13 +27,19 @@ fn dump_output_with_executable_comments() {
     assert!(id.auto_increment && id.field_type.unsigned && id.field_type.not_null);
     assert_eq!((id.field_type.tp, id.field_type.flen), (MysqlType::Long, 10));
     let name = &info.columns[1].field_type;
-    assert_eq!((name.charset, name.collate.as_str(), name.flen), (Charset::Utf8mb4, "utf8mb4_general_ci", 64));
+    assert_eq!(
+        (name.charset, name.collate.as_str(), name.flen),
+        (Charset::Utf8mb4, "utf8mb4_general_ci", 64)
+    );
     assert_eq!(info.columns[2].field_type.charset, Charset::Binary);
     assert_eq!(info.columns[1].default, ColumnDefault::Null);
     assert_eq!(info.indices.len(), 2);
     assert_eq!((info.indices[0].primary, info.indices[0].id), (true, 0));
     let idx = &info.indices[1];
-    assert_eq!((idx.id, idx.name.as_str(), idx.columns[0].prefix_len), (1, "idx", Some(10)));
+    assert_eq!(
+        (idx.id, idx.name.as_str(), idx.columns[0].prefix_len),
+        (1, "idx", Some(10))
+    );
     assert_eq!(t.auto_increment_base, Some(42));
     assert_eq!(info.int_handle_column().map(|c| c.name.as_str()), Some("ID"));
 }
@@ -38,14 +48,22 @@ fn dump_output_with_executable_comments() {
 fn handle_kinds() {
     let t = parse("create table t (a varchar(6) primary key, b int unique auto_increment) auto_increment=80000");
     assert_eq!(t.info.handle, HandleKind::RowId);
-    let names: Vec<(&str, i64, bool)> = t.info.indices.iter().map(|i| (i.name.as_str(), i.id, i.unique)).collect();
+    let names: Vec<(&str, i64, bool)> = t
+        .info
+        .indices
+        .iter()
+        .map(|i| (i.name.as_str(), i.id, i.unique))
+        .collect();
     assert_eq!(names, vec![("PRIMARY", 1, true), ("b", 2, true)]);
     let t = parse("create table t (a varchar(6), b int, primary key (a, b) clustered)");
     assert_eq!(t.info.handle, HandleKind::Common);
     let t = parse("create table t (a bigint primary key nonclustered)");
     assert_eq!(t.info.handle, HandleKind::RowId);
     let t = parse("create table t (a bigint auto_random(3) primary key)");
-    assert_eq!((t.info.handle, t.info.columns[0].auto_random_bits), (HandleKind::IntPk, Some(3)));
+    assert_eq!(
+        (t.info.handle, t.info.columns[0].auto_random_bits),
+        (HandleKind::IntPk, Some(3))
+    );
 }
 
 #[test]
@@ -68,7 +86,10 @@ fn types_and_defaults() {
     assert_eq!(c[3].default, ColumnDefault::Literal("1".into()));
     assert_eq!(c[4].field_type.tp, MysqlType::Timestamp);
     assert_eq!(c[5].field_type.tp, MysqlType::Json);
-    assert_eq!((c[6].field_type.charset, c[6].field_type.collate.as_str()), (Charset::Latin1, "latin1_bin"));
+    assert_eq!(
+        (c[6].field_type.charset, c[6].field_type.collate.as_str()),
+        (Charset::Latin1, "latin1_bin")
+    );
     assert_eq!(c[8].field_type.tp, MysqlType::Double);
 }
 
@@ -77,7 +98,10 @@ fn partitions_are_recorded() {
     let t = parse("create table t (a int, b varchar(8)) partition by range columns(b) (partition p0 values less than ('x'), partition p1 values less than maxvalue)");
     let p = t.partition.expect("partitioned");
     assert_eq!(p.kind, "RANGE COLUMNS");
-    assert_eq!(p.partitions.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["p0", "p1"]);
+    assert_eq!(
+        p.partitions.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        vec!["p0", "p1"]
+    );
 }
 
 #[test]
@@ -90,9 +114,17 @@ fn errors_are_precise() {
         ("create table t (a int,", ErrorKind::Schema, 22),
         ("create table t (a varchar)", ErrorKind::Schema, 16),
         ("create table t (a int, key (zz))", ErrorKind::Schema, 23),
-        ("create table t (a int primary key, b int, primary key (b))", ErrorKind::Schema, 16),
+        (
+            "create table t (a int primary key, b int, primary key (b))",
+            ErrorKind::Schema,
+            16,
+        ),
         ("set names utf8;", ErrorKind::Schema, 0),
-        ("create table t (a text collate 'utf8_bin' charset latin1)", ErrorKind::Schema, 16),
+        (
+            "create table t (a text collate 'utf8_bin' charset latin1)",
+            ErrorKind::Schema,
+            16,
+        ),
         ("create table t (a int) 'x", ErrorKind::Syntax, 23),
     ];
     for (sql, kind, offset) in cases {
@@ -127,9 +159,25 @@ fn deterministic_ids_cover_partitions() {
     assign_table_ids(&mut tables, &ConfigTableIds::default()).expect("ids");
     assert_eq!(tables[1].info.id, DETERMINISTIC_TABLE_ID_BASE);
     assert_eq!(tables[0].info.id, DETERMINISTIC_TABLE_ID_BASE + 1);
-    let ids: Vec<i64> = tables[0].partition.as_ref().expect("p").partitions.iter().map(|p| p.id).collect();
-    assert_eq!(ids, vec![DETERMINISTIC_TABLE_ID_BASE + 2, DETERMINISTIC_TABLE_ID_BASE + 3]);
-    let map = [("d.t".to_string(), 7i64), ("d.t#p0".to_string(), 8), ("d.t#p1".to_string(), 9)].into_iter().collect();
+    let ids: Vec<i64> = tables[0]
+        .partition
+        .as_ref()
+        .expect("p")
+        .partitions
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![DETERMINISTIC_TABLE_ID_BASE + 2, DETERMINISTIC_TABLE_ID_BASE + 3]
+    );
+    let map = [
+        ("d.t".to_string(), 7i64),
+        ("d.t#p0".to_string(), 8),
+        ("d.t#p1".to_string(), 9),
+    ]
+    .into_iter()
+    .collect();
     assign_table_ids(&mut tables, &ConfigTableIds::new(&map)).expect("ids");
     assert_eq!(tables[0].info.id, 7);
     assert_eq!(tables[1].info.id, DETERMINISTIC_TABLE_ID_BASE);
@@ -139,6 +187,9 @@ fn deterministic_ids_cover_partitions() {
 fn table_options_default_charset_and_collation() {
     let t = parse("create table t (a varchar(3)) ENGINE=InnoDB DEFAULT CHARSET=latin1 DEFAULT COLLATE=latin1_general_ci COMMENT='x'");
     let ft = &t.info.columns[0].field_type;
-    assert_eq!((ft.charset, ft.collate.as_str()), (Charset::Latin1, "latin1_general_ci"));
+    assert_eq!(
+        (ft.charset, ft.collate.as_str()),
+        (Charset::Latin1, "latin1_general_ci")
+    );
     assert_eq!(t.info.collate.as_deref(), Some("latin1_general_ci"));
 }

@@ -32,13 +32,20 @@ impl CharsetScope {
             }
             None => default_collation(&cs)?,
         };
-        Ok(Self { charset: cs, collate: coll })
+        Ok(Self {
+            charset: cs,
+            collate: coll,
+        })
     }
 }
 
 fn normalize_charset(cs: &str) -> Result<String, String> {
     let c = Charset::from_name(cs).ok_or_else(|| format!("unsupported character set {cs}"))?;
-    Ok(if c == Charset::Utf8 { "utf8".into() } else { c.name().into() })
+    Ok(if c == Charset::Utf8 {
+        "utf8".into()
+    } else {
+        c.name().into()
+    })
 }
 
 fn charset_of_collation(coll: &str) -> Result<String, String> {
@@ -84,7 +91,15 @@ pub(crate) fn field_type(col: &ColumnDef, scope: &CharsetScope) -> Result<FieldT
         "int" | "integer" | "int4" => (T::Long, false, false),
         "bigint" | "int8" | "serial" => (T::LongLong, false, false),
         "decimal" | "dec" | "numeric" | "fixed" => (T::NewDecimal, false, false),
-        "float" | "float4" => (if arg(0).is_some_and(|p| p > 24) && col.args.len() == 1 { T::Double } else { T::Float }, false, false),
+        "float" | "float4" => (
+            if arg(0).is_some_and(|p| p > 24) && col.args.len() == 1 {
+                T::Double
+            } else {
+                T::Float
+            },
+            false,
+            false,
+        ),
         "double" | "real" | "float8" => (T::Double, false, false),
         "bit" => (T::Bit, false, false),
         "date" => (T::Date, false, false),
@@ -122,7 +137,8 @@ pub(crate) fn field_type(col: &ColumnDef, scope: &CharsetScope) -> Result<FieldT
                 collate = format!("{}_bin", s.charset);
             }
         }
-        ft.charset = Charset::from_name(&s.charset).ok_or_else(|| format!("unsupported character set {}", s.charset))?;
+        ft.charset =
+            Charset::from_name(&s.charset).ok_or_else(|| format!("unsupported character set {}", s.charset))?;
         ft.collate = collate;
         // `CHAR(n) CHARACTER SET binary` is `BINARY(n)`: same type, binary charset.
     } else if !binary {
@@ -137,7 +153,11 @@ fn set_lengths(ft: &mut FieldType, name: &str, a0: Option<i32>, a1: Option<i32>)
     use MysqlType as T;
     match ft.tp {
         T::Tiny | T::Short | T::Int24 | T::Long | T::LongLong => {
-            ft.flen = if matches!(name, "bool" | "boolean") { 1 } else { a0.unwrap_or(int_width(ft.tp, ft.unsigned)) };
+            ft.flen = if matches!(name, "bool" | "boolean") {
+                1
+            } else {
+                a0.unwrap_or(int_width(ft.tp, ft.unsigned))
+            };
             ft.decimal = 0;
         }
         T::NewDecimal => {
@@ -226,7 +246,10 @@ mod tests {
     use super::*;
 
     fn scope() -> CharsetScope {
-        CharsetScope { charset: "utf8mb4".into(), collate: "utf8mb4_bin".into() }
+        CharsetScope {
+            charset: "utf8mb4".into(),
+            collate: "utf8mb4_bin".into(),
+        }
     }
 
     #[test]

@@ -64,13 +64,11 @@ impl<R: Read> Lexer<R> {
             match self.peek()? {
                 None => return Ok(()),
                 Some(b'/') if self.peek_at(1)? == Some(b'*') => self.skip_block_comment()?,
-                Some(b'-') if self.peek_at(1)? == Some(b'-') => {
-                    match self.peek_at(2)? {
-                        None => self.bump(2),
-                        Some(c) if c.is_ascii_whitespace() => self.skip_line()?,
-                        Some(_) => return Ok(()),
-                    }
-                }
+                Some(b'-') if self.peek_at(1)? == Some(b'-') => match self.peek_at(2)? {
+                    None => self.bump(2),
+                    Some(c) if c.is_ascii_whitespace() => self.skip_line()?,
+                    Some(_) => return Ok(()),
+                },
                 Some(b'#') => self.skip_line()?,
                 Some(b) if b.is_ascii_whitespace() => self.bump(1),
                 Some(_) => return Ok(()),
@@ -137,7 +135,11 @@ impl<R: Read> Lexer<R> {
         self.bump(1);
         loop {
             let avail = self.input.available();
-            let found = if escapes { memchr::memchr2(quote, b'\\', avail) } else { memchr::memchr(quote, avail) };
+            let found = if escapes {
+                memchr::memchr2(quote, b'\\', avail)
+            } else {
+                memchr::memchr(quote, avail)
+            };
             let Some(i) = found else {
                 out.extend_from_slice(avail);
                 let n = avail.len();
@@ -176,7 +178,10 @@ impl<R: Read> Lexer<R> {
         match self.peek()? {
             Some(q @ (b'`' | b'"')) => self.read_quoted(q, false, out),
             Some(b) if is_word_byte(b) => self.read_word(out),
-            Some(b) => Err(self.err(ErrorKind::Syntax, format!("expected an identifier, found {:?}", char::from(b)))),
+            Some(b) => Err(self.err(
+                ErrorKind::Syntax,
+                format!("expected an identifier, found {:?}", char::from(b)),
+            )),
             None => Err(self.err(ErrorKind::Syntax, "expected an identifier, found end of file")),
         }
     }

@@ -108,7 +108,10 @@ impl<R: Read> SqlReader<R> {
         let (o, l) = self.here();
         let first = self.lex.peek()?.unwrap_or(b';');
         if !is_word_byte(first) {
-            return Err(self.lex.err(ErrorKind::Syntax, format!("unexpected {:?} at statement start", char::from(first))));
+            return Err(self.lex.err(
+                ErrorKind::Syntax,
+                format!("unexpected {:?} at statement start", char::from(first)),
+            ));
         }
         self.lex.read_word(&mut self.word)?;
         let is_insert = self.word.eq_ignore_ascii_case(b"insert") || self.word.eq_ignore_ascii_case(b"replace");
@@ -148,12 +151,20 @@ impl<R: Read> SqlReader<R> {
             self.lex.read_ident(&mut self.word)?;
             self.lex.skip_blank()?;
         }
-        self.columns = if self.lex.peek()? == Some(b'(') { Some(self.column_list()?) } else { None };
+        self.columns = if self.lex.peek()? == Some(b'(') {
+            Some(self.column_list()?)
+        } else {
+            None
+        };
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;
         if !(self.word.eq_ignore_ascii_case(b"values") || self.word.eq_ignore_ascii_case(b"value")) {
             let found = String::from_utf8_lossy(&self.word).into_owned();
-            return Err(self.lex.err_at(o, l, format!("INSERT without VALUES is not supported (found {found:?})")));
+            return Err(self.lex.err_at(
+                o,
+                l,
+                format!("INSERT without VALUES is not supported (found {found:?})"),
+            ));
         }
         self.state = State::Tuple;
         Ok(())
@@ -177,7 +188,11 @@ impl<R: Read> SqlReader<R> {
                     self.lex.bump(1);
                     return Ok(cols);
                 }
-                _ => return Err(self.lex.err(ErrorKind::Syntax, "expected `,` or `)` in the column list")),
+                _ => {
+                    return Err(self
+                        .lex
+                        .err(ErrorKind::Syntax, "expected `,` or `)` in the column list"))
+                }
             }
         }
     }
@@ -219,7 +234,12 @@ impl<R: Read> SqlReader<R> {
 
     fn check_count(&self, row: &Row) -> Result<(), SourceError> {
         let (o, l) = (row.offset, row.line);
-        let want = self.columns.as_ref().map(|c| c.len()).filter(|&c| c > 0).or(self.expected_fields);
+        let want = self
+            .columns
+            .as_ref()
+            .map(|c| c.len())
+            .filter(|&c| c > 0)
+            .or(self.expected_fields);
         match want {
             Some(w) if row.fields.len() != w && !row.fields.is_empty() => {
                 let reason = format!("expected {w} values, found {}", row.fields.len());
@@ -282,11 +302,15 @@ impl<R: Read> SqlReader<R> {
     }
 
     fn convert(&mut self, row: &mut Row, i: usize, o: u64, l: u64) -> Result<(), SourceError> {
-        let Some(Some(buf)) = row.fields.get_mut(i) else { return Ok(()) };
+        let Some(Some(buf)) = row.fields.get_mut(i) else {
+            return Ok(());
+        };
         if let Err(e) = self.charset.convert_value(buf) {
             let col = self.column_name(i);
             let reason = format!("{} (byte {} of the value)", e.reason, e.offset);
-            return Err(SourceError::new(ErrorKind::Charset, &self.lex.file, reason).at(o, l).with_column(col));
+            return Err(SourceError::new(ErrorKind::Charset, &self.lex.file, reason)
+                .at(o, l)
+                .with_column(col));
         }
         Ok(())
     }
@@ -306,7 +330,11 @@ impl<R: Read> SqlReader<R> {
             self.lex.bump(2);
             self.lex.read_word(&mut self.word)?;
             let buf = row.field_buf(i);
-            let ok = if hex { decode_hex(&self.word, buf) } else { decode_bits(&self.word, buf) };
+            let ok = if hex {
+                decode_hex(&self.word, buf)
+            } else {
+                decode_bits(&self.word, buf)
+            };
             if ok.is_none() || self.word.is_empty() {
                 let what = if hex { "hexadecimal" } else { "bit" };
                 return Err(self.lex.err_at(o, l, format!("invalid {what} literal")));
@@ -329,9 +357,15 @@ impl<R: Read> SqlReader<R> {
             let mut digits = Vec::new();
             self.lex.read_quoted(b'\'', false, &mut digits)?;
             let buf = row.field_buf(i);
-            let ok = if first == b'x' { decode_hex(&digits, buf) } else { decode_bits(&digits, buf) };
+            let ok = if first == b'x' {
+                decode_hex(&digits, buf)
+            } else {
+                decode_bits(&digits, buf)
+            };
             if ok.is_none() || (first == b'x' && digits.len() % 2 == 1) {
-                return Err(self.lex.err_at(o, l, format!("invalid {}'...' literal", char::from(first))));
+                return Err(self
+                    .lex
+                    .err_at(o, l, format!("invalid {}'...' literal", char::from(first))));
             }
             row.kinds.push(ValueKind::Binary);
             return Ok(());
@@ -366,7 +400,9 @@ impl<R: Read> SqlReader<R> {
             self.convert_using(row, i)?;
         } else {
             let word = String::from_utf8_lossy(w);
-            return Err(self.lex.err_at(o, l, format!("unexpected word {word:?} where a value was expected")));
+            return Err(self
+                .lex
+                .err_at(o, l, format!("unexpected word {word:?} where a value was expected")));
         }
         Ok(())
     }
@@ -383,7 +419,9 @@ impl<R: Read> SqlReader<R> {
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;
         if !self.word.eq_ignore_ascii_case(b"using") {
-            return Err(self.lex.err(ErrorKind::Syntax, "expected USING in CONVERT(... USING charset)"));
+            return Err(self
+                .lex
+                .err(ErrorKind::Syntax, "expected USING in CONVERT(... USING charset)"));
         }
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;

@@ -3,7 +3,11 @@ use crate::error::ErrorKind;
 use crate::row::{ReadOptions, Row, RowReader, ValueKind};
 
 fn reader(data: &[u8], block: usize) -> SqlReader<&[u8]> {
-    let span = SqlSpan { end: u64::MAX, start_line: 1, ..SqlSpan::default() };
+    let span = SqlSpan {
+        end: u64::MAX,
+        start_line: 1,
+        ..SqlSpan::default()
+    };
     SqlReader::new(data, "t.sql", span, &ReadOptions::default(), block)
 }
 
@@ -26,7 +30,10 @@ fn dumpling_file_with_headers_and_comments() {
     let mut r = reader(data, 4096);
     let row = r.next_row().expect("ok").expect("row");
     assert_eq!(r.columns(), Some(&["a".to_string(), "b".to_string()][..]));
-    assert_eq!((field(&row, 0), field(&row, 1), row.line), (Some(&b"1"[..]), Some(&b"x"[..]), 7));
+    assert_eq!(
+        (field(&row, 0), field(&row, 1), row.line),
+        (Some(&b"1"[..]), Some(&b"x"[..]), 7)
+    );
     assert_eq!(row.kinds, vec![ValueKind::Number, ValueKind::Text]);
     let row = r.next_row().expect("ok").expect("row");
     assert_eq!(field(&row, 1), None);
@@ -123,7 +130,13 @@ fn syntax_errors_have_positions() {
 #[test]
 fn chunk_inside_values_list() {
     let data = b"INSERT INTO t (a) VALUES (1),(2),(3);";
-    let span = SqlSpan { start: 29, end: 33, start_line: 1, in_values: true, columns: Some(vec!["a".into()]) };
+    let span = SqlSpan {
+        start: 29,
+        end: 33,
+        start_line: 1,
+        in_values: true,
+        columns: Some(vec!["a".into()]),
+    };
     let mut r = SqlReader::new(&data[29..], "t.sql", span, &ReadOptions::default(), 4096);
     let row = r.next_row().expect("ok").expect("row");
     assert_eq!((row.offset, field(&row, 0)), (29, Some(&b"2"[..])));

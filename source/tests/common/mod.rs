@@ -34,7 +34,10 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn rows(&self, qualified: &str) -> &[(Row, Option<Vec<String>>)] {
-        self.rows.get(qualified).map(Vec::as_slice).unwrap_or_else(|| panic!("no table {qualified}: {:?}", self.rows.keys()))
+        self.rows
+            .get(qualified)
+            .map(Vec::as_slice)
+            .unwrap_or_else(|| panic!("no table {qualified}: {:?}", self.rows.keys()))
     }
 
     pub fn table(&self, qualified: &str) -> &squall_source::ParsedTable {
@@ -73,7 +76,10 @@ pub fn load_with(cfg: &TaskConfig, read: &ReadOptions) -> Result<Loaded, SourceE
         let mut out = Vec::new();
         for c in &cs {
             let file = &t.data_files[c.file_index];
-            let read = ReadOptions { expected_fields: Some(s.info.columns.len()), ..read.clone() };
+            let read = ReadOptions {
+                expected_fields: Some(s.info.columns.len()),
+                ..read.clone()
+            };
             let mut r = open_chunk_in(&store, file, c, &cfg.mydumper, &read)?;
             while let Some(row) = r.next_row()? {
                 let cols = r.columns().map(<[String]>::to_vec);
@@ -83,7 +89,12 @@ pub fn load_with(cfg: &TaskConfig, read: &ReadOptions) -> Result<Loaded, SourceE
         chunks.insert(t.qualified(), cs);
         rows.insert(t.qualified(), out);
     }
-    Ok(Loaded { catalog, schemas, chunks, rows })
+    Ok(Loaded {
+        catalog,
+        schemas,
+        chunks,
+        rows,
+    })
 }
 
 /// Field `i` as text (`None` for NULL).
@@ -93,7 +104,12 @@ pub fn text(row: &Row, i: usize) -> Option<String> {
 
 /// Field `i` as upper-case hex.
 pub fn hex(row: &Row, i: usize) -> String {
-    row.fields[i].as_ref().expect("not null").iter().map(|b| format!("{b:02X}")).collect()
+    row.fields[i]
+        .as_ref()
+        .expect("not null")
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
 }
 
 /// Copies `src` into a new temp dir, renaming files by `renames`.
@@ -102,7 +118,10 @@ pub fn copy_renamed(src: &Path, renames: &[(&str, &str)]) -> tempfile::TempDir {
     for entry in std::fs::read_dir(src).expect("read dir") {
         let entry = entry.expect("entry");
         let name = entry.file_name().to_string_lossy().into_owned();
-        let target = renames.iter().find(|(from, _)| *from == name).map_or(name.clone(), |(_, to)| to.to_string());
+        let target = renames
+            .iter()
+            .find(|(from, _)| *from == name)
+            .map_or(name.clone(), |(_, to)| to.to_string());
         if entry.file_type().expect("type").is_file() {
             std::fs::copy(entry.path(), dir.path().join(target)).expect("copy");
         }
