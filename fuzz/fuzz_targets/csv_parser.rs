@@ -21,8 +21,16 @@ fn dialect(sel: u8) -> CsvConfig {
 }
 
 fn read_all(data: &[u8], opts: &CsvOptions, block: usize) -> Vec<Result<Row, String>> {
-    let span = CsvSpan { start: 0, end: u64::MAX, start_line: 1, columns: None };
-    let read = ReadOptions { max_row_bytes: 1 << 16, ..ReadOptions::default() };
+    let span = CsvSpan {
+        start: 0,
+        end: u64::MAX,
+        start_line: 1,
+        columns: None,
+    };
+    let read = ReadOptions {
+        max_row_bytes: 1 << 16,
+        ..ReadOptions::default()
+    };
     let mut r = match CsvReader::new(data, opts.clone(), "fuzz.csv", span, &read, block) {
         Ok(r) => r,
         Err(e) => return vec![Err(e.to_string())],
@@ -46,8 +54,12 @@ fn read_all(data: &[u8], opts: &CsvOptions, block: usize) -> Vec<Result<Row, Str
 }
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&sel, data)) = input.split_first() else { return };
-    let Ok(opts) = CsvOptions::from_config(&dialect(sel)) else { return };
+    let Some((&sel, data)) = input.split_first() else {
+        return;
+    };
+    let Ok(opts) = CsvOptions::from_config(&dialect(sel)) else {
+        return;
+    };
     let small = read_all(data, &opts, 1);
     let big = read_all(data, &opts, 1 << 16);
     assert_eq!(small, big);

@@ -8,5 +8,13 @@ use squall_source::schema_parse::{parse_create_table, parse_database};
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let db = parse_database(&text, "db");
-    let _ = parse_create_table(&text, "db.t-schema.sql", &DatabaseInfo { name: "db".into(), ..db }, "t");
+    let _ = parse_create_table(
+        &text,
+        "db.t-schema.sql",
+        &DatabaseInfo {
+            name: "db".into(),
+            ..db
+        },
+        "t",
+    );
 });

@@ -7,8 +7,15 @@ use squall_source::sql::{SqlReader, SqlSpan};
 use squall_source::{ReadOptions, Row, RowReader};
 
 fn read_all(data: &[u8], block: usize) -> Vec<Result<Row, String>> {
-    let span = SqlSpan { end: u64::MAX, start_line: 1, ..SqlSpan::default() };
-    let read = ReadOptions { max_row_bytes: 1 << 16, ..ReadOptions::default() };
+    let span = SqlSpan {
+        end: u64::MAX,
+        start_line: 1,
+        ..SqlSpan::default()
+    };
+    let read = ReadOptions {
+        max_row_bytes: 1 << 16,
+        ..ReadOptions::default()
+    };
     let mut r = SqlReader::new(data, "fuzz.sql", span, &read, block);
     let mut out = Vec::new();
     for _ in 0..100_000 {

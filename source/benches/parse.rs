@@ -49,7 +49,9 @@ fn generate_csv(path: &Path, bytes: u64) -> u64 {
     while written < bytes {
         let (id, name, price, ts, note) = row_values(i);
         let name = name.replace('"', "\"\"");
-        let note = note.map_or("\\N".to_string(), |n| format!("\"{}\"", n.replace('\\', "\\\\")));
+        let note = note.map_or("\\N".to_string(), |n| {
+            format!("\"{}\"", n.replace('\\', "\\\\"))
+        });
         let line = format!("{id},\"{name}\",{price},{ts},{note}\n");
         w.write_all(line.as_bytes()).expect("write");
         written += line.len() as u64;
@@ -69,7 +71,11 @@ fn generate_sql(path: &Path, bytes: u64) -> u64 {
         for k in 0..1000 {
             let (id, name, price, ts, note) = row_values(i);
             i += 1;
-            let q = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'").replace('"', "\\\"");
+            let q = |s: &str| {
+                s.replace('\\', "\\\\")
+                    .replace('\'', "\\'")
+                    .replace('"', "\\\"")
+            };
             let note = note.map_or("NULL".to_string(), |n| format!("'{}'", q(&n)));
             let sep = if k == 999 { ";\n" } else { ",\n" };
             stmt.push_str(&format!("({id},'{}',{price},'{ts}',{note}){sep}", q(&name)));
@@ -94,7 +100,15 @@ fn squall_csv(path: &Path) -> u64 {
         columns: None,
     };
     let file = File::open(path).expect("open");
-    let mut r = CsvReader::new(file, opts, "bench.csv", span, &ReadOptions::default(), BLOCK).expect("reader");
+    let mut r = CsvReader::new(
+        file,
+        opts,
+        "bench.csv",
+        span,
+        &ReadOptions::default(),
+        BLOCK,
+    )
+    .expect("reader");
     count(&mut r)
 }
 

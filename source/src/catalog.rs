@@ -92,7 +92,9 @@ impl SourceCatalog {
                 a.to_lowercase() == b.to_lowercase()
             }
         };
-        self.tables.iter().find(|t| eq(&t.db, db) && eq(&t.name, name))
+        self.tables
+            .iter()
+            .find(|t| eq(&t.db, db) && eq(&t.name, name))
     }
 }
 

@@ -65,7 +65,10 @@ impl SourceCharset {
             },
             Self::Gb18030 => decode_strict(GB18030, bytes),
             Self::Gbk => decode_strict(GBK, bytes),
-            Self::Latin1 => Ok(WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()),
+            Self::Latin1 => Ok(WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned()),
             Self::Binary => Ok(utf8_or_latin1(bytes)),
         }
     }
@@ -138,7 +141,10 @@ fn decode_strict(enc: &'static Encoding, bytes: &[u8]) -> Result<String, Charset
                 .windows(4)
                 .position(|w| w == [0x84, 0x31, 0xA4, 0x37])
                 .unwrap_or(0),
-            reason: format!("text decoded from {} contains U+FFFD", enc.name().to_ascii_lowercase()),
+            reason: format!(
+                "text decoded from {} contains U+FFFD",
+                enc.name().to_ascii_lowercase()
+            ),
         });
     }
     Ok(out)
@@ -172,32 +178,48 @@ mod tests {
     #[test]
     fn auto_keeps_utf8_and_decodes_gb18030() {
         assert_eq!(
-            SourceCharset::Auto.decode_text("主键".as_bytes()).expect("utf8"),
+            SourceCharset::Auto
+                .decode_text("主键".as_bytes())
+                .expect("utf8"),
             "主键"
         );
-        assert_eq!(SourceCharset::Auto.decode_text(GB_ZHUJIAN).expect("gb"), "主键");
+        assert_eq!(
+            SourceCharset::Auto.decode_text(GB_ZHUJIAN).expect("gb"),
+            "主键"
+        );
     }
 
     #[test]
     fn utf8mb4_rejects_gb18030_with_offset() {
         let mut text = b"create table t (`".to_vec();
         text.extend_from_slice(GB_ZHUJIAN);
-        let err = SourceCharset::Utf8mb4.decode_text(&text).expect_err("invalid");
+        let err = SourceCharset::Utf8mb4
+            .decode_text(&text)
+            .expect_err("invalid");
         assert_eq!(err.offset, 17);
     }
 
     #[test]
     fn binary_reads_invalid_bytes_as_latin1() {
-        assert_eq!(SourceCharset::Binary.decode_text(GB_ZHUJIAN).expect("binary"), "Ö÷¼ü");
         assert_eq!(
-            SourceCharset::Binary.decode_text("主键".as_bytes()).expect("binary"),
+            SourceCharset::Binary
+                .decode_text(GB_ZHUJIAN)
+                .expect("binary"),
+            "Ö÷¼ü"
+        );
+        assert_eq!(
+            SourceCharset::Binary
+                .decode_text("主键".as_bytes())
+                .expect("binary"),
             "主键"
         );
     }
 
     #[test]
     fn gb18030_reads_utf8_as_mojibake() {
-        let s = SourceCharset::Gb18030.decode_text("主键".as_bytes()).expect("decodes");
+        let s = SourceCharset::Gb18030
+            .decode_text("主键".as_bytes())
+            .expect("decodes");
         assert_eq!(s, "涓婚敭");
     }
 
@@ -215,15 +237,22 @@ mod tests {
         SourceCharset::Gbk.convert_value(&mut v).expect("gbk");
         assert_eq!(v, "主键".as_bytes());
         let mut raw = vec![0xFF, 0x00];
-        SourceCharset::Binary.convert_value(&mut raw).expect("binary");
+        SourceCharset::Binary
+            .convert_value(&mut raw)
+            .expect("binary");
         assert_eq!(raw, vec![0xFF, 0x00]);
         let mut bad = vec![b'a', 0xFF];
         assert_eq!(
-            SourceCharset::Utf8mb4.convert_value(&mut bad).expect_err("bad").offset,
+            SourceCharset::Utf8mb4
+                .convert_value(&mut bad)
+                .expect_err("bad")
+                .offset,
             1
         );
         let mut latin = vec![0xE9];
-        SourceCharset::Latin1.convert_value(&mut latin).expect("latin1");
+        SourceCharset::Latin1
+            .convert_value(&mut latin)
+            .expect("latin1");
         assert_eq!(latin, "é".as_bytes());
     }
 }

@@ -101,7 +101,9 @@ fn chunk_file(
     }
     let max = if compressed { u64::MAX } else { limit };
     match file.kind {
-        FileKind::Csv if cfg.strict_format && !compressed => strict_csv_cuts(store, file, cfg, columns),
+        FileKind::Csv if cfg.strict_format && !compressed => {
+            strict_csv_cuts(store, file, cfg, columns)
+        }
         FileKind::Csv => scan_csv(store, file, cfg, max),
         FileKind::Sql => scan_sql(store, file, cfg, max),
         FileKind::Parquet => Err(SourceError::new(
@@ -138,7 +140,12 @@ fn scan_options() -> ReadOptions {
 }
 
 /// Estimates rows from the average length of rows in the first block.
-fn estimate_rows(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, bytes: u64) -> Result<u64, SourceError> {
+fn estimate_rows(
+    store: &SourceStore,
+    file: &DataFile,
+    cfg: &MydumperConfig,
+    bytes: u64,
+) -> Result<u64, SourceError> {
     if bytes == 0 {
         return Ok(0);
     }
@@ -232,7 +239,12 @@ fn strict_csv_cuts(
     let mut pieces = Vec::new();
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(file.size);
-        let max_rows = bound_rows(file, cfg, end - start, columns.or(header.as_ref().map(Vec::len)));
+        let max_rows = bound_rows(
+            file,
+            cfg,
+            end - start,
+            columns.or(header.as_ref().map(Vec::len)),
+        );
         pieces.push(Piece {
             start,
             end,
@@ -261,7 +273,9 @@ fn next_terminator_end(
     let mut pos = from;
     let mut carry: Vec<u8> = Vec::new();
     loop {
-        let n = r.read(&mut buf).map_err(|e| SourceError::io(&file.path, e))?;
+        let n = r
+            .read(&mut buf)
+            .map_err(|e| SourceError::io(&file.path, e))?;
         if n == 0 {
             return Ok(None);
         }
@@ -288,7 +302,12 @@ fn next_terminator_end(
 }
 
 /// Reads the whole CSV file with the parser, cutting at record starts.
-fn scan_csv(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u64) -> Result<Vec<Piece>, SourceError> {
+fn scan_csv(
+    store: &SourceStore,
+    file: &DataFile,
+    cfg: &MydumperConfig,
+    limit: u64,
+) -> Result<Vec<Piece>, SourceError> {
     let opts = CsvOptions::from_config(&cfg.csv)?;
     let span = CsvSpan {
         start: 0,
@@ -338,7 +357,12 @@ fn scan_csv(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u
 }
 
 /// Reads the whole SQL file with the parser, cutting at tuple starts.
-fn scan_sql(store: &SourceStore, file: &DataFile, cfg: &MydumperConfig, limit: u64) -> Result<Vec<Piece>, SourceError> {
+fn scan_sql(
+    store: &SourceStore,
+    file: &DataFile,
+    cfg: &MydumperConfig,
+    limit: u64,
+) -> Result<Vec<Piece>, SourceError> {
     let span = SqlSpan {
         end: u64::MAX,
         start_line: 1,

@@ -57,7 +57,11 @@ pub struct Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = if self.file.is_empty() { "<input>" } else { &self.file };
+        let file = if self.file.is_empty() {
+            "<input>"
+        } else {
+            &self.file
+        };
         write!(f, "{file}")?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
@@ -151,7 +155,8 @@ mod tests {
 
     #[test]
     fn message_names_file_line_offset_and_column() {
-        let e = SourceError::data("db.t.1.csv", 120, 7, "expected 3 fields, found 2").with_column("3");
+        let e =
+            SourceError::data("db.t.1.csv", 120, 7, "expected 3 fields, found 2").with_column("3");
         assert_eq!(
             e.to_string(),
             "data error at db.t.1.csv:7 (byte 120) column 3: expected 3 fields, found 2"

@@ -51,7 +51,8 @@ impl<R: Read> Input<R> {
 
     fn count_lines(&mut self) {
         if self.pos > self.counted {
-            self.line += memchr::memchr_iter(b'\n', &self.buf[self.counted..self.pos]).count() as u64;
+            self.line +=
+                memchr::memchr_iter(b'\n', &self.buf[self.counted..self.pos]).count() as u64;
             self.counted = self.pos;
         }
     }

@@ -21,7 +21,9 @@ pub mod schema_parse;
 pub mod sql;
 pub mod storage;
 
-pub use catalog::{Chunk, Compression, DataFile, DatabaseSource, FileKind, SourceCatalog, TableSource, ViewSource};
+pub use catalog::{
+    Chunk, Compression, DataFile, DatabaseSource, FileKind, SourceCatalog, TableSource, ViewSource,
+};
 pub use charset::SourceCharset;
 pub use chunk::chunk_table;
 pub use discover::discover;

@@ -43,7 +43,9 @@ pub fn open_chunk_in(
                 start_line: chunk.start_line.unwrap_or(1),
                 columns: chunk.columns.clone(),
             };
-            Ok(Box::new(CsvReader::new(input, opts, &file.path, span, read, block)?))
+            Ok(Box::new(CsvReader::new(
+                input, opts, &file.path, span, read, block,
+            )?))
         }
         FileKind::Sql => {
             let span = SqlSpan {
@@ -53,7 +55,9 @@ pub fn open_chunk_in(
                 in_values: chunk.sql_in_values,
                 columns: chunk.columns.clone(),
             };
-            Ok(Box::new(SqlReader::new(input, &file.path, span, read, block)))
+            Ok(Box::new(SqlReader::new(
+                input, &file.path, span, read, block,
+            )))
         }
         FileKind::Parquet => Err(SourceError::new(
             ErrorKind::Unsupported,
@@ -71,15 +75,16 @@ pub fn open_decompressed(
     start: u64,
 ) -> Result<Box<dyn Read + Send>, SourceError> {
     if file.compression != Compression::None && start != 0 {
-        let reason = format!("a compressed file is one chunk; cannot start reading at byte {start}");
+        let reason =
+            format!("a compressed file is one chunk; cannot start reading at byte {start}");
         return Err(SourceError::new(ErrorKind::Io, &file.path, reason));
     }
     let raw = store.reader(&file.path, start)?;
     Ok(match file.compression {
         Compression::None => raw,
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?)
-        }
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?,
+        ),
     })
 }

@@ -77,7 +77,11 @@ pub trait RowReader {
     /// The next row, or `None` at the end of the chunk.
     fn next_row(&mut self) -> Result<Option<Row>, SourceError> {
         let mut row = Row::default();
-        Ok(if self.read_row(&mut row)? { Some(row) } else { None })
+        Ok(if self.read_row(&mut row)? {
+            Some(row)
+        } else {
+            None
+        })
     }
 }
 

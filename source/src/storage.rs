@@ -43,7 +43,9 @@ impl std::fmt::Debug for SourceStore {
 impl SourceStore {
     /// A store over `data-source-dir`: a local path or a `file://` URL.
     pub fn open(data_source_dir: &str) -> Result<Self, SourceError> {
-        let dir = data_source_dir.strip_prefix("file://").unwrap_or(data_source_dir);
+        let dir = data_source_dir
+            .strip_prefix("file://")
+            .unwrap_or(data_source_dir);
         if dir.contains("://") {
             return Err(SourceError::new(
                 ErrorKind::Unsupported,
@@ -58,8 +60,13 @@ impl SourceStore {
                 "mydumper.data-source-dir is empty",
             ));
         }
-        let fs = LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| SourceError::new(ErrorKind::Io, "", format!("cannot open source directory {dir:?}: {e}")))?;
+        let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+            SourceError::new(
+                ErrorKind::Io,
+                "",
+                format!("cannot open source directory {dir:?}: {e}"),
+            )
+        })?;
         Ok(Self {
             local: Some(std::path::PathBuf::from(dir)),
             ..Self::with_store(Arc::new(fs), dir)
@@ -91,14 +98,21 @@ impl SourceStore {
                 .map(|p| percent_decode(p.as_ref()))
                 .collect::<Vec<_>>()
                 .join("/");
-            out.push(ListedFile { path, size: meta.size });
+            out.push(ListedFile {
+                path,
+                size: meta.size,
+            });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
     fn location(path: &str) -> StorePath {
-        StorePath::from_iter(path.split('/').filter(|p| !p.is_empty()).map(PathPart::from))
+        StorePath::from_iter(
+            path.split('/')
+                .filter(|p| !p.is_empty())
+                .map(PathPart::from),
+        )
     }
 
     /// A reader of the file from byte `start` on.
@@ -118,7 +132,8 @@ impl SourceStore {
             range: (start > 0).then_some(GetRange::Offset(start)),
             ..GetOptions::default()
         };
-        let got = block_on(self.store.get_opts(&loc, opts)).map_err(|e| SourceError::io(path, e))?;
+        let got =
+            block_on(self.store.get_opts(&loc, opts)).map_err(|e| SourceError::io(path, e))?;
         match got.payload {
             GetResultPayload::File(mut file, _) => {
                 file.seek(SeekFrom::Start(start))

@@ -40,7 +40,10 @@ fn lightning_examples_with_each_read_block_size() {
         assert_eq!(autoid.len(), 10000);
         let ids: BTreeSet<i128> = autoid.iter().map(|(r, _)| int(r, 0)).collect();
         assert_eq!((ids.len(), ids.iter().sum::<i128>()), (10000, 50005000));
-        let names: Vec<String> = autoid.iter().map(|(r, _)| text(r, 1).expect("name")).collect();
+        let names: Vec<String> = autoid
+            .iter()
+            .map(|(r, _)| text(r, 1).expect("name"))
+            .collect();
         assert_eq!(
             (
                 names.iter().max().expect("max").as_str(),
@@ -53,7 +56,10 @@ fn lightning_examples_with_each_read_block_size() {
         assert_eq!(t.info.columns[1].field_type.collate, "utf8_bin");
 
         let multi = l.rows("mocker_test.tbl_multi_index");
-        let names: BTreeSet<String> = multi.iter().map(|(r, _)| text(r, 0).expect("name")).collect();
+        let names: BTreeSet<String> = multi
+            .iter()
+            .map(|(r, _)| text(r, 0).expect("name"))
+            .collect();
         assert_eq!(names.len(), 10000);
         let ages: Vec<i128> = multi.iter().map(|(r, _)| int(r, 1)).collect();
         assert_eq!(ages.iter().sum::<i128>(), 4_777_500, "avg(age) = 477.75");
@@ -76,9 +82,15 @@ fn lightning_examples_with_each_read_block_size() {
 
         let risk = l.rows("mocker_test.report_case_high_risk");
         let vals: Vec<Option<String>> = (0..5).map(|i| text(&risk[0].0, i)).collect();
-        assert_eq!(vals, ["2", "4", "6", "8", "10"].map(|s| Some(s.to_string())));
+        assert_eq!(
+            vals,
+            ["2", "4", "6", "8", "10"].map(|s| Some(s.to_string()))
+        );
         let t = l.table("mocker_test.report_case_high_risk");
-        assert_eq!((t.info.handle, t.info.indices[1].id), (HandleKind::IntPk, 1));
+        assert_eq!(
+            (t.info.handle, t.info.indices[1].id),
+            (HandleKind::IntPk, 1)
+        );
 
         let i = l.rows("mocker_test.i");
         assert_eq!((i.len(), text(&i[0].0, 0).as_deref()), (1, Some("🤪")));
@@ -99,7 +111,10 @@ fn lightning_examples_renamed_to_dotless_i() {
     );
     let l = load(&config(Some(&ds.join("512.toml")), dir.path())).expect("loads");
     assert_eq!(l.table("mocker_test.ı").info.name, "ı");
-    assert_eq!(text(&l.rows("mocker_test.ı")[0].0, 0).as_deref(), Some("🤪"));
+    assert_eq!(
+        text(&l.rows("mocker_test.ı")[0].0, 0).as_deref(),
+        Some("🤪")
+    );
 }
 
 #[test]
@@ -108,7 +123,10 @@ fn lightning_exotic_filenames() {
     let ds = root.join("lightning_exotic_filenames");
     let plain = load(&config(Some(&ds.join("config.toml")), &ds.join("data"))).expect("loads");
     assert_eq!(plain.rows("xfn.etn").len(), 5);
-    assert_eq!(text(&plain.rows("zwk.zwb")[0].0, 0).as_deref(), Some("2345"));
+    assert_eq!(
+        text(&plain.rows("zwk.zwb")[0].0, 0).as_deref(),
+        Some("2345")
+    );
 
     let dir = copy_renamed(
         &ds.join("data"),
@@ -122,7 +140,12 @@ fn lightning_exotic_filenames() {
         ],
     );
     let l = load(&config(Some(&ds.join("config.toml")), dir.path())).expect("loads");
-    let dbs: Vec<&str> = l.catalog.databases.iter().map(|d| d.name.as_str()).collect();
+    let dbs: Vec<&str> = l
+        .catalog
+        .databases
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     assert_eq!(dbs, ["x`f\"n", "中文庫"]);
     let rows = l.rows("x`f\"n.exotic`table``name");
     assert_eq!(rows.len(), 5);
@@ -136,8 +159,14 @@ fn lightning_exotic_filenames() {
         (Some("eeeeee"), 55, 79999)
     );
     let t = l.table("x`f\"n.exotic`table``name");
-    assert_eq!((t.info.handle, t.auto_increment_base), (HandleKind::RowId, Some(80000)));
-    assert_eq!(text(&l.rows("中文庫.中文表")[0].0, 0).as_deref(), Some("2345"));
+    assert_eq!(
+        (t.info.handle, t.auto_increment_base),
+        (HandleKind::RowId, Some(80000))
+    );
+    assert_eq!(
+        text(&l.rows("中文庫.中文表")[0].0, 0).as_deref(),
+        Some("2345")
+    );
 }
 
 #[test]
@@ -164,7 +193,10 @@ fn lightning_column_permutation_strict_chunks() {
         .iter()
         .find(|(r, _)| text(r, 0).as_deref() == Some("2020061000019011020164030597"))
         .expect("row");
-    assert_eq!(text(r, 1).as_deref(), Some("202006100001901102016403059520200627"));
+    assert_eq!(
+        text(r, 1).as_deref(),
+        Some("202006100001901102016403059520200627")
+    );
     assert_eq!(
         (text(r, 8).as_deref(), text(r, 9).as_deref()),
         (Some("000002"), Some("33"))
@@ -193,7 +225,10 @@ fn lightning_default_columns() {
     assert_eq!(t.len(), 9);
     assert!(t.iter().all(|(r, _)| r.fields.is_empty()));
     let u = l.rows("defcol.u");
-    assert_eq!(u.iter().map(|(r, _)| int(r, 0)).collect::<Vec<_>>(), [40, 60]);
+    assert_eq!(
+        u.iter().map(|(r, _)| int(r, 0)).collect::<Vec<_>>(),
+        [40, 60]
+    );
     assert_eq!(u[0].1.as_deref(), Some(&["yy".to_string()][..]));
     let u = l.table("defcol.u");
     assert_eq!(u.info.handle, HandleKind::IntPk);
@@ -209,11 +244,17 @@ fn lightning_issue_282() {
     let Some(root) = fixtures() else { return };
     let ds = root.join("lightning_issue_282");
     let l = load(&config(Some(&ds.join("config.toml")), &ds.join("data"))).expect("loads");
-    let hexes: Vec<String> = l.rows("issue282.t_access3").iter().map(|(r, _)| hex(r, 0)).collect();
+    let hexes: Vec<String> = l
+        .rows("issue282.t_access3")
+        .iter()
+        .map(|(r, _)| hex(r, 0))
+        .collect();
     assert_eq!(hexes, ["405026464C415348534841", "1A"]);
     assert_eq!(l.schemas.databases[0].charset.as_deref(), Some("utf8mb4"));
     assert_eq!(
-        l.table("issue282.t_access3").info.columns[0].field_type.collate,
+        l.table("issue282.t_access3").info.columns[0]
+            .field_type
+            .collate,
         "utf8_bin"
     );
 }
@@ -234,8 +275,20 @@ fn lightning_csv() {
             .sum::<i128>()
     };
     assert_eq!((sum(8), sum(16)), (322253, 303775702));
-    assert_eq!(threads.iter().filter(|(r, _)| r.fields[9].is_some()).count(), 3);
-    assert_eq!(threads.iter().filter(|(r, _)| r.fields[8].is_some()).count(), 12);
+    assert_eq!(
+        threads
+            .iter()
+            .filter(|(r, _)| r.fields[9].is_some())
+            .count(),
+        3
+    );
+    assert_eq!(
+        threads
+            .iter()
+            .filter(|(r, _)| r.fields[8].is_some())
+            .count(),
+        12
+    );
     let last = &threads[42].0;
     assert!(text(last, 10)
         .expect("info")
@@ -250,9 +303,21 @@ fn lightning_csv() {
     assert_eq!(
         got,
         [
-            ("5C".to_string(), "{\"?\": []}".to_string(), "FFFFFFFF".to_string()),
-            ("22".to_string(), "\"\\n\\n\\n\"".to_string(), "0D0A0D0A".to_string()),
-            ("0A".to_string(), "[\",,,\"]".to_string(), "5C2C5C2C".to_string()),
+            (
+                "5C".to_string(),
+                "{\"?\": []}".to_string(),
+                "FFFFFFFF".to_string()
+            ),
+            (
+                "22".to_string(),
+                "\"\\n\\n\\n\"".to_string(),
+                "0D0A0D0A".to_string()
+            ),
+            (
+                "0A".to_string(),
+                "[\",,,\"]".to_string(),
+                "5C2C5C2C".to_string()
+            ),
         ]
     );
 
@@ -299,7 +364,9 @@ fn lightning_various_types() {
     let binary = l.rows("vt.binary");
     assert!(binary.iter().all(|(r, _)| r.kind(1) == ValueKind::Binary));
     assert!(
-        binary.iter().any(|(r, _)| r.fields[1].as_deref() == Some(&[][..])),
+        binary
+            .iter()
+            .any(|(r, _)| r.fields[1].as_deref() == Some(&[][..])),
         "x'' is empty"
     );
     let (r, _) = binary
@@ -324,7 +391,9 @@ fn lightning_various_types() {
         .iter()
         .map(|(r, _)| {
             let v = text(r, 1).expect("pk");
-            let (neg, v) = v.strip_prefix('-').map_or((false, v.as_str()), |x| (true, x));
+            let (neg, v) = v
+                .strip_prefix('-')
+                .map_or((false, v.as_str()), |x| (true, x));
             let (i, f) = v.split_once('.').unwrap_or((v, ""));
             let scaled: i128 = format!("{i}{f:0<4}").parse().expect("decimal");
             if neg {
@@ -343,10 +412,16 @@ fn lightning_various_types() {
             .map(|(r, _)| int(r, 0))
             .sum::<i128>()
     };
-    assert_eq!((sum_where(""), sum_where("\""), sum_where("'")), (5, 18, 40));
+    assert_eq!(
+        (sum_where(""), sum_where("\""), sum_where("'")),
+        (5, 18, 40)
+    );
 
     let json = l.rows("vt.json");
-    let (r, _) = json.iter().find(|(r, _)| int(r, 0) == 2000).expect("convert row");
+    let (r, _) = json
+        .iter()
+        .find(|(r, _)| int(r, 0) == 2000)
+        .expect("convert row");
     assert_eq!(
         text(r, 1).as_deref(),
         Some("{\"52\": 1, \"54\": 1, \"68\": 1, \"126\": 1}")
@@ -357,7 +432,8 @@ fn lightning_various_types() {
     let enum_set = l.rows("vt.enum-set");
     assert!(enum_set
         .iter()
-        .any(|(r, _)| text(r, 0).as_deref() == Some("154") && text(r, 1).as_deref() == Some("11937444798263156608")));
+        .any(|(r, _)| text(r, 0).as_deref() == Some("154")
+            && text(r, 1).as_deref() == Some("11937444798263156608")));
     let t = l.table("vt.enum-set");
     assert_eq!(
         (
@@ -366,7 +442,11 @@ fn lightning_various_types() {
         ),
         (256, 64)
     );
-    assert_eq!(t.info.handle, HandleKind::RowId, "SET primary key is not an int handle");
+    assert_eq!(
+        t.info.handle,
+        HandleKind::RowId,
+        "SET primary key is not an int handle"
+    );
 
     let p = &l.rows("vt.precise_types")[0].0;
     let vals: Vec<String> = (0..4).map(|i| text(p, i).expect("value")).collect();
@@ -382,7 +462,10 @@ fn lightning_various_types() {
 
     let dt = l.table("vt.datetime");
     assert_eq!(
-        (dt.info.columns[1].field_type.decimal, dt.info.columns[2].field_type.tp),
+        (
+            dt.info.columns[1].field_type.decimal,
+            dt.info.columns[2].field_type.tp
+        ),
         (6, MysqlType::Timestamp)
     );
     assert_eq!(l.table("vt.bigint").info.handle, HandleKind::IntPk);
@@ -413,9 +496,14 @@ fn lightning_character_sets() {
         let result = load(&cfg);
         match column {
             None => {
-                let err = result.err().unwrap_or_else(|| panic!("{dir} with {conf} must fail"));
+                let err = result
+                    .err()
+                    .unwrap_or_else(|| panic!("{dir} with {conf} must fail"));
                 assert!(
-                    matches!(err.kind, ErrorKind::Charset | ErrorKind::Schema | ErrorKind::Syntax),
+                    matches!(
+                        err.kind,
+                        ErrorKind::Charset | ErrorKind::Schema | ErrorKind::Syntax
+                    ),
                     "{err}"
                 );
                 assert!(err.pos.file.ends_with("-schema.sql"), "{err}");
@@ -459,13 +547,25 @@ fn lightning_file_routing() {
     let rows = l.rows("fr.tbl");
     assert_eq!(rows.len(), 10);
     assert_eq!(rows.iter().map(|(r, _)| int(r, 1)).sum::<i128>(), 55);
-    assert!(l.catalog.skipped.iter().any(|s| s.path == "fr/tbl-noused.sql"));
+    assert!(l
+        .catalog
+        .skipped
+        .iter()
+        .any(|s| s.path == "fr/tbl-noused.sql"));
     assert_eq!(l.catalog.views.len(), 1);
     assert_eq!(
-        (l.catalog.views[0].db.as_str(), l.catalog.views[0].name.as_str()),
+        (
+            l.catalog.views[0].db.as_str(),
+            l.catalog.views[0].name.as_str()
+        ),
         ("fr", "v")
     );
-    assert!(l.schemas.views[0].contains("VIEW `v` (`i`) AS SELECT `i` FROM `fr`.`tbl` WHERE i <= 5"));
+    assert!(
+        l.schemas.views[0].contains("VIEW `v` (`i`) AS SELECT `i` FROM `fr`.`tbl` WHERE i <= 5")
+    );
     assert_eq!(l.table("fr.tbl").info.handle, HandleKind::IntPk);
-    assert!(l.rows("fr.v").is_empty(), "the placeholder table has no data");
+    assert!(
+        l.rows("fr.v").is_empty(),
+        "the placeholder table has no data"
+    );
 }

@@ -35,7 +35,13 @@ struct Case {
     pos: Pos,
 }
 
-fn case(name: &'static str, data_file: &'static str, data: &[u8], kind: ErrorKind, pos: Pos) -> Case {
+fn case(
+    name: &'static str,
+    data_file: &'static str,
+    data: &[u8],
+    kind: ErrorKind,
+    pos: Pos,
+) -> Case {
     Case {
         name,
         files: vec![
@@ -209,11 +215,16 @@ fn every_malformed_input_fails_precisely() {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, bytes).expect("write");
         }
-        let mut cfg = TaskConfig::from_toml(c.config, std::path::Path::new("case.toml")).expect("case config parses");
+        let mut cfg = TaskConfig::from_toml(c.config, std::path::Path::new("case.toml"))
+            .expect("case config parses");
         cfg.mydumper.data_source_dir = dir.path().to_str().expect("utf8").to_string();
         let read = ReadOptions {
             data_charset: c.charset,
-            max_row_bytes: if c.name == "csv row too long" { 1000 } else { c.max_row },
+            max_row_bytes: if c.name == "csv row too long" {
+                1000
+            } else {
+                c.max_row
+            },
             ..ReadOptions::default()
         };
         let result = std::panic::catch_unwind(|| load_with(&cfg, &read));

@@ -26,7 +26,9 @@ pub struct CsvOptions {
 
 impl CsvOptions {
     pub fn from_config(cfg: &CsvConfig) -> Result<Self, SourceError> {
-        let invalid = |reason: &str| SourceError::new(ErrorKind::Routing, "", format!("[mydumper.csv] {reason}"));
+        let invalid = |reason: &str| {
+            SourceError::new(ErrorKind::Routing, "", format!("[mydumper.csv] {reason}"))
+        };
         if cfg.separator.is_empty() {
             return Err(invalid("separator must not be empty"));
         }
@@ -34,10 +36,13 @@ impl CsvOptions {
             return Err(invalid("delimiter must differ from the separator"));
         }
         if cfg.backslash_escape && (cfg.separator == "\\" || cfg.delimiter == "\\") {
-            return Err(invalid("separator and delimiter cannot be `\\` with backslash-escape"));
+            return Err(invalid(
+                "separator and delimiter cannot be `\\` with backslash-escape",
+            ));
         }
         let markers = cfg.null.as_slice();
-        let mysql_null = cfg.backslash_escape && !cfg.not_null && markers.iter().any(|m| m == "\\N");
+        let mysql_null =
+            cfg.backslash_escape && !cfg.not_null && markers.iter().any(|m| m == "\\N");
         let null_markers = if cfg.not_null {
             Vec::new()
         } else {

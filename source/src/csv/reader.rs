@@ -112,7 +112,13 @@ impl<R: Read> CsvReader<R> {
         Ok(())
     }
 
-    fn err(&mut self, kind: ErrorKind, offset: u64, line: u64, reason: impl Into<String>) -> SourceError {
+    fn err(
+        &mut self,
+        kind: ErrorKind,
+        offset: u64,
+        line: u64,
+        reason: impl Into<String>,
+    ) -> SourceError {
         SourceError::new(kind, &self.file, reason).at(offset, line)
     }
 
@@ -185,7 +191,9 @@ impl<R: Read> CsvReader<R> {
             }
             self.position = self.input.offset();
             // A line of blanks only is skipped, as Lightning does.
-            let blank = self.ends.len() == 1 && !self.quoted_any && self.record.iter().all(|b| b.is_ascii_whitespace());
+            let blank = self.ends.len() == 1
+                && !self.quoted_any
+                && self.record.iter().all(|b| b.is_ascii_whitespace());
             if !blank {
                 return Ok(true);
             }
@@ -252,7 +260,12 @@ impl<R: Read> CsvReader<R> {
                 .map_err(|e| self.io_err(e))?
         {
             let (o, l) = (self.input.offset(), self.input.line());
-            return Err(self.err(ErrorKind::Syntax, o, l, "unexpected quote inside an unquoted field"));
+            return Err(self.err(
+                ErrorKind::Syntax,
+                o,
+                l,
+                "unexpected quote inside an unquoted field",
+            ));
         }
         if b == b'\\' && self.opts.backslash_escape {
             self.escaped_pair()?;
@@ -277,7 +290,12 @@ impl<R: Read> CsvReader<R> {
                 self.input.consume(1);
                 Ok(())
             }
-            None => Err(self.err(ErrorKind::Syntax, o, l, "no character after backslash at end of file")),
+            None => Err(self.err(
+                ErrorKind::Syntax,
+                o,
+                l,
+                "no character after backslash at end of file",
+            )),
         }
     }
 
@@ -297,7 +315,12 @@ impl<R: Read> CsvReader<R> {
                 self.input.consume(n);
                 self.check_size()?;
                 if !self.input.fill().map_err(|e| self.io_err(e))? {
-                    return Err(self.err(ErrorKind::Syntax, open_offset, open_line, "unterminated quoted field"));
+                    return Err(self.err(
+                        ErrorKind::Syntax,
+                        open_offset,
+                        open_line,
+                        "unterminated quoted field",
+                    ));
                 }
                 continue;
             };
@@ -331,12 +354,20 @@ impl<R: Read> CsvReader<R> {
         if self.input.peek().map_err(|e| io(self, e))?.is_none() {
             return Ok(Some(End::Eof));
         }
-        if self.input.starts_with(&self.opts.delimiter).map_err(|e| io(self, e))? {
+        if self
+            .input
+            .starts_with(&self.opts.delimiter)
+            .map_err(|e| io(self, e))?
+        {
             self.input.consume(self.opts.delimiter.len());
             self.record.extend_from_slice(&self.opts.delimiter);
             return Ok(None);
         }
-        if self.input.starts_with(&self.opts.separator).map_err(|e| io(self, e))? {
+        if self
+            .input
+            .starts_with(&self.opts.separator)
+            .map_err(|e| io(self, e))?
+        {
             self.input.consume(self.opts.separator.len());
             return Ok(Some(End::Separator));
         }
@@ -387,7 +418,12 @@ impl<R: Read> CsvReader<R> {
             } else {
                 buf.extend_from_slice(raw);
             }
-            if self.opts.null_markers.iter().any(|m| m.as_slice() == buf.as_slice()) {
+            if self
+                .opts
+                .null_markers
+                .iter()
+                .any(|m| m.as_slice() == buf.as_slice())
+            {
                 row.set_null(i);
                 continue;
             }

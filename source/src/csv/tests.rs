@@ -69,7 +69,10 @@ fn same_rows_for_every_block_size() {
 #[test]
 fn header_gives_lowercased_columns_and_field_count() {
     let mut r = reader(b"ID,Name\n1,a\n2,b,c\n3,d\n", &CsvConfig::default(), 4096);
-    assert_eq!(r.columns(), Some(&["id".to_string(), "name".to_string()][..]));
+    assert_eq!(
+        r.columns(),
+        Some(&["id".to_string(), "name".to_string()][..])
+    );
     let row = r.next_row().expect("ok").expect("row");
     assert_eq!((row.offset, row.line), (8, 2));
     let err = r.next_row().expect_err("3 fields");
@@ -94,7 +97,10 @@ fn multibyte_separator_custom_terminator_and_no_quotes() {
     let rows = rows_with(b"a|b||\"c\"||NULL;;\nd\ne||-||x;;\n", &cfg, 4096);
     assert_eq!(
         rows,
-        vec![vec![s("a|b"), s("\"c\""), None], vec![s("d\ne"), None, s("x")]]
+        vec![
+            vec![s("a|b"), s("\"c\""), None],
+            vec![s("d\ne"), None, s("x")]
+        ]
     );
 }
 
@@ -106,7 +112,10 @@ fn trim_last_separator_and_not_null() {
         header: false,
         ..CsvConfig::default()
     };
-    assert_eq!(rows_with(b"1,\\N,\n", &cfg, 4096), vec![vec![s("1"), s("N")]]);
+    assert_eq!(
+        rows_with(b"1,\\N,\n", &cfg, 4096),
+        vec![vec![s("1"), s("N")]]
+    );
 }
 
 #[test]
@@ -135,7 +144,11 @@ fn syntax_errors_have_positions() {
             }
         };
         assert!(err.is_syntax(), "{err}");
-        assert_eq!((err.pos.offset, err.pos.line), (Some(offset), Some(line)), "{err}");
+        assert_eq!(
+            (err.pos.offset, err.pos.line),
+            (Some(offset), Some(line)),
+            "{err}"
+        );
     }
 }
 
@@ -149,7 +162,15 @@ fn chunk_end_stops_at_row_start() {
         start_line: 2,
         columns: None,
     };
-    let mut r = CsvReader::new(&data[4..], opts, "t.csv", span, &ReadOptions::default(), 4096).expect("reader");
+    let mut r = CsvReader::new(
+        &data[4..],
+        opts,
+        "t.csv",
+        span,
+        &ReadOptions::default(),
+        4096,
+    )
+    .expect("reader");
     let mut row = Row::default();
     assert!(r.read_row(&mut row).expect("row"));
     assert_eq!(

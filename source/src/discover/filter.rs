@@ -36,7 +36,10 @@ impl TableFilter {
                 continue;
             }
             if text.starts_with('@') {
-                return Err(bad(text, "importing rules from a file (`@path`) is not supported"));
+                return Err(bad(
+                    text,
+                    "importing rules from a file (`@path`) is not supported",
+                ));
             }
             let (negate, body) = match text.strip_prefix('!') {
                 Some(rest) => (true, rest),
@@ -83,7 +86,11 @@ impl TableFilter {
 }
 
 /// Parses one pattern (up to an unquoted `.` or the end) into an anchored regex.
-fn parse_part<'a>(s: &'a str, rule: &str, case_sensitive: bool) -> Result<(Regex, &'a str), SourceError> {
+fn parse_part<'a>(
+    s: &'a str,
+    rule: &str,
+    case_sensitive: bool,
+) -> Result<(Regex, &'a str), SourceError> {
     let flags = if case_sensitive { "" } else { "(?i)" };
     let first = s.chars().next().ok_or_else(|| bad(rule, "empty pattern"))?;
     let (body, rest) = match first {
@@ -92,7 +99,10 @@ fn parse_part<'a>(s: &'a str, rule: &str, case_sensitive: bool) -> Result<(Regex
             (regex::escape(&lit), rest)
         }
         '/' => {
-            let end = s[1..].find('/').ok_or_else(|| bad(rule, "unterminated /regex/"))? + 1;
+            let end = s[1..]
+                .find('/')
+                .ok_or_else(|| bad(rule, "unterminated /regex/"))?
+                + 1;
             (s[1..end].to_string(), &s[end + 1..])
         }
         _ => wildcard(s, rule)?,
@@ -129,7 +139,9 @@ fn wildcard<'a>(s: &'a str, rule: &str) -> Result<(String, &'a str), SourceError
             '*' => out.push_str(".*"),
             '?' => out.push('.'),
             '\\' => {
-                let (_, e) = chars.next().ok_or_else(|| bad(rule, "dangling backslash"))?;
+                let (_, e) = chars
+                    .next()
+                    .ok_or_else(|| bad(rule, "dangling backslash"))?;
                 out.push_str(&regex::escape(&e.to_string()));
             }
             '[' => {
@@ -188,7 +200,12 @@ mod tests {
 
     #[test]
     fn quoting_classes_and_regex() {
-        let f = filter(&["`a.b`.\"c\"\"d\"", "db[0-9].t?", "/^log_\\d+$/.*", "x.[!a]*"]);
+        let f = filter(&[
+            "`a.b`.\"c\"\"d\"",
+            "db[0-9].t?",
+            "/^log_\\d+$/.*",
+            "x.[!a]*",
+        ]);
         assert!(f.matches("a.b", "c\"d"));
         assert!(f.matches("db7", "t1"));
         assert!(!f.matches("dbx", "t1"));

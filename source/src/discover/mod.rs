@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use squall_common::config::MydumperConfig;
 
-use crate::catalog::{DataFile, DatabaseSource, FileKind, SkippedFile, SourceCatalog, TableSource, ViewSource};
+use crate::catalog::{
+    DataFile, DatabaseSource, FileKind, SkippedFile, SourceCatalog, TableSource, ViewSource,
+};
 use crate::error::{ErrorKind, SourceError};
 use crate::storage::{ListedFile, SourceStore};
 
@@ -39,7 +41,10 @@ struct Builder {
 
 /// Routes listed files into a catalog. Files that match no rule are
 /// skipped; a routed Parquet file is an error (not supported yet).
-pub fn build_catalog(files: &[ListedFile], cfg: &MydumperConfig) -> Result<SourceCatalog, SourceError> {
+pub fn build_catalog(
+    files: &[ListedFile],
+    cfg: &MydumperConfig,
+) -> Result<SourceCatalog, SourceError> {
     let router = Router::new(cfg)?;
     let filter = TableFilter::new(&cfg.filter, cfg.case_sensitive)?;
     let cs = cfg.case_sensitive;
@@ -67,10 +72,13 @@ pub fn build_catalog(files: &[ListedFile], cfg: &MydumperConfig) -> Result<Sourc
                 });
                 continue;
             }
-            let db = b.databases.entry(key(&route.db, cs)).or_insert_with(|| DatabaseSource {
-                name: route.db.clone(),
-                schema_file: None,
-            });
+            let db = b
+                .databases
+                .entry(key(&route.db, cs))
+                .or_insert_with(|| DatabaseSource {
+                    name: route.db.clone(),
+                    schema_file: None,
+                });
             db.schema_file = Some(f.path.clone());
             continue;
         }
@@ -87,7 +95,12 @@ pub fn build_catalog(files: &[ListedFile], cfg: &MydumperConfig) -> Result<Sourc
 }
 
 impl Builder {
-    fn add_table_file(&mut self, f: &ListedFile, route: Route, cs: bool) -> Result<(), SourceError> {
+    fn add_table_file(
+        &mut self,
+        f: &ListedFile,
+        route: Route,
+        cs: bool,
+    ) -> Result<(), SourceError> {
         let k = (key(&route.db, cs), key(&route.table, cs));
         if route.kind == RouteType::ViewSchema {
             self.views.insert(
@@ -144,8 +157,9 @@ impl Builder {
 
     fn finish(mut self, cs: bool) -> SourceCatalog {
         for t in self.tables.values_mut() {
-            t.data_files
-                .sort_by(|a, b| sort_key_cmp(&a.sort_key, &b.sort_key).then_with(|| a.path.cmp(&b.path)));
+            t.data_files.sort_by(|a, b| {
+                sort_key_cmp(&a.sort_key, &b.sort_key).then_with(|| a.path.cmp(&b.path))
+            });
         }
         // A table's database is created even without a schema-create file.
         let implied: Vec<String> = self
@@ -155,10 +169,12 @@ impl Builder {
             .chain(self.views.values().map(|v| v.db.clone()))
             .collect();
         for db in implied {
-            self.databases.entry(key(&db, cs)).or_insert_with(|| DatabaseSource {
-                name: db.clone(),
-                schema_file: None,
-            });
+            self.databases
+                .entry(key(&db, cs))
+                .or_insert_with(|| DatabaseSource {
+                    name: db.clone(),
+                    schema_file: None,
+                });
         }
         SourceCatalog {
             databases: self.databases.into_values().collect(),
@@ -204,7 +220,10 @@ mod tests {
         ]);
         let cat = build_catalog(&files, &MydumperConfig::default()).expect("catalog");
         assert_eq!(cat.databases.len(), 1);
-        assert_eq!(cat.databases[0].schema_file.as_deref(), Some("Shop-schema-create.sql"));
+        assert_eq!(
+            cat.databases[0].schema_file.as_deref(),
+            Some("Shop-schema-create.sql")
+        );
         assert_eq!(cat.tables.len(), 1);
         let t = &cat.tables[0];
         assert_eq!((t.db.as_str(), t.name.as_str()), ("shop", "Orders"));
@@ -228,8 +247,12 @@ mod tests {
 
     #[test]
     fn routed_parquet_is_an_error() {
-        let err = build_catalog(&listed(&["db.t.parquet"]), &MydumperConfig::default()).expect_err("parquet");
+        let err = build_catalog(&listed(&["db.t.parquet"]), &MydumperConfig::default())
+            .expect_err("parquet");
         assert_eq!(err.kind, ErrorKind::Unsupported);
-        assert!(err.to_string().contains("parquet is not supported"), "{err}");
+        assert!(
+            err.to_string().contains("parquet is not supported"),
+            "{err}"
+        );
     }
 }

@@ -61,7 +61,14 @@ struct Rule {
 /// Lightning's default rules (Dumpling and mydumper naming).
 const DEFAULT_RULES: [(&str, &str, &str, &str, &str, &str); 5] = [
     // (pattern, schema, table, type, key, compression)
-    (r"(?i).*(-schema-trigger|-schema-post)\.sql$", "", "", "ignore", "", ""),
+    (
+        r"(?i).*(-schema-trigger|-schema-post)\.sql$",
+        "",
+        "",
+        "ignore",
+        "",
+        "",
+    ),
     (
         r"(?i)^(?:[^/]*/)*([^/.]+)-schema-create\.sql$",
         "$1",
@@ -185,7 +192,8 @@ impl Router {
             let r = &rule.rule;
             let ty = expand(&r.file_type, caps.as_ref());
             let kind = RouteType::parse(&ty).ok_or_else(|| {
-                routing_err(format!("rule {:?} gives unknown type {ty:?}", describe(r))).with_file(path)
+                routing_err(format!("rule {:?} gives unknown type {ty:?}", describe(r)))
+                    .with_file(path)
             })?;
             let route = Route {
                 db: expand(&r.schema, caps.as_ref()),
@@ -213,10 +221,16 @@ fn describe(r: &FileRule) -> &str {
 fn check_names(route: &Route, r: &FileRule, path: &str) -> Result<(), SourceError> {
     let needs_table = !matches!(route.kind, RouteType::SchemaSchema | RouteType::Ignore);
     if route.kind != RouteType::Ignore && route.db.is_empty() {
-        return Err(routing_err(format!("rule {:?} gives an empty schema name", describe(r))).with_file(path));
+        return Err(
+            routing_err(format!("rule {:?} gives an empty schema name", describe(r)))
+                .with_file(path),
+        );
     }
     if needs_table && route.table.is_empty() {
-        return Err(routing_err(format!("rule {:?} gives an empty table name", describe(r))).with_file(path));
+        return Err(
+            routing_err(format!("rule {:?} gives an empty table name", describe(r)))
+                .with_file(path),
+        );
     }
     Ok(())
 }
@@ -240,7 +254,10 @@ mod tests {
     use super::*;
 
     fn route(cfg: &MydumperConfig, path: &str) -> Option<Route> {
-        Router::new(cfg).expect("router").route(path).expect("route")
+        Router::new(cfg)
+            .expect("router")
+            .route(path)
+            .expect("route")
     }
 
     #[test]
@@ -262,7 +279,10 @@ mod tests {
             route(&cfg, "db-schema-create.sql").expect("db").kind,
             RouteType::SchemaSchema
         );
-        assert_eq!(route(&cfg, "db.t-schema.sql").expect("t").kind, RouteType::TableSchema);
+        assert_eq!(
+            route(&cfg, "db.t-schema.sql").expect("t").kind,
+            RouteType::TableSchema
+        );
         assert_eq!(
             route(&cfg, "db.v-schema-view.sql").expect("v").kind,
             RouteType::ViewSchema
@@ -278,7 +298,10 @@ mod tests {
         assert!(route(&cfg, "test.parquet").is_none());
         assert!(route(&cfg, "metadata").is_none());
         let r = route(&cfg, "x`f\"n.exotic`table``name.sql").expect("exotic");
-        assert_eq!((r.db.as_str(), r.table.as_str()), ("x`f\"n", "exotic`table``name"));
+        assert_eq!(
+            (r.db.as_str(), r.table.as_str()),
+            ("x`f\"n", "exotic`table``name")
+        );
         let r = route(&cfg, "db.t%2Ex.sql").expect("escaped");
         assert_eq!(r.table, "t.x");
     }
@@ -290,7 +313,10 @@ mod tests {
             router.route("db.t.sql.snappy").expect_err("snappy").kind,
             ErrorKind::Unsupported
         );
-        assert_eq!(router.route("db.t.sql.bak").expect_err("bak").kind, ErrorKind::Routing);
+        assert_eq!(
+            router.route("db.t.sql.bak").expect_err("bak").kind,
+            ErrorKind::Routing
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! IDs 1..m in the order TiDB allocates them for a new table (table-level
 //! constraints first, then column-level ones in column order).
 
-use squall_common::schema::{ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, TableInfo};
+use squall_common::schema::{
+    ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, TableInfo,
+};
 
 use super::grammar::{ColumnDef, Constraint, ConstraintKind, TableDef};
 use super::types::{check_default, field_type, CharsetScope};
@@ -29,8 +31,9 @@ pub(crate) fn build_table(
     if def.name != name {
         tracing::debug!(sql_name = %def.name, table = %name, "CREATE TABLE names another table; the file name decides");
     }
-    let table_scope = CharsetScope::resolve(db_scope, def.charset.as_deref(), def.collate.as_deref())
-        .map_err(|e| schema_err(0, e))?;
+    let table_scope =
+        CharsetScope::resolve(db_scope, def.charset.as_deref(), def.collate.as_deref())
+            .map_err(|e| schema_err(0, e))?;
     let mut columns = Vec::with_capacity(def.columns.len());
     for (i, c) in def.columns.iter().enumerate() {
         columns.push(column(c, i, &table_scope)?);
@@ -65,7 +68,11 @@ pub(crate) fn build_table(
     let partition = def.partition.map(|p| PartitionInfo {
         kind: p.kind,
         expr: p.expr,
-        partitions: p.names.into_iter().map(|name| PartitionSpec { name, id: 0 }).collect(),
+        partitions: p
+            .names
+            .into_iter()
+            .map(|name| PartitionSpec { name, id: 0 })
+            .collect(),
     });
     Ok(ParsedTable {
         info: TableInfo {
@@ -88,10 +95,14 @@ fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, B
     if let Some(expr) = &c.generated {
         return Err(unsupported(
             c.offset,
-            format!("column `{}` is a generated column (AS ({expr})): not supported", c.name),
+            format!(
+                "column `{}` is a generated column (AS ({expr})): not supported",
+                c.name
+            ),
         ));
     }
-    let mut ft = field_type(c, scope).map_err(|e| schema_err(c.offset, format!("column `{}`: {e}", c.name)))?;
+    let mut ft = field_type(c, scope)
+        .map_err(|e| schema_err(c.offset, format!("column `{}`: {e}", c.name)))?;
     ft.not_null = c.not_null == Some(true);
     let mut info = ColumnInfo::new(i as i64 + 1, c.name.clone(), i, ft);
     info.auto_increment = c.auto_increment;
@@ -115,8 +126,14 @@ fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, B
 
 fn check_unique_names(cols: &[ColumnDef]) -> Result<(), BuildError> {
     for (i, c) in cols.iter().enumerate() {
-        if cols[..i].iter().any(|p| p.name.eq_ignore_ascii_case(&c.name)) {
-            return Err(schema_err(c.offset, format!("duplicate column name `{}`", c.name)));
+        if cols[..i]
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(&c.name))
+        {
+            return Err(schema_err(
+                c.offset,
+                format!("duplicate column name `{}`", c.name),
+            ));
         }
     }
     if cols.is_empty() {
@@ -125,8 +142,13 @@ fn check_unique_names(cols: &[ColumnDef]) -> Result<(), BuildError> {
     Ok(())
 }
 
-fn handle_kind(constraints: &[Constraint], columns: &[ColumnInfo]) -> Result<HandleKind, BuildError> {
-    let mut pks = constraints.iter().filter(|c| c.kind == ConstraintKind::Primary);
+fn handle_kind(
+    constraints: &[Constraint],
+    columns: &[ColumnInfo],
+) -> Result<HandleKind, BuildError> {
+    let mut pks = constraints
+        .iter()
+        .filter(|c| c.kind == ConstraintKind::Primary);
     let Some(pk) = pks.next() else {
         return Ok(HandleKind::RowId);
     };
@@ -146,7 +168,9 @@ fn handle_kind(constraints: &[Constraint], columns: &[ColumnInfo]) -> Result<Han
 }
 
 fn find(columns: &[ColumnInfo], name: &str) -> Option<usize> {
-    columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 fn indices(
@@ -160,8 +184,12 @@ fn indices(
         let primary = c.kind == ConstraintKind::Primary;
         let mut cols = Vec::new();
         for (name, prefix) in &c.columns {
-            let off = find(columns, name)
-                .ok_or_else(|| schema_err(c.offset, format!("key column `{name}` does not exist in the table")))?;
+            let off = find(columns, name).ok_or_else(|| {
+                schema_err(
+                    c.offset,
+                    format!("key column `{name}` does not exist in the table"),
+                )
+            })?;
             if primary {
                 columns[off].field_type.not_null = true;
             }
@@ -202,22 +230,37 @@ fn index_name(c: &Constraint, existing: &[IndexInfo]) -> String {
     if let Some(n) = &c.name {
         return n.clone();
     }
-    let base = c.columns.first().map(|(n, _)| n.clone()).unwrap_or_default();
+    let base = c
+        .columns
+        .first()
+        .map(|(n, _)| n.clone())
+        .unwrap_or_default();
     let taken = |n: &str| existing.iter().any(|ix| ix.name.eq_ignore_ascii_case(n));
     if !taken(&base) {
         return base;
     }
-    (2..).map(|i| format!("{base}_{i}")).find(|n| !taken(n)).unwrap_or(base)
+    (2..)
+        .map(|i| format!("{base}_{i}"))
+        .find(|n| !taken(n))
+        .unwrap_or(base)
 }
 
-fn check_auto_random(columns: &[ColumnInfo], handle: HandleKind, def: &TableDef) -> Result<(), BuildError> {
+fn check_auto_random(
+    columns: &[ColumnInfo],
+    handle: HandleKind,
+    def: &TableDef,
+) -> Result<(), BuildError> {
     for (c, d) in columns.iter().zip(&def.columns) {
         if c.auto_random_bits.is_some()
-            && (handle != HandleKind::IntPk || c.field_type.tp != squall_common::schema::MysqlType::LongLong)
+            && (handle != HandleKind::IntPk
+                || c.field_type.tp != squall_common::schema::MysqlType::LongLong)
         {
             return Err(schema_err(
                 d.offset,
-                format!("AUTO_RANDOM column `{}` must be a clustered BIGINT primary key", c.name),
+                format!(
+                    "AUTO_RANDOM column `{}` must be a clustered BIGINT primary key",
+                    c.name
+                ),
             ));
         }
     }

@@ -233,7 +233,10 @@ impl<'a> Parser<'a> {
         }
         self.table_options(&mut def)?;
         if self.peek().is_some() {
-            return self.err(format!("unexpected {} after the table definition", self.describe()));
+            return self.err(format!(
+                "unexpected {} after the table definition",
+                self.describe()
+            ));
         }
         Ok(def)
     }
@@ -380,7 +383,8 @@ impl<'a> Parser<'a> {
         };
         self.i += 1;
         // Two-word type names.
-        if (ty == "double" && self.eat_kw("PRECISION")) || (ty == "character" || ty == "char") && self.eat_kw("VARYING")
+        if (ty == "double" && self.eat_kw("PRECISION"))
+            || (ty == "character" || ty == "char") && self.eat_kw("VARYING")
         {
             if ty != "double" {
                 ty = "varchar".into();
@@ -394,7 +398,11 @@ impl<'a> Parser<'a> {
             };
         } else if ty == "national" {
             let w = self.ident()?.to_ascii_lowercase();
-            ty = if self.eat_kw("VARYING") { "varchar".into() } else { w };
+            ty = if self.eat_kw("VARYING") {
+                "varchar".into()
+            } else {
+                w
+            };
             col.charset = Some("utf8".into());
         }
         col.type_name = ty;
@@ -409,8 +417,9 @@ impl<'a> Parser<'a> {
             }
         } else if self.eat_punct('(') {
             loop {
-                col.args
-                    .push(u32::try_from(self.number()?).or_else(|_| self.err("type length too large"))?);
+                col.args.push(
+                    u32::try_from(self.number()?).or_else(|_| self.err("type length too large"))?,
+                );
                 if self.eat_punct(')') {
                     break;
                 }
@@ -506,7 +515,10 @@ impl<'a> Parser<'a> {
             col.generated = Some(self.skip_group()?);
         } else if self.eat_kw("AS") {
             col.generated = Some(self.skip_group()?);
-        } else if self.eat_kw("VIRTUAL") || self.eat_kw("STORED") || self.eat_kw("VISIBLE") || self.eat_kw("INVISIBLE")
+        } else if self.eat_kw("VIRTUAL")
+            || self.eat_kw("STORED")
+            || self.eat_kw("VISIBLE")
+            || self.eat_kw("INVISIBLE")
         {
         } else if self.eat_kw("COLUMN_FORMAT") || self.eat_kw("STORAGE") || self.eat_kw("SRID") {
             self.i += 1;
@@ -548,7 +560,11 @@ impl<'a> Parser<'a> {
         let value = match tok {
             Some(Tok::Num(n)) => {
                 self.i += 1;
-                return Ok(ColumnDefault::Literal(if neg { format!("-{n}") } else { n }));
+                return Ok(ColumnDefault::Literal(if neg {
+                    format!("-{n}")
+                } else {
+                    n
+                }));
             }
             _ if neg => return self.err("expected a number after `-` in DEFAULT"),
             Some(Tok::Str(s)) => {
@@ -558,7 +574,8 @@ impl<'a> Parser<'a> {
             Some(Tok::Bytes(b)) => {
                 self.i += 1;
                 if b.len() > 8 {
-                    return self.err("hex/bit DEFAULT values longer than 8 bytes are not supported");
+                    return self
+                        .err("hex/bit DEFAULT values longer than 8 bytes are not supported");
                 }
                 let v = b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x));
                 ColumnDefault::Literal(v.to_string())

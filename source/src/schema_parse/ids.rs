@@ -17,7 +17,12 @@ pub trait TableIdSource {
     /// The table's ID, if known.
     fn table_id(&self, db: &str, table: &str) -> Result<Option<i64>, SourceError>;
     /// A partition's physical ID, if known.
-    fn partition_id(&self, db: &str, table: &str, partition: &str) -> Result<Option<i64>, SourceError>;
+    fn partition_id(
+        &self,
+        db: &str,
+        table: &str,
+        partition: &str,
+    ) -> Result<Option<i64>, SourceError>;
 }
 
 /// `[squall] table-ids = { "db.t" = 100, "db.p#p0" = 101 }`; keys compare
@@ -37,10 +42,18 @@ impl ConfigTableIds {
 
 impl TableIdSource for ConfigTableIds {
     fn table_id(&self, db: &str, table: &str) -> Result<Option<i64>, SourceError> {
-        Ok(self.ids.get(&format!("{db}.{table}").to_lowercase()).copied())
+        Ok(self
+            .ids
+            .get(&format!("{db}.{table}").to_lowercase())
+            .copied())
     }
 
-    fn partition_id(&self, db: &str, table: &str, partition: &str) -> Result<Option<i64>, SourceError> {
+    fn partition_id(
+        &self,
+        db: &str,
+        table: &str,
+        partition: &str,
+    ) -> Result<Option<i64>, SourceError> {
         Ok(self
             .ids
             .get(&format!("{db}.{table}#{partition}").to_lowercase())
@@ -51,9 +64,17 @@ impl TableIdSource for ConfigTableIds {
 /// Sets `info.id` (and partition IDs) of every table. Tables `source` does
 /// not know get IDs from [`DETERMINISTIC_TABLE_ID_BASE`] in the order of
 /// their lower-cased `db.table` names, each followed by its partitions.
-pub fn assign_table_ids(tables: &mut [ParsedTable], source: &dyn TableIdSource) -> Result<(), SourceError> {
+pub fn assign_table_ids(
+    tables: &mut [ParsedTable],
+    source: &dyn TableIdSource,
+) -> Result<(), SourceError> {
     let mut order: Vec<usize> = (0..tables.len()).collect();
-    order.sort_by_key(|&i| (tables[i].info.db.to_lowercase(), tables[i].info.name.to_lowercase()));
+    order.sort_by_key(|&i| {
+        (
+            tables[i].info.db.to_lowercase(),
+            tables[i].info.name.to_lowercase(),
+        )
+    });
     let mut next = DETERMINISTIC_TABLE_ID_BASE;
     let mut assigned = Vec::new();
     for i in order {

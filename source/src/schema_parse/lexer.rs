@@ -77,7 +77,11 @@ impl Lexer<'_> {
                     self.depth -= 1;
                     self.i += 2;
                 }
-                b'-' if self.at(1) == b'-' && (self.at(2).is_ascii_whitespace() || self.at(2) == 0) => self.line(),
+                b'-' if self.at(1) == b'-'
+                    && (self.at(2).is_ascii_whitespace() || self.at(2) == 0) =>
+                {
+                    self.line()
+                }
                 b'#' => self.line(),
                 b'`' => {
                     let s = self.quoted(b'`', false)?;
@@ -192,7 +196,8 @@ impl Lexer<'_> {
         let hex = self.at(0).eq_ignore_ascii_case(&b'x');
         self.i += 1;
         let digits = self.quoted(b'\'', false)?;
-        let bytes = decode(digits.as_bytes(), hex).ok_or((start, "invalid hex or bit literal".to_string()))?;
+        let bytes = decode(digits.as_bytes(), hex)
+            .ok_or((start, "invalid hex or bit literal".to_string()))?;
         self.push(Tok::Bytes(bytes), start);
         Ok(())
     }
@@ -205,12 +210,14 @@ impl Lexer<'_> {
             }
         };
         digits(self);
-        if self.at(0) == b'.' && self.at(1).is_ascii_digit() || self.at(0) == b'.' && start < self.i {
+        if self.at(0) == b'.' && self.at(1).is_ascii_digit() || self.at(0) == b'.' && start < self.i
+        {
             self.i += 1;
             digits(self);
         }
         if matches!(self.at(0), b'e' | b'E')
-            && (self.at(1).is_ascii_digit() || matches!(self.at(1), b'+' | b'-') && self.at(2).is_ascii_digit())
+            && (self.at(1).is_ascii_digit()
+                || matches!(self.at(1), b'+' | b'-') && self.at(2).is_ascii_digit())
         {
             self.i += 2;
             digits(self);
@@ -270,7 +277,11 @@ mod tests {
     use super::*;
 
     fn toks(s: &str) -> Vec<Tok> {
-        tokenize(s).expect("tokenizes").into_iter().map(|t| t.tok).collect()
+        tokenize(s)
+            .expect("tokenizes")
+            .into_iter()
+            .map(|t| t.tok)
+            .collect()
     }
 
     #[test]

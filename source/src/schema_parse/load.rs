@@ -10,7 +10,8 @@ use crate::error::{ErrorKind, SourceError};
 use crate::storage::SourceStore;
 
 use super::{
-    assign_table_ids, parse_create_table, parse_database, parse_view, ConfigTableIds, ParsedTable, TableIdSource,
+    assign_table_ids, parse_create_table, parse_database, parse_view, ConfigTableIds, ParsedTable,
+    TableIdSource,
 };
 
 /// Schema files larger than this are refused (they are read whole).
@@ -25,7 +26,11 @@ pub struct LoadedSchemas {
     pub views: Vec<String>,
 }
 
-fn read_text(store: &SourceStore, path: &str, charset: SourceCharset) -> Result<String, SourceError> {
+fn read_text(
+    store: &SourceStore,
+    path: &str,
+    charset: SourceCharset,
+) -> Result<String, SourceError> {
     let bytes = store.read_all(path, MAX_SCHEMA_FILE_BYTES)?;
     charset.decode_text(&bytes).map_err(|e| {
         let line = 1 + bytes[..e.offset.min(bytes.len())]
@@ -53,7 +58,10 @@ pub fn load_schemas(
         SourceError::new(
             ErrorKind::Routing,
             "",
-            format!("unknown [mydumper] character-set {:?}", cfg.mydumper.character_set),
+            format!(
+                "unknown [mydumper] character-set {:?}",
+                cfg.mydumper.character_set
+            ),
         )
     })?;
     let mut databases = Vec::new();
@@ -105,7 +113,10 @@ pub fn load_schemas(
     }
     let mut views = Vec::new();
     for v in &catalog.views {
-        views.push(parse_view(&read_text(store, &v.schema_file, charset)?, &v.schema_file)?);
+        views.push(parse_view(
+            &read_text(store, &v.schema_file, charset)?,
+            &v.schema_file,
+        )?);
     }
     Ok(LoadedSchemas {
         databases,

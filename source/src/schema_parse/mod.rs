@@ -67,7 +67,8 @@ fn starts_with_words(stmt: &[Token], words: &[&str]) -> bool {
 }
 
 fn is_create_table(stmt: &[Token]) -> bool {
-    starts_with_words(stmt, &["CREATE", "TABLE"]) || starts_with_words(stmt, &["CREATE", "TEMPORARY", "TABLE"])
+    starts_with_words(stmt, &["CREATE", "TABLE"])
+        || starts_with_words(stmt, &["CREATE", "TEMPORARY", "TABLE"])
 }
 
 /// Reads the default charset/collation of a `{db}-schema-create.sql`. The
@@ -79,7 +80,9 @@ pub fn parse_database(text: &str, name: &str) -> DatabaseInfo {
         charset: None,
         collate: None,
     };
-    let Ok(toks) = tokenize(text) else { return info };
+    let Ok(toks) = tokenize(text) else {
+        return info;
+    };
     let words: Vec<String> = toks
         .iter()
         .map(|t| match &t.tok {
@@ -104,7 +107,12 @@ pub fn parse_database(text: &str, name: &str) -> DatabaseInfo {
 
 /// Parses the `CREATE TABLE` of a table schema file; other statements in the
 /// file (`SET`, `DROP TABLE`) are ignored. `db`/`table` are the routed names.
-pub fn parse_create_table(text: &str, file: &str, db: &DatabaseInfo, table: &str) -> Result<ParsedTable, SourceError> {
+pub fn parse_create_table(
+    text: &str,
+    file: &str,
+    db: &DatabaseInfo,
+    table: &str,
+) -> Result<ParsedTable, SourceError> {
     let at = |kind: ErrorKind, offset: usize, reason: String| {
         SourceError::new(kind, file, reason).at(offset as u64, line_of(text, offset))
     };
@@ -159,8 +167,9 @@ pub fn parse_create_table(text: &str, file: &str, db: &DatabaseInfo, table: &str
 /// The `CREATE ... VIEW` statement of a view schema file, as text (the
 /// `SET`/`DROP` statements around it are dropped).
 pub fn parse_view(text: &str, file: &str) -> Result<String, SourceError> {
-    let toks =
-        tokenize(text).map_err(|(o, r)| SourceError::new(ErrorKind::Syntax, file, r).at(o as u64, line_of(text, o)))?;
+    let toks = tokenize(text).map_err(|(o, r)| {
+        SourceError::new(ErrorKind::Syntax, file, r).at(o as u64, line_of(text, o))
+    })?;
     for stmt in split_statements(&toks) {
         let is_create = starts_with_words(stmt, &["CREATE"]);
         let has_view = stmt

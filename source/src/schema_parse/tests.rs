@@ -22,10 +22,16 @@ fn dump_output_with_executable_comments() {
     let info = &t.info;
     assert_eq!(info.name, "t");
     assert_eq!(info.handle, HandleKind::IntPk);
-    assert_eq!(info.columns.iter().map(|c| c.id).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(
+        info.columns.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
     let id = &info.columns[0];
     assert!(id.auto_increment && id.field_type.unsigned && id.field_type.not_null);
-    assert_eq!((id.field_type.tp, id.field_type.flen), (MysqlType::Long, 10));
+    assert_eq!(
+        (id.field_type.tp, id.field_type.flen),
+        (MysqlType::Long, 10)
+    );
     let name = &info.columns[1].field_type;
     assert_eq!(
         (name.charset, name.collate.as_str(), name.flen),
@@ -41,7 +47,10 @@ fn dump_output_with_executable_comments() {
         (1, "idx", Some(10))
     );
     assert_eq!(t.auto_increment_base, Some(42));
-    assert_eq!(info.int_handle_column().map(|c| c.name.as_str()), Some("ID"));
+    assert_eq!(
+        info.int_handle_column().map(|c| c.name.as_str()),
+        Some("ID")
+    );
 }
 
 #[test]
@@ -68,8 +77,15 @@ fn handle_kinds() {
 
 #[test]
 fn index_ids_table_constraints_first() {
-    let t = parse("create table t (a int unique, b int, c int, key (b), unique key (b, c), key b_idx (c))");
-    let names: Vec<(&str, i64)> = t.info.indices.iter().map(|i| (i.name.as_str(), i.id)).collect();
+    let t = parse(
+        "create table t (a int unique, b int, c int, key (b), unique key (b, c), key b_idx (c))",
+    );
+    let names: Vec<(&str, i64)> = t
+        .info
+        .indices
+        .iter()
+        .map(|i| (i.name.as_str(), i.id))
+        .collect();
     assert_eq!(names, vec![("b", 1), ("b_2", 2), ("b_idx", 3), ("a", 4)]);
 }
 
@@ -82,7 +98,10 @@ fn types_and_defaults() {
     assert_eq!((c[0].field_type.flen, c[0].field_type.decimal), (6, 4));
     assert_eq!(c[1].default, ColumnDefault::CurrentTimestamp);
     assert_eq!((c[1].field_type.decimal, c[1].field_type.flen), (6, 26));
-    assert_eq!(c[2].field_type.elems, vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(
+        c[2].field_type.elems,
+        vec!["a".to_string(), "b".to_string()]
+    );
     assert_eq!(c[3].default, ColumnDefault::Literal("1".into()));
     assert_eq!(c[4].field_type.tp, MysqlType::Timestamp);
     assert_eq!(c[5].field_type.tp, MysqlType::Json);
@@ -99,7 +118,10 @@ fn partitions_are_recorded() {
     let p = t.partition.expect("partitioned");
     assert_eq!(p.kind, "RANGE COLUMNS");
     assert_eq!(
-        p.partitions.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        p.partitions
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
         vec!["p0", "p1"]
     );
 }
@@ -109,8 +131,16 @@ fn errors_are_precise() {
     let cases = [
         ("create table t (a int, a int)", ErrorKind::Schema, 23),
         ("create table t (a int default 'x')", ErrorKind::Schema, 30),
-        ("create table t (a date default '2020-13-01')", ErrorKind::Schema, 31),
-        ("create table t (a int, b int as (a + 1))", ErrorKind::Unsupported, 23),
+        (
+            "create table t (a date default '2020-13-01')",
+            ErrorKind::Schema,
+            31,
+        ),
+        (
+            "create table t (a int, b int as (a + 1))",
+            ErrorKind::Unsupported,
+            23,
+        ),
         ("create table t (a int,", ErrorKind::Schema, 22),
         ("create table t (a varchar)", ErrorKind::Schema, 16),
         ("create table t (a int, key (zz))", ErrorKind::Schema, 23),
@@ -129,17 +159,27 @@ fn errors_are_precise() {
     ];
     for (sql, kind, offset) in cases {
         let err = parse_create_table(sql, "f.sql", &db(), "t").expect_err(sql);
-        assert_eq!((err.kind, err.pos.offset), (kind, Some(offset)), "{sql}: {err}");
+        assert_eq!(
+            (err.kind, err.pos.offset),
+            (kind, Some(offset)),
+            "{sql}: {err}"
+        );
     }
 }
 
 #[test]
 fn database_text_is_read_leniently() {
-    let d = parse_database("CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;", "x");
+    let d = parse_database(
+        "CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;",
+        "x",
+    );
     assert_eq!(d.charset.as_deref(), Some("utf8mb4"));
     let d = parse_database("CREATE DATABASE `perm` IF NOT EXISTS;", "perm");
     assert_eq!((d.name.as_str(), d.charset), ("perm", None));
-    let d = parse_database("CREATE DATABASE `m` /* !40100 DEFAULT CHARACTER SET utf8 */;", "m");
+    let d = parse_database(
+        "CREATE DATABASE `m` /* !40100 DEFAULT CHARACTER SET utf8 */;",
+        "m",
+    );
     assert_eq!(d.charset, None);
 }
 
@@ -147,7 +187,10 @@ fn database_text_is_read_leniently() {
 fn view_statement_is_extracted() {
     let v = parse_view("SET x = 1;\nDROP VIEW IF EXISTS `v`;\nCREATE ALGORITHM=UNDEFINED VIEW `v` (`i`) AS SELECT `i` FROM `fr`.`tbl`;\nSET y = 2;", "v.sql")
         .expect("view");
-    assert!(v.starts_with("CREATE ALGORITHM") && v.ends_with("`tbl`"), "{v}");
+    assert!(
+        v.starts_with("CREATE ALGORITHM") && v.ends_with("`tbl`"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -169,7 +212,10 @@ fn deterministic_ids_cover_partitions() {
         .collect();
     assert_eq!(
         ids,
-        vec![DETERMINISTIC_TABLE_ID_BASE + 2, DETERMINISTIC_TABLE_ID_BASE + 3]
+        vec![
+            DETERMINISTIC_TABLE_ID_BASE + 2,
+            DETERMINISTIC_TABLE_ID_BASE + 3
+        ]
     );
     let map = [
         ("d.t".to_string(), 7i64),

@@ -15,7 +15,11 @@ pub(crate) struct CharsetScope {
 
 impl CharsetScope {
     /// Resolves `CHARSET`/`COLLATE` options against an outer scope.
-    pub fn resolve(outer: &CharsetScope, charset: Option<&str>, collate: Option<&str>) -> Result<Self, String> {
+    pub fn resolve(
+        outer: &CharsetScope,
+        charset: Option<&str>,
+        collate: Option<&str>,
+    ) -> Result<Self, String> {
         let charset = charset.map(|c| c.to_ascii_lowercase());
         let collate = collate.map(|c| c.to_ascii_lowercase());
         let cs = match (&charset, &collate) {
@@ -137,8 +141,8 @@ pub(crate) fn field_type(col: &ColumnDef, scope: &CharsetScope) -> Result<FieldT
                 collate = format!("{}_bin", s.charset);
             }
         }
-        ft.charset =
-            Charset::from_name(&s.charset).ok_or_else(|| format!("unsupported character set {}", s.charset))?;
+        ft.charset = Charset::from_name(&s.charset)
+            .ok_or_else(|| format!("unsupported character set {}", s.charset))?;
         ft.collate = collate;
         // `CHAR(n) CHARACTER SET binary` is `BINARY(n)`: same type, binary charset.
     } else if !binary {
@@ -149,7 +153,12 @@ pub(crate) fn field_type(col: &ColumnDef, scope: &CharsetScope) -> Result<FieldT
     Ok(ft)
 }
 
-fn set_lengths(ft: &mut FieldType, name: &str, a0: Option<i32>, a1: Option<i32>) -> Result<(), String> {
+fn set_lengths(
+    ft: &mut FieldType,
+    name: &str,
+    a0: Option<i32>,
+    a1: Option<i32>,
+) -> Result<(), String> {
     use MysqlType as T;
     match ft.tp {
         T::Tiny | T::Short | T::Int24 | T::Long | T::LongLong => {
@@ -168,7 +177,11 @@ fn set_lengths(ft: &mut FieldType, name: &str, a0: Option<i32>, a1: Option<i32>)
             }
         }
         T::Float | T::Double => {
-            let (f, d) = if ft.tp == T::Float { (12, -1) } else { (22, -1) };
+            let (f, d) = if ft.tp == T::Float {
+                (12, -1)
+            } else {
+                (22, -1)
+            };
             match (a0, a1) {
                 (Some(m), Some(dd)) => (ft.flen, ft.decimal) = (m, dd),
                 _ => (ft.flen, ft.decimal) = (f, d),
@@ -192,7 +205,9 @@ fn set_lengths(ft: &mut FieldType, name: &str, a0: Option<i32>, a1: Option<i32>)
         }
         T::Year => (ft.flen, ft.decimal) = (4, 0),
         T::String => ft.flen = a0.unwrap_or(1),
-        T::Varchar => ft.flen = a0.ok_or_else(|| format!("{} needs a length", name.to_uppercase()))?,
+        T::Varchar => {
+            ft.flen = a0.ok_or_else(|| format!("{} needs a length", name.to_uppercase()))?
+        }
         T::TinyBlob => ft.flen = 255,
         T::Blob => ft.flen = a0.unwrap_or(65535),
         T::MediumBlob => ft.flen = 16_777_215,
@@ -255,7 +270,10 @@ mod tests {
     #[test]
     fn resolves_collation_from_charset_and_back() {
         let s = CharsetScope::resolve(&scope(), Some("utf8"), None).expect("utf8");
-        assert_eq!((s.charset.as_str(), s.collate.as_str()), ("utf8", "utf8_bin"));
+        assert_eq!(
+            (s.charset.as_str(), s.collate.as_str()),
+            ("utf8", "utf8_bin")
+        );
         let s = CharsetScope::resolve(&scope(), None, Some("utf8mb4_general_ci")).expect("coll");
         assert_eq!(s.charset, "utf8mb4");
         assert!(CharsetScope::resolve(&scope(), Some("utf8"), Some("latin1_bin")).is_err());

@@ -49,7 +49,9 @@ impl<R: Read> Lexer<R> {
     }
 
     pub(crate) fn starts_with_ci(&mut self, pat: &[u8]) -> Result<bool, SourceError> {
-        self.input.starts_with_ignore_case(pat).map_err(|e| self.io(e))
+        self.input
+            .starts_with_ignore_case(pat)
+            .map_err(|e| self.io(e))
     }
 
     /// Skips whitespace and comments (`/* */` incl. `/*! */`, `-- `, `#`).
@@ -130,7 +132,12 @@ impl<R: Read> Lexer<R> {
     /// Reads a quoted string or identifier; the read position is at the
     /// opening `quote`. Backslash escapes apply when `escapes` (strings, not
     /// identifiers); a doubled quote stands for one quote.
-    pub(crate) fn read_quoted(&mut self, quote: u8, escapes: bool, out: &mut Vec<u8>) -> Result<(), SourceError> {
+    pub(crate) fn read_quoted(
+        &mut self,
+        quote: u8,
+        escapes: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SourceError> {
         let (o, l) = (self.input.offset(), self.input.line());
         self.bump(1);
         loop {
@@ -161,7 +168,13 @@ impl<R: Read> Lexer<R> {
                         out.push(unescape_byte(c));
                         self.bump(1);
                     }
-                    None => return Err(self.err_at(o, l, "unterminated quoted string (ends in a backslash)")),
+                    None => {
+                        return Err(self.err_at(
+                            o,
+                            l,
+                            "unterminated quoted string (ends in a backslash)",
+                        ))
+                    }
                 }
             } else if self.peek()? == Some(quote) {
                 out.push(quote);
@@ -182,7 +195,10 @@ impl<R: Read> Lexer<R> {
                 ErrorKind::Syntax,
                 format!("expected an identifier, found {:?}", char::from(b)),
             )),
-            None => Err(self.err(ErrorKind::Syntax, "expected an identifier, found end of file")),
+            None => Err(self.err(
+                ErrorKind::Syntax,
+                "expected an identifier, found end of file",
+            )),
         }
     }
 
@@ -217,7 +233,11 @@ impl<R: Read> Lexer<R> {
         }
         if let Some(b) = self.peek()? {
             if is_word_byte(b) || b == b'.' {
-                return Err(self.err_at(o, l, format!("invalid number: unexpected {:?}", char::from(b))));
+                return Err(self.err_at(
+                    o,
+                    l,
+                    format!("invalid number: unexpected {:?}", char::from(b)),
+                ));
             }
         }
         Ok(())

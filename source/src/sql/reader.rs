@@ -46,14 +46,24 @@ pub struct SqlReader<R> {
 }
 
 impl<R: Read> SqlReader<R> {
-    pub fn new(reader: R, file: &str, span: SqlSpan, read: &ReadOptions, block_size: usize) -> Self {
+    pub fn new(
+        reader: R,
+        file: &str,
+        span: SqlSpan,
+        read: &ReadOptions,
+        block_size: usize,
+    ) -> Self {
         Self {
             lex: Lexer {
                 input: Input::new(reader, block_size, span.start, span.start_line.max(1)),
                 file: file.to_string(),
                 max_token: read.max_row_bytes,
             },
-            state: if span.in_values { State::Tuple } else { State::Statement },
+            state: if span.in_values {
+                State::Tuple
+            } else {
+                State::Statement
+            },
             end: span.end,
             columns: span.columns,
             expected_fields: read.expected_fields,
@@ -79,9 +89,14 @@ impl<R: Read> SqlReader<R> {
                     match self.lex.peek()? {
                         Some(b'(') if offset < self.end => return Ok(true),
                         Some(b'(') => self.state = State::Done,
-                        None => return Err(self.lex.err(ErrorKind::Syntax, "file ends inside a VALUES list")),
+                        None => {
+                            return Err(self
+                                .lex
+                                .err(ErrorKind::Syntax, "file ends inside a VALUES list"))
+                        }
                         Some(b) => {
-                            let reason = format!("expected `(` to start a row, found {:?}", char::from(b));
+                            let reason =
+                                format!("expected `(` to start a row, found {:?}", char::from(b));
                             return Err(self.lex.err(ErrorKind::Syntax, reason));
                         }
                     }
@@ -114,7 +129,8 @@ impl<R: Read> SqlReader<R> {
             ));
         }
         self.lex.read_word(&mut self.word)?;
-        let is_insert = self.word.eq_ignore_ascii_case(b"insert") || self.word.eq_ignore_ascii_case(b"replace");
+        let is_insert =
+            self.word.eq_ignore_ascii_case(b"insert") || self.word.eq_ignore_ascii_case(b"replace");
         if !is_insert {
             // SET, LOCK/UNLOCK TABLES, USE, BEGIN/COMMIT, DROP...: not data.
             return self.lex.skip_statement();
@@ -129,10 +145,18 @@ impl<R: Read> SqlReader<R> {
             if !matches!(self.lex.peek()?, Some(b) if b.is_ascii_alphabetic()) {
                 break;
             }
-            let modifiers: [&[u8]; 5] = [b"into", b"ignore", b"low_priority", b"delayed", b"high_priority"];
+            let modifiers: [&[u8]; 5] = [
+                b"into",
+                b"ignore",
+                b"low_priority",
+                b"delayed",
+                b"high_priority",
+            ];
             let mut matched = false;
             for m in modifiers {
-                if self.lex.starts_with_ci(m)? && !self.lex.peek_at(m.len())?.is_some_and(is_word_byte) {
+                if self.lex.starts_with_ci(m)?
+                    && !self.lex.peek_at(m.len())?.is_some_and(is_word_byte)
+                {
                     self.lex.bump(m.len());
                     matched = true;
                     break;
@@ -158,7 +182,8 @@ impl<R: Read> SqlReader<R> {
         };
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;
-        if !(self.word.eq_ignore_ascii_case(b"values") || self.word.eq_ignore_ascii_case(b"value")) {
+        if !(self.word.eq_ignore_ascii_case(b"values") || self.word.eq_ignore_ascii_case(b"value"))
+        {
             let found = String::from_utf8_lossy(&self.word).into_owned();
             return Err(self.lex.err_at(
                 o,
@@ -221,7 +246,10 @@ impl<R: Read> SqlReader<R> {
                         break;
                     }
                     Some(b) => {
-                        let reason = format!("expected `,` or `)` after a value, found {:?}", char::from(b));
+                        let reason = format!(
+                            "expected `,` or `)` after a value, found {:?}",
+                            char::from(b)
+                        );
                         return Err(self.lex.err(ErrorKind::Syntax, reason));
                     }
                     None => return Err(self.lex.err_at(o, l, "file ends inside a row")),
@@ -295,7 +323,10 @@ impl<R: Read> SqlReader<R> {
             }
             b if is_word_byte(b) => self.word_value(row, i, o, l),
             other => {
-                let reason = format!("unexpected {:?} where a value was expected", char::from(other));
+                let reason = format!(
+                    "unexpected {:?} where a value was expected",
+                    char::from(other)
+                );
                 Err(self.lex.err(ErrorKind::Syntax, reason))
             }
         }
@@ -323,7 +354,8 @@ impl<R: Read> SqlReader<R> {
     }
 
     fn number(&mut self, row: &mut Row, i: usize) -> Result<(), SourceError> {
-        let is_radix = self.lex.peek()? == Some(b'0') && matches!(self.lex.peek_at(1)?, Some(b'x' | b'b'));
+        let is_radix =
+            self.lex.peek()? == Some(b'0') && matches!(self.lex.peek_at(1)?, Some(b'x' | b'b'));
         if is_radix {
             let (o, l) = self.here();
             let hex = self.lex.peek_at(1)? == Some(b'x');
@@ -363,9 +395,11 @@ impl<R: Read> SqlReader<R> {
                 decode_bits(&digits, buf)
             };
             if ok.is_none() || (first == b'x' && digits.len() % 2 == 1) {
-                return Err(self
-                    .lex
-                    .err_at(o, l, format!("invalid {}'...' literal", char::from(first))));
+                return Err(self.lex.err_at(
+                    o,
+                    l,
+                    format!("invalid {}'...' literal", char::from(first)),
+                ));
             }
             row.kinds.push(ValueKind::Binary);
             return Ok(());
@@ -377,12 +411,23 @@ impl<R: Read> SqlReader<R> {
         r
     }
 
-    fn keyword_value(&mut self, w: &[u8], row: &mut Row, i: usize, o: u64, l: u64) -> Result<(), SourceError> {
+    fn keyword_value(
+        &mut self,
+        w: &[u8],
+        row: &mut Row,
+        i: usize,
+        o: u64,
+        l: u64,
+    ) -> Result<(), SourceError> {
         if w.eq_ignore_ascii_case(b"null") {
             row.set_null(i);
             row.kinds.push(ValueKind::Text);
         } else if w.eq_ignore_ascii_case(b"true") || w.eq_ignore_ascii_case(b"false") {
-            let v: &[u8] = if w.eq_ignore_ascii_case(b"true") { b"1" } else { b"0" };
+            let v: &[u8] = if w.eq_ignore_ascii_case(b"true") {
+                b"1"
+            } else {
+                b"0"
+            };
             row.field_buf(i).extend_from_slice(v);
             row.kinds.push(ValueKind::Number);
         } else if w.first() == Some(&b'_') {
@@ -400,9 +445,11 @@ impl<R: Read> SqlReader<R> {
             self.convert_using(row, i)?;
         } else {
             let word = String::from_utf8_lossy(w);
-            return Err(self
-                .lex
-                .err_at(o, l, format!("unexpected word {word:?} where a value was expected")));
+            return Err(self.lex.err_at(
+                o,
+                l,
+                format!("unexpected word {word:?} where a value was expected"),
+            ));
         }
         Ok(())
     }
@@ -411,7 +458,9 @@ impl<R: Read> SqlReader<R> {
     fn convert_using(&mut self, row: &mut Row, i: usize) -> Result<(), SourceError> {
         self.lex.skip_blank()?;
         if self.lex.peek()? != Some(b'(') {
-            return Err(self.lex.err(ErrorKind::Syntax, "expected `(` after CONVERT"));
+            return Err(self
+                .lex
+                .err(ErrorKind::Syntax, "expected `(` after CONVERT"));
         }
         self.lex.bump(1);
         self.lex.skip_blank()?;
@@ -419,15 +468,18 @@ impl<R: Read> SqlReader<R> {
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;
         if !self.word.eq_ignore_ascii_case(b"using") {
-            return Err(self
-                .lex
-                .err(ErrorKind::Syntax, "expected USING in CONVERT(... USING charset)"));
+            return Err(self.lex.err(
+                ErrorKind::Syntax,
+                "expected USING in CONVERT(... USING charset)",
+            ));
         }
         self.lex.skip_blank()?;
         self.lex.read_word(&mut self.word)?;
         self.lex.skip_blank()?;
         if self.lex.peek()? != Some(b')') {
-            return Err(self.lex.err(ErrorKind::Syntax, "expected `)` to close CONVERT("));
+            return Err(self
+                .lex
+                .err(ErrorKind::Syntax, "expected `)` to close CONVERT("));
         }
         self.lex.bump(1);
         Ok(())
@@ -435,7 +487,10 @@ impl<R: Read> SqlReader<R> {
 
     /// Skips the tuple at the read position without keeping its values
     /// (the chunker's scan). Returns its start offset and line.
-    pub(crate) fn skip_tuple(&mut self, scratch: &mut Row) -> Result<Option<(u64, u64)>, SourceError> {
+    pub(crate) fn skip_tuple(
+        &mut self,
+        scratch: &mut Row,
+    ) -> Result<Option<(u64, u64)>, SourceError> {
         if !self.advance_to_tuple()? {
             return Ok(None);
         }

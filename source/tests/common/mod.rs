@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use squall_common::config::TaskConfig;
 use squall_source::{
-    chunk_table, discover, load_schemas, open_chunk_in, Chunk, LoadedSchemas, ReadOptions, Row, SourceCatalog,
-    SourceError, SourceStore,
+    chunk_table, discover, load_schemas, open_chunk_in, Chunk, LoadedSchemas, ReadOptions, Row,
+    SourceCatalog, SourceError, SourceStore,
 };
 
 /// `../shared/fixtures/lightning` next to the workspace, if present.
@@ -99,7 +99,9 @@ pub fn load_with(cfg: &TaskConfig, read: &ReadOptions) -> Result<Loaded, SourceE
 
 /// Field `i` as text (`None` for NULL).
 pub fn text(row: &Row, i: usize) -> Option<String> {
-    row.fields[i].as_ref().map(|v| String::from_utf8_lossy(v).into_owned())
+    row.fields[i]
+        .as_ref()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Field `i` as upper-case hex.
