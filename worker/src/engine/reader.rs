@@ -1,0 +1,145 @@
+//! Ordered reads: every KV of a user-key range, first copies marked for
+//! ingestion and later copies reported as duplicates.
+
+use rocksdb::{DBRawIteratorWithThreadMode, DB};
+
+use super::error::EngineError;
+use super::key_adapter::{decode_user_key_into, split_stored, user_key_bound};
+use super::local::LocalEngine;
+use super::options::scan_options;
+
+/// One stored KV, in user-key order; copies of one key in row-tag order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineKv {
+    /// The first copy (smallest row tag) of a user key: the KV to ingest.
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        row_tag: u64,
+    },
+    /// A later copy of the key of the preceding `Put`: a local duplicate, not
+    /// to be ingested. Always comes right after its `Put` (or another duplicate
+    /// of the same key), so a consumer can pair them.
+    Duplicate {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        row_tag: u64,
+    },
+}
+
+impl EngineKv {
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Self::Put { key, .. } | Self::Duplicate { key, .. } => key,
+        }
+    }
+
+    pub fn value(&self) -> &[u8] {
+        match self {
+            Self::Put { value, .. } | Self::Duplicate { value, .. } => value,
+        }
+    }
+
+    pub fn row_tag(&self) -> u64 {
+        match self {
+            Self::Put { row_tag, .. } | Self::Duplicate { row_tag, .. } => *row_tag,
+        }
+    }
+
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Duplicate { .. })
+    }
+}
+
+/// Remembers the previous user key (encoded) to tell first copies from duplicates.
+#[derive(Default)]
+struct DupTracker {
+    prev_enc: Vec<u8>,
+    have_prev: bool,
+}
+
+impl DupTracker {
+    fn classify(
+        &mut self,
+        engine: &str,
+        stored: &[u8],
+        value: &[u8],
+    ) -> Result<EngineKv, EngineError> {
+        let corrupt = |reason| EngineError::corrupt_key(engine, stored, reason);
+        let (enc, row_tag) = split_stored(stored).map_err(corrupt)?;
+        let mut key = Vec::with_capacity(enc.len());
+        decode_user_key_into(enc, &mut key).map_err(corrupt)?;
+        let value = value.to_vec();
+        if self.have_prev && self.prev_enc == enc {
+            return Ok(EngineKv::Duplicate {
+                key,
+                value,
+                row_tag,
+            });
+        }
+        self.prev_enc.clear();
+        self.prev_enc.extend_from_slice(enc);
+        self.have_prev = true;
+        Ok(EngineKv::Put {
+            key,
+            value,
+            row_tag,
+        })
+    }
+}
+
+/// Iterator returned by [`LocalEngine::iter_range`]. Stops after the first error.
+pub struct RangeIter<'a> {
+    engine: &'a str,
+    it: DBRawIteratorWithThreadMode<'a, DB>,
+    dups: DupTracker,
+    started: bool,
+    done: bool,
+}
+
+impl LocalEngine {
+    /// Every KV with `start <= user key < end` (raw TiDB keys; an empty `end`
+    /// means "to the end of the engine"), in user-key order. Reads see the runs
+    /// ingested before the call. Because range bounds are user keys, all copies
+    /// of a key fall in the same range, so duplicate marking does not depend on
+    /// how the engine is cut.
+    pub fn iter_range(&self, start: &[u8], end: &[u8]) -> RangeIter<'_> {
+        let inner = &*self.inner;
+        let upper = (!end.is_empty()).then(|| user_key_bound(end));
+        let opts = scan_options(user_key_bound(start), upper);
+        let mut it = inner.db.raw_iterator_cf_opt(inner.data_cf(), opts);
+        it.seek_to_first();
+        RangeIter {
+            engine: &inner.id,
+            it,
+            dups: DupTracker::default(),
+            started: false,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for RangeIter<'_> {
+    type Item = Result<EngineKv, EngineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.started {
+            self.it.next();
+        }
+        self.started = true;
+        let Some((stored, value)) = self.it.item() else {
+            self.done = true;
+            return self
+                .it
+                .status()
+                .err()
+                .map(|e| Err(EngineError::rocks(self.engine, "scan", e)));
+        };
+        let decoded = self.dups.classify(self.engine, stored, value);
+        self.done = decoded.is_err();
+        Some(decoded)
+    }
+}
