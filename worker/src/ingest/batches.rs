@@ -1,0 +1,167 @@
+//! Reads a job's pairs from the source on the blocking pool and cuts them
+//! into `WriteBatch`es, stopping at the stream cap. Memory is bounded by the
+//! channel depth times the batch size.
+
+use std::sync::Arc;
+
+use squall_client::put_batch;
+use squall_proto::import_sstpb::WriteBatch;
+use tokio::sync::mpsc;
+
+use super::source::{SortedKvs, SourceError};
+
+/// Batches buffered between the reader and the streams.
+const DEPTH: usize = 2;
+
+/// Limits of one Write stream and of its messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchLimits {
+    pub pairs: usize,
+    pub bytes: usize,
+    pub stream_keys: u64,
+    pub stream_bytes: u64,
+}
+
+/// What the reader sends.
+pub(crate) enum Chunk {
+    /// The next batch and its key + value bytes.
+    Batch { batch: WriteBatch, bytes: u64 },
+    /// No more batches. `next` is the first key left out when the stream cap
+    /// was reached, `None` when the whole span was read.
+    End { next: Option<Vec<u8>> },
+}
+
+/// Starts reading `[start, end)` of `source`; the reader stops early when the
+/// receiver is dropped.
+pub(crate) fn read_batches<S: SortedKvs>(
+    source: Arc<S>,
+    (start, end): (Vec<u8>, Vec<u8>),
+    commit_ts: u64,
+    limits: BatchLimits,
+) -> mpsc::Receiver<Result<Chunk, SourceError>> {
+    let (tx, rx) = mpsc::channel(DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let outcome = read(&*source, &start, &end, commit_ts, limits, &tx);
+        // A closed receiver means the job was abandoned: nothing to report.
+        let _ = match outcome {
+            Ok(Some(next)) => tx.blocking_send(Ok(Chunk::End { next })),
+            Ok(None) => Ok(()),
+            Err(err) => tx.blocking_send(Err(err)),
+        };
+    });
+    rx
+}
+
+/// Returns `Ok(None)` when the receiver went away, else the `End` payload.
+fn read<S: SortedKvs>(
+    source: &S,
+    start: &[u8],
+    end: &[u8],
+    commit_ts: u64,
+    limits: BatchLimits,
+    tx: &mpsc::Sender<Result<Chunk, SourceError>>,
+) -> Result<Option<Option<Vec<u8>>>, SourceError> {
+    let (mut pairs, mut size) = (Vec::new(), 0usize);
+    let (mut stream_keys, mut stream_bytes) = (0u64, 0u64);
+    let flush = |pairs: &mut Vec<(Vec<u8>, Vec<u8>)>, size: &mut usize| {
+        let bytes = *size as u64;
+        *size = 0;
+        let batch = put_batch(commit_ts, std::mem::take(pairs));
+        tx.blocking_send(Ok(Chunk::Batch { batch, bytes })).is_ok()
+    };
+    for item in source.iter(start, end) {
+        let (key, value) = item?;
+        if stream_keys >= limits.stream_keys || stream_bytes >= limits.stream_bytes {
+            if !pairs.is_empty() && !flush(&mut pairs, &mut size) {
+                return Ok(None);
+            }
+            return Ok(Some(Some(key)));
+        }
+        let kv_size = key.len() + value.len();
+        stream_keys += 1;
+        stream_bytes += kv_size as u64;
+        size += kv_size;
+        pairs.push((key, value));
+        if (pairs.len() >= limits.pairs || size >= limits.bytes) && !flush(&mut pairs, &mut size) {
+            return Ok(None);
+        }
+    }
+    if !pairs.is_empty() && !flush(&mut pairs, &mut size) {
+        return Ok(None);
+    }
+    Ok(Some(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::source::MemKvs;
+
+    fn limits(pairs: usize, bytes: usize, stream_keys: u64) -> BatchLimits {
+        BatchLimits {
+            pairs,
+            bytes,
+            stream_keys,
+            stream_bytes: u64::MAX,
+        }
+    }
+
+    async fn collect(
+        mut rx: mpsc::Receiver<Result<Chunk, SourceError>>,
+    ) -> (Vec<usize>, Option<Vec<u8>>) {
+        let mut sizes = Vec::new();
+        while let Some(item) = rx.recv().await {
+            match item.expect("in-memory source") {
+                Chunk::Batch { batch, .. } => {
+                    assert!(batch
+                        .pairs
+                        .iter()
+                        .all(|p| batch.commit_ts == 7 && !p.key.is_empty()));
+                    sizes.push(batch.pairs.len());
+                }
+                Chunk::End { next } => return (sizes, next),
+            }
+        }
+        panic!("reader ended without End");
+    }
+
+    fn source(n: u32) -> Arc<MemKvs> {
+        Arc::new(
+            (0..n)
+                .map(|i| (format!("k{i:03}").into_bytes(), vec![0u8; 6]))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn batches_by_count_and_bytes() {
+        let rx = read_batches(
+            source(10),
+            (vec![], vec![]),
+            7,
+            limits(4, usize::MAX, u64::MAX),
+        );
+        assert_eq!(collect(rx).await, (vec![4, 4, 2], None));
+        // 10 bytes a pair: 25 bytes per batch means a flush every 3 pairs.
+        let rx = read_batches(source(10), (vec![], vec![]), 7, limits(100, 25, u64::MAX));
+        assert_eq!(collect(rx).await, (vec![3, 3, 3, 1], None));
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_stream_cap_and_names_the_next_key() {
+        let rx = read_batches(
+            source(10),
+            (b"k002".to_vec(), vec![]),
+            7,
+            limits(4, usize::MAX, 5),
+        );
+        assert_eq!(collect(rx).await, (vec![4, 1], Some(b"k007".to_vec())));
+        let rx = read_batches(
+            source(10),
+            (b"k005".to_vec(), b"k007".to_vec()),
+            7,
+            limits(4, usize::MAX, 5),
+        );
+        assert_eq!(collect(rx).await, (vec![2], None));
+    }
+}
