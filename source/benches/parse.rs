@@ -25,7 +25,7 @@ fn target_bytes() -> u64 {
 
 /// One row of mixed columns, in a form that needs quotes and escapes now and then.
 fn row_values(i: u64) -> (u64, String, String, String, Option<String>) {
-    let name = if i % 7 == 0 {
+    let name = if i.is_multiple_of(7) {
         format!("name, \"quoted\" {i}")
     } else {
         format!("name {i}")
@@ -39,7 +39,7 @@ fn row_values(i: u64) -> (u64, String, String, String, Option<String>) {
         i % 60,
         (i * 7) % 60
     );
-    let note = (i % 5 != 0).then(|| format!("note line {i}\\ with backslash"));
+    let note = (!i.is_multiple_of(5)).then(|| format!("note line {i}\\ with backslash"));
     (i, name, price, ts, note)
 }
 

@@ -23,17 +23,20 @@ pub fn fixtures() -> Option<PathBuf> {
     }
 }
 
+/// A row and the column names its reader reported for it.
+pub type RowWithColumns = (Row, Option<Vec<String>>);
+
 /// Everything read from one source directory.
 pub struct Loaded {
     pub catalog: SourceCatalog,
     pub schemas: LoadedSchemas,
     pub chunks: BTreeMap<String, Vec<Chunk>>,
     /// Rows per `db.table`, with the columns the reader reported per row.
-    pub rows: BTreeMap<String, Vec<(Row, Option<Vec<String>>)>>,
+    pub rows: BTreeMap<String, Vec<RowWithColumns>>,
 }
 
 impl Loaded {
-    pub fn rows(&self, qualified: &str) -> &[(Row, Option<Vec<String>>)] {
+    pub fn rows(&self, qualified: &str) -> &[RowWithColumns] {
         self.rows
             .get(qualified)
             .map(Vec::as_slice)
