@@ -3,6 +3,7 @@
 
 mod cmd;
 mod config_args;
+mod gen;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Check a task config file and print it with every default filled in.
     CheckConfig(cmd::check_config::Args),
+    /// Write a deterministic sample dump (Dumpling layout) for demos and benchmarks.
+    GenDump(cmd::gen_dump::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     cli.global.init_logging();
     let result = match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(&cli.global, args),
+        Command::GenDump(args) => cmd::gen_dump::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
