@@ -26,6 +26,14 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Write a deterministic sample dump (Dumpling layout) for demos and benchmarks.
     GenDump(cmd::gen_dump::Args),
+    /// Import a dump into TiKV (coordinator and workers in this process).
+    Import(cmd::import::Args),
+    /// Print a table as it is in TiKV (CSV, JSON lines or raw KVs).
+    Export(cmd::export::Args),
+    /// Print a raw TiDB key or value (hex) in human-readable form.
+    Decode(cmd::decode::Args),
+    /// Run a TiKV + PD protocol-compatible test cluster (tikv-sim).
+    Sim(tikv_sim::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +42,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig(args) => cmd::check_config::run(&cli.global, args),
         Command::GenDump(args) => cmd::gen_dump::run(&cli.global, args),
+        Command::Sim(args) => cmd::sim::run(args),
+        Command::Decode(args) => cmd::decode::run(args),
+        Command::Import(args) => cmd::import::run(&cli.global, args),
+        Command::Export(args) => cmd::export::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,27 @@
 //! Coordinator: plan, schedule, detect duplicates, resolve, verify.
+//!
+//! * [`plan`]: source → tables → chunks → engines, deterministic, and the
+//!   plan in the checkpoint store (each engine's commit ts from PD's TSO,
+//!   stored before anything is written).
+//! * [`run`]: the embedded runner ([`run_import`]): coordinator and worker
+//!   loops in one process over the in-process queue and the local checkpoint
+//!   store; post-processing (duplicate step, checksum) and the summary.
+//! * [`checksum`]: the table checksum computed from TiKV.
+//! * [`export`]: read a table back from TiKV (`squall export`).
+//! * [`scan`]: region-by-region `KvScan` of a key range at a timestamp.
+//! * [`job_id`]: how a rerun finds its job, and which settings must not change.
+
+pub mod checksum;
+pub mod conflict_report;
+pub mod duplicate;
+mod error;
+pub mod export;
+pub mod job_id;
+pub mod plan;
+pub mod resolve;
+pub mod run;
+pub mod scan;
+
+pub use error::CoordinatorError;
+pub use export::{export_table, ExportFormat, ExportOptions, ExportStats, SchemaSource};
+pub use run::{run_import, ImportOptions, ImportProgress, ImportSummary, Phase, ProgressView};

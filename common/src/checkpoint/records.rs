@@ -286,6 +286,11 @@ pub enum EngineState {
         attempt: u32,
         worker: String,
         started_unix_ms: u64,
+        /// Set once the local engine is fully encoded and sorted: a worker
+        /// that still has the engine on disk after a restart goes straight to
+        /// ingest instead of encoding again.
+        #[serde(default)]
+        encoded: Option<EngineResult>,
     },
     Done(EngineResult),
     /// The engine failed for a reason a retry will not fix (bad input, error

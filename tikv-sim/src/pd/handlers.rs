@@ -119,7 +119,9 @@ impl PdService {
         })
     }
 
-    fn split_by_keys(&self, keys: Vec<Vec<u8>>) -> Result<SplitRegionsResponse, Status> {
+    fn split_by_keys(&self, mut keys: Vec<Vec<u8>>) -> Result<SplitRegionsResponse, Status> {
+        keys.sort();
+        keys.dedup();
         let total = keys.len();
         let mut state = lock(&self.cluster.state);
         let mut groups: BTreeMap<u64, Vec<Vec<u8>>> = BTreeMap::new();
@@ -132,9 +134,7 @@ impl PdService {
             }
         }
         let mut regions_id = Vec::new();
-        for (id, mut keys) in groups {
-            keys.sort();
-            keys.dedup();
+        for (id, keys) in groups {
             let out = self
                 .cluster
                 .split(&mut state, id, &keys)

@@ -78,7 +78,7 @@ pub fn user_key_bound(user_key: &[u8]) -> Vec<u8> {
 /// Splits a stored key into its encoded user key and its row tag. Checks the
 /// shape only; [`decode_user_key_into`] checks the groups.
 pub fn split_stored(stored: &[u8]) -> Result<(&[u8], u64), &'static str> {
-    if stored.len() < ENC_GROUP + TAG_LEN || (stored.len() - TAG_LEN) % ENC_GROUP != 0 {
+    if stored.len() < ENC_GROUP + TAG_LEN || !(stored.len() - TAG_LEN).is_multiple_of(ENC_GROUP) {
         return Err("length is not 9*n + 8");
     }
     let (enc, tag) = stored.split_at(stored.len() - TAG_LEN);
@@ -101,7 +101,7 @@ pub fn decoded_len(enc: &[u8]) -> Result<usize, &'static str> {
 /// Decodes `EncodeBytes` output into `out` (cleared first), validating every group.
 pub fn decode_user_key_into(enc: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
     out.clear();
-    if enc.is_empty() || enc.len() % ENC_GROUP != 0 {
+    if enc.is_empty() || !enc.len().is_multiple_of(ENC_GROUP) {
         return Err("encoded length is not a multiple of 9");
     }
     let groups = enc.len() / ENC_GROUP;

@@ -12,6 +12,7 @@ use super::budget::WriterBudget;
 use super::error::EngineError;
 use super::meta::{self, RunRecord};
 use super::options::{self, DATA_CF, META_CF};
+use super::split::KeyRange;
 use super::writer::EngineWriter;
 
 /// Subdirectory of an engine where runs are built before ingestion (same
@@ -269,7 +270,7 @@ impl LocalEngine {
     }
 
     /// `split_ranges` with the configured region split size and keys.
-    pub fn region_ranges(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+    pub fn region_ranges(&self) -> Result<Vec<KeyRange>, EngineError> {
         let cfg = &self.inner.cfg;
         self.split_ranges(cfg.region_split_size.as_u64(), cfg.region_split_keys)
     }

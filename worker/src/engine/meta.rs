@@ -60,7 +60,7 @@ fn decode_run(engine: &str, key: &[u8], value: &[u8]) -> Result<(u64, RunRecord)
     Ok((id, RunRecord { kvs, bytes }))
 }
 
-fn meta_cf<'a>(db: &'a DB) -> &'a rocksdb::ColumnFamily {
+fn meta_cf(db: &DB) -> &rocksdb::ColumnFamily {
     db.cf_handle(META_CF)
         .expect("meta column family is created at open and checked there")
 }

@@ -1,1 +1,37 @@
 //! The engine task: read chunks, convert and encode rows, sort, ingest, record.
+//!
+//! * [`message`]: the queue payload ([`EngineTask`]: job, table, engine).
+//! * [`claim`]: the engine checkpoint as a lease (attempt + compare-and-swap).
+//! * [`run`]: one task end to end ([`run_engine_task`]).
+//! * [`encode`]: one chunk → KVs in the local engine; [`columns`], [`value`],
+//!   [`partition`] decide where each field goes; [`row_tag`] marks each KV
+//!   with its source row; [`rejects`] holds the `max-error` budget and file.
+//! * [`engine_kvs`], [`duplicates`]: the local engine as ingest's source, and
+//!   the local duplicate report.
+//! * [`worker_loop`]: pull, heartbeat, run, ack/nak ([`run_worker`]).
+
+pub mod claim;
+pub mod columns;
+mod context;
+pub mod duplicates;
+pub mod encode;
+pub mod engine_kvs;
+mod error;
+pub mod message;
+pub mod partition;
+mod progress;
+pub mod rejects;
+pub mod row_tag;
+pub mod run;
+pub mod spec;
+pub mod value;
+pub mod worker_loop;
+
+pub use context::{SharedWorkerContext, WorkerContext};
+pub use error::TaskError;
+pub use message::EngineTask;
+pub use progress::{ProgressSnapshot, WorkerProgress};
+pub use rejects::ErrorBudget;
+pub use run::{run_engine_task, TaskOutcome};
+pub use spec::{source_from_spec, spec_from_source};
+pub use worker_loop::{run_worker, MAX_DELIVERIES};

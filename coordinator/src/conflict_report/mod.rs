@@ -1,0 +1,8 @@
+//! The conflict report: every conflicting row, decoded, as JSONL and CSV
+//! under `<output>/conflicts/<db>.<table>.{jsonl,csv}`.
+
+pub mod files;
+pub mod lines;
+
+pub use files::write_table_report;
+pub use lines::{report_lines, ReportLine};

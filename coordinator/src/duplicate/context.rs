@@ -1,0 +1,111 @@
+//! Everything duplicate detection and resolution need from the runner.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use squall_client::{ImportClient, RetryPolicy};
+use squall_common::checkpoint::{ChunkSpec, EngineCheckpoint, SharedCheckpointStore};
+use squall_common::schema::TableInfo;
+
+use super::cancel::Cancel;
+use super::local::LocalDuplicateSource;
+use super::strategy::ConflictStrategy;
+use crate::resolve::apply::ResolutionWriter;
+
+/// Default streams in flight (Lightning's `range-concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Default size of a checkpointed detection segment (pair bytes before hex).
+pub const DEFAULT_SEGMENT_BYTES: usize = 256 << 10;
+
+/// One engine of a table as the plan made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSource {
+    pub engine_id: u32,
+    /// Every KV the engine ingested has this commit ts.
+    pub commit_ts: u64,
+    pub chunks: Vec<ChunkSpec>,
+}
+
+impl EngineSource {
+    pub fn from_checkpoint(e: &EngineCheckpoint) -> Self {
+        Self { engine_id: e.engine_id, commit_ts: e.commit_ts, chunks: e.chunks.clone() }
+    }
+
+    /// Position of the engine's first chunk in the table's chunk list.
+    pub fn first_chunk_ordinal(&self) -> u32 {
+        self.chunks.iter().map(|c| c.ordinal).min().unwrap_or(u32::MAX)
+    }
+
+    /// The chunk whose `_tidb_rowid` range holds `row_id`.
+    pub fn chunk_of_row_id(&self, row_id: i64) -> Option<&ChunkSpec> {
+        self.chunks.iter().find(|c| c.row_id_base < row_id && row_id <= c.row_id_max)
+    }
+
+    #[cfg(test)]
+    pub fn for_test(engine_id: u32, commit_ts: u64, first_chunk: u32) -> Self {
+        let mut chunk = test_chunk(first_chunk);
+        chunk.end = 100;
+        chunk.row_id_base = i64::from(first_chunk) * 1000;
+        chunk.row_id_max = chunk.row_id_base + 1000;
+        Self { engine_id, commit_ts, chunks: vec![chunk] }
+    }
+}
+
+/// A chunk of `db.t.<ordinal>.csv` covering the whole file, for tests.
+#[cfg(test)]
+pub fn test_chunk(ordinal: u32) -> ChunkSpec {
+    let file = squall_common::checkpoint::SourceFileSpec {
+        path: format!("db.t.{ordinal:03}.csv"),
+        format: "csv".into(),
+        compression: "none".into(),
+        size: 1 << 30,
+        sort_key: format!("{ordinal:03}"),
+    };
+    ChunkSpec {
+        file,
+        ordinal,
+        file_index: ordinal,
+        start: 0,
+        end: 1 << 30,
+        start_line: None,
+        est_rows: 0,
+        row_id_base: 0,
+        row_id_max: 0,
+        columns: None,
+        sql_in_values: false,
+    }
+}
+
+/// A table to check, with the engines that imported into it.
+#[derive(Debug, Clone)]
+pub struct TableJob {
+    pub table: TableInfo,
+    pub engines: Vec<EngineSource>,
+}
+
+/// The inputs of [`super::detect_and_resolve`].
+#[derive(Clone)]
+pub struct DuplicateContext {
+    pub job_id: String,
+    /// The cluster (PD through `import.pd()`).
+    pub import: ImportClient,
+    pub tables: Vec<TableJob>,
+    /// Just below the job's first ingest ts (`JobCheckpoint::start_ts`):
+    /// versions above it were written by this job, versions at or below it
+    /// were in the table before.
+    pub min_commit_ts: u64,
+    pub strategy: ConflictStrategy,
+    /// Stop past this many conflicting rows (0 = no limit).
+    pub threshold: u64,
+    pub checkpoints: SharedCheckpointStore,
+    /// The job's output dir; reports go to `<output>/conflicts/`.
+    pub output_dir: PathBuf,
+    /// DuplicateDetect streams (and KvBatchGet requests) in flight.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    /// Checkpointed detection segments are cut at this many pair bytes.
+    pub segment_bytes: usize,
+    pub local: Arc<dyn LocalDuplicateSource>,
+    pub writer: Arc<dyn ResolutionWriter>,
+    pub cancel: Cancel,
+}

@@ -1,0 +1,62 @@
+//! The coordinator's one error type.
+
+use squall_client::ClientError;
+use squall_codec::CodecError;
+use squall_common::checkpoint::{ChecksumRecord, CheckpointError};
+use squall_common::queue::QueueError;
+use squall_source::SourceError;
+use squall_worker::task::TaskError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("table {table}: {reason}")]
+    Schema { table: String, reason: String },
+    #[error("checkpoint store: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("PD/TiKV: {0}")]
+    Client(#[from] ClientError),
+    #[error("task queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("worker: {0}")]
+    Worker(#[from] TaskError),
+    #[error("{0}")]
+    Codec(#[from] CodecError),
+    #[error(
+        "the checkpoint of job {job_id} in {dir} was made with different settings (config hash {stored}, now {now}); \
+         rerun with the original config, or remove {dir} (and the imported tables) to start over"
+    )]
+    ConfigChanged { job_id: String, dir: String, stored: String, now: String },
+    #[error("checkpoint {key} does not match the source any more: {reason}; remove the checkpoint directory to start over")]
+    PlanMismatch { key: String, reason: String },
+    #[error("checkpoint {key} is missing")]
+    MissingCheckpoint { key: String },
+    #[error("table {table}, engine {engine} failed: {reason}")]
+    EngineFailed { table: String, engine: u32, reason: String },
+    #[error("table {table}: checksum mismatch: local {local}, TiKV {remote}")]
+    ChecksumMismatch { table: String, local: ChecksumRecord, remote: ChecksumRecord },
+    #[error("table {table}: {count} duplicate keys found and conflict.strategy = {strategy:?}; they are listed in {report}")]
+    Duplicates { table: String, count: u64, strategy: String, report: String },
+    #[error("table {name} is not in {whence}")]
+    TableNotFound { name: String, whence: String },
+    #[error("{what}: {reason}")]
+    Invalid { what: &'static str, reason: String },
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted; the job is checkpointed and resumes when run again")]
+    Interrupted,
+    #[error("background task failed: {0}")]
+    Blocking(String),
+}
+
+impl CoordinatorError {
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io { op, path: path.display().to_string(), source }
+    }
+}

@@ -1,0 +1,30 @@
+//! Conflict resolution: from detected versions and local duplicates to the
+//! conflicting rows, decoded, and the writes that apply the strategy.
+//!
+//! - [`rows`]: which source rows are involved and where their values come from.
+//! - [`fetch`]: KvBatchGet of rows reached through index conflicts.
+//! - [`decode`] / [`derive`]: a row to its column values and back to its KVs.
+//! - [`analyze`]: rows grouped by the unique keys they share.
+//! - [`order`] / [`decide`]: source order and each row's fate.
+//! - [`writeset`] / [`apply`]: the Puts and Deletes, written at a newer ts.
+//! - [`checksum`]: how the expected table checksum changes.
+//! - [`table`]: all of it for one table.
+
+pub mod analyze;
+pub mod apply;
+pub mod checksum;
+pub mod decide;
+pub mod decode;
+pub mod derive;
+pub mod fetch;
+pub mod order;
+pub mod rows;
+pub mod table;
+pub mod writeset;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::{RegionWriter, ResolutionWriter};
+pub use checksum::ChecksumAdjustment;
+pub use writeset::{Mutation, WriteSet};

@@ -1,0 +1,67 @@
+//! The duplicate step of post-processing, as a hook: global duplicate
+//! detection (`ImportSST.DuplicateDetect` over every table's record and
+//! unique index ranges) and conflict resolution plug in here, between the
+//! last ingest and the checksum. Until that lands, [`LocalDuplicatesOnly`]
+//! applies `conflict.strategy` to the duplicates the engines found locally
+//! (each engine ingested the first copy and listed the others in
+//! `duplicates/`).
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use squall_client::ImportClient;
+use squall_common::checkpoint::{ChecksumRecord, JobCheckpoint, TableCheckpoint, TableTotals};
+use squall_common::TaskConfig;
+
+use crate::error::CoordinatorError;
+
+/// What the step sees of one table.
+pub struct DuplicateContext<'a> {
+    pub client: &'a ImportClient,
+    pub cfg: &'a TaskConfig,
+    pub job: &'a JobCheckpoint,
+    pub table: &'a TableCheckpoint,
+    /// Merged engine results (local duplicates already excluded).
+    pub totals: &'a TableTotals,
+    pub output_dir: &'a Path,
+}
+
+/// What the step did to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DuplicateOutcome {
+    /// Conflicting keys found across engines (or with pre-existing data).
+    pub found: u64,
+    /// KVs the resolution removed from TiKV: taken off the expected checksum.
+    pub removed: ChecksumRecord,
+    /// KVs the resolution added (e.g. `replace` re-ingesting a row).
+    pub added: ChecksumRecord,
+}
+
+#[async_trait]
+pub trait DuplicateStep: Send + Sync {
+    async fn detect_and_resolve(&self, cx: &DuplicateContext<'_>) -> Result<DuplicateOutcome, CoordinatorError>;
+}
+
+/// Conflict handling for local duplicates only (no cross-engine detection).
+pub struct LocalDuplicatesOnly;
+
+#[async_trait]
+impl DuplicateStep for LocalDuplicatesOnly {
+    async fn detect_and_resolve(&self, cx: &DuplicateContext<'_>) -> Result<DuplicateOutcome, CoordinatorError> {
+        let count = cx.totals.local_duplicates;
+        if count == 0 {
+            return Ok(DuplicateOutcome::default());
+        }
+        let strategy = cx.cfg.conflict.strategy.as_str();
+        let report = cx.output_dir.join("duplicates").display().to_string();
+        let table = cx.table.table.qualified_name();
+        match strategy {
+            // The first copy of each key is in TiKV; the others are recorded.
+            "record" | "none" => {
+                tracing::warn!(%table, count, %report, "duplicate keys found; the first row of each was imported, the others are recorded");
+                Ok(DuplicateOutcome::default())
+            }
+            _ => Err(CoordinatorError::Duplicates { table, count, strategy: strategy.to_string(), report }),
+        }
+    }
+}

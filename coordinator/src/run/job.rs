@@ -1,0 +1,99 @@
+//! The job record: created on the first run, found again by every rerun
+//! (same source, same cluster), checked against the current config.
+
+use squall_client::PdClient;
+use squall_common::checkpoint::{
+    keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, JobState, SharedCheckpointStore, Stored, Swap,
+    TableCheckpoint, TableState, RECORD_VERSION,
+};
+
+use crate::error::CoordinatorError;
+use squall_worker::task::claim::now_unix_ms;
+
+/// What identifies a job and what it must agree with.
+pub struct JobIdentity<'a> {
+    pub job_id: &'a str,
+    pub source_dir: &'a str,
+    pub pd_addrs: &'a [String],
+    pub config_hash: &'a str,
+    /// For messages: where the checkpoints are.
+    pub checkpoint_dir: &'a str,
+}
+
+/// Reads the job record, or creates it (state `Planning`, a fresh start ts).
+pub async fn open_job(store: &SharedCheckpointStore, id: &JobIdentity<'_>, pd: &PdClient) -> Result<Stored<JobCheckpoint>, CoordinatorError> {
+    let key = keys::job(id.job_id);
+    if let Some(existing) = typed::read::<JobCheckpoint>(store.as_ref(), &key).await? {
+        if existing.record.config_hash != id.config_hash {
+            return Err(CoordinatorError::ConfigChanged {
+                job_id: id.job_id.to_string(),
+                dir: id.checkpoint_dir.to_string(),
+                stored: existing.record.config_hash,
+                now: id.config_hash.to_string(),
+            });
+        }
+        tracing::info!(job = id.job_id, state = ?existing.record.state, "resuming job from its checkpoint");
+        return Ok(existing);
+    }
+    let job = JobCheckpoint {
+        version: RECORD_VERSION,
+        job_id: id.job_id.to_string(),
+        source_dir: id.source_dir.to_string(),
+        pd_addrs: id.pd_addrs.to_vec(),
+        config_hash: id.config_hash.to_string(),
+        state: JobState::Planning,
+        start_ts: pd.tso().await?,
+        created_unix_ms: now_unix_ms(),
+        summary: None,
+    };
+    match typed::swap(store.as_ref(), &key, None, &job).await? {
+        Swap::Swapped(revision) => Ok(Stored { key, record: job, revision }),
+        Swap::Conflict(Some(other)) => Ok(other),
+        Swap::Conflict(None) => Err(CoordinatorError::MissingCheckpoint { key }),
+    }
+}
+
+pub async fn set_state(store: &SharedCheckpointStore, job_id: &str, state: JobState) -> Result<JobCheckpoint, CoordinatorError> {
+    let stored = typed::update(store.as_ref(), &keys::job(job_id), |j: &mut JobCheckpoint| {
+        if j.state == state {
+            return Decision::Keep;
+        }
+        j.state = state.clone();
+        Decision::Write
+    })
+    .await?;
+    Ok(stored.record)
+}
+
+/// Makes a failed job runnable again: failed engines go back to `Pending`
+/// (keeping their attempt count and commit ts), failed tables to the state
+/// their engines justify. Bad input fails again, quickly; a cluster that was
+/// unavailable gets another chance.
+pub async fn reopen_failed(store: &SharedCheckpointStore, job_id: &str) -> Result<(), CoordinatorError> {
+    let engines: Vec<Stored<EngineCheckpoint>> = typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    for e in engines.iter().filter(|e| matches!(e.record.state, EngineState::Failed { .. })) {
+        typed::update(store.as_ref(), &e.key, |r: &mut EngineCheckpoint| {
+            if !matches!(r.state, EngineState::Failed { .. }) {
+                return Decision::Keep;
+            }
+            r.state = EngineState::Pending;
+            Decision::Write
+        })
+        .await?;
+    }
+    let tables: Vec<Stored<TableCheckpoint>> = typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
+    for t in tables.iter().filter(|t| matches!(t.record.state, TableState::Failed { .. })) {
+        typed::update(store.as_ref(), &t.key, |r: &mut TableCheckpoint| {
+            if !matches!(r.state, TableState::Failed { .. }) {
+                return Decision::Keep;
+            }
+            r.state = TableState::Pending;
+            r.local = None;
+            r.remote = None;
+            Decision::Write
+        })
+        .await?;
+    }
+    tracing::info!(job = job_id, "retrying a job that failed before");
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The embedded runner: coordinator and workers in one process, over an
+//! [`InProcessQueue`] and a [`LocalCheckpointStore`] (DESIGN.md, "embedded
+//! mode").
+//!
+//! 1. Find or create the job record; plan (or read the stored plan).
+//! 2. Hold TiKV in import mode; start `lightning.index-concurrency` worker
+//!    loops; publish every unfinished engine; wait for all of them.
+//! 3. Post-process each table (duplicate step, checksum against TiKV).
+//! 4. Switch TiKV back to normal mode (also on failure or interruption).
+//!
+//! Stopping (`shutdown`) or killing the process at any point leaves a
+//! checkpoint from which a rerun continues: finished engines are kept, the
+//! others are redone at their stored commit ts with their stored row IDs.
+
+mod duplicates;
+mod engines;
+mod finish;
+mod job;
+mod progress;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use squall_client::{ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL};
+use squall_common::checkpoint::{EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore};
+use squall_common::queue::{InProcessQueue, SharedTaskQueue};
+use squall_common::TaskConfig;
+use squall_source::SourceStore;
+use squall_worker::task::{run_worker, ErrorBudget, WorkerContext};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use duplicates::{DuplicateContext, DuplicateOutcome, DuplicateStep, LocalDuplicatesOnly};
+pub use progress::{ImportProgress, Phase, ProgressView};
+pub use summary::{ImportSummary, TableSummary};
+
+use crate::error::CoordinatorError;
+use crate::job_id::{config_hash, job_id};
+use crate::plan::{build_plan, load_plan, persist_plan, StoredPlan};
+use finish::{post_process, PostContext};
+
+/// How long a task may go unacknowledged before it is handed out again; the
+/// worker heartbeats every third of it.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// What to import, where to, and how.
+pub struct ImportOptions {
+    /// The task config (validated by the caller).
+    pub cfg: TaskConfig,
+    pub source_dir: PathBuf,
+    pub pd_addrs: Vec<String>,
+    /// Reports (`errors/`, `duplicates/`) and, by default, the checkpoints.
+    pub output_dir: PathBuf,
+    pub client: ClientOptions,
+    /// The post-ingest duplicate step (global detection plugs in here).
+    pub duplicates: Arc<dyn DuplicateStep>,
+}
+
+impl ImportOptions {
+    pub fn new(cfg: TaskConfig, source_dir: PathBuf, pd_addrs: Vec<String>, output_dir: PathBuf) -> Self {
+        let client = ClientOptions::from_task(&cfg);
+        Self { cfg, source_dir, pd_addrs, output_dir, client, duplicates: Arc::new(LocalDuplicatesOnly) }
+    }
+
+    /// `checkpoint.dsn`, else `<output>/checkpoint`.
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        match self.cfg.checkpoint.dsn.as_str() {
+            "" => self.output_dir.join("checkpoint"),
+            dsn => PathBuf::from(dsn),
+        }
+    }
+}
+
+/// Runs (or resumes) the import. `Ok` only when every table is verified (or
+/// the checksum is off); any other end is an error naming the cause.
+pub async fn run_import(
+    mut opts: ImportOptions,
+    progress: Arc<ImportProgress>,
+    shutdown: CancellationToken,
+) -> Result<ImportSummary, CoordinatorError> {
+    let started = Instant::now();
+    let source_dir = canonical(&opts.source_dir)?;
+    opts.cfg.mydumper.data_source_dir = source_dir.clone();
+    std::fs::create_dir_all(&opts.output_dir).map_err(|e| CoordinatorError::io("create", &opts.output_dir, e))?;
+    let store = open_store(&opts)?;
+    let pd = tokio::select! {
+        pd = PdClient::connect(&opts.pd_addrs, opts.client.clone()) => pd?,
+        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+    };
+    let client = ImportClient::new(pd.clone());
+    let id = job_id(&source_dir, &opts.pd_addrs);
+    let hash = config_hash(&opts.cfg);
+    let checkpoint_dir = opts.checkpoint_dir().display().to_string();
+    let identity = job::JobIdentity { job_id: &id, source_dir: &source_dir, pd_addrs: &opts.pd_addrs, config_hash: &hash, checkpoint_dir: &checkpoint_dir };
+    let job = job::open_job(&store, &identity, &pd).await?.record;
+    match &job.state {
+        JobState::Verified => return stored_summary(&store, &job, &opts.output_dir, started).await,
+        JobState::Failed { .. } => job::reopen_failed(&store, &id).await?,
+        _ => {}
+    }
+    if matches!(job.state, JobState::Planning) {
+        progress.set_phase(Phase::Planning);
+        let cfg = opts.cfg.clone();
+        let plan = tokio::task::spawn_blocking(move || build_plan(&cfg))
+            .await
+            .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
+        tracing::info!(tables = plan.tables.len(), engines = plan.engine_count(), source_bytes = plan.source_bytes(), "job planned");
+        persist_plan(&store, &id, &plan, &pd).await?;
+    }
+    let job = job::set_state(&store, &id, JobState::Importing).await?;
+    let plan = load_plan(&store, &id).await?;
+    report_totals(&progress, &plan);
+
+    let keeper = ImportModeKeeper::start(client.clone(), DEFAULT_RENEW_INTERVAL).await?;
+    let result = import_and_verify(&opts, &store, &client, &job, &plan, &progress, &shutdown).await;
+    if let Err(e) = keeper.finish().await {
+        tracing::warn!(error = %e, "could not switch TiKV back to normal mode; it reverts by itself after its import-mode timeout");
+    }
+    let (tables, outcome) = result;
+    let summary = ImportSummary {
+        job_id: id.clone(),
+        tables,
+        engines: plan.engines.len() as u64,
+        source_bytes: plan.source_bytes(),
+        elapsed: started.elapsed(),
+        verified: outcome.is_ok(),
+        already_done: false,
+        output_dir: opts.output_dir.clone(),
+    };
+    match outcome {
+        Ok(()) => {
+            let state = JobState::Verified;
+            finish_job(&store, &id, state, &summary).await?;
+            progress.set_phase(Phase::Done);
+            Ok(summary)
+        }
+        Err(CoordinatorError::Interrupted) => Err(CoordinatorError::Interrupted),
+        Err(e) => {
+            finish_job(&store, &id, JobState::Failed { reason: e.to_string() }, &summary).await?;
+            tracing::error!("{summary}");
+            Err(e)
+        }
+    }
+}
+
+/// Steps 2 and 3; always returns what it has of the table summaries.
+async fn import_and_verify(
+    opts: &ImportOptions,
+    store: &SharedCheckpointStore,
+    client: &ImportClient,
+    job: &squall_common::checkpoint::JobCheckpoint,
+    plan: &StoredPlan,
+    progress: &Arc<ImportProgress>,
+    shutdown: &CancellationToken,
+) -> (Vec<TableSummary>, Result<(), CoordinatorError>) {
+    progress.set_phase(Phase::Importing);
+    if let Err(e) = run_engines(opts, store, client, job, plan, progress, shutdown).await {
+        return (Vec::new(), Err(e));
+    }
+    progress.set_phase(Phase::PostProcessing);
+    if let Err(e) = job::set_state(store, &job.job_id, JobState::PostProcessing).await {
+        return (Vec::new(), Err(e));
+    }
+    let cx = PostContext { store, client, cfg: &opts.cfg, job, duplicates: opts.duplicates.as_ref(), output_dir: &opts.output_dir };
+    let (tables, error) = post_process(&cx).await;
+    (tables, error.map_or(Ok(()), Err))
+}
+
+async fn run_engines(
+    opts: &ImportOptions,
+    store: &SharedCheckpointStore,
+    client: &ImportClient,
+    job: &squall_common::checkpoint::JobCheckpoint,
+    plan: &StoredPlan,
+    progress: &Arc<ImportProgress>,
+    shutdown: &CancellationToken,
+) -> Result<(), CoordinatorError> {
+    let queue: SharedTaskQueue = Arc::new(InProcessQueue::new(ACK_WAIT));
+    let cancel = shutdown.child_token();
+    let already_skipped = plan
+        .engines
+        .iter()
+        .filter_map(|e| match &e.record.state {
+            EngineState::Done(r) => Some(r.skipped_rows),
+            _ => None,
+        })
+        .sum();
+    let cx = Arc::new(WorkerContext {
+        cfg: opts.cfg.clone(),
+        store: Arc::clone(store),
+        client: client.clone(),
+        source: SourceStore::open(&opts.cfg.mydumper.data_source_dir)?,
+        sorted_kv_dir: PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir).join(&job.job_id),
+        output_dir: opts.output_dir.clone(),
+        worker_id: format!("embedded-{}", std::process::id()),
+        budget: Arc::new(ErrorBudget::new(opts.cfg.lightning.max_error, already_skipped)),
+        progress: progress.workers(),
+        cancel: cancel.clone(),
+    });
+    let mut workers = JoinSet::new();
+    for _ in 0..opts.cfg.lightning.index_concurrency.max(1) {
+        workers.spawn(run_worker(Arc::clone(&cx), Arc::clone(&queue)));
+    }
+    let published = engines::publish_unfinished(&queue, &plan.engines).await?;
+    tracing::info!(engines = published, workers = workers.len(), "engines handed to workers");
+    let waited = engines::wait_for_engines(store, &job.job_id, &mut workers, shutdown).await;
+    cancel.cancel();
+    while let Some(joined) = workers.join_next().await {
+        if let Ok(Err(e)) = joined {
+            tracing::warn!(error = %e, "worker loop ended with an error");
+        }
+    }
+    waited
+}
+
+fn report_totals(progress: &ImportProgress, plan: &StoredPlan) {
+    let done: Vec<_> = plan.engines.iter().filter(|e| matches!(e.record.state, EngineState::Done(_))).collect();
+    let done_bytes = done.iter().map(|e| e.record.source_bytes).sum();
+    progress.set_totals(plan.source_bytes(), plan.engines.len() as u64, done_bytes, done.len() as u64);
+}
+
+fn canonical(dir: &Path) -> Result<String, CoordinatorError> {
+    let path = dir.canonicalize().map_err(|e| CoordinatorError::io("open source directory", dir, e))?;
+    if !path.is_dir() {
+        return Err(CoordinatorError::Invalid { what: "source", reason: format!("{} is not a directory", path.display()) });
+    }
+    Ok(path.display().to_string())
+}
+
+fn open_store(opts: &ImportOptions) -> Result<SharedCheckpointStore, CoordinatorError> {
+    if opts.cfg.checkpoint.driver != "file" {
+        return Err(CoordinatorError::Invalid {
+            what: "checkpoint.driver",
+            reason: format!("{:?} needs the distributed mode; `squall import` uses `file`", opts.cfg.checkpoint.driver),
+        });
+    }
+    let dir = opts.checkpoint_dir();
+    if !opts.cfg.checkpoint.enable && dir.exists() {
+        // No resume wanted: start from an empty checkpoint every time.
+        std::fs::remove_dir_all(&dir).map_err(|e| CoordinatorError::io("remove", &dir, e))?;
+    }
+    Ok(Arc::new(LocalCheckpointStore::open(&dir)?))
+}
+
+async fn finish_job(store: &SharedCheckpointStore, job_id: &str, state: JobState, s: &ImportSummary) -> Result<(), CoordinatorError> {
+    let record = JobSummaryRecord {
+        tables: s.tables.len() as u64,
+        engines: s.engines,
+        rows: s.rows(),
+        kvs: s.kvs(),
+        kv_bytes: s.kv_bytes(),
+        source_bytes: s.source_bytes,
+        local_duplicates: s.duplicates(),
+        remote_duplicates: 0,
+        skipped_rows: s.skipped_rows(),
+        warnings: s.warnings(),
+        elapsed_ms: s.elapsed.as_millis() as u64,
+    };
+    squall_common::checkpoint::typed::update(store.as_ref(), &squall_common::checkpoint::keys::job(job_id), |j: &mut squall_common::checkpoint::JobCheckpoint| {
+        j.state = state.clone();
+        j.summary = Some(record.clone());
+        squall_common::checkpoint::Decision::Write
+    })
+    .await?;
+    Ok(())
+}
+
+/// The summary of a job that was verified by an earlier run.
+async fn stored_summary(
+    store: &SharedCheckpointStore,
+    job: &squall_common::checkpoint::JobCheckpoint,
+    output_dir: &Path,
+    started: Instant,
+) -> Result<ImportSummary, CoordinatorError> {
+    let plan = load_plan(store, &job.job_id).await?;
+    let tables = plan
+        .tables
+        .iter()
+        .map(|t| {
+            let totals = t.record.local.clone().unwrap_or_default();
+            TableSummary {
+                name: t.record.table.qualified_name(),
+                rows: totals.rows,
+                kvs: totals.checksum.kvs,
+                kv_bytes: totals.checksum.bytes,
+                local_duplicates: totals.local_duplicates,
+                skipped_rows: totals.skipped_rows,
+                warnings: totals.warnings,
+                local: totals.checksum,
+                remote: t.record.remote,
+            }
+        })
+        .collect();
+    tracing::info!(job = %job.job_id, "job was already imported and verified; nothing to do");
+    Ok(ImportSummary {
+        job_id: job.job_id.clone(),
+        tables,
+        engines: plan.engines.len() as u64,
+        source_bytes: plan.source_bytes(),
+        elapsed: started.elapsed(),
+        verified: true,
+        already_done: true,
+        output_dir: output_dir.to_path_buf(),
+    })
+}

@@ -1,0 +1,101 @@
+//! The end-of-job summary: what was imported and how fast.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use squall_common::checkpoint::ChecksumRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSummary {
+    pub name: String,
+    pub rows: u64,
+    pub kvs: u64,
+    pub kv_bytes: u64,
+    pub local_duplicates: u64,
+    pub skipped_rows: u64,
+    pub warnings: u64,
+    pub local: ChecksumRecord,
+    /// `None` when the checksum was turned off.
+    pub remote: Option<ChecksumRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub job_id: String,
+    pub tables: Vec<TableSummary>,
+    pub engines: u64,
+    pub source_bytes: u64,
+    pub elapsed: Duration,
+    /// Every table's checksum matched TiKV's.
+    pub verified: bool,
+    /// The job had finished before this run; nothing was imported now.
+    pub already_done: bool,
+    pub output_dir: PathBuf,
+}
+
+impl ImportSummary {
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+    pub fn kvs(&self) -> u64 {
+        self.tables.iter().map(|t| t.kvs).sum()
+    }
+    pub fn kv_bytes(&self) -> u64 {
+        self.tables.iter().map(|t| t.kv_bytes).sum()
+    }
+    pub fn duplicates(&self) -> u64 {
+        self.tables.iter().map(|t| t.local_duplicates).sum()
+    }
+    pub fn skipped_rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.skipped_rows).sum()
+    }
+    pub fn warnings(&self) -> u64 {
+        self.tables.iter().map(|t| t.warnings).sum()
+    }
+
+    /// Source MB/s over this run's wall time.
+    pub fn source_mb_per_sec(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64().max(1e-3);
+        self.source_bytes as f64 / 1e6 / secs
+    }
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match (self.verified, self.already_done) {
+            (true, true) => "already imported and verified",
+            (true, false) => "imported and verified",
+            (false, _) => "NOT verified",
+        };
+        writeln!(f, "job {}: {status}", self.job_id)?;
+        for t in &self.tables {
+            let check = match &t.remote {
+                Some(r) if *r == t.local => "checksum ok".to_string(),
+                Some(r) => format!("checksum MISMATCH (local {}, TiKV {r})", t.local),
+                None => "checksum skipped".to_string(),
+            };
+            writeln!(
+                f,
+                "  {}: {} rows, {} KVs, {} bytes, {} duplicates, {} skipped rows, {} warnings, {check}",
+                t.name, t.rows, t.kvs, t.kv_bytes, t.local_duplicates, t.skipped_rows, t.warnings
+            )?;
+        }
+        write!(
+            f,
+            "total: {} tables, {} engines, {} rows, {} KVs ({:.1} MB), source {:.1} MB in {:.1}s ({:.1} MB/s), {} duplicates, {} skipped rows, {} warnings; reports in {}",
+            self.tables.len(),
+            self.engines,
+            self.rows(),
+            self.kvs(),
+            self.kv_bytes() as f64 / 1e6,
+            self.source_bytes as f64 / 1e6,
+            self.elapsed.as_secs_f64(),
+            self.source_mb_per_sec(),
+            self.duplicates(),
+            self.skipped_rows(),
+            self.warnings(),
+            self.output_dir.display()
+        )
+    }
+}

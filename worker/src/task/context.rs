@@ -1,0 +1,45 @@
+//! What a worker process needs to run engine tasks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use squall_client::ImportClient;
+use squall_common::checkpoint::SharedCheckpointStore;
+use squall_common::TaskConfig;
+use squall_source::SourceStore;
+use tokio_util::sync::CancellationToken;
+
+use super::progress::WorkerProgress;
+use super::rejects::ErrorBudget;
+
+/// Shared by every worker loop of a process.
+pub struct WorkerContext {
+    /// The task config; `mydumper.data-source-dir` is the job's source.
+    pub cfg: TaskConfig,
+    pub store: SharedCheckpointStore,
+    pub client: ImportClient,
+    pub source: SourceStore,
+    /// Local engines live under here (`tikv-importer.sorted-kv-dir`).
+    pub sorted_kv_dir: PathBuf,
+    /// Reports go under here (`errors/`, `duplicates/`).
+    pub output_dir: PathBuf,
+    /// Names this process in checkpoints and logs.
+    pub worker_id: String,
+    pub budget: Arc<ErrorBudget>,
+    pub progress: Arc<WorkerProgress>,
+    /// Stops encoding and pulling; in-flight work is abandoned (the next
+    /// claim of the engine redoes it).
+    pub cancel: CancellationToken,
+}
+
+impl WorkerContext {
+    pub fn errors_path(&self, table_id: i64, engine_id: u32) -> PathBuf {
+        self.output_dir.join("errors").join(format!("t{table_id}-e{engine_id}.jsonl"))
+    }
+
+    pub fn duplicates_path(&self, table_id: i64, engine_id: u32) -> PathBuf {
+        self.output_dir.join("duplicates").join(format!("t{table_id}-e{engine_id}.jsonl"))
+    }
+}
+
+pub type SharedWorkerContext = Arc<WorkerContext>;

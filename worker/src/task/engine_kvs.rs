@@ -1,0 +1,41 @@
+//! The local engine as region ingest's [`SortedKvs`]: first copies only
+//! (later copies of a key are local duplicates, reported separately).
+
+use crate::engine::{EngineKv, LocalEngine};
+use crate::ingest::{KeyRange, PairIter, SortedKvs, SourceError};
+
+pub struct EngineKvs(pub LocalEngine);
+
+impl SortedKvs for EngineKvs {
+    fn ranges(&self, max_bytes: u64, max_keys: u64) -> Result<Vec<KeyRange>, SourceError> {
+        Ok(self.0.split_ranges(max_bytes, max_keys)?)
+    }
+
+    fn first_and_last(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
+        // The engine has no reverse iterator; a range is at most one region,
+        // and ingest reads it right after anyway (hot in the block cache).
+        let mut first: Option<Vec<u8>> = None;
+        let mut last: Option<Vec<u8>> = None;
+        for kv in self.0.iter_range(start, end) {
+            if let EngineKv::Put { key, .. } = kv? {
+                if first.is_none() {
+                    first = Some(key);
+                } else {
+                    last = Some(key);
+                }
+            }
+        }
+        Ok(first.map(|f| {
+            let l = last.unwrap_or_else(|| f.clone());
+            (f, l)
+        }))
+    }
+
+    fn iter<'a>(&'a self, start: &[u8], end: &[u8]) -> PairIter<'a> {
+        Box::new(self.0.iter_range(start, end).filter_map(|kv| match kv {
+            Ok(EngineKv::Put { key, value, .. }) => Some(Ok((key, value))),
+            Ok(EngineKv::Duplicate { .. }) => None,
+            Err(e) => Some(Err(Box::new(e) as SourceError)),
+        }))
+    }
+}

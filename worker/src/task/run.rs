@@ -1,0 +1,256 @@
+//! One engine task, start to end: claim, encode (or reuse the encoded local
+//! engine), ingest at the engine's commit ts, account local duplicates,
+//! record the result with a compare-and-swap on the attempt.
+//!
+//! Idempotent: the local engine is rebuilt from scratch unless the claim
+//! says it was completely encoded and it is still on disk; ingest rewrites the
+//! same keys at the same timestamp; the result is written only by the
+//! attempt that holds the claim.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use squall_codec::{Converter, KvChecksum};
+use squall_common::checkpoint::{typed, ChecksumRecord, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint};
+use squall_common::checkpoint::keys;
+use squall_source::ReadOptions;
+
+use super::claim::{self, Claim};
+use super::context::WorkerContext;
+use super::duplicates;
+use super::encode::{encode_chunk, ChunkOutcome, EncodeContext};
+use super::engine_kvs::EngineKvs;
+use super::error::TaskError;
+use super::message::EngineTask;
+use super::partition::PartitionRouter;
+use super::rejects::RejectLog;
+use super::spec::chunk_source_bytes;
+use crate::engine::LocalEngine;
+use crate::ingest::{ingest_engine, IngestConfig, ProgressFn};
+
+/// How a task ended (errors aside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    Done(EngineResult),
+    /// Another attempt holds the engine now; this one's work is discarded.
+    Superseded,
+    AlreadyDone,
+    AlreadyFailed { reason: String },
+}
+
+/// Runs `task`; a returned error leaves the engine `Running` (the caller
+/// decides between retrying and [`claim::record_failed`]). The attempt is
+/// returned with the error so the caller can record the failure.
+pub async fn run_engine_task(cx: &WorkerContext, task: &EngineTask) -> Result<TaskOutcome, (Option<u32>, TaskError)> {
+    let (attempt, engine_ckpt, encoded) = match claim::claim(&cx.store, task, &cx.worker_id).await {
+        Ok(Claim::Run { attempt, engine, encoded }) => (attempt, engine, encoded),
+        Ok(Claim::AlreadyDone) => return Ok(TaskOutcome::AlreadyDone),
+        Ok(Claim::AlreadyFailed { reason }) => return Ok(TaskOutcome::AlreadyFailed { reason }),
+        Err(e) => return Err((None, e)),
+    };
+    tracing::info!(%task, attempt, chunks = engine_ckpt.chunks.len(), commit_ts = engine_ckpt.commit_ts, "engine task started");
+    run_claimed(cx, task, attempt, &engine_ckpt, encoded).await.map_err(|e| (Some(attempt), e))
+}
+
+async fn run_claimed(
+    cx: &WorkerContext,
+    task: &EngineTask,
+    attempt: u32,
+    ckpt: &EngineCheckpoint,
+    encoded: Option<EngineResult>,
+) -> Result<TaskOutcome, TaskError> {
+    let started = claim::now_unix_ms();
+    let engine = open_engine(cx, task).await?;
+    let (engine, mut result) = match encoded {
+        Some(enc) if engine.is_finished() => {
+            tracing::info!(%task, "local engine was fully encoded before a restart; ingesting it");
+            cx.progress.encoded(ckpt.source_bytes);
+            (engine, enc)
+        }
+        _ => {
+            let engine = blocking(move || engine.reset().map_err(TaskError::from)).await?;
+            let result = encode_engine(cx, task, ckpt, attempt, &engine).await?;
+            if !claim::record_encoded(&cx.store, task, attempt, &cx.worker_id, started, &result).await? {
+                return Ok(TaskOutcome::Superseded);
+            }
+            (engine, result)
+        }
+    };
+    ingest_and_account(cx, task, ckpt, &engine, &mut result).await?;
+    if !claim::record_done(&cx.store, task, attempt, result.clone()).await? {
+        return Ok(TaskOutcome::Superseded);
+    }
+    blocking(move || engine.destroy().map_err(TaskError::from)).await?;
+    cx.progress.engine_done();
+    tracing::info!(%task, rows = result.rows, kvs = result.kvs, bytes = result.bytes,
+        local_duplicates = result.local_duplicates, skipped = result.skipped_rows, "engine task done");
+    Ok(TaskOutcome::Done(result))
+}
+
+async fn open_engine(cx: &WorkerContext, task: &EngineTask) -> Result<LocalEngine, TaskError> {
+    let (root, name, cfg) = (cx.sorted_kv_dir.clone(), task.engine_dir_name(), cx.cfg.tikv_importer.clone());
+    blocking(move || {
+        std::fs::create_dir_all(&root).map_err(|e| TaskError::io("create", &root, e))?;
+        LocalEngine::open(&root, &name, &cfg).map_err(TaskError::from)
+    })
+    .await
+}
+
+/// Encodes every chunk, `region-concurrency` at a time, and finishes the engine.
+async fn encode_engine(
+    cx: &WorkerContext,
+    task: &EngineTask,
+    ckpt: &EngineCheckpoint,
+    attempt: u32,
+    engine: &LocalEngine,
+) -> Result<EngineResult, TaskError> {
+    let began = Instant::now();
+    let ecx = Arc::new(encode_context(cx, task).await?);
+    let mut pending = ckpt.chunks.iter().cloned();
+    let mut running = FuturesUnordered::new();
+    let mut total = ChunkOutcome::default();
+    let mut first_error: Option<TaskError> = None;
+    let limit = cx.cfg.lightning.region_concurrency.max(1);
+    loop {
+        while first_error.is_none() && running.len() < limit {
+            let Some(spec) = pending.next() else { break };
+            let (ecx, engine) = (Arc::clone(&ecx), engine.clone());
+            running.push(tokio::task::spawn_blocking(move || {
+                let writer = engine.writer()?;
+                encode_chunk(&ecx, &spec, writer)
+            }));
+        }
+        let Some(joined) = running.next().await else { break };
+        match joined.map_err(|e| TaskError::Blocking(e.to_string())).and_then(|r| r) {
+            Ok(out) => total.merge(&out),
+            Err(e) if first_error.is_none() => {
+                // Stop the other chunks of this engine; the attempt is lost.
+                ecx.cancel.cancel();
+                first_error = Some(e);
+            }
+            Err(_) => {}
+        }
+    }
+    let rejects_written = ecx.rejects.finish();
+    if let Some(e) = first_error {
+        cx.budget.give_back(ecx.taken.load(Ordering::Relaxed));
+        cx.progress.retract_encoded(ckpt.chunks.iter().map(chunk_source_bytes).sum());
+        return Err(e);
+    }
+    rejects_written.map_err(|e| TaskError::io("write", ecx.rejects.path(), e))?;
+    let engine2 = engine.clone();
+    blocking(move || engine2.finish_writes().map_err(TaskError::from)).await?;
+    Ok(EngineResult {
+        attempt,
+        rows: total.rows,
+        data: record(&total.data),
+        indexes: total.indexes.iter().map(|(id, c)| (*id, record(c))).collect(),
+        kvs: 0,
+        bytes: 0,
+        local_duplicates: 0,
+        skipped_rows: total.skipped,
+        warnings: total.warnings,
+        encode_ms: began.elapsed().as_millis() as u64,
+        ingest_ms: 0,
+    })
+}
+
+async fn encode_context(cx: &WorkerContext, task: &EngineTask) -> Result<EncodeContext, TaskError> {
+    let store = cx.store.as_ref();
+    let job: JobCheckpoint = typed::read(store, &keys::job(&task.job_id))
+        .await?
+        .ok_or_else(|| TaskError::MissingCheckpoint { key: keys::job(&task.job_id) })?
+        .record;
+    let table: TableCheckpoint = typed::read(store, &task.table_key())
+        .await?
+        .ok_or_else(|| TaskError::MissingCheckpoint { key: task.table_key() })?
+        .record;
+    let now = chrono::DateTime::from_timestamp_millis(job.created_unix_ms as i64).unwrap_or_default();
+    let converter = Converter::new(&cx.cfg.tidb.sql_mode, &cx.cfg.tidb.time_zone)?.with_now(now);
+    let rejects_path = cx.errors_path(task.table_id, task.engine_id);
+    let rejects = RejectLog::new(rejects_path.clone()).map_err(|e| TaskError::io("remove", &rejects_path, e))?;
+    Ok(EncodeContext {
+        store: cx.source.clone(),
+        mydumper: cx.cfg.mydumper.clone(),
+        read: ReadOptions::default(),
+        router: PartitionRouter::new(&table.table, table.partition.as_ref()),
+        table: table.table,
+        converter,
+        rejects,
+        budget: Arc::clone(&cx.budget),
+        taken: Default::default(),
+        cancel: cx.cancel.child_token(),
+        progress: Arc::clone(&cx.progress),
+    })
+}
+
+/// Ingests the engine, then takes local duplicates out of the result.
+async fn ingest_and_account(
+    cx: &WorkerContext,
+    task: &EngineTask,
+    ckpt: &EngineCheckpoint,
+    engine: &LocalEngine,
+    result: &mut EngineResult,
+) -> Result<(), TaskError> {
+    let began = Instant::now();
+    let progress = Arc::clone(&cx.progress);
+    let on_ingest: ProgressFn = Arc::new(move |bytes| progress.ingested(bytes));
+    let kvs = Arc::new(EngineKvs(engine.clone()));
+    let cfg = IngestConfig::from_task(&cx.cfg);
+    let summary = tokio::select! {
+        r = ingest_engine(&cx.client, kvs, ckpt.commit_ts, &cfg, Some(on_ingest)) => r?,
+        _ = cx.cancel.cancelled() => return Err(TaskError::Cancelled),
+    };
+    result.ingest_ms = began.elapsed().as_millis() as u64;
+    let encoded_kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
+    if encoded_kvs != summary.kvs {
+        let (engine2, chunks) = (engine.clone(), ckpt.chunks.clone());
+        let (table, out) = (format!("table {}", task.table_id), cx.duplicates_path(task.table_id, task.engine_id));
+        let dups = blocking(move || duplicates::collect(&engine2, &chunks, &table, &out)).await?;
+        subtract(result, &dups);
+    }
+    result.kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
+    result.bytes = result.data.bytes + result.indexes.values().map(|c| c.bytes).sum::<u64>();
+    if result.kvs != summary.kvs || result.bytes != summary.bytes {
+        return Err(TaskError::Inconsistent(format!(
+            "{task}: ingested {} KVs ({} bytes) but the encoder produced {} ({} bytes) after removing duplicates",
+            summary.kvs, summary.bytes, result.kvs, result.bytes
+        )));
+    }
+    Ok(())
+}
+
+fn subtract(result: &mut EngineResult, dups: &duplicates::LocalDuplicates) {
+    result.local_duplicates = dups.count;
+    let mut data = kv(&result.data);
+    data.subtract(&dups.data);
+    result.data = record(&data);
+    let mut indexes: BTreeMap<i64, ChecksumRecord> = BTreeMap::new();
+    for (id, c) in &result.indexes {
+        let mut k = kv(c);
+        if let Some(d) = dups.indexes.get(id) {
+            k.subtract(d);
+        }
+        indexes.insert(*id, record(&k));
+    }
+    result.indexes = indexes;
+}
+
+fn record(c: &KvChecksum) -> ChecksumRecord {
+    ChecksumRecord { crc: c.crc, kvs: c.kvs, bytes: c.bytes }
+}
+
+fn kv(c: &ChecksumRecord) -> KvChecksum {
+    KvChecksum { crc: c.crc, kvs: c.kvs, bytes: c.bytes }
+}
+
+async fn blocking<T, F>(f: F) -> Result<T, TaskError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, TaskError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| TaskError::Blocking(e.to_string()))?
+}
