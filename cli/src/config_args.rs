@@ -22,7 +22,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SQUALL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
     /// Log format.
-    #[arg(long, global = true, env = "SQUALL_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "SQUALL_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormatArg,
 }
 

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use crate::config_args::GlobalArgs;
 
 #[derive(Debug, Parser)]
-#[command(name = "squall", version, about = "Distributed bulk loader: SQL dumps into TiKV at disk speed")]
+#[command(
+    name = "squall",
+    version,
+    about = "Distributed bulk loader: SQL dumps into TiKV at disk speed"
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,

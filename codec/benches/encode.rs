@@ -20,7 +20,11 @@ fn sysbench_table() -> TableInfo {
     let ix = |id: i64, name: &str, off: usize, unique: bool, primary: bool| IndexInfo {
         id,
         name: name.into(),
-        columns: vec![IndexColumn { offset: off, name: name.into(), prefix_len: None }],
+        columns: vec![IndexColumn {
+            offset: off,
+            name: name.into(),
+            prefix_len: None,
+        }],
         unique,
         primary,
     };
@@ -34,7 +38,10 @@ fn sysbench_table() -> TableInfo {
             col(3, "c", 2, MysqlType::String, 120),
             col(4, "pad", 3, MysqlType::String, 60),
         ],
-        indices: vec![ix(1, "PRIMARY", 0, true, true), ix(2, "k_1", 1, false, false)],
+        indices: vec![
+            ix(1, "PRIMARY", 0, true, true),
+            ix(2, "k_1", 1, false, false),
+        ],
         handle: HandleKind::IntPk,
         charset: None,
         collate: None,
@@ -45,18 +52,33 @@ fn sysbench_table() -> TableInfo {
 fn source_rows(n: usize) -> Vec<[String; 4]> {
     (0..n)
         .map(|i| {
-            let c: String = (0..10).map(|g| format!("{:011}", (i * 7919 + g * 104729) % 100_000_000_000)).collect::<Vec<_>>().join("-");
-            let pad: String = (0..5).map(|g| format!("{:011}", (i * 31 + g * 1299709) % 100_000_000_000)).collect::<Vec<_>>().join("-");
-            [(i + 1).to_string(), ((i * 2654435761) % 1_000_000).to_string(), c, pad]
+            let c: String = (0..10)
+                .map(|g| format!("{:011}", (i * 7919 + g * 104729) % 100_000_000_000))
+                .collect::<Vec<_>>()
+                .join("-");
+            let pad: String = (0..5)
+                .map(|g| format!("{:011}", (i * 31 + g * 1299709) % 100_000_000_000))
+                .collect::<Vec<_>>()
+                .join("-");
+            [
+                (i + 1).to_string(),
+                ((i * 2654435761) % 1_000_000).to_string(),
+                c,
+                pad,
+            ]
         })
         .collect()
 }
 
 fn bench_encode(crit: &mut Criterion) {
     let table = sysbench_table();
-    let conv = Converter::new(squall_common::config::SQUALL_DEFAULT_SQL_MODE, "UTC").expect("valid mode");
+    let conv =
+        Converter::new(squall_common::config::SQUALL_DEFAULT_SQL_MODE, "UTC").expect("valid mode");
     let rows = source_rows(1000);
-    let src_bytes: usize = rows.iter().map(|r| r.iter().map(String::len).sum::<usize>()).sum();
+    let src_bytes: usize = rows
+        .iter()
+        .map(|r| r.iter().map(String::len).sum::<usize>())
+        .sum();
     let mut group = crit.benchmark_group("sysbench_row");
     group.throughput(Throughput::Elements(rows.len() as u64));
     group.bench_function("convert+encode rows/s", |b| {
@@ -79,13 +101,22 @@ fn bench_encode(crit: &mut Criterion) {
     group.finish();
 }
 
-fn encode_all(conv: &Converter, table: &TableInfo, enc: &mut TableEncoder, rows: &[[String; 4]], out: &mut Vec<EncodedKv>) {
+fn encode_all(
+    conv: &Converter,
+    table: &TableInfo,
+    enc: &mut TableEncoder,
+    rows: &[[String; 4]],
+    out: &mut Vec<EncodedKv>,
+) {
     let mut warnings = Vec::new();
     let mut datums: Vec<Datum> = Vec::with_capacity(4);
     for (i, r) in rows.iter().enumerate() {
         datums.clear();
         for (col, v) in table.columns.iter().zip(r) {
-            datums.push(conv.convert(col, Some(v.as_bytes()), &mut warnings).expect("valid value"));
+            datums.push(
+                conv.convert(col, Some(v.as_bytes()), &mut warnings)
+                    .expect("valid value"),
+            );
         }
         enc.encode_row(&datums, i as i64 + 1, out).expect("encodes");
     }

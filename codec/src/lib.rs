@@ -33,7 +33,7 @@ pub mod table_encoder;
 pub mod time;
 
 pub use checksum::KvChecksum;
-pub use convert::{ConvertError, ConvertWarning, Converter};
+pub use convert::{ConvertError, ConvertWarning, Converter, ValueForm};
 pub use datum::Datum;
 pub use decimal::Decimal;
 pub use describe::{describe, describe_with_table};

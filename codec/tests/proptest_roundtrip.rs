@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use squall_codec::bytes::{decode_bytes, encode_bytes};
-use squall_codec::datum_codec::{decode_key_datum, decode_row_value, encode_key_datum, encode_row_value};
+use squall_codec::datum_codec::{
+    decode_key_datum, decode_row_value, encode_key_datum, encode_row_value,
+};
 use squall_codec::decimal::Decimal;
 use squall_codec::number::*;
 use squall_codec::row_v2::{RowColumn, RowV2, RowV2Encoder, Slot};
@@ -31,22 +33,35 @@ fn decimal_ft(prec: usize, frac: usize) -> FieldType {
 
 /// A decimal that fits DECIMAL(prec, frac), with exactly `frac` fraction digits.
 fn decimal_in(prec: usize, frac: usize) -> impl Strategy<Value = Decimal> {
-    (any::<bool>(), prop::collection::vec(0u8..10, prec - frac), prop::collection::vec(0u8..10, frac))
+    (
+        any::<bool>(),
+        prop::collection::vec(0u8..10, prec - frac),
+        prop::collection::vec(0u8..10, frac),
+    )
         .prop_map(|(neg, i, f)| Decimal::from_digits(neg, &i, &f))
 }
 
 fn time_strategy() -> impl Strategy<Value = Time> {
-    (0u16..10000, 1u8..13, 1u8..29, 0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000).prop_map(|(y, mo, d, h, mi, s, us)| Time {
-        year: y,
-        month: mo,
-        day: d,
-        hour: h,
-        minute: mi,
-        second: s,
-        micro: us,
-        kind: TimeKind::Datetime,
-        fsp: 6,
-    })
+    (
+        0u16..10000,
+        1u8..13,
+        1u8..29,
+        0u8..24,
+        0u8..60,
+        0u8..60,
+        0u32..1_000_000,
+    )
+        .prop_map(|(y, mo, d, h, mi, s, us)| Time {
+            year: y,
+            month: mo,
+            day: d,
+            hour: h,
+            minute: mi,
+            second: s,
+            micro: us,
+            kind: TimeKind::Datetime,
+            fsp: 6,
+        })
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -61,7 +76,8 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
-            prop::collection::btree_map("[a-z]{0,5}", inner, 0..4).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-z]{0,5}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
 }

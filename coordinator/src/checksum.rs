@@ -12,7 +12,11 @@ use squall_common::checkpoint::ChecksumRecord;
 use crate::scan::RangeScanner;
 
 /// The checksum of everything TiKV holds for `physical_ids` at `ts`.
-pub async fn remote_checksum(client: &ImportClient, physical_ids: &[i64], ts: u64) -> Result<ChecksumRecord, ClientError> {
+pub async fn remote_checksum(
+    client: &ImportClient,
+    physical_ids: &[i64],
+    ts: u64,
+) -> Result<ChecksumRecord, ClientError> {
     let mut sum = KvChecksum::default();
     for &id in physical_ids {
         let (start, end) = table_range(id);
@@ -23,5 +27,9 @@ pub async fn remote_checksum(client: &ImportClient, physical_ids: &[i64], ts: u6
             }
         }
     }
-    Ok(ChecksumRecord { crc: sum.crc, kvs: sum.kvs, bytes: sum.bytes })
+    Ok(ChecksumRecord {
+        crc: sum.crc,
+        kvs: sum.kvs,
+        bytes: sum.bytes,
+    })
 }

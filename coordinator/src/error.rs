@@ -2,7 +2,7 @@
 
 use squall_client::ClientError;
 use squall_codec::CodecError;
-use squall_common::checkpoint::{ChecksumRecord, CheckpointError};
+use squall_common::checkpoint::{CheckpointError, ChecksumRecord};
 use squall_common::queue::QueueError;
 use squall_source::SourceError;
 use squall_worker::task::TaskError;
@@ -27,17 +27,35 @@ pub enum CoordinatorError {
         "the checkpoint of job {job_id} in {dir} was made with different settings (config hash {stored}, now {now}); \
          rerun with the original config, or remove {dir} (and the imported tables) to start over"
     )]
-    ConfigChanged { job_id: String, dir: String, stored: String, now: String },
+    ConfigChanged {
+        job_id: String,
+        dir: String,
+        stored: String,
+        now: String,
+    },
     #[error("checkpoint {key} does not match the source any more: {reason}; remove the checkpoint directory to start over")]
     PlanMismatch { key: String, reason: String },
     #[error("checkpoint {key} is missing")]
     MissingCheckpoint { key: String },
     #[error("table {table}, engine {engine} failed: {reason}")]
-    EngineFailed { table: String, engine: u32, reason: String },
+    EngineFailed {
+        table: String,
+        engine: u32,
+        reason: String,
+    },
     #[error("table {table}: checksum mismatch: local {local}, TiKV {remote}")]
-    ChecksumMismatch { table: String, local: ChecksumRecord, remote: ChecksumRecord },
+    ChecksumMismatch {
+        table: String,
+        local: ChecksumRecord,
+        remote: ChecksumRecord,
+    },
     #[error("table {table}: {count} duplicate keys found and conflict.strategy = {strategy:?}; they are listed in {report}")]
-    Duplicates { table: String, count: u64, strategy: String, report: String },
+    Duplicates {
+        table: String,
+        count: u64,
+        strategy: String,
+        report: String,
+    },
     #[error("table {name} is not in {whence}")]
     TableNotFound { name: String, whence: String },
     #[error("{what}: {reason}")]
@@ -57,6 +75,10 @@ pub enum CoordinatorError {
 
 impl CoordinatorError {
     pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
-        Self::Io { op, path: path.display().to_string(), source }
+        Self::Io {
+            op,
+            path: path.display().to_string(),
+            source,
+        }
     }
 }

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use squall_client::{ClientOptions, ImportClient, PdClient};
 use squall_codec::key::{decode_record_key, table_range, table_record_range};
 use squall_codec::{decode_row_v2_with_handle, Datum};
-use squall_common::checkpoint::{keys, typed, JobCheckpoint, LocalCheckpointStore, Stored, TableCheckpoint};
+use squall_common::checkpoint::{
+    keys, typed, JobCheckpoint, LocalCheckpointStore, Stored, TableCheckpoint,
+};
 use squall_common::schema::{Charset, ColumnInfo, TableInfo};
 use squall_common::TaskConfig;
 use squall_source::{discover, load_schemas, SourceStore};
@@ -67,7 +69,10 @@ pub struct ExportTable {
     pub physical_ids: Vec<i64>,
 }
 
-pub async fn export_table(opts: &ExportOptions, out: &mut dyn Write) -> Result<ExportStats, CoordinatorError> {
+pub async fn export_table(
+    opts: &ExportOptions,
+    out: &mut dyn Write,
+) -> Result<ExportStats, CoordinatorError> {
     let table = resolve_table(opts).await?;
     let pd = PdClient::connect(&opts.pd_addrs, opts.client.clone()).await?;
     let client = ImportClient::new(pd.clone());
@@ -75,14 +80,26 @@ pub async fn export_table(opts: &ExportOptions, out: &mut dyn Write) -> Result<E
         Some(ts) => ts,
         None => pd.tso().await?,
     };
-    let mut stats = ExportStats { ts, ..Default::default() };
+    let mut stats = ExportStats {
+        ts,
+        ..Default::default()
+    };
     let io = |e| CoordinatorError::io("write", std::path::Path::new("<output>"), e);
     if opts.format == ExportFormat::Csv {
-        let names: Vec<String> = table.info.columns.iter().map(|c| csv_field(&c.name)).collect();
+        let names: Vec<String> = table
+            .info
+            .columns
+            .iter()
+            .map(|c| csv_field(&c.name))
+            .collect();
         writeln!(out, "{}", names.join(",")).map_err(io)?;
     }
     for &id in &table.physical_ids {
-        let (start, end) = if opts.format == ExportFormat::Kv { table_range(id) } else { table_record_range(id) };
+        let (start, end) = if opts.format == ExportFormat::Kv {
+            table_range(id)
+        } else {
+            table_record_range(id)
+        };
         let mut scanner = RangeScanner::new(&client, start, end, ts);
         while let Some(page) = scanner.next_page().await? {
             for (key, value) in &page {
@@ -102,14 +119,25 @@ pub async fn export_table(opts: &ExportOptions, out: &mut dyn Write) -> Result<E
     Ok(stats)
 }
 
-fn write_row(out: &mut dyn Write, format: ExportFormat, cols: &[ColumnInfo], row: &[Datum]) -> std::io::Result<()> {
+fn write_row(
+    out: &mut dyn Write,
+    format: ExportFormat,
+    cols: &[ColumnInfo],
+    row: &[Datum],
+) -> std::io::Result<()> {
     let mut line = String::new();
     match format {
         ExportFormat::Csv => {
             let fields: Vec<String> = cols
                 .iter()
                 .zip(row)
-                .map(|(c, d)| if d.is_null() { "\\N".to_string() } else { csv_field(&display(c, d)) })
+                .map(|(c, d)| {
+                    if d.is_null() {
+                        "\\N".to_string()
+                    } else {
+                        csv_field(&display(c, d))
+                    }
+                })
                 .collect();
             line = fields.join(",");
         }
@@ -138,7 +166,9 @@ fn write_row(out: &mut dyn Write, format: ExportFormat, cols: &[ColumnInfo], row
 /// VARBINARY, BLOB), which are `0x` + upper-case hex so any byte survives.
 pub fn display(col: &ColumnInfo, d: &Datum) -> String {
     match d {
-        Datum::Bytes(b) if col.field_type.charset == Charset::Binary => format!("0x{}", hex::encode_upper(b)),
+        Datum::Bytes(b) if col.field_type.charset == Charset::Binary => {
+            format!("0x{}", hex::encode_upper(b))
+        }
         _ => d.to_display_string(&col.field_type),
     }
 }
@@ -171,7 +201,10 @@ fn table_from_source(cfg: &TaskConfig, wanted: &str) -> Result<ExportTable, Coor
     let store = SourceStore::open(&cfg.mydumper.data_source_dir)?;
     let catalog = discover(&store, &cfg.mydumper)?;
     let schemas = load_schemas(&store, &catalog, cfg, None)?;
-    let found = schemas.tables.into_iter().find(|t| name_matches(&t.info, wanted));
+    let found = schemas
+        .tables
+        .into_iter()
+        .find(|t| name_matches(&t.info, wanted));
     let parsed = found.ok_or_else(|| CoordinatorError::TableNotFound {
         name: wanted.to_string(),
         whence: format!("the schema files of {}", cfg.mydumper.data_source_dir),
@@ -180,23 +213,42 @@ fn table_from_source(cfg: &TaskConfig, wanted: &str) -> Result<ExportTable, Coor
         Some(p) if !p.partitions.is_empty() => p.partitions.iter().map(|s| s.id).collect(),
         _ => vec![parsed.info.id],
     };
-    Ok(ExportTable { info: parsed.info, physical_ids })
+    Ok(ExportTable {
+        info: parsed.info,
+        physical_ids,
+    })
 }
 
-async fn table_from_checkpoint(dir: &std::path::Path, wanted: &str) -> Result<ExportTable, CoordinatorError> {
+async fn table_from_checkpoint(
+    dir: &std::path::Path,
+    wanted: &str,
+) -> Result<ExportTable, CoordinatorError> {
     let store = LocalCheckpointStore::open(dir)?;
     let jobs: Vec<Stored<JobCheckpoint>> = store
         .list(&keys::jobs_prefix())
         .await?
         .into_iter()
         .filter(|(k, _)| k.ends_with("/job"))
-        .map(|(k, v)| typed::decode(&k, &v.value).map(|record| Stored { key: k, record, revision: v.revision }))
+        .map(|(k, v)| {
+            typed::decode(&k, &v.value).map(|record| Stored {
+                key: k,
+                record,
+                revision: v.revision,
+            })
+        })
         .collect::<Result<_, _>>()?;
     let mut best: Option<(u64, TableCheckpoint)> = None;
     for job in jobs {
-        let tables: Vec<Stored<TableCheckpoint>> = typed::read_all(&store, &keys::tables_prefix(&job.record.job_id)).await?;
-        for t in tables.into_iter().filter(|t| name_matches(&t.record.table, wanted)) {
-            if best.as_ref().is_none_or(|(created, _)| job.record.created_unix_ms > *created) {
+        let tables: Vec<Stored<TableCheckpoint>> =
+            typed::read_all(&store, &keys::tables_prefix(&job.record.job_id)).await?;
+        for t in tables
+            .into_iter()
+            .filter(|t| name_matches(&t.record.table, wanted))
+        {
+            if best
+                .as_ref()
+                .is_none_or(|(created, _)| job.record.created_unix_ms > *created)
+            {
                 best = Some((job.record.created_unix_ms, t.record));
             }
         }
@@ -205,7 +257,10 @@ async fn table_from_checkpoint(dir: &std::path::Path, wanted: &str) -> Result<Ex
         name: wanted.to_string(),
         whence: format!("the checkpoints in {}", dir.display()),
     })?;
-    Ok(ExportTable { physical_ids: t.physical_ids(), info: t.table })
+    Ok(ExportTable {
+        physical_ids: t.physical_ids(),
+        info: t.table,
+    })
 }
 
 use squall_common::checkpoint::CheckpointStore as _;
@@ -213,7 +268,8 @@ use squall_common::checkpoint::CheckpointStore as _;
 /// `db.table` with any split point, or the backquoted form; case-insensitive.
 pub fn name_matches(t: &TableInfo, wanted: &str) -> bool {
     let plain = format!("{}.{}", t.db, t.name);
-    plain.to_lowercase() == wanted.to_lowercase() || t.qualified_name().to_lowercase() == wanted.to_lowercase()
+    plain.to_lowercase() == wanted.to_lowercase()
+        || t.qualified_name().to_lowercase() == wanted.to_lowercase()
 }
 
 #[cfg(test)]
@@ -237,7 +293,10 @@ mod tests {
 
     #[test]
     fn names_match_with_dots_and_backquotes() {
-        assert!(name_matches(&table("x`f\"n", "exotic`table``name"), "x`f\"n.exotic`table``name"));
+        assert!(name_matches(
+            &table("x`f\"n", "exotic`table``name"),
+            "x`f\"n.exotic`table``name"
+        ));
         assert!(name_matches(&table("a.b", "c"), "a.b.c"));
         assert!(name_matches(&table("Db", "T"), "db.t"));
         assert!(name_matches(&table("db", "t"), "`db`.`t`"));

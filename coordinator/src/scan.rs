@@ -21,7 +21,13 @@ pub struct RangeScanner {
 
 impl RangeScanner {
     pub fn new(client: &ImportClient, start: Vec<u8>, end: Vec<u8>, ts: u64) -> Self {
-        Self { client: client.clone(), cursor: Some(start), end, ts, page: SCAN_PAGE }
+        Self {
+            client: client.clone(),
+            cursor: Some(start),
+            end,
+            ts,
+            page: SCAN_PAGE,
+        }
     }
 
     pub fn with_page(mut self, page: u32) -> Self {
@@ -32,7 +38,9 @@ impl RangeScanner {
     /// The next page of pairs in key order; `None` when the range is done.
     /// A page may be empty (a region with nothing in the range).
     pub async fn next_page(&mut self) -> Result<Option<Vec<KvPair>>, ClientError> {
-        let Some(cursor) = self.cursor.take() else { return Ok(None) };
+        let Some(cursor) = self.cursor.take() else {
+            return Ok(None);
+        };
         let (end, ts, page) = (self.end.clone(), self.ts, self.page);
         let policy = self.client.options().retry.clone();
         let client = &self.client;

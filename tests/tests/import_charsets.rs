@@ -45,7 +45,10 @@ async fn lightning_character_sets() {
             (None, Ok(s)) => panic!("{source} with {charset} must fail, but imported: {s}"),
             (None, Err(e)) => {
                 let msg = e.to_string();
-                assert!(msg.contains("schema.sql") && msg.contains(charset), "{source} with {charset}: the error names the file and charset: {msg}");
+                assert!(
+                    msg.contains("schema.sql") && msg.contains(charset),
+                    "{source} with {charset}: the error names the file and charset: {msg}"
+                );
             }
         }
         sim.shutdown().await;

@@ -15,14 +15,22 @@ use tikv_sim::{FaultRule, SimConfig};
 fn faults() -> Vec<FaultRule> {
     let mut specs = Vec::new();
     for rpc in ["Write", "MultiIngest", "SplitRegion"] {
-        for error in ["NotLeader", "EpochNotMatch", "RegionNotFound", "ServerIsBusy"] {
+        for error in [
+            "NotLeader",
+            "EpochNotMatch",
+            "RegionNotFound",
+            "ServerIsBusy",
+        ] {
             specs.push(format!("rpc={rpc},error={error},rate=0.05"));
         }
     }
     specs.push("rpc=Write,error=RequestTooNew,rate=0.05".into());
     specs.push("rpc=Write,error=RequestTooOld,rate=0.05".into());
     specs.push("rpc=MultiIngest,error=StaleCommand,rate=0.05".into());
-    specs.iter().map(|s| s.parse().unwrap_or_else(|e| panic!("fault {s}: {e}"))).collect()
+    specs
+        .iter()
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("fault {s}: {e}")))
+        .collect()
 }
 
 fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
@@ -45,12 +53,17 @@ async fn import_is_exact_under_injected_region_errors() {
     cfg.tikv_importer.region_split_size = ByteSize::kib(32);
     cfg.squall.max_retries = 30;
 
-    let summary = import(&sim, &source, cfg.clone(), work.path()).await.expect("import under faults");
+    let summary = import(&sim, &source, cfg.clone(), work.path())
+        .await
+        .expect("import under faults");
     assert!(summary.verified, "{summary}");
     for (table, expected) in &generated.tables {
         let got = export_rows(&sim, &source, &cfg, table).await;
         assert_eq!(got.len(), expected.len(), "{table}");
-        assert!(sorted(got) == sorted(expected.clone()), "{table}: rows differ from the source");
+        assert!(
+            sorted(got) == sorted(expected.clone()),
+            "{table}: rows differ from the source"
+        );
     }
     let fired: u64 = sim.faults().list().iter().map(|f| f.fired).sum();
     assert!(fired > 0, "the faults fired");

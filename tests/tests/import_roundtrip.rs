@@ -32,25 +32,54 @@ async fn generated_dump_round_trips_exactly() {
     cfg.tikv_importer.local_writer_mem_cache_size = ByteSize::kib(64);
     cfg.lightning.index_concurrency = 3;
 
-    let summary = import(&sim, &source, cfg.clone(), work.path()).await.expect("import");
+    let summary = import(&sim, &source, cfg.clone(), work.path())
+        .await
+        .expect("import");
     assert!(summary.verified, "{summary}");
-    assert!(summary.engines >= 6, "small batch-size gives several engines per table: {summary}");
+    assert!(
+        summary.engines >= 6,
+        "small batch-size gives several engines per table: {summary}"
+    );
     for t in &summary.tables {
-        assert_eq!(t.remote, Some(t.local), "{}: the checksum from TiKV equals the local one", t.name);
+        assert_eq!(
+            t.remote,
+            Some(t.local),
+            "{}: the checksum from TiKV equals the local one",
+            t.name
+        );
         assert_eq!((t.local_duplicates, t.skipped_rows), (0, 0), "{}", t.name);
     }
     for (table, expected) in &generated.tables {
         let got = export_rows(&sim, &source, &cfg, table).await;
         assert_eq!(got.len(), expected.len(), "{table}: row count");
-        assert!(sorted(got) == sorted(expected.clone()), "{table}: exported rows differ from the source rows");
-        let kvs = export(&sim, &source, &cfg, table, ExportFormat::Kv).await.lines().count() as u64;
-        let t = summary.tables.iter().find(|t| t.name.replace('`', "") == *table).expect("table in summary");
-        assert_eq!(kvs, t.kvs, "{table}: KVs in TiKV equal the KVs the engines produced");
+        assert!(
+            sorted(got) == sorted(expected.clone()),
+            "{table}: exported rows differ from the source rows"
+        );
+        let kvs = export(&sim, &source, &cfg, table, ExportFormat::Kv)
+            .await
+            .lines()
+            .count() as u64;
+        let t = summary
+            .tables
+            .iter()
+            .find(|t| t.name.replace('`', "") == *table)
+            .expect("table in summary");
+        assert_eq!(
+            kvs, t.kvs,
+            "{table}: KVs in TiKV equal the KVs the engines produced"
+        );
     }
-    assert!(sim.regions().len() > 10, "tiny region-split-size splits regions: {}", sim.regions().len());
+    assert!(
+        sim.regions().len() > 10,
+        "tiny region-split-size splits regions: {}",
+        sim.regions().len()
+    );
 
     // A second run finds the job verified and does nothing.
-    let again = import(&sim, &source, cfg.clone(), work.path()).await.expect("rerun");
+    let again = import(&sim, &source, cfg.clone(), work.path())
+        .await
+        .expect("rerun");
     assert!(again.already_done && again.verified, "{again}");
     sim.shutdown().await;
 }

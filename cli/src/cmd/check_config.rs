@@ -12,6 +12,9 @@ pub struct Args {}
 pub fn run(global: &GlobalArgs, _args: Args) -> anyhow::Result<ExitCode> {
     let cfg = global.load_config()?;
     cfg.validate().context("validating the task config")?;
-    println!("{}", toml::to_string_pretty(&cfg).context("printing the config")?);
+    println!(
+        "{}",
+        toml::to_string_pretty(&cfg).context("printing the config")?
+    );
     Ok(ExitCode::SUCCESS)
 }

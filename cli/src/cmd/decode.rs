@@ -39,8 +39,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
     let t = s.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    let cleaned: String = t.replace("\\x", "").chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let cleaned: String = t
+        .replace("\\x", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if cleaned.is_empty() {
         bail!("no bytes given");
     }
@@ -48,13 +55,24 @@ fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 fn load_table(path: &std::path::Path) -> anyhow::Result<TableInfo> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text).with_context(|| format!("{}: not a TableInfo JSON", path.display()));
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a TableInfo JSON", path.display()));
     }
-    let db = DatabaseInfo { name: "db".into(), charset: None, collate: None };
-    let parsed = squall_source::schema_parse::parse_create_table(&text, &path.display().to_string(), &db, "t")
-        .with_context(|| format!("parsing {}", path.display()))?;
+    let db = DatabaseInfo {
+        name: "db".into(),
+        charset: None,
+        collate: None,
+    };
+    let parsed = squall_source::schema_parse::parse_create_table(
+        &text,
+        &path.display().to_string(),
+        &db,
+        "t",
+    )
+    .with_context(|| format!("parsing {}", path.display()))?;
     Ok(parsed.info)
 }
 

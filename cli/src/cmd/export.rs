@@ -48,11 +48,19 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     if !args.pd.is_empty() {
         cfg.tidb.pd_addr = args.pd.join(",");
     }
-    let pd_addrs = cfg.tidb.pd_addr.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let pd_addrs = cfg
+        .tidb
+        .pd_addr
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     let schema = match (args.source, args.checkpoint) {
         (Some(dir), _) => SchemaSource::SourceDir(dir),
         (None, Some(dir)) => SchemaSource::Checkpoint(dir),
-        (None, None) => SchemaSource::Checkpoint(PathBuf::from(&cfg.squall.output_dir).join("checkpoint")),
+        (None, None) => {
+            SchemaSource::Checkpoint(PathBuf::from(&cfg.squall.output_dir).join("checkpoint"))
+        }
     };
     let format = match args.format {
         FormatArg::Csv => ExportFormat::Csv,
@@ -60,7 +68,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         FormatArg::Kv => ExportFormat::Kv,
     };
     let client = ClientOptions::from_task(&cfg);
-    let opts = ExportOptions { pd_addrs, table: args.table, schema, format, ts: args.ts, cfg, client };
+    let opts = ExportOptions {
+        pd_addrs,
+        table: args.table,
+        schema,
+        format,
+        ts: args.ts,
+        cfg,
+        client,
+    };
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -68,8 +84,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let stats = runtime.block_on(export_table(&opts, &mut *out)).context("export failed")?;
+    let stats = runtime
+        .block_on(export_table(&opts, &mut *out))
+        .context("export failed")?;
     drop(out);
-    eprintln!("exported {} rows ({} KVs) of {} at ts {}", stats.rows, stats.kvs, opts.table, stats.ts);
+    eprintln!(
+        "exported {} rows ({} KVs) of {} at ts {}",
+        stats.rows, stats.kvs, opts.table, stats.ts
+    );
     Ok(ExitCode::SUCCESS)
 }

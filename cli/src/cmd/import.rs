@@ -52,15 +52,28 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         cfg.tidb.pd_addr = args.pd.join(",");
     }
     cfg.validate().context("validating the task config")?;
-    let pd_addrs: Vec<String> = cfg.tidb.pd_addr.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(&cfg.squall.output_dir));
+    let pd_addrs: Vec<String> = cfg
+        .tidb
+        .pd_addr
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&cfg.squall.output_dir));
     let opts = ImportOptions::new(cfg, args.source.clone(), pd_addrs, output);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let progress = ImportProgress::new();
-        let display = tokio::spawn(show_progress(Arc::clone(&progress), args.progress, args.log_interval));
+        let display = tokio::spawn(show_progress(
+            Arc::clone(&progress),
+            args.progress,
+            args.log_interval,
+        ));
         let result = run_import(opts, progress, shutdown).await;
         display.abort();
         let _ = display.await;
@@ -70,7 +83,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             Err(CoordinatorError::Interrupted) => {
-                eprintln!("interrupted: the job is checkpointed; run the same command again to resume");
+                eprintln!(
+                    "interrupted: the job is checkpointed; run the same command again to resume"
+                );
                 Ok(ExitCode::from(EXIT_INTERRUPTED))
             }
             Err(e) => Err(anyhow::Error::new(e).context("import failed")),
@@ -80,7 +95,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
 
 /// First Ctrl-C or SIGTERM: stop cleanly (checkpointed). A second: exit now.
 async fn stop_on_signal(shutdown: CancellationToken) {
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
         tracing::warn!("cannot listen for SIGTERM");
         return;
     };
@@ -125,7 +141,12 @@ async fn show_bar(progress: Arc<ImportProgress>) {
         pb.set_length(v.total_source_bytes);
         pb.set_position(v.encoded_bytes.min(v.total_source_bytes));
         pb.set_prefix(v.phase.name());
-        pb.set_message(format!("| {:.1} MB ingested | engines {}/{}", v.ingested_bytes as f64 / 1e6, v.engines_done, v.total_engines));
+        pb.set_message(format!(
+            "| {:.1} MB ingested | engines {}/{}",
+            v.ingested_bytes as f64 / 1e6,
+            v.engines_done,
+            v.total_engines
+        ));
         if v.phase == Phase::Done {
             pb.finish();
             return;
@@ -140,7 +161,11 @@ async fn show_log(progress: Arc<ImportProgress>, every: Duration) {
         tokio::time::sleep(every).await;
         let v = progress.view();
         let secs = started.elapsed().as_secs_f64().max(1e-3);
-        let pct = if v.total_source_bytes == 0 { 0.0 } else { 100.0 * v.encoded_bytes as f64 / v.total_source_bytes as f64 };
+        let pct = if v.total_source_bytes == 0 {
+            0.0
+        } else {
+            100.0 * v.encoded_bytes as f64 / v.total_source_bytes as f64
+        };
         tracing::info!(
             phase = v.phase.name(),
             encoded_mb = format!("{:.1}", v.encoded_bytes as f64 / 1e6),

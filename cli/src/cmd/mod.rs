@@ -2,7 +2,7 @@
 
 pub mod check_config;
 pub mod decode;
-pub mod gen_dump;
-pub mod sim;
 pub mod export;
+pub mod gen_dump;
 pub mod import;
+pub mod sim;

@@ -51,7 +51,9 @@ const EVENTS: &str = "CREATE TABLE `events` (
 const COUNTRIES: [&str; 8] = ["US", "DE", "FR", "JP", "BR", "IN", "CN", "NG"];
 const STATUSES: [&str; 4] = ["new", "paid", "shipped", "cancelled"];
 const KINDS: [&str; 5] = ["view", "click", "cart", "buy", "leave"];
-const WORDS: [&str; 10] = ["swift", "amber", "delta", "lumen", "orbit", "quill", "ridge", "sable", "tonic", "vivid"];
+const WORDS: [&str; 10] = [
+    "swift", "amber", "delta", "lumen", "orbit", "quill", "ridge", "sable", "tonic", "vivid",
+];
 
 pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Result<GenSummary> {
     DumpWriter::write_db(dir, "shop")?;
@@ -84,16 +86,38 @@ fn dup_or(rng: &mut StdRng, ratio: f64, next: i64) -> i64 {
     }
 }
 
-fn customers(dir: &Path, opts: &GenOptions, budget: u64, rng: &mut StdRng) -> std::io::Result<(u64, u64)> {
-    let cols = ["id", "name", "email", "country", "balance", "created", "vip"];
-    let mut w = DumpWriter::new(dir, "shop", "customers", &cols, Format::Sql, opts.file_bytes);
+fn customers(
+    dir: &Path,
+    opts: &GenOptions,
+    budget: u64,
+    rng: &mut StdRng,
+) -> std::io::Result<(u64, u64)> {
+    let cols = [
+        "id", "name", "email", "country", "balance", "created", "vip",
+    ];
+    let mut w = DumpWriter::new(
+        dir,
+        "shop",
+        "customers",
+        &cols,
+        Format::Sql,
+        opts.file_bytes,
+    );
     let mut id = 0i64;
     while w.total_bytes < budget {
         id += 1;
         let key = dup_or(rng, opts.duplicate_ratio, id);
         let name = format!("{} {}'s", pick(rng, &WORDS), pick(rng, &WORDS));
-        let country = if rng.gen_ratio(1, 10) { "NULL".to_string() } else { format!("'{}'", pick(rng, &COUNTRIES)) };
-        let balance = format!("{}.{:02}", rng.gen_range(-5000..100_000), rng.gen_range(0..100));
+        let country = if rng.gen_ratio(1, 10) {
+            "NULL".to_string()
+        } else {
+            format!("'{}'", pick(rng, &COUNTRIES))
+        };
+        let balance = format!(
+            "{}.{:02}",
+            rng.gen_range(-5000..100_000),
+            rng.gen_range(0..100)
+        );
         let created = format!(
             "'20{:02}-{:02}-{:02} {:02}:{:02}:{:02}'",
             rng.gen_range(10..25),
@@ -116,8 +140,22 @@ fn customers(dir: &Path, opts: &GenOptions, budget: u64, rng: &mut StdRng) -> st
     w.finish()
 }
 
-fn orders(dir: &Path, opts: &GenOptions, budget: u64, customers: u64, rng: &mut StdRng) -> std::io::Result<(u64, u64)> {
-    let cols = ["order_id", "customer_id", "amount", "status", "placed", "weight", "note"];
+fn orders(
+    dir: &Path,
+    opts: &GenOptions,
+    budget: u64,
+    customers: u64,
+    rng: &mut StdRng,
+) -> std::io::Result<(u64, u64)> {
+    let cols = [
+        "order_id",
+        "customer_id",
+        "amount",
+        "status",
+        "placed",
+        "weight",
+        "note",
+    ];
     let mut w = DumpWriter::new(dir, "shop", "orders", &cols, Format::Csv, opts.file_bytes);
     let mut id = 0i64;
     while w.total_bytes < budget {
@@ -126,9 +164,18 @@ fn orders(dir: &Path, opts: &GenOptions, budget: u64, customers: u64, rng: &mut 
         let note = match rng.gen_range(0..4) {
             0 => "NULL".to_string(),
             1 => "''".to_string(),
-            _ => format!("'{} {}, {}'", pick(rng, &WORDS), pick(rng, &WORDS), pick(rng, &WORDS)),
+            _ => format!(
+                "'{} {}, {}'",
+                pick(rng, &WORDS),
+                pick(rng, &WORDS),
+                pick(rng, &WORDS)
+            ),
         };
-        let weight = if rng.gen_ratio(1, 5) { "NULL".to_string() } else { format!("{:.3}", rng.gen_range(0.0..50.0f64)) };
+        let weight = if rng.gen_ratio(1, 5) {
+            "NULL".to_string()
+        } else {
+            format!("{:.3}", rng.gen_range(0.0..50.0f64))
+        };
         w.row(&[
             key.to_string(),
             rng.gen_range(1..=customers.max(1)).to_string(),
@@ -149,7 +196,12 @@ fn orders(dir: &Path, opts: &GenOptions, budget: u64, customers: u64, rng: &mut 
     w.finish()
 }
 
-fn events(dir: &Path, opts: &GenOptions, budget: u64, rng: &mut StdRng) -> std::io::Result<(u64, u64)> {
+fn events(
+    dir: &Path,
+    opts: &GenOptions,
+    budget: u64,
+    rng: &mut StdRng,
+) -> std::io::Result<(u64, u64)> {
     let cols = ["uuid", "kind", "at", "day", "score", "flags"];
     let mut w = DumpWriter::new(dir, "shop", "events", &cols, Format::Sql, opts.file_bytes);
     while w.total_bytes < budget {
@@ -163,11 +215,21 @@ fn events(dir: &Path, opts: &GenOptions, budget: u64, rng: &mut StdRng) -> std::
         );
         let (m, d) = (rng.gen_range(1..13), rng.gen_range(1..29));
         let flags = ["", "a", "b", "a,c", "a,b,c"][rng.gen_range(0..5)];
-        let score = if rng.gen_ratio(1, 8) { "NULL".to_string() } else { format!("{:.2}", rng.gen_range(-1.0..1.0f32)) };
+        let score = if rng.gen_ratio(1, 8) {
+            "NULL".to_string()
+        } else {
+            format!("{:.2}", rng.gen_range(-1.0..1.0f32))
+        };
         w.row(&[
             format!("'{uuid}'"),
             format!("'{}'", pick(rng, &KINDS)),
-            format!("'2025-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}'", rng.gen_range(0..24), rng.gen_range(0..60), rng.gen_range(0..60), rng.gen_range(0..1000)),
+            format!(
+                "'2025-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}'",
+                rng.gen_range(0..24),
+                rng.gen_range(0..60),
+                rng.gen_range(0..60),
+                rng.gen_range(0..1000)
+            ),
             format!("'2025-{m:02}-{d:02}'"),
             score,
             format!("'{flags}'"),

@@ -35,7 +35,14 @@ pub fn digit_groups(rng: &mut StdRng, groups: usize) -> String {
 pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Result<GenSummary> {
     DumpWriter::write_db(dir, "sbtest")?;
     DumpWriter::write_schema(dir, "sbtest", "sbtest1", DDL)?;
-    let mut w = DumpWriter::new(dir, "sbtest", "sbtest1", &["id", "k", "c", "pad"], Format::Sql, opts.file_bytes);
+    let mut w = DumpWriter::new(
+        dir,
+        "sbtest",
+        "sbtest1",
+        &["id", "k", "c", "pad"],
+        Format::Sql,
+        opts.file_bytes,
+    );
     let mut id: i64 = 0;
     while w.total_bytes < opts.bytes {
         id += 1;
@@ -47,8 +54,16 @@ pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Res
         let k = rng.gen_range(1..=i32::MAX as i64 / 1024);
         let c = digit_groups(rng, 10);
         let pad = digit_groups(rng, 5);
-        w.row(&[row_id.to_string(), k.to_string(), format!("'{c}'"), format!("'{pad}'")])?;
+        w.row(&[
+            row_id.to_string(),
+            k.to_string(),
+            format!("'{c}'"),
+            format!("'{pad}'"),
+        ])?;
     }
     let (rows, bytes) = w.finish()?;
-    Ok(GenSummary { tables: vec![("sbtest.sbtest1".into(), rows)], bytes })
+    Ok(GenSummary {
+        tables: vec![("sbtest.sbtest1".into(), rows)],
+        bytes,
+    })
 }

@@ -31,7 +31,14 @@ pub struct DumpWriter {
 }
 
 impl DumpWriter {
-    pub fn new(dir: &Path, db: &str, table: &str, columns: &[&str], format: Format, file_bytes: u64) -> Self {
+    pub fn new(
+        dir: &Path,
+        db: &str,
+        table: &str,
+        columns: &[&str],
+        format: Format,
+        file_bytes: u64,
+    ) -> Self {
         Self {
             dir: dir.to_path_buf(),
             db: db.into(),
@@ -55,7 +62,10 @@ impl DumpWriter {
 
     /// Writes the `CREATE DATABASE` schema file.
     pub fn write_db(dir: &Path, db: &str) -> std::io::Result<()> {
-        std::fs::write(dir.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n"))
+        std::fs::write(
+            dir.join(format!("{db}-schema-create.sql")),
+            format!("CREATE DATABASE `{db}`;\n"),
+        )
     }
 
     /// Appends one row; each value is already a SQL literal (`NULL`, `12`,
@@ -82,7 +92,11 @@ impl DumpWriter {
         let tuple = format!("({})", values.join(","));
         let line = if self.rows_in_statement == 0 {
             let cols: Vec<String> = self.columns.iter().map(|c| format!("`{c}`")).collect();
-            format!("INSERT INTO `{}` ({}) VALUES\n{tuple}", self.table, cols.join(","))
+            format!(
+                "INSERT INTO `{}` ({}) VALUES\n{tuple}",
+                self.table,
+                cols.join(",")
+            )
         } else {
             format!(",\n{tuple}")
         };
@@ -110,7 +124,10 @@ impl DumpWriter {
             Format::Sql => "sql",
             Format::Csv => "csv",
         };
-        let path = self.dir.join(format!("{}.{}.{:09}.{ext}", self.db, self.table, self.file_no));
+        let path = self.dir.join(format!(
+            "{}.{}.{:09}.{ext}",
+            self.db, self.table, self.file_no
+        ));
         self.out = Some(BufWriter::with_capacity(1 << 20, File::create(path)?));
         self.written_in_file = 0;
         self.rows_in_statement = 0;

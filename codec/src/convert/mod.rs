@@ -26,6 +26,19 @@ pub use tz::SessionTz;
 
 use ctx::Ctx;
 
+/// How a source value was written (SQL dumps distinguish these; CSV fields
+/// are always [`ValueForm::Text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ValueForm {
+    /// A quoted string or a CSV field.
+    #[default]
+    Text,
+    /// An unquoted number literal (`12`, `-1.5e3`).
+    Number,
+    /// A hex or bit literal (`0x41`, `b'1'`): the bytes are the value.
+    Binary,
+}
+
 /// Converts source values for one import (one SQL mode, one time zone).
 /// Cheap to clone; holds no per-row state.
 #[derive(Debug, Clone)]
@@ -71,11 +84,32 @@ impl Converter {
         raw: Option<&[u8]>,
         warnings: &mut Vec<ConvertWarning>,
     ) -> Result<Datum, ConvertError> {
+        self.convert_as(col, raw, ValueForm::Text, warnings)
+    }
+
+    /// Like [`Converter::convert`], for a value written as `form` (a number
+    /// literal into a BIT column is its value, a hex literal into an INT
+    /// column is a big-endian number, ...).
+    pub fn convert_as(
+        &self,
+        col: &ColumnInfo,
+        raw: Option<&[u8]>,
+        form: ValueForm,
+        warnings: &mut Vec<ConvertWarning>,
+    ) -> Result<Datum, ConvertError> {
         let mut cx = Ctx::new(col, self.mode, warnings);
         let Some(raw) = raw else {
             return self.convert_null(&mut cx);
         };
-        self.convert_value(&mut cx, raw)
+        match (form, col.field_type.tp) {
+            (ValueForm::Number, MysqlType::Bit) => bit::convert_bit_number(&mut cx, raw),
+            (ValueForm::Number, MysqlType::Year) => number::convert_year_number(&mut cx, raw),
+            (ValueForm::Binary, tp) if is_numeric(tp) => {
+                let text = binary_as_number(raw);
+                self.convert_value(&mut cx, text.as_bytes())
+            }
+            _ => self.convert_value(&mut cx, raw),
+        }
     }
 
     fn convert_value(&self, cx: &mut Ctx<'_>, raw: &[u8]) -> Result<Datum, ConvertError> {
@@ -114,6 +148,21 @@ impl Converter {
         let zero = default::zero_value(col);
         cx.adjust(Problem::NotNull, zero)
     }
+}
+
+fn is_numeric(tp: MysqlType) -> bool {
+    use MysqlType as T;
+    matches!(tp, T::Tiny | T::Short | T::Int24 | T::Long | T::LongLong | T::Year | T::Float | T::Double | T::Decimal | T::NewDecimal)
+}
+
+/// A hex/bit literal in a numeric context is its big-endian unsigned value
+/// (more than 8 significant bytes saturate, which then reports out of range).
+fn binary_as_number(raw: &[u8]) -> String {
+    let significant = raw.iter().position(|&b| b != 0).map_or(&raw[raw.len()..], |p| &raw[p..]);
+    if significant.len() > 8 {
+        return "1e30".to_string();
+    }
+    significant.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)).to_string()
 }
 
 #[cfg(test)]

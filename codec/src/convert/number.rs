@@ -128,6 +128,15 @@ pub(crate) fn convert_year(cx: &mut Ctx<'_>, raw: &[u8]) -> Result<Datum, Conver
     Ok(Datum::Int(y as i64))
 }
 
+/// An unquoted number into YEAR: 0 stays 0 (only the strings '0'/'00' mean 2000).
+pub(crate) fn convert_year_number(cx: &mut Ctx<'_>, raw: &[u8]) -> Result<Datum, ConvertError> {
+    let s = trim(raw);
+    match parse_integer(s) {
+        Ok((0, false)) => Ok(Datum::Int(0)),
+        _ => convert_year(cx, s),
+    }
+}
+
 /// Length of the longest prefix of `s` that is a float literal.
 fn float_prefix_len(s: &[u8]) -> usize {
     let mut i = 0;

@@ -20,7 +20,10 @@ pub use sections::{
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid config: `{key}`: {reason}")]
@@ -51,30 +54,59 @@ impl TaskConfig {
 
     /// Reads and parses a config file (no validation: apply overrides first).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_toml(&text, path)
     }
 
     /// Checks values that parse but make no sense; errors name the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn bad(key: &'static str, reason: impl Into<String>) -> Result<(), ConfigError> {
-            Err(ConfigError::Invalid { key, reason: reason.into() })
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
         }
         if self.tikv_importer.backend != "local" {
             return bad(
                 "tikv-importer.backend",
-                format!("{:?} is not supported: Squall only does physical import (`local`)", self.tikv_importer.backend),
+                format!(
+                    "{:?} is not supported: Squall only does physical import (`local`)",
+                    self.tikv_importer.backend
+                ),
             );
         }
-        if !matches!(self.conflict.strategy.as_str(), "error" | "record" | "none" | "remove" | "replace") {
-            return bad("conflict.strategy", format!("{:?}: expected error, record, none, remove or replace", self.conflict.strategy));
+        if !matches!(
+            self.conflict.strategy.as_str(),
+            "error" | "record" | "none" | "remove" | "replace"
+        ) {
+            return bad(
+                "conflict.strategy",
+                format!(
+                    "{:?}: expected error, record, none, remove or replace",
+                    self.conflict.strategy
+                ),
+            );
         }
-        if !matches!(self.post_restore.checksum.as_str(), "required" | "optional" | "off" | "true" | "false") {
-            return bad("post-restore.checksum", format!("{:?}: expected required, optional or off", self.post_restore.checksum));
+        if !matches!(
+            self.post_restore.checksum.as_str(),
+            "required" | "optional" | "off" | "true" | "false"
+        ) {
+            return bad(
+                "post-restore.checksum",
+                format!(
+                    "{:?}: expected required, optional or off",
+                    self.post_restore.checksum
+                ),
+            );
         }
         if !matches!(self.checkpoint.driver.as_str(), "file" | "etcd") {
-            return bad("checkpoint.driver", format!("{:?}: expected file or etcd", self.checkpoint.driver));
+            return bad(
+                "checkpoint.driver",
+                format!("{:?}: expected file or etcd", self.checkpoint.driver),
+            );
         }
         let csv = &self.mydumper.csv;
         if csv.separator.is_empty() {
@@ -90,11 +122,17 @@ impl TaskConfig {
             return bad("tikv-importer.range-concurrency", "must be at least 1");
         }
         if self.mydumper.batch_size.0 == 0 || self.mydumper.max_region_size.0 == 0 {
-            return bad("mydumper.batch-size", "engine and chunk sizes must be positive");
+            return bad(
+                "mydumper.batch-size",
+                "engine and chunk sizes must be positive",
+            );
         }
         for rule in &self.mydumper.files {
             if rule.pattern.is_empty() == rule.path.is_empty() {
-                return bad("mydumper.files", "each rule needs exactly one of `pattern` and `path`");
+                return bad(
+                    "mydumper.files",
+                    "each rule needs exactly one of `pattern` and `path`",
+                );
             }
             if !rule.pattern.is_empty() {
                 if let Err(e) = regex::Regex::new(&rule.pattern) {
@@ -140,8 +178,9 @@ mod tests {
             .expect("parses");
         let msg = cfg.validate().expect_err("invalid").to_string();
         assert!(msg.contains("conflict.strategy"), "{msg}");
-        let cfg = TaskConfig::from_toml("[tikv-importer]\nbackend = \"tidb\"\n", Path::new("c.toml"))
-            .expect("parses");
+        let cfg =
+            TaskConfig::from_toml("[tikv-importer]\nbackend = \"tidb\"\n", Path::new("c.toml"))
+                .expect("parses");
         assert!(cfg.validate().is_err());
     }
 }

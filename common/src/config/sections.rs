@@ -128,7 +128,11 @@ pub struct CheckpointConfig {
 
 impl Default for CheckpointConfig {
     fn default() -> Self {
-        Self { enable: true, driver: "file".into(), dsn: String::new() }
+        Self {
+            enable: true,
+            driver: "file".into(),
+            dsn: String::new(),
+        }
     }
 }
 
@@ -144,7 +148,10 @@ pub struct PostRestoreConfig {
 
 impl Default for PostRestoreConfig {
     fn default() -> Self {
-        Self { checksum: "required".into(), analyze: "off".into() }
+        Self {
+            checksum: "required".into(),
+            analyze: "off".into(),
+        }
     }
 }
 
@@ -160,7 +167,10 @@ pub struct ConflictConfig {
 
 impl Default for ConflictConfig {
     fn default() -> Self {
-        Self { strategy: "error".into(), threshold: 0 }
+        Self {
+            strategy: "error".into(),
+            threshold: 0,
+        }
     }
 }
 

@@ -58,7 +58,9 @@ impl TableInfo {
         if self.handle != HandleKind::IntPk {
             return None;
         }
-        self.primary_index().and_then(|ix| ix.columns.first()).map(|c| &self.columns[c.offset])
+        self.primary_index()
+            .and_then(|ix| ix.columns.first())
+            .map(|c| &self.columns[c.offset])
     }
 
     /// The primary key index, clustered or not.
@@ -68,11 +70,15 @@ impl TableInfo {
 
     /// Indexes for which index KVs are written.
     pub fn written_indices(&self) -> impl Iterator<Item = &IndexInfo> {
-        self.indices.iter().filter(|ix| !(ix.primary && self.handle != HandleKind::RowId))
+        self.indices
+            .iter()
+            .filter(|ix| !(ix.primary && self.handle != HandleKind::RowId))
     }
 
     pub fn column_by_name(&self, name: &str) -> Option<&ColumnInfo> {
-        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// `db.table` with backquotes, as in log lines and error messages.

@@ -35,7 +35,11 @@ const CSV_HEADER: [&str; 16] = [
 ];
 
 /// Writes both files for one table; returns their paths.
-pub fn write_table_report(output_dir: &Path, table: &TableInfo, lines: &[ReportLine]) -> Result<(PathBuf, PathBuf), DuplicateError> {
+pub fn write_table_report(
+    output_dir: &Path,
+    table: &TableInfo,
+    lines: &[ReportLine],
+) -> Result<(PathBuf, PathBuf), DuplicateError> {
     let dir = output_dir.join("conflicts");
     fs::create_dir_all(&dir).map_err(|source| io_err(&dir, source))?;
     let stem = format!("{}.{}", file_safe(&table.db), file_safe(&table.name));
@@ -86,7 +90,10 @@ fn write_csv(w: &mut dyn Write, table: &TableInfo, lines: &[ReportLine]) -> std:
 
 /// One RFC 4180 record. `None` (SQL NULL, unknown) is written as `\N`, the
 /// way MySQL's `SELECT ... INTO OUTFILE` and Lightning's CSV reader spell it.
-fn write_record<'a>(w: &mut dyn Write, fields: impl Iterator<Item = Option<&'a str>>) -> std::io::Result<()> {
+fn write_record<'a>(
+    w: &mut dyn Write,
+    fields: impl Iterator<Item = Option<&'a str>>,
+) -> std::io::Result<()> {
     for (i, field) in fields.enumerate() {
         if i > 0 {
             w.write_all(b",")?;
@@ -105,7 +112,10 @@ fn write_record<'a>(w: &mut dyn Write, fields: impl Iterator<Item = Option<&'a s
 }
 
 /// Writes `path` through a temporary file and an atomic rename.
-fn replace_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), DuplicateError> {
+fn replace_file(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), DuplicateError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -124,12 +134,23 @@ fn replace_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Resul
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> DuplicateError {
-    DuplicateError::Report { path: path.display().to_string(), source }
+    DuplicateError::Report {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Database and table names may hold characters a file name cannot.
 fn file_safe(name: &str) -> String {
-    name.chars().map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '$') { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '$') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -158,7 +179,11 @@ mod tests {
             source_row_in_chunk: None,
             source_chunk_offset: None,
             action: "removed",
-            row: vec![("id".into(), Some("1".into())), ("u".into(), None), ("v".into(), v.map(str::to_string))],
+            row: vec![
+                ("id".into(), Some("1".into())),
+                ("u".into(), None),
+                ("v".into(), v.map(str::to_string)),
+            ],
         }
     }
 
@@ -172,14 +197,24 @@ mod tests {
         assert_eq!(jsonl, jsonl2);
         let text = fs::read_to_string(&jsonl).expect("read");
         assert_eq!(text.lines().count(), 2, "rewritten, not appended");
-        let first: serde_json::Value = serde_json::from_str(text.lines().next().expect("line")).expect("json");
+        let first: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("line")).expect("json");
         assert_eq!(first["row"]["v"], "say \"hi\"");
         assert!(first["row"]["u"].is_null());
         assert_eq!(first["action"], "removed");
         let csv = fs::read_to_string(&csv).expect("read");
         let rows: Vec<&str> = csv.split("\r\n").collect();
-        assert!(rows[0].starts_with("table,table_id,index,") && rows[0].ends_with(",action,id,u,v"), "{}", rows[0]);
-        assert!(rows[1].contains(",\"a,b.csv\",") && rows[1].ends_with(",removed,1,\\N,\"say \"\"hi\"\"\""), "{}", rows[1]);
+        assert!(
+            rows[0].starts_with("table,table_id,index,") && rows[0].ends_with(",action,id,u,v"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains(",\"a,b.csv\",")
+                && rows[1].ends_with(",removed,1,\\N,\"say \"\"hi\"\"\""),
+            "{}",
+            rows[1]
+        );
         assert!(rows[2].ends_with(",removed,1,\\N,\\N"), "{}", rows[2]);
         assert!(!dir.path().join("conflicts/db.t.jsonl.tmp").exists());
     }

@@ -47,7 +47,10 @@ pub struct ReportLine {
     pub row: Vec<(String, Option<String>)>,
 }
 
-fn columns_as_object<S: Serializer>(row: &[(String, Option<String>)], s: S) -> Result<S::Ok, S::Error> {
+fn columns_as_object<S: Serializer>(
+    row: &[(String, Option<String>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(row.len()))?;
     for (name, value) in row {
         map.serialize_entry(name, value)?;
@@ -56,26 +59,50 @@ fn columns_as_object<S: Serializer>(row: &[(String, Option<String>)], s: S) -> R
 }
 
 /// Every line of one table's report, in key order.
-pub fn report_lines(table: &TableInfo, engines: &[EngineSource], analysis: &Analysis, fates: &[Fate], order: &SourceOrder) -> Vec<ReportLine> {
+pub fn report_lines(
+    table: &TableInfo,
+    engines: &[EngineSource],
+    analysis: &Analysis,
+    fates: &[Fate],
+    order: &SourceOrder,
+) -> Vec<ReportLine> {
     let mut out = Vec::new();
     for group in &analysis.groups {
         for &i in &group.rows {
-            out.push(line(table, engines, group, &analysis.rows[i], fates[i], order));
+            out.push(line(
+                table,
+                engines,
+                group,
+                &analysis.rows[i],
+                fates[i],
+                order,
+            ));
         }
     }
     out
 }
 
-fn line(table: &TableInfo, engines: &[EngineSource], group: &ConflictGroup, row: &Row, fate: Fate, order: &SourceOrder) -> ReportLine {
+fn line(
+    table: &TableInfo,
+    engines: &[EngineSource],
+    group: &ConflictGroup,
+    row: &Row,
+    fate: Fate,
+    order: &SourceOrder,
+) -> ReportLine {
     let commit_ts = row.id.origin.commit_ts();
     let engine = match row.id.origin {
-        Origin::Imported { commit_ts, .. } => order.engine_id(commit_ts).and_then(|id| engines.iter().find(|e| e.engine_id == id)),
+        Origin::Imported { commit_ts, .. } => order
+            .engine_id(commit_ts)
+            .and_then(|id| engines.iter().find(|e| e.engine_id == id)),
         Origin::Preexisting { .. } => None,
     };
     let mut source_file = row.value.source.as_ref().map(|s| s.file.clone());
     let source_offset = row.value.source.as_ref().map(|s| s.offset);
     let (mut source_row_in_chunk, mut source_chunk_offset) = (None, None);
-    if let (Some(engine), HandleKind::RowId, Handle::Int(h)) = (engine, table.handle, &row.id.handle) {
+    if let (Some(engine), HandleKind::RowId, Handle::Int(h)) =
+        (engine, table.handle, &row.id.handle)
+    {
         if let Some(chunk) = engine.chunk_of_row_id(*h) {
             source_file.get_or_insert_with(|| chunk.file.path.clone());
             source_row_in_chunk = Some(h - chunk.row_id_base);
@@ -109,7 +136,12 @@ fn line(table: &TableInfo, engines: &[EngineSource], group: &ConflictGroup, row:
             .columns
             .iter()
             .zip(&row.datums)
-            .map(|(c, d)| (c.name.clone(), (!d.is_null()).then(|| d.to_display_string(&c.field_type))))
+            .map(|(c, d)| {
+                (
+                    c.name.clone(),
+                    (!d.is_null()).then(|| d.to_display_string(&c.field_type)),
+                )
+            })
             .collect(),
     }
 }
@@ -117,13 +149,21 @@ fn line(table: &TableInfo, engines: &[EngineSource], group: &ConflictGroup, row:
 /// The engine's file when all its chunks come from one.
 fn single_file(engine: &EngineSource) -> Option<String> {
     let first = engine.chunks.first()?;
-    engine.chunks.iter().all(|c| c.file.path == first.file.path).then(|| first.file.path.clone())
+    engine
+        .chunks
+        .iter()
+        .all(|c| c.file.path == first.file.path)
+        .then(|| first.file.path.clone())
 }
 
 fn index_name(table: &TableInfo, index_id: Option<i64>) -> String {
     match index_id {
         None => RECORD.to_string(),
-        Some(id) => table.indices.iter().find(|ix| ix.id == id).map_or_else(|| format!("index#{id}"), |ix| ix.name.clone()),
+        Some(id) => table
+            .indices
+            .iter()
+            .find(|ix| ix.id == id)
+            .map_or_else(|| format!("index#{id}"), |ix| ix.name.clone()),
     }
 }
 
@@ -135,7 +175,11 @@ fn describe_key(table: &TableInfo, group: &ConflictGroup) -> String {
         };
     }
     match decode_index_key(&group.key) {
-        Ok(k) => format!("{}({})", index_name(table, Some(k.index_id)), describe_datums(&k.datums)),
+        Ok(k) => format!(
+            "{}({})",
+            index_name(table, Some(k.index_id)),
+            describe_datums(&k.datums)
+        ),
         Err(e) => format!("<undecodable index key: {e}>"),
     }
 }

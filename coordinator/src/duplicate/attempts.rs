@@ -41,13 +41,21 @@ mod tests {
 
     #[test]
     fn bounded_by_the_policy_and_reset_by_progress() {
-        let policy = RetryPolicy { max_attempts: 3, initial: Duration::from_millis(1), jitter: 0.0, ..Default::default() };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            initial: Duration::from_millis(1),
+            jitter: 0.0,
+            ..Default::default()
+        };
         let mut a = Attempts::default();
         assert_eq!(a.fail(&policy, None), Some(Duration::from_millis(1)));
         assert_eq!(a.fail(&policy, None), Some(Duration::from_millis(2)));
         assert_eq!(a.fail(&policy, None), None);
         a.reset();
-        assert_eq!(a.fail(&policy, Some(Duration::from_millis(50))), Some(Duration::from_millis(50)));
+        assert_eq!(
+            a.fail(&policy, Some(Duration::from_millis(50))),
+            Some(Duration::from_millis(50))
+        );
         assert_eq!(a.failures(), 1);
     }
 }

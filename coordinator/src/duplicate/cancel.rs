@@ -74,11 +74,18 @@ mod tests {
         let (tx, cancel) = Cancel::new();
         assert!(cancel.check().is_ok());
         let c = cancel.clone();
-        let waiter = tokio::spawn(async move { c.sleep(std::time::Duration::from_secs(3600)).await });
+        let waiter =
+            tokio::spawn(async move { c.sleep(std::time::Duration::from_secs(3600)).await });
         tx.send(true).expect("receiver alive");
-        assert!(matches!(waiter.await.expect("joins"), Err(DuplicateError::Cancelled)));
+        assert!(matches!(
+            waiter.await.expect("joins"),
+            Err(DuplicateError::Cancelled)
+        ));
         assert!(cancel.is_cancelled());
-        assert!(matches!(cancel.run(async { 1 }).await, Err(DuplicateError::Cancelled)));
+        assert!(matches!(
+            cancel.run(async { 1 }).await,
+            Err(DuplicateError::Cancelled)
+        ));
         let never = Cancel::never();
         assert_eq!(never.run(async { 2 }).await.expect("runs"), 2);
     }

@@ -28,17 +28,27 @@ pub struct EngineSource {
 
 impl EngineSource {
     pub fn from_checkpoint(e: &EngineCheckpoint) -> Self {
-        Self { engine_id: e.engine_id, commit_ts: e.commit_ts, chunks: e.chunks.clone() }
+        Self {
+            engine_id: e.engine_id,
+            commit_ts: e.commit_ts,
+            chunks: e.chunks.clone(),
+        }
     }
 
     /// Position of the engine's first chunk in the table's chunk list.
     pub fn first_chunk_ordinal(&self) -> u32 {
-        self.chunks.iter().map(|c| c.ordinal).min().unwrap_or(u32::MAX)
+        self.chunks
+            .iter()
+            .map(|c| c.ordinal)
+            .min()
+            .unwrap_or(u32::MAX)
     }
 
     /// The chunk whose `_tidb_rowid` range holds `row_id`.
     pub fn chunk_of_row_id(&self, row_id: i64) -> Option<&ChunkSpec> {
-        self.chunks.iter().find(|c| c.row_id_base < row_id && row_id <= c.row_id_max)
+        self.chunks
+            .iter()
+            .find(|c| c.row_id_base < row_id && row_id <= c.row_id_max)
     }
 
     #[cfg(test)]
@@ -47,7 +57,11 @@ impl EngineSource {
         chunk.end = 100;
         chunk.row_id_base = i64::from(first_chunk) * 1000;
         chunk.row_id_max = chunk.row_id_base + 1000;
-        Self { engine_id, commit_ts, chunks: vec![chunk] }
+        Self {
+            engine_id,
+            commit_ts,
+            chunks: vec![chunk],
+        }
     }
 }
 

@@ -29,11 +29,21 @@ pub enum DuplicateError {
         "DuplicateDetect over table {table_id} {target} [{start}, {end}) hit a key error: {message} \
          (rows were deleted in this range after the import started; detection cannot be repeated here)"
     )]
-    KeyError { table_id: i64, target: String, start: String, end: String, message: String },
+    KeyError {
+        table_id: i64,
+        target: String,
+        start: String,
+        end: String,
+        message: String,
+    },
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
     #[error("table {table}: key {key}: {reason}")]
-    Decode { table: String, key: String, reason: String },
+    Decode {
+        table: String,
+        key: String,
+        reason: String,
+    },
     #[error("table {table}: {reason}")]
     Inconsistent { table: String, reason: String },
     #[error("conflict report {path}: {source}")]
@@ -43,32 +53,54 @@ pub enum DuplicateError {
         source: std::io::Error,
     },
     #[error("writing the resolution of table {table} at ts {commit_ts}: {reason}")]
-    Ingest { table: String, commit_ts: u64, reason: String },
+    Ingest {
+        table: String,
+        commit_ts: u64,
+        reason: String,
+    },
     #[error("local duplicates of table {table}: {reason}")]
     LocalDuplicates { table: String, reason: String },
     #[error(
         "{rows} conflicting rows found (conflict.strategy = \"error\"); see the report in {report_dir}"
     )]
-    ConflictsFound { rows: u64, report_dir: String, summary: Box<super::summary::ConflictSummary> },
+    ConflictsFound {
+        rows: u64,
+        report_dir: String,
+        summary: Box<super::summary::ConflictSummary>,
+    },
     #[error(
         "{rows} conflicting rows found, more than conflict.threshold = {threshold}; the job stops \
          here, see the report in {report_dir}"
     )]
-    ThresholdExceeded { rows: u64, threshold: u64, report_dir: String },
+    ThresholdExceeded {
+        rows: u64,
+        threshold: u64,
+        report_dir: String,
+    },
     #[error("cancelled")]
     Cancelled,
 }
 
 impl DuplicateError {
     pub(crate) fn client(what: impl Into<String>, source: ClientError) -> Self {
-        Self::Client { what: what.into(), source }
+        Self::Client {
+            what: what.into(),
+            source,
+        }
     }
 
     pub(crate) fn decode(table: &str, key: &[u8], reason: impl std::fmt::Display) -> Self {
-        Self::Decode { table: table.to_string(), key: hex::encode(key), reason: reason.to_string() }
+        Self::Decode {
+            table: table.to_string(),
+            key: hex::encode(key),
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn inconsistent(table: &str, reason: impl Into<String>) -> Self {
-        Self::Inconsistent { table: table.to_string(), reason: reason.into() }
+        Self::Inconsistent {
+            table: table.to_string(),
+            reason: reason.into(),
+        }
     }
 }

@@ -105,7 +105,13 @@ pub fn collect_from_walk(
     out
 }
 
-fn copy(engine_id: u32, commit_ts: u64, kv: &EngineKv, ingested: bool, source: &impl Fn(u64) -> Option<SourcePos>) -> LocalDuplicate {
+fn copy(
+    engine_id: u32,
+    commit_ts: u64,
+    kv: &EngineKv,
+    ingested: bool,
+    source: &impl Fn(u64) -> Option<SourcePos>,
+) -> LocalDuplicate {
     LocalDuplicate {
         engine_id,
         commit_ts,
@@ -122,18 +128,42 @@ mod tests {
     use super::*;
 
     fn put(k: &str, tag: u64) -> EngineKv {
-        EngineKv::Put { key: k.as_bytes().to_vec(), value: vec![tag as u8], row_tag: tag }
+        EngineKv::Put {
+            key: k.as_bytes().to_vec(),
+            value: vec![tag as u8],
+            row_tag: tag,
+        }
     }
 
     fn dup(k: &str, tag: u64) -> EngineKv {
-        EngineKv::Duplicate { key: k.as_bytes().to_vec(), value: vec![tag as u8], row_tag: tag }
+        EngineKv::Duplicate {
+            key: k.as_bytes().to_vec(),
+            value: vec![tag as u8],
+            row_tag: tag,
+        }
     }
 
     #[test]
     fn keeps_every_copy_of_duplicated_keys_only() {
-        let walk = vec![put("a", 1), put("b", 2), dup("b", 5), dup("b", 7), put("c", 3), put("d", 4), dup("d", 6)];
-        let got = collect_from_walk(3, 99, walk, |tag| Some(SourcePos { file: "f.csv".into(), offset: tag * 10 }));
-        let summary: Vec<_> = got.iter().map(|d| (d.key.clone(), d.row_tag, d.ingested)).collect();
+        let walk = vec![
+            put("a", 1),
+            put("b", 2),
+            dup("b", 5),
+            dup("b", 7),
+            put("c", 3),
+            put("d", 4),
+            dup("d", 6),
+        ];
+        let got = collect_from_walk(3, 99, walk, |tag| {
+            Some(SourcePos {
+                file: "f.csv".into(),
+                offset: tag * 10,
+            })
+        });
+        let summary: Vec<_> = got
+            .iter()
+            .map(|d| (d.key.clone(), d.row_tag, d.ingested))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -145,6 +175,12 @@ mod tests {
             ]
         );
         assert!(got.iter().all(|d| d.engine_id == 3 && d.commit_ts == 99));
-        assert_eq!(got[1].source, Some(SourcePos { file: "f.csv".into(), offset: 50 }));
+        assert_eq!(
+            got[1].source,
+            Some(SourcePos {
+                file: "f.csv".into(),
+                offset: 50
+            })
+        );
     }
 }

@@ -36,9 +36,13 @@ mod e2e;
 pub(crate) mod test_util;
 
 pub use cancel::Cancel;
-pub use context::{DuplicateContext, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_SEGMENT_BYTES};
+pub use context::{
+    DuplicateContext, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_SEGMENT_BYTES,
+};
 pub use error::DuplicateError;
-pub use local::{InMemoryLocalDuplicates, LocalDuplicate, LocalDuplicateSource, NoLocalDuplicates, SourcePos};
+pub use local::{
+    InMemoryLocalDuplicates, LocalDuplicate, LocalDuplicateSource, NoLocalDuplicates, SourcePos,
+};
 pub use run::detect_and_resolve;
 pub use strategy::ConflictStrategy;
 pub use summary::{ConflictSummary, TableConflictSummary};

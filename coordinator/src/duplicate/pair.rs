@@ -40,11 +40,17 @@ mod tests {
 
     #[test]
     fn round_trips_as_hex_json() {
-        let p = DupPair { key: b"t\x80k".to_vec(), value: vec![0, 255], commit_ts: 7 };
+        let p = DupPair {
+            key: b"t\x80k".to_vec(),
+            value: vec![0, 255],
+            commit_ts: 7,
+        };
         let json = serde_json::to_string(&p).expect("serializes");
         assert_eq!(json, r#"{"key":"74806b","value":"00ff","commit_ts":7}"#);
         assert_eq!(serde_json::from_str::<DupPair>(&json).expect("parses"), p);
-        assert!(serde_json::from_str::<DupPair>(r#"{"key":"zz","value":"","commit_ts":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<DupPair>(r#"{"key":"zz","value":"","commit_ts":1}"#).is_err()
+        );
         assert_eq!(p.size(), 13);
     }
 }

@@ -61,9 +61,17 @@ struct Work {
 }
 
 enum Outcome {
-    Done { pairs: u64, segments: u64 },
+    Done {
+        pairs: u64,
+        segments: u64,
+    },
     /// Continue with these items (a region scan, or the rest after a failure).
-    Continue { items: Vec<Work>, pairs: u64, segments: u64, retried: bool },
+    Continue {
+        items: Vec<Work>,
+        pairs: u64,
+        segments: u64,
+        retried: bool,
+    },
 }
 
 impl Detector<'_> {
@@ -76,7 +84,13 @@ impl Detector<'_> {
             // use ([bug 4]: Lightning deleted raw-key ranges from a DB keyed
             // by encoded keys, so its cleanup never matched).
             for (start, end) in segment::gaps(&t.start, &t.end, &done) {
-                queue.push_back(Work { target: i, start, end, region: None, attempts: Attempts::default() });
+                queue.push_back(Work {
+                    target: i,
+                    start,
+                    end,
+                    region: None,
+                    attempts: Attempts::default(),
+                });
             }
         }
         let mut stats = DetectStats::default();
@@ -86,14 +100,21 @@ impl Detector<'_> {
                 let Some(work) = queue.pop_front() else { break };
                 running.push(self.run_work(&targets[work.target], work));
             }
-            let Some(outcome) = self.cancel.run(running.next()).await? else { break };
+            let Some(outcome) = self.cancel.run(running.next()).await? else {
+                break;
+            };
             match outcome? {
                 Outcome::Done { pairs, segments } => {
                     stats.streams += 1;
                     stats.pairs += pairs;
                     stats.segments += segments;
                 }
-                Outcome::Continue { items, pairs, segments, retried } => {
+                Outcome::Continue {
+                    items,
+                    pairs,
+                    segments,
+                    retried,
+                } => {
                     stats.pairs += pairs;
                     stats.segments += segments;
                     stats.retries += u64::from(retried);
@@ -115,34 +136,66 @@ impl Detector<'_> {
 
     /// Splits a range into one item per region.
     async fn scan(&self, target: &DetectTarget, mut work: Work) -> Result<Outcome, DuplicateError> {
-        match self.client.pd().scan_regions(&work.start, &work.end, SCAN_PAGE).await {
+        match self
+            .client
+            .pd()
+            .scan_regions(&work.start, &work.end, SCAN_PAGE)
+            .await
+        {
             Ok(regions) => {
                 let items = regions
                     .into_iter()
                     .filter_map(|region| {
                         let start = work.start.as_slice().max(region.start.as_slice()).to_vec();
                         let end = min_end(&work.end, &region.end).to_vec();
-                        (start < end).then(|| Work { target: work.target, start, end, region: Some(region), attempts: work.attempts })
+                        (start < end).then(|| Work {
+                            target: work.target,
+                            start,
+                            end,
+                            region: Some(region),
+                            attempts: work.attempts,
+                        })
                     })
                     .collect();
-                Ok(Outcome::Continue { items, pairs: 0, segments: 0, retried: false })
+                Ok(Outcome::Continue {
+                    items,
+                    pairs: 0,
+                    segments: 0,
+                    retried: false,
+                })
             }
             Err(err) => {
                 let what = format!("ScanRegions for table {} {}", target.table_id, target.kind);
                 self.backoff(&mut work, &what, err).await?;
-                Ok(Outcome::Continue { items: vec![work], pairs: 0, segments: 0, retried: true })
+                Ok(Outcome::Continue {
+                    items: vec![work],
+                    pairs: 0,
+                    segments: 0,
+                    retried: true,
+                })
             }
         }
     }
 
     /// Streams one region's part of the range.
-    async fn detect_region(&self, target: &DetectTarget, mut work: Work, region: RegionInfo) -> Result<Outcome, DuplicateError> {
+    async fn detect_region(
+        &self,
+        target: &DetectTarget,
+        mut work: Work,
+        region: RegionInfo,
+    ) -> Result<Outcome, DuplicateError> {
         let mut seg = Segmenter::new(work.start.clone(), self.segment_bytes);
         let (mut pairs, mut segments) = (0u64, 0u64);
-        let err = match self.stream(target, &region, &work, &mut seg, &mut pairs, &mut segments).await? {
+        let err = match self
+            .stream(target, &region, &work, &mut seg, &mut pairs, &mut segments)
+            .await?
+        {
             None => {
                 self.save(target, seg.finish(work.end.clone())).await?;
-                return Ok(Outcome::Done { pairs, segments: segments + 1 });
+                return Ok(Outcome::Done {
+                    pairs,
+                    segments: segments + 1,
+                });
             }
             Some(err) => err,
         };
@@ -163,7 +216,13 @@ impl Detector<'_> {
                 message: message.clone(),
             });
         }
-        let what = format!("DuplicateDetect on region {} for table {} {} from {}", region.id(), target.table_id, target.kind, HexKey(&resume));
+        let what = format!(
+            "DuplicateDetect on region {} for table {} {} from {}",
+            region.id(),
+            target.table_id,
+            target.kind,
+            HexKey(&resume)
+        );
         work.start = resume;
         work.region = match err.region_error().map(|e| e.action()) {
             // The store named the leader: go there directly.
@@ -171,14 +230,21 @@ impl Detector<'_> {
             // Busy or raced: the same region again after the wait.
             Some(RegionAction::Backoff(_)) => Some(region),
             // The region moved, split or merged: re-scan just this rest.
-            Some(RegionAction::SwitchLeader(None) | RegionAction::Replan(_) | RegionAction::Rescan) => None,
+            Some(
+                RegionAction::SwitchLeader(None) | RegionAction::Replan(_) | RegionAction::Rescan,
+            ) => None,
             // A dropped stream or a timeout: resume on the same region (a
             // changed region answers with a region error next time).
             None if err.is_transient() => Some(region),
             None => None,
         };
         self.backoff(&mut work, &what, err).await?;
-        Ok(Outcome::Continue { items: vec![work], pairs, segments, retried: true })
+        Ok(Outcome::Continue {
+            items: vec![work],
+            pairs,
+            segments,
+            retried: true,
+        })
     }
 
     /// Runs the stream; `Ok(None)` at its normal end, `Ok(Some(err))` when
@@ -198,7 +264,14 @@ impl Detector<'_> {
         };
         let opened = self
             .cancel
-            .run(self.client.duplicate_detect(peer.store_id, region.context(&peer), &work.start, &work.end, self.min_commit_ts, false))
+            .run(self.client.duplicate_detect(
+                peer.store_id,
+                region.context(&peer),
+                &work.start,
+                &work.end,
+                self.min_commit_ts,
+                false,
+            ))
             .await?;
         let mut stream = match opened {
             Ok(stream) => stream,
@@ -215,8 +288,15 @@ impl Detector<'_> {
             };
             for p in batch {
                 *pairs += 1;
-                let pair = DupPair { key: p.key, value: p.value, commit_ts: p.commit_ts };
-                let piece = seg.push(pair).map_err(|reason| ClientError::Protocol { what: "DuplicateDetect", reason });
+                let pair = DupPair {
+                    key: p.key,
+                    value: p.value,
+                    commit_ts: p.commit_ts,
+                };
+                let piece = seg.push(pair).map_err(|reason| ClientError::Protocol {
+                    what: "DuplicateDetect",
+                    reason,
+                });
                 match piece {
                     Ok(Some(piece)) => {
                         self.save(target, piece).await?;
@@ -230,10 +310,19 @@ impl Detector<'_> {
     }
 
     /// Records a failure and waits, or fails when the attempts are used up.
-    async fn backoff(&self, work: &mut Work, what: &str, err: ClientError) -> Result<(), DuplicateError> {
+    async fn backoff(
+        &self,
+        work: &mut Work,
+        what: &str,
+        err: ClientError,
+    ) -> Result<(), DuplicateError> {
         let Some(delay) = work.attempts.fail(self.retry, err.retry_after()) else {
             tracing::warn!(what, attempts = work.attempts.failures(), error = %err, "giving up");
-            return Err(DuplicateError::RetriesExhausted { what: what.to_string(), attempts: work.attempts.failures(), source: err });
+            return Err(DuplicateError::RetriesExhausted {
+                what: what.to_string(),
+                attempts: work.attempts.failures(),
+                source: err,
+            });
         };
         tracing::warn!(what, attempt = work.attempts.failures(), delay_ms = delay.as_millis() as u64, error = %err, "retrying");
         self.cancel.sleep(delay).await
@@ -248,7 +337,9 @@ impl Detector<'_> {
             match segment::save(self.store, self.job_id, &record, target.kind).await {
                 Ok(()) => return Ok(()),
                 Err(err) if err.is_retryable() => {
-                    let Some(delay) = attempts.fail(self.retry, None) else { return Err(err.into()) };
+                    let Some(delay) = attempts.fail(self.retry, None) else {
+                        return Err(err.into());
+                    };
                     tracing::warn!(table = target.table_id, error = %err, "storing a detection segment failed; retrying");
                     self.cancel.sleep(delay).await?;
                 }

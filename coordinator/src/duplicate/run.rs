@@ -37,7 +37,8 @@ pub async fn detect_and_resolve(ctx: &DuplicateContext) -> Result<ConflictSummar
     let store = &*ctx.checkpoints;
     let mut states = Vec::with_capacity(ctx.tables.len());
     for job in &ctx.tables {
-        let state = typed::read::<TableConflictState>(store, &state_key(&ctx.job_id, job.table.id)).await?;
+        let state =
+            typed::read::<TableConflictState>(store, &state_key(&ctx.job_id, job.table.id)).await?;
         states.push(state.map_or_else(|| TableConflictState::new(job.table.id), |s| s.record));
     }
     detect(ctx, &mut states).await?;
@@ -47,25 +48,44 @@ pub async fn detect_and_resolve(ctx: &DuplicateContext) -> Result<ConflictSummar
         let read_ts = fix_ts(ctx, state, |s| &mut s.read_ts).await?;
         let plan = plan_table(ctx, job, read_ts).await?;
         let (jsonl, csv) = write_table_report(&ctx.output_dir, &job.table, &plan.lines)?;
-        summaries.push(summarize(job, &plan, jsonl.display().to_string(), csv.display().to_string()));
+        summaries.push(summarize(
+            job,
+            &plan,
+            jsonl.display().to_string(),
+            csv.display().to_string(),
+        ));
         tracing::info!(table = %job.table.qualified_name(), rows = plan.analysis.rows.len(), keys = plan.analysis.groups.len(), "conflicts found");
         plans.push(plan);
     }
-    let mut summary = ConflictSummary { strategy: ctx.strategy, tables: summaries };
+    let mut summary = ConflictSummary {
+        strategy: ctx.strategy,
+        tables: summaries,
+    };
     check_limits(ctx, &summary)?;
-    for ((job, plan), (state, table_summary)) in ctx.tables.iter().zip(&plans).zip(states.iter_mut().zip(summary.tables.iter_mut())) {
+    for ((job, plan), (state, table_summary)) in ctx
+        .tables
+        .iter()
+        .zip(&plans)
+        .zip(states.iter_mut().zip(summary.tables.iter_mut()))
+    {
         apply(ctx, job, plan, state, table_summary).await?;
     }
     Ok(summary)
 }
 
 /// Runs detection over the tables whose ranges are not all covered yet.
-async fn detect(ctx: &DuplicateContext, states: &mut [TableConflictState]) -> Result<(), DuplicateError> {
+async fn detect(
+    ctx: &DuplicateContext,
+    states: &mut [TableConflictState],
+) -> Result<(), DuplicateError> {
     let pending: Vec<usize> = (0..states.len()).filter(|&i| !states[i].detected).collect();
     if pending.is_empty() {
         return Ok(());
     }
-    let targets: Vec<_> = pending.iter().flat_map(|&i| targets_for(&ctx.tables[i].table)).collect();
+    let targets: Vec<_> = pending
+        .iter()
+        .flat_map(|&i| targets_for(&ctx.tables[i].table))
+        .collect();
     let detector = Detector {
         client: &ctx.import,
         store: &*ctx.checkpoints,
@@ -77,7 +97,14 @@ async fn detect(ctx: &DuplicateContext, states: &mut [TableConflictState]) -> Re
         cancel: &ctx.cancel,
     };
     let stats = detector.run(&targets).await?;
-    tracing::info!(tables = pending.len(), ranges = targets.len(), streams = stats.streams, versions = stats.pairs, retries = stats.retries, "duplicate detection finished");
+    tracing::info!(
+        tables = pending.len(),
+        ranges = targets.len(),
+        streams = stats.streams,
+        versions = stats.pairs,
+        retries = stats.retries,
+        "duplicate detection finished"
+    );
     for i in pending {
         states[i].detected = true;
         save_state(&*ctx.checkpoints, &ctx.job_id, &states[i]).await?;
@@ -86,11 +113,20 @@ async fn detect(ctx: &DuplicateContext, states: &mut [TableConflictState]) -> Re
 }
 
 /// The ts in `slot`, taking one from PD and checkpointing it the first time.
-async fn fix_ts(ctx: &DuplicateContext, state: &mut TableConflictState, slot: impl Fn(&mut TableConflictState) -> &mut Option<u64>) -> Result<u64, DuplicateError> {
+async fn fix_ts(
+    ctx: &DuplicateContext,
+    state: &mut TableConflictState,
+    slot: impl Fn(&mut TableConflictState) -> &mut Option<u64>,
+) -> Result<u64, DuplicateError> {
     if let Some(ts) = *slot(state) {
         return Ok(ts);
     }
-    let ts = ctx.import.pd().tso().await.map_err(|e| DuplicateError::client("PD Tso", e))?;
+    let ts = ctx
+        .import
+        .pd()
+        .tso()
+        .await
+        .map_err(|e| DuplicateError::client("PD Tso", e))?;
     *slot(state) = Some(ts);
     save_state(&*ctx.checkpoints, &ctx.job_id, state).await?;
     Ok(ts)
@@ -100,21 +136,37 @@ fn check_limits(ctx: &DuplicateContext, summary: &ConflictSummary) -> Result<(),
     let rows = summary.conflict_rows();
     let report_dir = ctx.output_dir.join("conflicts").display().to_string();
     if ctx.threshold > 0 && rows > ctx.threshold {
-        return Err(DuplicateError::ThresholdExceeded { rows, threshold: ctx.threshold, report_dir });
+        return Err(DuplicateError::ThresholdExceeded {
+            rows,
+            threshold: ctx.threshold,
+            report_dir,
+        });
     }
     if ctx.strategy == ConflictStrategy::Error && rows > 0 {
-        return Err(DuplicateError::ConflictsFound { rows, report_dir, summary: Box::new(summary.clone()) });
+        return Err(DuplicateError::ConflictsFound {
+            rows,
+            report_dir,
+            summary: Box::new(summary.clone()),
+        });
     }
     Ok(())
 }
 
 /// Writes a table's mutations (unless a previous run did) and records it.
-async fn apply(ctx: &DuplicateContext, job: &TableJob, plan: &TablePlan, state: &mut TableConflictState, summary: &mut TableConflictSummary) -> Result<(), DuplicateError> {
+async fn apply(
+    ctx: &DuplicateContext,
+    job: &TableJob,
+    plan: &TablePlan,
+    state: &mut TableConflictState,
+    summary: &mut TableConflictSummary,
+) -> Result<(), DuplicateError> {
     if !state.resolved && !plan.writes.is_empty() {
         let ts = fix_ts(ctx, state, |s| &mut s.resolve_ts).await?;
         let (puts, deletes) = counts(&plan.writes);
         tracing::info!(table = %job.table.qualified_name(), commit_ts = ts, puts, deletes, "writing conflict resolution");
-        ctx.writer.write(&job.table.qualified_name(), ts, &plan.writes).await?;
+        ctx.writer
+            .write(&job.table.qualified_name(), ts, &plan.writes)
+            .await?;
     }
     summary.resolve_ts = state.resolve_ts.unwrap_or(0);
     state.resolved = true;
@@ -122,7 +174,12 @@ async fn apply(ctx: &DuplicateContext, job: &TableJob, plan: &TablePlan, state: 
     save_state(&*ctx.checkpoints, &ctx.job_id, state).await
 }
 
-fn summarize(job: &TableJob, plan: &TablePlan, report_jsonl: String, report_csv: String) -> TableConflictSummary {
+fn summarize(
+    job: &TableJob,
+    plan: &TablePlan,
+    report_jsonl: String,
+    report_csv: String,
+) -> TableConflictSummary {
     let (put_kvs, deleted_kvs) = counts(&plan.writes);
     let count = |fate: Fate| plan.fates.iter().filter(|f| **f == fate).count() as u64;
     TableConflictSummary {
@@ -143,7 +200,11 @@ fn summarize(job: &TableJob, plan: &TablePlan, report_jsonl: String, report_csv:
     }
 }
 
-async fn save_state(store: &dyn CheckpointStore, job_id: &str, state: &TableConflictState) -> Result<(), DuplicateError> {
+async fn save_state(
+    store: &dyn CheckpointStore,
+    job_id: &str,
+    state: &TableConflictState,
+) -> Result<(), DuplicateError> {
     typed::write(store, &state_key(job_id, state.table_id), state).await?;
     Ok(())
 }

@@ -39,7 +39,14 @@ impl Record for DetectedSegment {
 
 impl DetectedSegment {
     pub fn new(target: &DetectTarget, start: Vec<u8>, end: Vec<u8>, pairs: Vec<DupPair>) -> Self {
-        Self { version: RECORD_VERSION, table_id: target.table_id, target: target.kind.tag(), start, end, pairs }
+        Self {
+            version: RECORD_VERSION,
+            table_id: target.table_id,
+            target: target.kind.tag(),
+            start,
+            end,
+            pairs,
+        }
     }
 }
 
@@ -63,22 +70,39 @@ pub fn segment_key(job_id: &str, table_id: i64, kind: TargetKind, start: &[u8]) 
     let name = if start.len() <= MAX_SPELLED_START {
         format!("k{}", hex::encode(start))
     } else {
-        format!("h{:016x}-{}", squall_codec::checksum::kv_crc64(start, b""), start.len())
+        format!(
+            "h{:016x}-{}",
+            squall_codec::checksum::kv_crc64(start, b""),
+            start.len()
+        )
     };
     format!("{}{name}", target_prefix(job_id, table_id, kind))
 }
 
 /// Stores a finished segment; returns once it is durable.
-pub async fn save(store: &dyn CheckpointStore, job_id: &str, segment: &DetectedSegment, kind: TargetKind) -> Result<(), CheckpointError> {
+pub async fn save(
+    store: &dyn CheckpointStore,
+    job_id: &str,
+    segment: &DetectedSegment,
+    kind: TargetKind,
+) -> Result<(), CheckpointError> {
     let key = segment_key(job_id, segment.table_id, kind, &segment.start);
     typed::write(store, &key, segment).await.map(|_| ())
 }
 
 /// Every stored segment of one range, sorted by start.
-pub async fn load(store: &dyn CheckpointStore, job_id: &str, table_id: i64, kind: TargetKind) -> Result<Vec<DetectedSegment>, CheckpointError> {
+pub async fn load(
+    store: &dyn CheckpointStore,
+    job_id: &str,
+    table_id: i64,
+    kind: TargetKind,
+) -> Result<Vec<DetectedSegment>, CheckpointError> {
     let prefix = target_prefix(job_id, table_id, kind);
-    let mut segments: Vec<DetectedSegment> =
-        typed::read_all(store, &prefix).await?.into_iter().map(|s| s.record).collect();
+    let mut segments: Vec<DetectedSegment> = typed::read_all(store, &prefix)
+        .await?
+        .into_iter()
+        .map(|s| s.record)
+        .collect();
     segments.sort_by(|a, b| a.start.cmp(&b.start));
     Ok(segments)
 }
@@ -86,7 +110,10 @@ pub async fn load(store: &dyn CheckpointStore, job_id: &str, table_id: i64, kind
 /// The parts of `[start, end)` that no segment covers, in key order.
 /// `end` is finite (detection ranges are table ranges).
 pub fn gaps(start: &[u8], end: &[u8], segments: &[DetectedSegment]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut covered: Vec<(&[u8], &[u8])> = segments.iter().map(|s| (s.start.as_slice(), s.end.as_slice())).collect();
+    let mut covered: Vec<(&[u8], &[u8])> = segments
+        .iter()
+        .map(|s| (s.start.as_slice(), s.end.as_slice()))
+        .collect();
     covered.sort();
     let mut out = Vec::new();
     let mut cursor = start.to_vec();
@@ -113,7 +140,12 @@ mod tests {
     use squall_common::checkpoint::LocalCheckpointStore;
 
     fn target() -> DetectTarget {
-        DetectTarget { table_id: 5, kind: TargetKind::Index(2), start: b"a".to_vec(), end: b"z".to_vec() }
+        DetectTarget {
+            table_id: 5,
+            kind: TargetKind::Index(2),
+            start: b"a".to_vec(),
+            end: b"z".to_vec(),
+        }
     }
 
     fn seg(s: &[u8], e: &[u8]) -> DetectedSegment {
@@ -123,14 +155,25 @@ mod tests {
     #[test]
     fn gaps_are_what_segments_leave_uncovered() {
         assert_eq!(gaps(b"a", b"z", &[]), vec![(b"a".to_vec(), b"z".to_vec())]);
-        let segs = [seg(b"c", b"f"), seg(b"a", b"b"), seg(b"f", b"h"), seg(b"x", b"zz")];
+        let segs = [
+            seg(b"c", b"f"),
+            seg(b"a", b"b"),
+            seg(b"f", b"h"),
+            seg(b"x", b"zz"),
+        ];
         assert_eq!(
             gaps(b"a", b"z", &segs),
-            vec![(b"b".to_vec(), b"c".to_vec()), (b"h".to_vec(), b"x".to_vec())]
+            vec![
+                (b"b".to_vec(), b"c".to_vec()),
+                (b"h".to_vec(), b"x".to_vec())
+            ]
         );
         assert!(gaps(b"a", b"z", &[seg(b"a", b"z")]).is_empty());
         // Overlapping segments (never written, but harmless) still cover once.
-        assert_eq!(gaps(b"a", b"z", &[seg(b"a", b"m"), seg(b"c", b"n")]), vec![(b"n".to_vec(), b"z".to_vec())]);
+        assert_eq!(
+            gaps(b"a", b"z", &[seg(b"a", b"m"), seg(b"c", b"n")]),
+            vec![(b"n".to_vec(), b"z".to_vec())]
+        );
     }
 
     #[test]
@@ -138,7 +181,10 @@ mod tests {
         let long = vec![7u8; 3000];
         let key = segment_key("job", 5, TargetKind::Record, &long);
         assert!(key.len() < 200, "{key}");
-        assert_ne!(key, segment_key("job", 5, TargetKind::Record, &long[..2999]));
+        assert_ne!(
+            key,
+            segment_key("job", 5, TargetKind::Record, &long[..2999])
+        );
         assert!(segment_key("job", 5, TargetKind::Record, b"t").ends_with("/r/k74"));
     }
 
@@ -147,13 +193,28 @@ mod tests {
         let dir = crate::duplicate::test_util::TempDir::new("segments");
         let store = LocalCheckpointStore::open(dir.path()).expect("open");
         let mut s = seg(b"m", b"p");
-        s.pairs.push(DupPair { key: b"n".to_vec(), value: b"v".to_vec(), commit_ts: 9 });
-        save(&store, "job", &s, TargetKind::Index(2)).await.expect("save");
-        save(&store, "job", &seg(b"a", b"m"), TargetKind::Index(2)).await.expect("save");
-        save(&store, "job", &seg(b"a", b"m"), TargetKind::Record).await.expect("save");
-        let back = load(&store, "job", 5, TargetKind::Index(2)).await.expect("load");
+        s.pairs.push(DupPair {
+            key: b"n".to_vec(),
+            value: b"v".to_vec(),
+            commit_ts: 9,
+        });
+        save(&store, "job", &s, TargetKind::Index(2))
+            .await
+            .expect("save");
+        save(&store, "job", &seg(b"a", b"m"), TargetKind::Index(2))
+            .await
+            .expect("save");
+        save(&store, "job", &seg(b"a", b"m"), TargetKind::Record)
+            .await
+            .expect("save");
+        let back = load(&store, "job", 5, TargetKind::Index(2))
+            .await
+            .expect("load");
         assert_eq!(back.len(), 2);
         assert_eq!(back[1], s);
-        assert_eq!(gaps(b"a", b"z", &back), vec![(b"p".to_vec(), b"z".to_vec())]);
+        assert_eq!(
+            gaps(b"a", b"z", &back),
+            vec![(b"p".to_vec(), b"z".to_vec())]
+        );
     }
 }

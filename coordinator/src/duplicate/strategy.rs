@@ -50,12 +50,30 @@ mod tests {
 
     #[test]
     fn parses_lightning_names() {
-        assert_eq!(ConflictStrategy::parse("error").expect("valid"), ConflictStrategy::Error);
-        assert_eq!(ConflictStrategy::parse("none").expect("valid"), ConflictStrategy::Record);
-        assert_eq!(ConflictStrategy::parse("Record").expect("valid"), ConflictStrategy::Record);
-        assert_eq!(ConflictStrategy::parse("remove").expect("valid"), ConflictStrategy::Remove);
-        assert_eq!(ConflictStrategy::parse("replace").expect("valid"), ConflictStrategy::Replace);
-        assert!(matches!(ConflictStrategy::parse("ignore"), Err(DuplicateError::BadStrategy(_))));
+        assert_eq!(
+            ConflictStrategy::parse("error").expect("valid"),
+            ConflictStrategy::Error
+        );
+        assert_eq!(
+            ConflictStrategy::parse("none").expect("valid"),
+            ConflictStrategy::Record
+        );
+        assert_eq!(
+            ConflictStrategy::parse("Record").expect("valid"),
+            ConflictStrategy::Record
+        );
+        assert_eq!(
+            ConflictStrategy::parse("remove").expect("valid"),
+            ConflictStrategy::Remove
+        );
+        assert_eq!(
+            ConflictStrategy::parse("replace").expect("valid"),
+            ConflictStrategy::Replace
+        );
+        assert!(matches!(
+            ConflictStrategy::parse("ignore"),
+            Err(DuplicateError::BadStrategy(_))
+        ));
         assert!(ConflictStrategy::Replace.writes() && !ConflictStrategy::Record.writes());
     }
 }

@@ -74,7 +74,15 @@ pub struct TableConflictState {
 
 impl TableConflictState {
     pub fn new(table_id: i64) -> Self {
-        Self { version: RECORD_VERSION, table_id, detected: false, read_ts: None, resolve_ts: None, resolved: false, summary: None }
+        Self {
+            version: RECORD_VERSION,
+            table_id,
+            detected: false,
+            read_ts: None,
+            resolve_ts: None,
+            resolved: false,
+            summary: None,
+        }
     }
 }
 

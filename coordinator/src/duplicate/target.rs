@@ -44,10 +44,20 @@ pub struct DetectTarget {
 /// The record range and every unique index range of `table`.
 pub fn targets_for(table: &TableInfo) -> Vec<DetectTarget> {
     let (start, end) = table_record_range(table.id);
-    let mut out = vec![DetectTarget { table_id: table.id, kind: TargetKind::Record, start, end }];
+    let mut out = vec![DetectTarget {
+        table_id: table.id,
+        kind: TargetKind::Record,
+        start,
+        end,
+    }];
     for index in table.written_indices().filter(|ix| ix.unique || ix.primary) {
         let (start, end) = table_index_range(table.id, index.id);
-        out.push(DetectTarget { table_id: table.id, kind: TargetKind::Index(index.id), start, end });
+        out.push(DetectTarget {
+            table_id: table.id,
+            kind: TargetKind::Index(index.id),
+            start,
+            end,
+        });
     }
     out
 }
@@ -64,7 +74,14 @@ pub(crate) mod tests {
         let mut varchar = FieldType::new(MysqlType::Varchar);
         varchar.flen = 20;
         varchar.collate = "utf8mb4_bin".into();
-        let col = |name: &str| IndexColumn { offset: ["id", "u", "v"].iter().position(|c| *c == name).expect("column"), name: name.into(), prefix_len: None };
+        let col = |name: &str| IndexColumn {
+            offset: ["id", "u", "v"]
+                .iter()
+                .position(|c| *c == name)
+                .expect("column"),
+            name: name.into(),
+            prefix_len: None,
+        };
         TableInfo {
             id: 100,
             db: "db".into(),
@@ -75,9 +92,27 @@ pub(crate) mod tests {
                 ColumnInfo::new(3, "v", 2, varchar),
             ],
             indices: vec![
-                IndexInfo { id: 1, name: "PRIMARY".into(), columns: vec![col("id")], unique: true, primary: true },
-                IndexInfo { id: 2, name: "uk_u".into(), columns: vec![col("u")], unique: true, primary: false },
-                IndexInfo { id: 3, name: "k_v".into(), columns: vec![col("v")], unique: false, primary: false },
+                IndexInfo {
+                    id: 1,
+                    name: "PRIMARY".into(),
+                    columns: vec![col("id")],
+                    unique: true,
+                    primary: true,
+                },
+                IndexInfo {
+                    id: 2,
+                    name: "uk_u".into(),
+                    columns: vec![col("u")],
+                    unique: true,
+                    primary: false,
+                },
+                IndexInfo {
+                    id: 3,
+                    name: "k_v".into(),
+                    columns: vec![col("v")],
+                    unique: false,
+                    primary: false,
+                },
             ],
             handle,
             charset: None,
@@ -87,7 +122,10 @@ pub(crate) mod tests {
 
     #[test]
     fn clustered_pk_has_no_index_range() {
-        let kinds: Vec<_> = targets_for(&sample_table(HandleKind::IntPk)).iter().map(|t| t.kind).collect();
+        let kinds: Vec<_> = targets_for(&sample_table(HandleKind::IntPk))
+            .iter()
+            .map(|t| t.kind)
+            .collect();
         assert_eq!(kinds, [TargetKind::Record, TargetKind::Index(2)]);
     }
 
@@ -95,7 +133,14 @@ pub(crate) mod tests {
     fn non_clustered_pk_is_scanned_like_a_unique_key() {
         let targets = targets_for(&sample_table(HandleKind::RowId));
         let kinds: Vec<_> = targets.iter().map(|t| t.kind).collect();
-        assert_eq!(kinds, [TargetKind::Record, TargetKind::Index(1), TargetKind::Index(2)]);
+        assert_eq!(
+            kinds,
+            [
+                TargetKind::Record,
+                TargetKind::Index(1),
+                TargetKind::Index(2)
+            ]
+        );
         for t in &targets {
             assert!(t.start < t.end, "{t:?}");
         }

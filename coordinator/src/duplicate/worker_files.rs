@@ -46,7 +46,9 @@ struct Pos {
 
 /// The worker's file for one engine (`WorkerContext::duplicates_path`).
 pub fn duplicates_path(output_dir: &Path, table_id: i64, engine_id: u32) -> PathBuf {
-    output_dir.join("duplicates").join(format!("t{table_id}-e{engine_id}.jsonl"))
+    output_dir
+        .join("duplicates")
+        .join(format!("t{table_id}-e{engine_id}.jsonl"))
 }
 
 #[async_trait]
@@ -59,8 +61,14 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
             let name = table.qualified_name();
             let copies = tokio::task::spawn_blocking(move || read_file(&path, &engine))
                 .await
-                .map_err(|e| DuplicateError::LocalDuplicates { table: name.clone(), reason: e.to_string() })?
-                .map_err(|reason| DuplicateError::LocalDuplicates { table: name, reason })?;
+                .map_err(|e| DuplicateError::LocalDuplicates {
+                    table: name.clone(),
+                    reason: e.to_string(),
+                })?
+                .map_err(|reason| DuplicateError::LocalDuplicates {
+                    table: name,
+                    reason,
+                })?;
             out.extend(copies);
         }
         Ok(out)
@@ -88,16 +96,28 @@ fn read_file(path: &Path, engine: &EngineSource) -> Result<Vec<LocalDuplicate>, 
         let value = hex::decode(&l.value).map_err(|e| format!("{}: value: {e}", at()))?;
         if let Some(kept_value) = &l.kept_value {
             if kept_seen.insert(key.clone()) {
-                let value = hex::decode(kept_value).map_err(|e| format!("{}: kept_value: {e}", at()))?;
-                out.push(copy(engine, key.clone(), value, &l.kept, true).map_err(|e| format!("{}: {e}", at()))?);
+                let value =
+                    hex::decode(kept_value).map_err(|e| format!("{}: kept_value: {e}", at()))?;
+                out.push(
+                    copy(engine, key.clone(), value, &l.kept, true)
+                        .map_err(|e| format!("{}: {e}", at()))?,
+                );
             }
         }
-        out.push(copy(engine, key, value, &l.duplicate, false).map_err(|e| format!("{}: {e}", at()))?);
+        out.push(
+            copy(engine, key, value, &l.duplicate, false).map_err(|e| format!("{}: {e}", at()))?,
+        );
     }
     Ok(out)
 }
 
-fn copy(engine: &EngineSource, key: Vec<u8>, value: Vec<u8>, pos: &Pos, ingested: bool) -> Result<LocalDuplicate, String> {
+fn copy(
+    engine: &EngineSource,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    pos: &Pos,
+    ingested: bool,
+) -> Result<LocalDuplicate, String> {
     Ok(LocalDuplicate {
         engine_id: engine.engine_id,
         commit_ts: engine.commit_ts,
@@ -105,7 +125,10 @@ fn copy(engine: &EngineSource, key: Vec<u8>, value: Vec<u8>, pos: &Pos, ingested
         value,
         row_tag: tag_of(engine, pos)?,
         ingested,
-        source: Some(SourcePos { file: pos.file.clone(), offset: pos.offset }),
+        source: Some(SourcePos {
+            file: pos.file.clone(),
+            offset: pos.offset,
+        }),
     })
 }
 
@@ -115,9 +138,16 @@ fn tag_of(engine: &EngineSource, pos: &Pos) -> Result<u64, String> {
     engine
         .chunks
         .iter()
-        .find(|c| c.file.path == pos.file && c.start <= pos.offset && pos.offset < c.end.max(c.start + 1))
+        .find(|c| {
+            c.file.path == pos.file && c.start <= pos.offset && pos.offset < c.end.max(c.start + 1)
+        })
         .map(|c| row_tag::pack(c.ordinal, pos.offset - c.start))
-        .ok_or_else(|| format!("no chunk of engine {} holds {} at offset {}", engine.engine_id, pos.file, pos.offset))
+        .ok_or_else(|| {
+            format!(
+                "no chunk of engine {} holds {} at offset {}",
+                engine.engine_id, pos.file, pos.offset
+            )
+        })
 }
 
 #[cfg(test)]
@@ -129,7 +159,8 @@ mod tests {
     async fn reads_the_workers_lines_and_rebuilds_row_tags() {
         let dir = TempDir::new("worker-dups");
         let engine = EngineSource::for_test(3, 77, 2);
-        let table = crate::duplicate::target::tests::sample_table(squall_common::schema::HandleKind::IntPk);
+        let table =
+            crate::duplicate::target::tests::sample_table(squall_common::schema::HandleKind::IntPk);
         let path = duplicates_path(dir.path(), table.id, 3);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         let lines = [
@@ -137,17 +168,31 @@ mod tests {
             r#"{"table":"t","kind":"record","key":"7480","value":"02","kept":{"file":"db.t.002.csv","offset":10},"duplicate":{"file":"db.t.002.csv","offset":55},"kept_value":"00"}"#,
         ];
         std::fs::write(&path, lines.join("\n")).expect("write");
-        let source = WorkerDuplicateFiles { output_dir: dir.path().to_path_buf(), engines: HashMap::from([(table.id, vec![engine])]) };
+        let source = WorkerDuplicateFiles {
+            output_dir: dir.path().to_path_buf(),
+            engines: HashMap::from([(table.id, vec![engine])]),
+        };
         let got = source.load(&table).await.expect("loads");
-        let summary: Vec<_> = got.iter().map(|d| (d.value.clone(), d.row_tag, d.ingested)).collect();
+        let summary: Vec<_> = got
+            .iter()
+            .map(|d| (d.value.clone(), d.row_tag, d.ingested))
+            .collect();
         assert_eq!(
             summary,
-            vec![(vec![1], row_tag::pack(2, 40), false), (vec![0], row_tag::pack(2, 10), true), (vec![2], row_tag::pack(2, 55), false)]
+            vec![
+                (vec![1], row_tag::pack(2, 40), false),
+                (vec![0], row_tag::pack(2, 10), true),
+                (vec![2], row_tag::pack(2, 55), false)
+            ]
         );
         assert!(got.iter().all(|d| d.commit_ts == 77 && d.engine_id == 3));
         let mut other = table.clone();
         other.id = 5;
-        assert!(source.load(&other).await.expect("no engines, no copies").is_empty());
+        assert!(source
+            .load(&other)
+            .await
+            .expect("no engines, no copies")
+            .is_empty());
         std::fs::write(&path, r#"{"key":"zz"}"#).expect("write");
         let err = source.load(&table).await.expect_err("bad line");
         assert!(err.to_string().contains("line 1"), "{err}");

@@ -51,14 +51,22 @@ pub fn build_plan(cfg: &TaskConfig) -> Result<Plan, CoordinatorError> {
             table: parsed.info.qualified_name(),
             reason: e.to_string(),
         })?;
-        let chunks = chunk_table(&store, source, &cfg.mydumper, Some(parsed.info.columns.len()))?;
+        let chunks = chunk_table(
+            &store,
+            source,
+            &cfg.mydumper,
+            Some(parsed.info.columns.len()),
+        )?;
         let specs = chunks
             .iter()
             .enumerate()
             .map(|(i, c)| spec_from_source(i as u32, &source.data_files[c.file_index], c))
             .collect();
         let engines = group_into_engines(specs, cfg.mydumper.batch_size.0);
-        tables.push(PlannedTable { checkpoint: table_checkpoint(parsed, &engines), engines });
+        tables.push(PlannedTable {
+            checkpoint: table_checkpoint(parsed, &engines),
+            engines,
+        });
     }
     Ok(Plan { tables })
 }

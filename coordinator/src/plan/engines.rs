@@ -27,7 +27,11 @@ pub fn group_into_engines(chunks: Vec<ChunkSpec>, batch_size: u64) -> Vec<Planne
         };
         if start_new {
             let engine_id = engines.len() as u32;
-            engines.push(PlannedEngine { engine_id, chunks: Vec::new(), source_bytes: 0 });
+            engines.push(PlannedEngine {
+                engine_id,
+                chunks: Vec::new(),
+                source_bytes: 0,
+            });
         }
         let engine = engines.last_mut().expect("an engine was just ensured");
         engine.source_bytes += size;
@@ -44,7 +48,13 @@ mod tests {
 
     fn chunk(ordinal: u32, size: u64) -> ChunkSpec {
         ChunkSpec {
-            file: SourceFileSpec { path: format!("db.t.{ordinal}.csv"), format: "csv".into(), compression: "none".into(), size, sort_key: String::new() },
+            file: SourceFileSpec {
+                path: format!("db.t.{ordinal}.csv"),
+                format: "csv".into(),
+                compression: "none".into(),
+                size,
+                sort_key: String::new(),
+            },
             ordinal,
             file_index: ordinal,
             start: 0,
@@ -60,17 +70,42 @@ mod tests {
 
     #[test]
     fn groups_up_to_the_batch_size_in_order() {
-        let chunks = vec![chunk(0, 40), chunk(1, 40), chunk(2, 40), chunk(3, 150), chunk(4, 10)];
+        let chunks = vec![
+            chunk(0, 40),
+            chunk(1, 40),
+            chunk(2, 40),
+            chunk(3, 150),
+            chunk(4, 10),
+        ];
         let engines = group_into_engines(chunks, 100);
-        let layout: Vec<(u32, Vec<u32>, u64)> =
-            engines.iter().map(|e| (e.engine_id, e.chunks.iter().map(|c| c.ordinal).collect(), e.source_bytes)).collect();
-        assert_eq!(layout, vec![(0, vec![0, 1], 80), (1, vec![2], 40), (2, vec![3], 150), (3, vec![4], 10)]);
+        let layout: Vec<(u32, Vec<u32>, u64)> = engines
+            .iter()
+            .map(|e| {
+                (
+                    e.engine_id,
+                    e.chunks.iter().map(|c| c.ordinal).collect(),
+                    e.source_bytes,
+                )
+            })
+            .collect();
+        assert_eq!(
+            layout,
+            vec![
+                (0, vec![0, 1], 80),
+                (1, vec![2], 40),
+                (2, vec![3], 150),
+                (3, vec![4], 10)
+            ]
+        );
     }
 
     #[test]
     fn empty_table_has_no_engines_and_grouping_is_deterministic() {
         assert!(group_into_engines(Vec::new(), 100).is_empty());
         let chunks: Vec<_> = (0..10).map(|i| chunk(i, 33)).collect();
-        assert_eq!(group_into_engines(chunks.clone(), 100), group_into_engines(chunks, 100));
+        assert_eq!(
+            group_into_engines(chunks.clone(), 100),
+            group_into_engines(chunks, 100)
+        );
     }
 }

@@ -8,7 +8,8 @@
 
 use squall_client::PdClient;
 use squall_common::checkpoint::{
-    keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore, Stored, Swap, TableCheckpoint, RECORD_VERSION,
+    keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore, Stored, Swap,
+    TableCheckpoint, RECORD_VERSION,
 };
 
 use super::build::Plan;
@@ -23,7 +24,9 @@ pub struct StoredPlan {
 
 impl StoredPlan {
     pub fn engines_of(&self, table_id: i64) -> impl Iterator<Item = &Stored<EngineCheckpoint>> {
-        self.engines.iter().filter(move |e| e.record.table_id == table_id)
+        self.engines
+            .iter()
+            .filter(move |e| e.record.table_id == table_id)
     }
 
     pub fn source_bytes(&self) -> u64 {
@@ -32,14 +35,26 @@ impl StoredPlan {
 }
 
 /// Writes every table and engine record that does not exist yet.
-pub async fn persist_plan(store: &SharedCheckpointStore, job_id: &str, plan: &Plan, pd: &PdClient) -> Result<(), CoordinatorError> {
+pub async fn persist_plan(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    plan: &Plan,
+    pd: &PdClient,
+) -> Result<(), CoordinatorError> {
     let store = store.as_ref();
     for t in &plan.tables {
         let key = keys::table(job_id, t.checkpoint.table.id);
-        if let Swap::Conflict(Some(existing)) = typed::swap(store, &key, None, &t.checkpoint).await? {
+        if let Swap::Conflict(Some(existing)) =
+            typed::swap(store, &key, None, &t.checkpoint).await?
+        {
             let stored: &TableCheckpoint = &existing.record;
-            if stored.table != t.checkpoint.table || stored.engine_count != t.checkpoint.engine_count {
-                return Err(CoordinatorError::PlanMismatch { key, reason: "the table's schema or size changed".into() });
+            if stored.table != t.checkpoint.table
+                || stored.engine_count != t.checkpoint.engine_count
+            {
+                return Err(CoordinatorError::PlanMismatch {
+                    key,
+                    reason: "the table's schema or size changed".into(),
+                });
             }
         }
         for e in &t.engines {
@@ -68,15 +83,25 @@ pub async fn persist_plan(store: &SharedCheckpointStore, job_id: &str, plan: &Pl
     Ok(())
 }
 
-fn check_same(key: &str, stored: &EngineCheckpoint, planned: &EngineCheckpoint) -> Result<(), CoordinatorError> {
+fn check_same(
+    key: &str,
+    stored: &EngineCheckpoint,
+    planned: &EngineCheckpoint,
+) -> Result<(), CoordinatorError> {
     if stored.same_plan(planned) {
         return Ok(());
     }
-    Err(CoordinatorError::PlanMismatch { key: key.to_string(), reason: "the engine's chunks changed".into() })
+    Err(CoordinatorError::PlanMismatch {
+        key: key.to_string(),
+        reason: "the engine's chunks changed".into(),
+    })
 }
 
 /// Reads the stored plan of `job_id`.
-pub async fn load_plan(store: &SharedCheckpointStore, job_id: &str) -> Result<StoredPlan, CoordinatorError> {
+pub async fn load_plan(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+) -> Result<StoredPlan, CoordinatorError> {
     let store = store.as_ref();
     let tables = typed::read_all(store, &keys::tables_prefix(job_id)).await?;
     let engines = typed::read_all(store, &keys::engines_prefix(job_id)).await?;

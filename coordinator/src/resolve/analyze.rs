@@ -53,11 +53,19 @@ pub fn analyze(inputs: &TableInputs<'_>, cands: Candidates) -> Result<Analysis, 
     Ok(keep_conflicting(rows, groups, &name))
 }
 
-fn decode_one(deriver: &mut Deriver, inputs: &TableInputs<'_>, id: RowRef, value: RowValue) -> Result<Row, DuplicateError> {
+fn decode_one(
+    deriver: &mut Deriver,
+    inputs: &TableInputs<'_>,
+    id: RowRef,
+    value: RowValue,
+) -> Result<Row, DuplicateError> {
     let name = inputs.table.qualified_name();
     let key = squall_codec::record_key(inputs.table.id, &id.handle);
-    let datums = decode_row(inputs.table, &id.handle, &value.value).map_err(|e| DuplicateError::decode(&name, &key, e))?;
-    let mut kvs = deriver.derive(&id.handle, &datums).map_err(|e| DuplicateError::decode(&name, &key, e))?;
+    let datums = decode_row(inputs.table, &id.handle, &value.value)
+        .map_err(|e| DuplicateError::decode(&name, &key, e))?;
+    let mut kvs = deriver
+        .derive(&id.handle, &datums)
+        .map_err(|e| DuplicateError::decode(&name, &key, e))?;
     match id.origin {
         // Rows TiDB wrote may use another (equivalent) row layout; what is
         // stored is what deletion and checksums must see.
@@ -72,7 +80,13 @@ fn decode_one(deriver: &mut Deriver, inputs: &TableInputs<'_>, id: RowRef, value
         Origin::Imported { .. } => {}
     }
     let unique = kvs.iter().map(|kv| deriver.is_unique_key(kv)).collect();
-    Ok(Row { id, value, datums, kvs, unique })
+    Ok(Row {
+        id,
+        value,
+        datums,
+        kvs,
+        unique,
+    })
 }
 
 /// Every reported index version must be a KV of a candidate row of the same
@@ -89,7 +103,9 @@ fn check_reported_versions(inputs: &TableInputs<'_>, rows: &[Row]) -> Result<(),
         let explained = owners.get(pair.key.as_slice()).is_some_and(|list| {
             list.iter().any(|(row, kv)| match row.id.origin {
                 Origin::Preexisting { .. } => pair.commit_ts <= inputs.min_commit_ts,
-                Origin::Imported { commit_ts, .. } => commit_ts == pair.commit_ts && kv.value == pair.value,
+                Origin::Imported { commit_ts, .. } => {
+                    commit_ts == pair.commit_ts && kv.value == pair.value
+                }
             })
         });
         if !explained {
@@ -112,14 +128,22 @@ fn group(rows: &[Row]) -> Vec<ConflictGroup> {
     for (i, row) in rows.iter().enumerate() {
         for (kv, unique) in row.kvs.iter().zip(&row.unique) {
             if *unique {
-                by_key.entry(kv.key.as_slice()).or_insert((kv.index_id, Vec::new())).1.push(i);
+                by_key
+                    .entry(kv.key.as_slice())
+                    .or_insert((kv.index_id, Vec::new()))
+                    .1
+                    .push(i);
             }
         }
     }
     by_key
         .into_iter()
         .filter(|(_, (_, owners))| owners.len() > 1)
-        .map(|(key, (index_id, rows))| ConflictGroup { key: key.to_vec(), index_id, rows })
+        .map(|(key, (index_id, rows))| ConflictGroup {
+            key: key.to_vec(),
+            index_id,
+            rows,
+        })
         .collect()
 }
 

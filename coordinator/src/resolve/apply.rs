@@ -30,7 +30,12 @@ const PAIRS_PER_BATCH: usize = 4096;
 #[async_trait]
 pub trait ResolutionWriter: Send + Sync {
     /// Makes every mutation of `set` visible at `commit_ts`, or fails.
-    async fn write(&self, table: &str, commit_ts: u64, set: &WriteSet) -> Result<(), DuplicateError>;
+    async fn write(
+        &self,
+        table: &str,
+        commit_ts: u64,
+        set: &WriteSet,
+    ) -> Result<(), DuplicateError>;
 }
 
 /// The [`ResolutionWriter`] for a real (or simulated) cluster.
@@ -42,7 +47,12 @@ pub struct RegionWriter {
 
 #[async_trait]
 impl ResolutionWriter for RegionWriter {
-    async fn write(&self, table: &str, commit_ts: u64, set: &WriteSet) -> Result<(), DuplicateError> {
+    async fn write(
+        &self,
+        table: &str,
+        commit_ts: u64,
+        set: &WriteSet,
+    ) -> Result<(), DuplicateError> {
         let entries: Vec<(&Vec<u8>, &Mutation)> = set.iter().collect();
         let mut done = 0;
         let mut attempts = Attempts::default();
@@ -53,7 +63,11 @@ impl ResolutionWriter for RegionWriter {
                 Err(err) => err,
             };
             let Some(delay) = attempts.fail(&self.retry, err.retry_after()) else {
-                return Err(DuplicateError::Ingest { table: table.to_string(), commit_ts, reason: err.to_string() });
+                return Err(DuplicateError::Ingest {
+                    table: table.to_string(),
+                    commit_ts,
+                    reason: err.to_string(),
+                });
             };
             tracing::warn!(table, commit_ts, at = %HexKey(entries[done].0), attempt = attempts.failures(), error = %err, "resolution write failed; rescanning regions");
             self.cancel.sleep(delay).await?;
@@ -64,21 +78,40 @@ impl ResolutionWriter for RegionWriter {
 
 impl RegionWriter {
     /// Writes `entries[*done..]` region by region, advancing `done`.
-    async fn write_from(&self, entries: &[(&Vec<u8>, &Mutation)], done: &mut usize, commit_ts: u64) -> Result<(), ClientError> {
+    async fn write_from(
+        &self,
+        entries: &[(&Vec<u8>, &Mutation)],
+        done: &mut usize,
+        commit_ts: u64,
+    ) -> Result<(), ClientError> {
         let (first, last) = (entries[*done].0, entries[entries.len() - 1].0);
-        let regions = self.client.pd().scan_regions(first, &next_key(last), SCAN_PAGE).await?;
+        let regions = self
+            .client
+            .pd()
+            .scan_regions(first, &next_key(last), SCAN_PAGE)
+            .await?;
         for region in &regions {
-            let end = *done + entries[*done..].iter().take_while(|(k, _)| region.contains(k)).count();
+            let end = *done
+                + entries[*done..]
+                    .iter()
+                    .take_while(|(k, _)| region.contains(k))
+                    .count();
             if end == *done {
                 continue;
             }
-            self.write_region(region, &entries[*done..end], commit_ts).await?;
+            self.write_region(region, &entries[*done..end], commit_ts)
+                .await?;
             *done = end;
         }
         Ok(())
     }
 
-    async fn write_region(&self, region: &RegionInfo, entries: &[(&Vec<u8>, &Mutation)], commit_ts: u64) -> Result<(), ClientError> {
+    async fn write_region(
+        &self,
+        region: &RegionInfo,
+        entries: &[(&Vec<u8>, &Mutation)],
+        commit_ts: u64,
+    ) -> Result<(), ClientError> {
         let leader = region.target_peer()?;
         let meta = SstMeta {
             uuid: fresh_uuid(commit_ts, region.id()),
@@ -90,7 +123,14 @@ impl RegionWriter {
         let batches = batches(entries, commit_ts);
         let writes = region.region.peers.iter().map(|peer| {
             let (meta, batches) = (meta.clone(), batches.clone());
-            async move { (peer.id, self.client.write(peer.store_id, region.context(peer), meta, batches).await) }
+            async move {
+                (
+                    peer.id,
+                    self.client
+                        .write(peer.store_id, region.context(peer), meta, batches)
+                        .await,
+                )
+            }
         });
         let mut leader_metas = None;
         for (peer_id, answer) in join_all(writes).await {
@@ -99,13 +139,17 @@ impl RegionWriter {
                 leader_metas = Some(metas);
             }
         }
-        let metas = leader_metas.filter(|m| !m.is_empty()).ok_or(ClientError::Protocol {
-            what: "Write",
-            reason: format!("the leader of region {} returned no SST", region.id()),
-        })?;
+        let metas = leader_metas
+            .filter(|m| !m.is_empty())
+            .ok_or(ClientError::Protocol {
+                what: "Write",
+                reason: format!("the leader of region {} returned no SST", region.id()),
+            })?;
         // Any failure (a moved leader included) is answered by a rescan and
         // a new Write with a new uuid, never by ingesting these SSTs again.
-        self.client.multi_ingest(leader.store_id, region.context(&leader), metas).await
+        self.client
+            .multi_ingest(leader.store_id, region.context(&leader), metas)
+            .await
     }
 }
 
@@ -117,8 +161,16 @@ fn batches(entries: &[(&Vec<u8>, &Mutation)], commit_ts: u64) -> Vec<WriteBatch>
             pairs: chunk
                 .iter()
                 .map(|(key, m)| match m {
-                    Mutation::Put(value) => Pair { key: (*key).clone(), value: value.clone(), op: Op::Put as i32 },
-                    Mutation::Delete => Pair { key: (*key).clone(), value: Vec::new(), op: Op::Delete as i32 },
+                    Mutation::Put(value) => Pair {
+                        key: (*key).clone(),
+                        value: value.clone(),
+                        op: Op::Put as i32,
+                    },
+                    Mutation::Delete => Pair {
+                        key: (*key).clone(),
+                        value: Vec::new(),
+                        op: Op::Delete as i32,
+                    },
                 })
                 .collect(),
         })
@@ -130,7 +182,9 @@ fn batches(entries: &[(&Vec<u8>, &Mutation)], commit_ts: u64) -> Vec<WriteBatch>
 /// error may still have happened, so an SST is never ingested twice).
 fn fresh_uuid(commit_ts: u64, region_id: u64) -> Vec<u8> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_add(seed);
     let mut out = Vec::with_capacity(16);
     out.extend_from_slice(&commit_ts.to_be_bytes());
@@ -152,7 +206,14 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].commit_ts, 42);
         assert_eq!(out[0].pairs[0].op, Op::Put as i32);
-        assert_eq!(out[0].pairs[1], Pair { key: b.clone(), value: vec![], op: Op::Delete as i32 });
+        assert_eq!(
+            out[0].pairs[1],
+            Pair {
+                key: b.clone(),
+                value: vec![],
+                op: Op::Delete as i32
+            }
+        );
         assert_ne!(fresh_uuid(1, 2), fresh_uuid(1, 2));
         assert_eq!(fresh_uuid(1, 2).len(), 16);
     }

@@ -61,10 +61,18 @@ impl ChecksumAdjustment {
 /// Local copies of a key in an engine: `(key, commit ts)` → copies.
 type LocalIndex<'a> = HashMap<(&'a [u8], u64), Vec<&'a LocalDuplicate>>;
 
-pub fn adjustment(analysis: &Analysis, fates: &[Fate], writes: &WriteSet, local: &[LocalDuplicate]) -> ChecksumAdjustment {
+pub fn adjustment(
+    analysis: &Analysis,
+    fates: &[Fate],
+    writes: &WriteSet,
+    local: &[LocalDuplicate],
+) -> ChecksumAdjustment {
     let mut copies: LocalIndex<'_> = HashMap::new();
     for d in local {
-        copies.entry((d.key.as_slice(), d.commit_ts)).or_default().push(d);
+        copies
+            .entry((d.key.as_slice(), d.commit_ts))
+            .or_default()
+            .push(d);
     }
     let mut ingested: BTreeMap<(&[u8], u64), &[u8]> = BTreeMap::new();
     let mut earlier: BTreeMap<&[u8], &[u8]> = BTreeMap::new();
@@ -76,8 +84,12 @@ pub fn adjustment(analysis: &Analysis, fates: &[Fate], writes: &WriteSet, local:
                 Origin::Preexisting { .. } => {
                     earlier.insert(kv.key.as_slice(), kv.value.as_slice());
                 }
-                Origin::Imported { commit_ts, .. } if was_ingested(row, &kv.key, &kv.value, &copies) => {
-                    ingested.entry((kv.key.as_slice(), commit_ts)).or_insert(kv.value.as_slice());
+                Origin::Imported { commit_ts, .. }
+                    if was_ingested(row, &kv.key, &kv.value, &copies) =>
+                {
+                    ingested
+                        .entry((kv.key.as_slice(), commit_ts))
+                        .or_insert(kv.value.as_slice());
                 }
                 Origin::Imported { .. } => {}
             }
@@ -110,7 +122,11 @@ pub fn adjustment(analysis: &Analysis, fates: &[Fate], writes: &WriteSet, local:
 
 /// The version TiKV shows without resolution: the newest ingested one, else
 /// the earlier data.
-fn newest<'k, 'a>(key: &'k [u8], ingested: &BTreeMap<(&'k [u8], u64), &'a [u8]>, earlier: &BTreeMap<&'k [u8], &'a [u8]>) -> Option<&'a [u8]> {
+fn newest<'k, 'a>(
+    key: &'k [u8],
+    ingested: &BTreeMap<(&'k [u8], u64), &'a [u8]>,
+    earlier: &BTreeMap<&'k [u8], &'a [u8]>,
+) -> Option<&'a [u8]> {
     ingested
         .range((key, 0)..=(key, u64::MAX))
         .next_back()
@@ -121,9 +137,13 @@ fn newest<'k, 'a>(key: &'k [u8], ingested: &BTreeMap<(&'k [u8], u64), &'a [u8]>,
 /// Whether `row`'s KV `(key, value)` reached TiKV: yes unless its engine
 /// recorded several copies of the key and this row's copy was not the first.
 fn was_ingested(row: &Row, key: &[u8], value: &[u8], copies: &LocalIndex<'_>) -> bool {
-    let Origin::Imported { commit_ts, .. } = row.id.origin else { return false };
+    let Origin::Imported { commit_ts, .. } = row.id.origin else {
+        return false;
+    };
     let row_tag = row.value.row_tag;
-    let Some(list) = copies.get(&(key, commit_ts)) else { return true };
+    let Some(list) = copies.get(&(key, commit_ts)) else {
+        return true;
+    };
     match (list.iter().find(|d| d.ingested), row_tag) {
         (Some(first), Some(tag)) => first.row_tag == tag,
         // A row known only from TiKV: it is the first copy if it wrote

@@ -32,7 +32,9 @@ impl Fate {
 /// One fate per row of `analysis`.
 pub fn decide(analysis: &Analysis, strategy: ConflictStrategy, order: &SourceOrder) -> Vec<Fate> {
     match strategy {
-        ConflictStrategy::Error | ConflictStrategy::Record => vec![Fate::Unchanged; analysis.rows.len()],
+        ConflictStrategy::Error | ConflictStrategy::Record => {
+            vec![Fate::Unchanged; analysis.rows.len()]
+        }
         ConflictStrategy::Remove => vec![Fate::Removed; analysis.rows.len()],
         ConflictStrategy::Replace => replay(analysis, order),
     }
@@ -46,7 +48,11 @@ fn replay(analysis: &Analysis, order: &SourceOrder) -> Vec<Fate> {
     let rows = &analysis.rows;
     let mut sequence: Vec<usize> = (0..rows.len()).collect();
     let key = |i: usize| order.key(&rows[i].id.origin, rows[i].value.row_tag);
-    sequence.sort_by(|&a, &b| key(a).cmp(&key(b)).then_with(|| rows[a].id.cmp(&rows[b].id)));
+    sequence.sort_by(|&a, &b| {
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| rows[a].id.cmp(&rows[b].id))
+    });
     let mut alive = vec![true; rows.len()];
     let mut owner: HashMap<&[u8], usize> = HashMap::new();
     for &i in &sequence {
@@ -62,5 +68,8 @@ fn replay(analysis: &Analysis, order: &SourceOrder) -> Vec<Fate> {
             owner.insert(kv.key.as_slice(), i);
         }
     }
-    alive.into_iter().map(|a| if a { Fate::Kept } else { Fate::Removed }).collect()
+    alive
+        .into_iter()
+        .map(|a| if a { Fate::Kept } else { Fate::Removed })
+        .collect()
 }

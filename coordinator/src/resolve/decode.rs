@@ -25,7 +25,8 @@ pub fn decode_row(table: &TableInfo, handle: &Handle, value: &[u8]) -> Result<Ve
                 Slot::Value(bytes) => decode_row_value(bytes, &col.field_type)
                     .map_err(|e| format!("column `{}`: {e}", col.name))?,
                 Slot::Null => Datum::Null,
-                Slot::Missing => match from_handle.iter().find(|(offset, _)| *offset == col.offset) {
+                Slot::Missing => match from_handle.iter().find(|(offset, _)| *offset == col.offset)
+                {
                     Some((_, d)) => d.clone(),
                     None if omit_when_null(col) => Datum::Null,
                     None => return Err(missing(col)),
@@ -37,26 +38,44 @@ pub fn decode_row(table: &TableInfo, handle: &Handle, value: &[u8]) -> Result<Ve
 }
 
 fn missing(col: &ColumnInfo) -> String {
-    format!("column `{}` (id {}) is not in the row and has a non-NULL default", col.name, col.id)
+    format!(
+        "column `{}` (id {}) is not in the row and has a non-NULL default",
+        col.name, col.id
+    )
 }
 
 /// The column values the handle holds: `(column offset, datum)`.
 fn handle_columns(table: &TableInfo, handle: &Handle) -> Result<Vec<(usize, Datum)>, String> {
     match (table.handle, handle) {
         (HandleKind::IntPk, Handle::Int(h)) => {
-            let col = table.int_handle_column().ok_or("IntPk table without a primary key column")?;
-            let d = if col.field_type.unsigned { Datum::Uint(*h as u64) } else { Datum::Int(*h) };
+            let col = table
+                .int_handle_column()
+                .ok_or("IntPk table without a primary key column")?;
+            let d = if col.field_type.unsigned {
+                Datum::Uint(*h as u64)
+            } else {
+                Datum::Int(*h)
+            };
             Ok(vec![(col.offset, d)])
         }
         (HandleKind::Common, Handle::Common(bytes)) => {
             let datums = decode_key_datums(bytes).map_err(|e| format!("common handle: {e}"))?;
             let cols = common_handle_columns(table);
             if datums.len() != cols.len() {
-                return Err(format!("common handle has {} values, the primary key {} columns", datums.len(), cols.len()));
+                return Err(format!(
+                    "common handle has {} values, the primary key {} columns",
+                    datums.len(),
+                    cols.len()
+                ));
             }
             cols.iter()
                 .zip(datums)
-                .map(|(ic, d)| Ok((ic.offset, typed_key_datum(d, &table.columns[ic.offset].field_type))))
+                .map(|(ic, d)| {
+                    Ok((
+                        ic.offset,
+                        typed_key_datum(d, &table.columns[ic.offset].field_type),
+                    ))
+                })
                 .collect()
         }
         (HandleKind::RowId, Handle::Int(_)) => Ok(Vec::new()),
@@ -74,7 +93,10 @@ fn typed_key_datum(d: Datum, ft: &FieldType) -> Datum {
         (Datum::Uint(v), MysqlType::Enum) => Datum::Enum { index: v },
         (Datum::Uint(v), MysqlType::Set) => Datum::Set { mask: v },
         (Datum::Uint(v), MysqlType::Bit) => Datum::Bit(v),
-        (Datum::Duration(v), MysqlType::Duration) => Datum::Duration(Duration { nanos: v.nanos, fsp: fsp(ft) }),
+        (Datum::Duration(v), MysqlType::Duration) => Datum::Duration(Duration {
+            nanos: v.nanos,
+            fsp: fsp(ft),
+        }),
         (d, _) => d,
     }
 }
@@ -104,12 +126,19 @@ mod tests {
         let mut kvs = Vec::new();
         enc.encode_row(&row, row_id, &mut kvs).expect("encodes");
         let (_, handle) = squall_codec::decode_record_key(&kvs[0].key).expect("record key");
-        assert_eq!(decode_row(table, &handle, &kvs[0].value).expect("decodes"), row);
+        assert_eq!(
+            decode_row(table, &handle, &kvs[0].value).expect("decodes"),
+            row
+        );
     }
 
     #[test]
     fn int_pk_and_row_id_tables() {
-        let row = vec![Datum::Int(7), Datum::Int(70), Datum::Bytes(b"seven".to_vec())];
+        let row = vec![
+            Datum::Int(7),
+            Datum::Int(70),
+            Datum::Bytes(b"seven".to_vec()),
+        ];
         round_trip(&sample_table(HandleKind::IntPk), row.clone(), 0);
         round_trip(&sample_table(HandleKind::RowId), row, 12);
         let nulls = vec![Datum::Int(8), Datum::Null, Datum::Null];
@@ -122,8 +151,26 @@ mod tests {
         let mut dt = FieldType::new(MysqlType::Datetime);
         dt.decimal = 3;
         t.columns[0] = ColumnInfo::new(1, "id", 0, dt);
-        let time = Time { year: 2024, month: 1, day: 2, hour: 3, minute: 4, second: 5, micro: 123_000, kind: TimeKind::Datetime, fsp: 3 };
-        round_trip(&t, vec![Datum::Time(time), Datum::Int(1), Datum::Bytes(b"x".to_vec())], 0);
+        let time = Time {
+            year: 2024,
+            month: 1,
+            day: 2,
+            hour: 3,
+            minute: 4,
+            second: 5,
+            micro: 123_000,
+            kind: TimeKind::Datetime,
+            fsp: 3,
+        };
+        round_trip(
+            &t,
+            vec![
+                Datum::Time(time),
+                Datum::Int(1),
+                Datum::Bytes(b"x".to_vec()),
+            ],
+            0,
+        );
     }
 
     #[test]

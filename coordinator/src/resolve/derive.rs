@@ -17,23 +17,41 @@ pub struct Deriver {
 impl Deriver {
     pub fn new(table: &TableInfo) -> Result<Self, String> {
         let encoder = TableEncoder::new(table).map_err(|e| e.to_string())?;
-        let unique = table.indices.iter().filter(|ix| ix.unique || ix.primary).map(|ix| ix.id).collect();
-        Ok(Self { encoder, table_id: table.id, row_id_handle: table.handle == HandleKind::RowId, unique })
+        let unique = table
+            .indices
+            .iter()
+            .filter(|ix| ix.unique || ix.primary)
+            .map(|ix| ix.id)
+            .collect();
+        Ok(Self {
+            encoder,
+            table_id: table.id,
+            row_id_handle: table.handle == HandleKind::RowId,
+            unique,
+        })
     }
 
     /// The KVs of the row stored under `handle`: the record KV first.
     pub fn derive(&mut self, handle: &Handle, datums: &[Datum]) -> Result<Vec<EncodedKv>, String> {
         let row_id = match (self.row_id_handle, handle) {
             (true, Handle::Int(h)) => *h,
-            (true, Handle::Common(_)) => return Err("a table without a clustered key has a common handle".into()),
+            (true, Handle::Common(_)) => {
+                return Err("a table without a clustered key has a common handle".into())
+            }
             (false, _) => 0,
         };
         let mut out = Vec::new();
-        self.encoder.encode_row(datums, row_id, &mut out).map_err(|e| e.to_string())?;
+        self.encoder
+            .encode_row(datums, row_id, &mut out)
+            .map_err(|e| e.to_string())?;
         let expected = squall_codec::record_key(self.table_id, handle);
         match out.first() {
             Some(kv) if kv.key == expected && kv.index_id.is_none() => Ok(out),
-            Some(kv) => Err(format!("re-encoding gives record key {} instead of {}", hex::encode(&kv.key), hex::encode(&expected))),
+            Some(kv) => Err(format!(
+                "re-encoding gives record key {} instead of {}",
+                hex::encode(&kv.key),
+                hex::encode(&expected)
+            )),
             None => Err("re-encoding gives no record KV".into()),
         }
     }
@@ -44,7 +62,9 @@ impl Deriver {
     pub fn is_unique_key(&self, kv: &EncodedKv) -> bool {
         match kv.index_id {
             None => true,
-            Some(id) => self.unique.contains(&id) && decode_handle_from_index_value(&kv.value).is_ok(),
+            Some(id) => {
+                self.unique.contains(&id) && decode_handle_from_index_value(&kv.value).is_ok()
+            }
         }
     }
 }
@@ -69,7 +89,10 @@ mod tests {
         assert_eq!(unique, [true, true, true, false]);
         let with_null = vec![Datum::Int(2), Datum::Null, Datum::Null];
         let kvs = d.derive(&Handle::Int(6), &with_null).expect("derives");
-        assert!(!d.is_unique_key(&kvs[2]), "a unique entry with NULL is not distinct");
+        assert!(
+            !d.is_unique_key(&kvs[2]),
+            "a unique entry with NULL is not distinct"
+        );
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub struct Fetcher<'a> {
 
 impl Fetcher<'_> {
     /// The values of `keys` at `ts`.
-    pub async fn fetch(&self, keys: impl IntoIterator<Item = Vec<u8>>, ts: u64) -> Result<Fetched, DuplicateError> {
+    pub async fn fetch(
+        &self,
+        keys: impl IntoIterator<Item = Vec<u8>>,
+        ts: u64,
+    ) -> Result<Fetched, DuplicateError> {
         let mut pending: BTreeSet<Vec<u8>> = keys.into_iter().collect();
         let mut out = Fetched::new();
         let mut attempts = Attempts::default();
@@ -50,9 +54,16 @@ impl Fetcher<'_> {
             }
             // [bug 5] Keys that were not answered stay pending for the next
             // round; the loop ends only when all are answered or it fails.
-            let err = last_error.unwrap_or(ClientError::Protocol { what: "KvBatchGet", reason: "keys left unanswered".into() });
+            let err = last_error.unwrap_or(ClientError::Protocol {
+                what: "KvBatchGet",
+                reason: "keys left unanswered".into(),
+            });
             let Some(delay) = attempts.fail(self.retry, err.retry_after()) else {
-                return Err(DuplicateError::RetriesExhausted { what: format!("KvBatchGet of {} keys", pending.len()), attempts: attempts.failures(), source: err });
+                return Err(DuplicateError::RetriesExhausted {
+                    what: format!("KvBatchGet of {} keys", pending.len()),
+                    attempts: attempts.failures(),
+                    source: err,
+                });
             };
             tracing::warn!(keys = pending.len(), attempt = attempts.failures(), delay_ms = delay.as_millis() as u64, error = %err, "KvBatchGet left keys unanswered; retrying");
             self.cancel.sleep(delay).await?;
@@ -62,12 +73,24 @@ impl Fetcher<'_> {
 
     /// One pass over the regions holding the pending keys. Answered keys move
     /// from `pending` to `out`; returns the last failure, if any.
-    async fn round(&self, pending: &mut BTreeSet<Vec<u8>>, out: &mut Fetched, ts: u64) -> Result<Option<ClientError>, DuplicateError> {
-        let (Some(first), Some(last)) = (pending.first(), pending.last()) else { return Ok(None) };
+    async fn round(
+        &self,
+        pending: &mut BTreeSet<Vec<u8>>,
+        out: &mut Fetched,
+        ts: u64,
+    ) -> Result<Option<ClientError>, DuplicateError> {
+        let (Some(first), Some(last)) = (pending.first(), pending.last()) else {
+            return Ok(None);
+        };
         // [bug 2] The scan ends just after the last key, and region ends are
         // compared with `RegionInfo::contains` (an empty end is +inf), so the
         // last region's keys are fetched like any others.
-        let regions = match self.client.pd().scan_regions(first, &next_key(last), SCAN_PAGE).await {
+        let regions = match self
+            .client
+            .pd()
+            .scan_regions(first, &next_key(last), SCAN_PAGE)
+            .await
+        {
             Ok(regions) => regions,
             Err(err) => return Ok(Some(err)),
         };
@@ -102,7 +125,10 @@ impl Fetcher<'_> {
 }
 
 /// Pending keys split by region, at most [`MAX_BATCH_KEYS`] per batch.
-fn batches_by_region<'r>(pending: &BTreeSet<Vec<u8>>, regions: &'r [RegionInfo]) -> Vec<(&'r RegionInfo, Vec<Vec<u8>>)> {
+fn batches_by_region<'r>(
+    pending: &BTreeSet<Vec<u8>>,
+    regions: &'r [RegionInfo],
+) -> Vec<(&'r RegionInfo, Vec<Vec<u8>>)> {
     let mut out = Vec::new();
     let mut keys = pending.iter().peekable();
     for region in regions {
@@ -131,14 +157,24 @@ mod tests {
     use super::*;
 
     fn region(id: u64, start: &[u8], end: &[u8]) -> RegionInfo {
-        let meta = metapb::Region { id, start_key: encode_bound(start), end_key: encode_bound(end), ..Default::default() };
+        let meta = metapb::Region {
+            id,
+            start_key: encode_bound(start),
+            end_key: encode_bound(end),
+            ..Default::default()
+        };
         RegionInfo::new(meta, None).expect("valid bounds")
     }
 
     #[test]
     fn batches_stay_within_regions_and_the_limit() {
-        let regions = [region(1, b"", b"k1000"), region(2, b"k1000", b"k2500"), region(3, b"k2500", b"")];
-        let pending: BTreeSet<Vec<u8>> = (0..3000).map(|i| format!("k{i:04}").into_bytes()).collect();
+        let regions = [
+            region(1, b"", b"k1000"),
+            region(2, b"k1000", b"k2500"),
+            region(3, b"k2500", b""),
+        ];
+        let pending: BTreeSet<Vec<u8>> =
+            (0..3000).map(|i| format!("k{i:04}").into_bytes()).collect();
         let batches = batches_by_region(&pending, &regions);
         let shape: Vec<(u64, usize)> = batches.iter().map(|(r, k)| (r.id(), k.len())).collect();
         assert_eq!(shape, [(1, 1000), (2, 1024), (2, 476), (3, 500)]);

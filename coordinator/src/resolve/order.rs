@@ -28,7 +28,11 @@ impl SourceOrder {
     pub fn new(engines: &[EngineSource]) -> Self {
         let mut ranked: Vec<&EngineSource> = engines.iter().collect();
         ranked.sort_by_key(|e| (e.first_chunk_ordinal(), e.engine_id));
-        let by_ts = ranked.iter().enumerate().map(|(rank, e)| (e.commit_ts, (rank as u64, e.engine_id))).collect();
+        let by_ts = ranked
+            .iter()
+            .enumerate()
+            .map(|(rank, e)| (e.commit_ts, (rank as u64, e.engine_id)))
+            .collect();
         Self { by_ts }
     }
 
@@ -37,8 +41,14 @@ impl SourceOrder {
     pub fn key(&self, origin: &Origin, row_tag: Option<u64>) -> SourceKey {
         match origin {
             Origin::Preexisting { commit_ts } => (0, 0, *commit_ts, None),
-            Origin::Imported { commit_ts, row_tag: own } => {
-                let rank = self.by_ts.get(commit_ts).map_or(u64::MAX, |(rank, _)| *rank);
+            Origin::Imported {
+                commit_ts,
+                row_tag: own,
+            } => {
+                let rank = self
+                    .by_ts
+                    .get(commit_ts)
+                    .map_or(u64::MAX, |(rank, _)| *rank);
                 (1, rank, *commit_ts, own.or(row_tag))
             }
         }
@@ -62,17 +72,32 @@ mod tests {
     fn chunk_position_not_timestamp_decides() {
         // Engine 1 holds the later chunks but got the smaller commit ts.
         let order = SourceOrder::new(&[engine(0, 200, 0), engine(1, 100, 5)]);
-        let early = Origin::Imported { commit_ts: 200, row_tag: Some(9) };
-        let late = Origin::Imported { commit_ts: 100, row_tag: None };
+        let early = Origin::Imported {
+            commit_ts: 200,
+            row_tag: Some(9),
+        };
+        let late = Origin::Imported {
+            commit_ts: 100,
+            row_tag: None,
+        };
         assert!(order.key(&early, None) < order.key(&late, None));
         let before = Origin::Preexisting { commit_ts: 50 };
         assert!(order.key(&before, None) < order.key(&early, None));
-        let first = Origin::Imported { commit_ts: 200, row_tag: None };
+        let first = Origin::Imported {
+            commit_ts: 200,
+            row_tag: None,
+        };
         assert!(order.key(&first, None) < order.key(&early, None));
-        assert!(order.key(&first, Some(10)) > order.key(&early, None), "a learned tag places the row");
+        assert!(
+            order.key(&first, Some(10)) > order.key(&early, None),
+            "a learned tag places the row"
+        );
         assert_eq!(order.engine_id(100), Some(1));
         assert_eq!(order.engine_id(7), None);
-        let unknown = Origin::Imported { commit_ts: 7, row_tag: None };
+        let unknown = Origin::Imported {
+            commit_ts: 7,
+            row_tag: None,
+        };
         assert!(order.key(&unknown, None) > order.key(&late, None));
     }
 }

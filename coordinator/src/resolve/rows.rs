@@ -28,7 +28,10 @@ pub enum Origin {
     /// Written by the engine with this commit ts. `row_tag` is known when the
     /// row is a recorded local duplicate copy; `None` is the engine's only
     /// (hence ingested) row with this handle.
-    Imported { commit_ts: u64, row_tag: Option<u64> },
+    Imported {
+        commit_ts: u64,
+        row_tag: Option<u64>,
+    },
 }
 
 impl Origin {
@@ -98,8 +101,22 @@ impl Candidates {
         let copies = local_record_copies(inputs)?;
         for ((handle, commit_ts), list) in &copies {
             for d in list {
-                let id = RowRef { handle: handle.clone(), origin: Origin::Imported { commit_ts: *commit_ts, row_tag: Some(d.row_tag) } };
-                cands.rows.insert(id, RowValue { value: d.value.clone(), source: d.source.clone(), row_tag: Some(d.row_tag), local: true });
+                let id = RowRef {
+                    handle: handle.clone(),
+                    origin: Origin::Imported {
+                        commit_ts: *commit_ts,
+                        row_tag: Some(d.row_tag),
+                    },
+                };
+                cands.rows.insert(
+                    id,
+                    RowValue {
+                        value: d.value.clone(),
+                        source: d.source.clone(),
+                        row_tag: Some(d.row_tag),
+                        local: true,
+                    },
+                );
             }
         }
         for pair in inputs.record_pairs {
@@ -110,18 +127,33 @@ impl Candidates {
                 Some(known) if known.value != pair.value => {
                     return Err(DuplicateError::inconsistent(
                         &name,
-                        format!("record {} at ts {}: TiKV and the engine's local copy differ", hex::encode(&pair.key), pair.commit_ts),
+                        format!(
+                            "record {} at ts {}: TiKV and the engine's local copy differ",
+                            hex::encode(&pair.key),
+                            pair.commit_ts
+                        ),
                     ));
                 }
                 Some(_) => {}
                 None => {
                     let row_tag = id.origin.row_tag();
-                    cands.rows.insert(id, RowValue { value: pair.value.clone(), source: None, row_tag, local: false });
+                    cands.rows.insert(
+                        id,
+                        RowValue {
+                            value: pair.value.clone(),
+                            source: None,
+                            row_tag,
+                            local: false,
+                        },
+                    );
                 }
             }
         }
         for (handle, commit_ts, tag, source) in index_refs(inputs)? {
-            let id = RowRef { origin: origin_of(inputs, &copies, &handle, commit_ts, tag), handle };
+            let id = RowRef {
+                origin: origin_of(inputs, &copies, &handle, commit_ts, tag),
+                handle,
+            };
             let id = match id.origin {
                 // The earlier row under this handle, whatever its commit ts.
                 Origin::Preexisting { .. } => cands.preexisting(&id.handle).unwrap_or(id),
@@ -142,13 +174,20 @@ impl Candidates {
     }
 
     fn preexisting(&self, handle: &Handle) -> Option<RowRef> {
-        self.rows.keys().find(|r| &r.handle == handle && matches!(r.origin, Origin::Preexisting { .. })).cloned()
+        self.rows
+            .keys()
+            .find(|r| &r.handle == handle && matches!(r.origin, Origin::Preexisting { .. }))
+            .cloned()
     }
 
     /// Adds the record values read from TiKV (`None`: no such row) and what
     /// local index copies told about the rows. Called once, also when nothing
     /// had to be read. Every requested key must be answered.
-    pub fn supply(&mut self, table: &TableInfo, fetched: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<(), DuplicateError> {
+    pub fn supply(
+        &mut self,
+        table: &TableInfo,
+        fetched: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<(), DuplicateError> {
         let name = table.qualified_name();
         for (key, ids) in std::mem::take(&mut self.to_fetch) {
             let value = match fetched.get(&key) {
@@ -156,22 +195,41 @@ impl Candidates {
                 Some(None) => {
                     return Err(DuplicateError::inconsistent(
                         &name,
-                        format!("an index entry points at row {} ({}), which does not exist", hex::encode(&key), ids[0].handle),
+                        format!(
+                            "an index entry points at row {} ({}), which does not exist",
+                            hex::encode(&key),
+                            ids[0].handle
+                        ),
                     ));
                 }
                 None => {
-                    return Err(DuplicateError::inconsistent(&name, format!("record {} was not read", hex::encode(&key))));
+                    return Err(DuplicateError::inconsistent(
+                        &name,
+                        format!("record {} was not read", hex::encode(&key)),
+                    ));
                 }
             };
             if ids.len() > 1 {
                 return Err(DuplicateError::inconsistent(
                     &name,
-                    format!("record {} is needed as {} different versions but has one", hex::encode(&key), ids.len()),
+                    format!(
+                        "record {} is needed as {} different versions but has one",
+                        hex::encode(&key),
+                        ids.len()
+                    ),
                 ));
             }
             for id in ids {
                 let row_tag = id.origin.row_tag();
-                self.rows.insert(id, RowValue { value: value.clone(), source: None, row_tag, local: false });
+                self.rows.insert(
+                    id,
+                    RowValue {
+                        value: value.clone(),
+                        source: None,
+                        row_tag,
+                        local: false,
+                    },
+                );
             }
         }
         for (id, (tag, pos)) in self.learned.drain() {
@@ -187,7 +245,9 @@ impl Candidates {
 }
 
 /// Local copies of record keys, by (handle, engine ts).
-fn local_record_copies<'a>(inputs: &TableInputs<'a>) -> Result<HashMap<(Handle, u64), Vec<&'a LocalDuplicate>>, DuplicateError> {
+fn local_record_copies<'a>(
+    inputs: &TableInputs<'a>,
+) -> Result<HashMap<(Handle, u64), Vec<&'a LocalDuplicate>>, DuplicateError> {
     let mut out: HashMap<(Handle, u64), Vec<&LocalDuplicate>> = HashMap::new();
     for d in inputs.local.iter().filter(|d| is_record_key(&d.key)) {
         let handle = record_handle(inputs.table, &d.key)?;
@@ -199,7 +259,13 @@ fn local_record_copies<'a>(inputs: &TableInputs<'a>) -> Result<HashMap<(Handle, 
 /// The origin of the version of `handle` at `commit_ts`. A version from
 /// TiKV (`tag` None) of a handle with local copies in its engine is the
 /// copy that was ingested.
-fn origin_of(inputs: &TableInputs<'_>, copies: &LocalCopies<'_>, handle: &Handle, commit_ts: u64, tag: Option<u64>) -> Origin {
+fn origin_of(
+    inputs: &TableInputs<'_>,
+    copies: &LocalCopies<'_>,
+    handle: &Handle,
+    commit_ts: u64,
+    tag: Option<u64>,
+) -> Origin {
     if commit_ts <= inputs.min_commit_ts {
         return Origin::Preexisting { commit_ts };
     }
@@ -214,11 +280,14 @@ fn origin_of(inputs: &TableInputs<'_>, copies: &LocalCopies<'_>, handle: &Handle
 
 /// `(handle, commit ts, row tag, source)` of every unique index version that
 /// points at a row: the reported TiKV versions and the local copies.
-fn index_refs(inputs: &TableInputs<'_>) -> Result<Vec<(Handle, u64, Option<u64>, Option<SourcePos>)>, DuplicateError> {
+fn index_refs(
+    inputs: &TableInputs<'_>,
+) -> Result<Vec<(Handle, u64, Option<u64>, Option<SourcePos>)>, DuplicateError> {
     let name = inputs.table.qualified_name();
     let mut out = Vec::new();
     for (_, pair) in inputs.index_pairs {
-        let handle = decode_handle_from_index_value(&pair.value).map_err(|e| DuplicateError::decode(&name, &pair.key, e))?;
+        let handle = decode_handle_from_index_value(&pair.value)
+            .map_err(|e| DuplicateError::decode(&name, &pair.key, e))?;
         out.push((handle, pair.commit_ts, None, None));
     }
     for d in inputs.local.iter().filter(|d| !is_record_key(&d.key)) {
@@ -234,9 +303,14 @@ fn index_refs(inputs: &TableInputs<'_>) -> Result<Vec<(Handle, u64, Option<u64>,
 
 fn record_handle(table: &TableInfo, key: &[u8]) -> Result<Handle, DuplicateError> {
     let name = table.qualified_name();
-    let (table_id, handle) = decode_record_key(key).map_err(|e| DuplicateError::decode(&name, key, e))?;
+    let (table_id, handle) =
+        decode_record_key(key).map_err(|e| DuplicateError::decode(&name, key, e))?;
     if table_id != table.id {
-        return Err(DuplicateError::decode(&name, key, format!("record key of table {table_id}, expected {}", table.id)));
+        return Err(DuplicateError::decode(
+            &name,
+            key,
+            format!("record key of table {table_id}, expected {}", table.id),
+        ));
     }
     Ok(handle)
 }

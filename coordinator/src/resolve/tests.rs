@@ -40,7 +40,11 @@ fn src(id: i64, u: Option<i64>, v: &'static str, row_id: i64) -> Src {
 }
 
 fn datums(s: &Src) -> Vec<Datum> {
-    vec![Datum::Int(s.id), s.u.map_or(Datum::Null, Datum::Int), Datum::Bytes(s.v.as_bytes().to_vec())]
+    vec![
+        Datum::Int(s.id),
+        s.u.map_or(Datum::Null, Datum::Int),
+        Datum::Bytes(s.v.as_bytes().to_vec()),
+    ]
 }
 
 #[derive(Default)]
@@ -64,7 +68,8 @@ impl Model {
         let mut enc = TableEncoder::new(table).expect("schema");
         for r in rows {
             let mut kvs = Vec::new();
-            enc.encode_row(&datums(r), r.row_id, &mut kvs).expect("encodes");
+            enc.encode_row(&datums(r), r.row_id, &mut kvs)
+                .expect("encodes");
             for kv in kvs {
                 self.base_sum.update(&kv.key, &kv.value);
                 self.put(&kv.key, ts, Some(kv.value));
@@ -74,14 +79,25 @@ impl Model {
 
     /// An engine: rows in source order get row tags 1, 2, ...; the first
     /// copy of each key is ingested, every copy of a duplicated key recorded.
-    fn engine(&mut self, table: &TableInfo, engine_id: u32, ts: u64, first_chunk: u32, rows: &[Src]) {
+    fn engine(
+        &mut self,
+        table: &TableInfo,
+        engine_id: u32,
+        ts: u64,
+        first_chunk: u32,
+        rows: &[Src],
+    ) {
         let mut enc = TableEncoder::new(table).expect("schema");
         let mut copies: BTreeMap<Vec<u8>, Vec<(u64, Vec<u8>)>> = BTreeMap::new();
         for (i, r) in rows.iter().enumerate() {
             let mut kvs = Vec::new();
-            enc.encode_row(&datums(r), r.row_id, &mut kvs).expect("encodes");
+            enc.encode_row(&datums(r), r.row_id, &mut kvs)
+                .expect("encodes");
             for kv in kvs {
-                copies.entry(kv.key).or_default().push((i as u64 + 1, kv.value));
+                copies
+                    .entry(kv.key)
+                    .or_default()
+                    .push((i as u64 + 1, kv.value));
             }
         }
         for (key, list) in copies {
@@ -90,11 +106,20 @@ impl Model {
             self.put(&key, ts, Some(first.clone()));
             if list.len() > 1 {
                 for (n, (tag, value)) in list.iter().enumerate() {
-                    self.local.push(LocalDuplicate { engine_id, commit_ts: ts, key: key.clone(), value: value.clone(), row_tag: *tag, ingested: n == 0, source: None });
+                    self.local.push(LocalDuplicate {
+                        engine_id,
+                        commit_ts: ts,
+                        key: key.clone(),
+                        value: value.clone(),
+                        row_tag: *tag,
+                        ingested: n == 0,
+                        source: None,
+                    });
                 }
             }
         }
-        self.engines.push(EngineSource::for_test(engine_id, ts, first_chunk));
+        self.engines
+            .push(EngineSource::for_test(engine_id, ts, first_chunk));
     }
 
     /// TiKV's DuplicateDetect rules over one range.
@@ -110,10 +135,18 @@ impl Model {
             for (ts, value) in &versions[1..] {
                 let Some(value) = value else { break };
                 if !reported {
-                    out.push(DupPair { key: key.clone(), value: newest.clone(), commit_ts: *newest_ts });
+                    out.push(DupPair {
+                        key: key.clone(),
+                        value: newest.clone(),
+                        commit_ts: *newest_ts,
+                    });
                     reported = true;
                 }
-                out.push(DupPair { key: key.clone(), value: value.clone(), commit_ts: *ts });
+                out.push(DupPair {
+                    key: key.clone(),
+                    value: value.clone(),
+                    commit_ts: *ts,
+                });
                 if *ts <= MIN_TS {
                     break;
                 }
@@ -123,7 +156,11 @@ impl Model {
     }
 
     fn get(&self, key: &[u8], ts: u64) -> Option<Vec<u8>> {
-        self.versions.get(key)?.iter().find(|(t, _)| *t <= ts).and_then(|(_, v)| v.clone())
+        self.versions
+            .get(key)?
+            .iter()
+            .find(|(t, _)| *t <= ts)
+            .and_then(|(_, v)| v.clone())
     }
 
     fn apply(&mut self, writes: &WriteSet, ts: u64) {
@@ -137,7 +174,10 @@ impl Model {
     }
 
     fn visible(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        self.versions.iter().filter_map(|(k, v)| v[0].1.clone().map(|v| (k.clone(), v))).collect()
+        self.versions
+            .iter()
+            .filter_map(|(k, v)| v[0].1.clone().map(|v| (k.clone(), v)))
+            .collect()
     }
 }
 
@@ -161,15 +201,29 @@ fn run(table: &TableInfo, mut m: Model, strategy: ConflictStrategy) -> Outcome {
         }
     }
     let local = m.local.clone();
-    let inputs = TableInputs { table, min_commit_ts: MIN_TS, record_pairs: &record_pairs, index_pairs: &index_pairs, local: &local };
+    let inputs = TableInputs {
+        table,
+        min_commit_ts: MIN_TS,
+        record_pairs: &record_pairs,
+        index_pairs: &index_pairs,
+        local: &local,
+    };
     let mut cands = Candidates::collect(&inputs).expect("collects");
     let read_ts = 1000;
-    let fetched = cands.to_fetch.keys().map(|k| (k.clone(), m.get(k, read_ts))).collect();
+    let fetched = cands
+        .to_fetch
+        .keys()
+        .map(|k| (k.clone(), m.get(k, read_ts)))
+        .collect();
     cands.supply(table, &fetched).expect("supplies");
     let analysis = analyze(&inputs, cands).expect("analyzes");
     let order = SourceOrder::new(&m.engines);
     let fates = decide(&analysis, strategy, &order);
-    let writes = if strategy.writes() { write_set(&analysis, &fates) } else { WriteSet::new() };
+    let writes = if strategy.writes() {
+        write_set(&analysis, &fates)
+    } else {
+        WriteSet::new()
+    };
     let adj = adjustment(&analysis, &fates, &writes, &local);
     m.apply(&writes, 2000);
     let visible = m.visible();
@@ -177,13 +231,19 @@ fn run(table: &TableInfo, mut m: Model, strategy: ConflictStrategy) -> Outcome {
     for (k, v) in &visible {
         actual.update(k, v);
     }
-    assert_eq!(adj.expected(&m.local_sum, Some(&m.base_sum)), actual, "checksum adjustment ({strategy:?})");
+    assert_eq!(
+        adj.expected(&m.local_sum, Some(&m.base_sum)),
+        actual,
+        "checksum adjustment ({strategy:?})"
+    );
     let rows = analysis
         .rows
         .iter()
         .zip(&fates)
         .map(|(r, f)| {
-            let Handle::Int(h) = r.id.handle else { panic!("int handles only") };
+            let Handle::Int(h) = r.id.handle else {
+                panic!("int handles only")
+            };
             (h, r.id.origin.commit_ts(), r.id.origin.row_tag(), *f)
         })
         .collect();
@@ -197,15 +257,23 @@ fn run(table: &TableInfo, mut m: Model, strategy: ConflictStrategy) -> Outcome {
                 Datum::Int(u) => Some(*u),
                 _ => None,
             };
-            let Datum::Int(id) = d[0] else { panic!("id is an int") };
-            let Datum::Bytes(v) = &d[2] else { panic!("v is bytes") };
+            let Datum::Int(id) = d[0] else {
+                panic!("id is an int")
+            };
+            let Datum::Bytes(v) = &d[2] else {
+                panic!("v is bytes")
+            };
             (id, u, String::from_utf8_lossy(v).into_owned())
         })
         .collect();
     if strategy.writes() {
         check_index_consistency(table, &visible);
     }
-    Outcome { rows, groups: analysis.groups.len(), table: table_rows }
+    Outcome {
+        rows,
+        groups: analysis.groups.len(),
+        table: table_rows,
+    }
 }
 
 /// Every visible row's index entries are visible, and nothing else is.
@@ -215,7 +283,9 @@ fn check_index_consistency(table: &TableInfo, visible: &BTreeMap<Vec<u8>, Vec<u8
     for (k, v) in visible.iter().filter(|(k, _)| is_record_key(k)) {
         let (_, handle) = squall_codec::decode_record_key(k).expect("record key");
         let d = decode_row(table, &handle, v).expect("decodes");
-        let Handle::Int(h) = handle else { panic!("int handle") };
+        let Handle::Int(h) = handle else {
+            panic!("int handle")
+        };
         let mut kvs = Vec::new();
         enc.encode_row(&d, h, &mut kvs).expect("encodes");
         for kv in kvs {
@@ -230,7 +300,10 @@ fn rows_of(o: &Outcome) -> Vec<(i64, u64, Option<u64>, Fate)> {
 }
 
 fn table_of(o: &Outcome) -> Vec<(i64, Option<i64>, &str)> {
-    o.table.iter().map(|(a, b, c)| (*a, *b, c.as_str())).collect()
+    o.table
+        .iter()
+        .map(|(a, b, c)| (*a, *b, c.as_str()))
+        .collect()
 }
 
 /// IntPk: a primary key clash across engines (different rows), a unique
@@ -238,13 +311,30 @@ fn table_of(o: &Outcome) -> Vec<(i64, Option<i64>, &str)> {
 /// both engines, and a duplicate inside engine 1.
 fn int_pk_model(table: &TableInfo) -> Model {
     let mut m = Model::default();
-    m.engine(table, 0, 200, 0, &[src(1, Some(10), "a0", 0), src(2, Some(20), "b0", 0), src(4, Some(40), "same", 0), src(9, Some(90), "solo", 0)]);
+    m.engine(
+        table,
+        0,
+        200,
+        0,
+        &[
+            src(1, Some(10), "a0", 0),
+            src(2, Some(20), "b0", 0),
+            src(4, Some(40), "same", 0),
+            src(9, Some(90), "solo", 0),
+        ],
+    );
     m.engine(
         table,
         1,
         300,
         1,
-        &[src(1, Some(11), "a1", 0), src(3, Some(20), "c1", 0), src(4, Some(40), "same", 0), src(5, Some(50), "d1", 0), src(5, Some(51), "d2", 0)],
+        &[
+            src(1, Some(11), "a1", 0),
+            src(3, Some(20), "c1", 0),
+            src(4, Some(40), "same", 0),
+            src(5, Some(50), "d1", 0),
+            src(5, Some(51), "d2", 0),
+        ],
     );
     m
 }
@@ -256,7 +346,16 @@ fn int_pk_record_keeps_tikv_and_reports_every_conflict() {
     let u = Fate::Unchanged;
     assert_eq!(
         rows_of(&out),
-        vec![(1, 200, None, u), (1, 300, None, u), (2, 200, None, u), (3, 300, None, u), (4, 200, None, u), (4, 300, None, u), (5, 300, Some(4), u), (5, 300, Some(5), u)]
+        vec![
+            (1, 200, None, u),
+            (1, 300, None, u),
+            (2, 200, None, u),
+            (3, 300, None, u),
+            (4, 200, None, u),
+            (4, 300, None, u),
+            (5, 300, Some(4), u),
+            (5, 300, Some(5), u)
+        ]
     );
     // pk 1, pk 4, uk 20, uk 40, pk 5 (inside engine 1).
     assert_eq!(out.groups, 5);
@@ -276,7 +375,16 @@ fn int_pk_replace_keeps_the_last_source_row() {
     let out = run(&table, int_pk_model(&table), ConflictStrategy::Replace);
     // Engine 1 comes after engine 0; inside engine 1 the later row wins, and
     // its uk 51 entry (never ingested: pk 5 was a local duplicate) appears.
-    assert_eq!(table_of(&out), vec![(1, Some(11), "a1"), (3, Some(20), "c1"), (4, Some(40), "same"), (5, Some(51), "d2"), (9, Some(90), "solo")]);
+    assert_eq!(
+        table_of(&out),
+        vec![
+            (1, Some(11), "a1"),
+            (3, Some(20), "c1"),
+            (4, Some(40), "same"),
+            (5, Some(51), "d2"),
+            (9, Some(90), "solo")
+        ]
+    );
 }
 
 #[test]
@@ -296,7 +404,13 @@ fn replace_orders_rows_of_one_engine_by_row_tag() {
     let mut m = Model::default();
     // Only their unique key is duplicated: the later row (pk 5) must win
     // although its handle sorts first.
-    m.engine(&table, 0, 200, 0, &[src(6, Some(50), "first", 0), src(5, Some(50), "second", 0)]);
+    m.engine(
+        &table,
+        0,
+        200,
+        0,
+        &[src(6, Some(50), "first", 0), src(5, Some(50), "second", 0)],
+    );
     let out = run(&table, m, ConflictStrategy::Replace);
     assert_eq!(table_of(&out), vec![(5, Some(50), "second")]);
 }
@@ -318,9 +432,30 @@ fn replace_chain_keeps_rows_whose_rival_was_already_replaced() {
 /// table, duplicates inside one engine on the unique key only.
 fn row_id_model(table: &TableInfo) -> Model {
     let mut m = Model::default();
-    m.preexisting(table, 50, &[src(1, Some(10), "old1", 1), src(7, Some(70), "old7", 7)]);
-    m.engine(table, 0, 200, 0, &[src(1, Some(11), "new1", 1001), src(2, Some(20), "x", 1002), src(3, Some(20), "y", 1003), src(8, None, "n", 1004)]);
-    m.engine(table, 1, 300, 1, &[src(4, Some(70), "new70", 2001), src(5, None, "n2", 2002)]);
+    m.preexisting(
+        table,
+        50,
+        &[src(1, Some(10), "old1", 1), src(7, Some(70), "old7", 7)],
+    );
+    m.engine(
+        table,
+        0,
+        200,
+        0,
+        &[
+            src(1, Some(11), "new1", 1001),
+            src(2, Some(20), "x", 1002),
+            src(3, Some(20), "y", 1003),
+            src(8, None, "n", 1004),
+        ],
+    );
+    m.engine(
+        table,
+        1,
+        300,
+        1,
+        &[src(4, Some(70), "new70", 2001), src(5, None, "n2", 2002)],
+    );
     m
 }
 
@@ -331,7 +466,17 @@ fn row_id_conflicts_with_existing_rows_and_inside_an_engine() {
     let hs: Vec<(i64, u64)> = out.rows.iter().map(|r| (r.0, r.1)).collect();
     // PK 1 old vs new; uk 20 between rows 1002 and 1003 of engine 0; uk 70
     // old row 7 vs new row 2001.
-    assert_eq!(hs, vec![(1, 50), (7, 50), (1001, 200), (1002, 200), (1003, 200), (2001, 300)]);
+    assert_eq!(
+        hs,
+        vec![
+            (1, 50),
+            (7, 50),
+            (1001, 200),
+            (1002, 200),
+            (1003, 200),
+            (2001, 300)
+        ]
+    );
     assert_eq!(out.groups, 3);
 }
 
@@ -341,7 +486,16 @@ fn row_id_remove_and_replace() {
     let removed = run(&table, row_id_model(&table), ConflictStrategy::Remove);
     assert_eq!(table_of(&removed), vec![(5, None, "n2"), (8, None, "n")]);
     let replaced = run(&table, row_id_model(&table), ConflictStrategy::Replace);
-    assert_eq!(table_of(&replaced), vec![(1, Some(11), "new1"), (3, Some(20), "y"), (4, Some(70), "new70"), (5, None, "n2"), (8, None, "n")]);
+    assert_eq!(
+        table_of(&replaced),
+        vec![
+            (1, Some(11), "new1"),
+            (3, Some(20), "y"),
+            (4, Some(70), "new70"),
+            (5, None, "n2"),
+            (8, None, "n")
+        ]
+    );
 }
 
 #[test]
@@ -357,5 +511,11 @@ fn no_conflicts_no_writes() {
 
 #[test]
 fn origins_order_preexisting_first() {
-    assert!(Origin::Preexisting { commit_ts: 9 } < Origin::Imported { commit_ts: 1, row_tag: None });
+    assert!(
+        Origin::Preexisting { commit_ts: 9 }
+            < Origin::Imported {
+                commit_ts: 1,
+                row_tag: None
+            }
+    );
 }

@@ -43,6 +43,9 @@ pub fn write_set(analysis: &Analysis, fates: &[Fate]) -> WriteSet {
 
 /// `(puts, deletes)` in a write set.
 pub fn counts(set: &WriteSet) -> (u64, u64) {
-    let puts = set.values().filter(|m| matches!(m, Mutation::Put(_))).count() as u64;
+    let puts = set
+        .values()
+        .filter(|m| matches!(m, Mutation::Put(_)))
+        .count() as u64;
     (puts, set.len() as u64 - puts)
 }

@@ -39,7 +39,10 @@ pub struct DuplicateOutcome {
 
 #[async_trait]
 pub trait DuplicateStep: Send + Sync {
-    async fn detect_and_resolve(&self, cx: &DuplicateContext<'_>) -> Result<DuplicateOutcome, CoordinatorError>;
+    async fn detect_and_resolve(
+        &self,
+        cx: &DuplicateContext<'_>,
+    ) -> Result<DuplicateOutcome, CoordinatorError>;
 }
 
 /// Conflict handling for local duplicates only (no cross-engine detection).
@@ -47,7 +50,10 @@ pub struct LocalDuplicatesOnly;
 
 #[async_trait]
 impl DuplicateStep for LocalDuplicatesOnly {
-    async fn detect_and_resolve(&self, cx: &DuplicateContext<'_>) -> Result<DuplicateOutcome, CoordinatorError> {
+    async fn detect_and_resolve(
+        &self,
+        cx: &DuplicateContext<'_>,
+    ) -> Result<DuplicateOutcome, CoordinatorError> {
         let count = cx.totals.local_duplicates;
         if count == 0 {
             return Ok(DuplicateOutcome::default());
@@ -61,7 +67,12 @@ impl DuplicateStep for LocalDuplicatesOnly {
                 tracing::warn!(%table, count, %report, "duplicate keys found; the first row of each was imported, the others are recorded");
                 Ok(DuplicateOutcome::default())
             }
-            _ => Err(CoordinatorError::Duplicates { table, count, strategy: strategy.to_string(), report }),
+            _ => Err(CoordinatorError::Duplicates {
+                table,
+                count,
+                strategy: strategy.to_string(),
+                report,
+            }),
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use squall_client::ImportClient;
 use squall_common::checkpoint::{
-    keys, typed, ChecksumRecord, Decision, EngineCheckpoint, EngineState, JobCheckpoint, SharedCheckpointStore, Stored,
-    TableCheckpoint, TableState, TableTotals,
+    keys, typed, ChecksumRecord, Decision, EngineCheckpoint, EngineState, JobCheckpoint,
+    SharedCheckpointStore, Stored, TableCheckpoint, TableState, TableTotals,
 };
 use squall_common::TaskConfig;
 
@@ -26,10 +26,11 @@ pub struct PostContext<'a> {
 /// Runs post-processing for every table; returns one summary per table and
 /// the first failure (the other tables are still processed).
 pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<CoordinatorError>) {
-    let tables: Vec<Stored<TableCheckpoint>> = match typed::read_all(cx.store.as_ref(), &keys::tables_prefix(&cx.job.job_id)).await {
-        Ok(t) => t,
-        Err(e) => return (Vec::new(), Some(e.into())),
-    };
+    let tables: Vec<Stored<TableCheckpoint>> =
+        match typed::read_all(cx.store.as_ref(), &keys::tables_prefix(&cx.job.job_id)).await {
+            Ok(t) => t,
+            Err(e) => return (Vec::new(), Some(e.into())),
+        };
     let checksum_ts = match cx.client.pd().tso().await {
         Ok(ts) => ts,
         Err(e) => return (Vec::new(), Some(e.into())),
@@ -50,12 +51,18 @@ pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<Co
 
 type TableResult = Result<TableSummary, (Option<TableSummary>, CoordinatorError)>;
 
-async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>, checksum_ts: u64) -> TableResult {
+async fn process_table(
+    cx: &PostContext<'_>,
+    t: Stored<TableCheckpoint>,
+    checksum_ts: u64,
+) -> TableResult {
     let name = t.record.table.qualified_name();
     let key = t.key.clone();
     let mut table = t.record;
     if table.state.rank() < TableState::Ingested.rank() {
-        let totals = merge_engines(cx, table.table.id).await.map_err(|e| (None, e))?;
+        let totals = merge_engines(cx, table.table.id)
+            .await
+            .map_err(|e| (None, e))?;
         table = set(cx, &key, |r| {
             r.local = Some(totals.clone());
             r.state = TableState::Ingested;
@@ -65,12 +72,24 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>, checksu
     }
     let mut totals = table.local.clone().unwrap_or_default();
     if table.state.rank() < TableState::Resolved.rank() {
-        let dcx = DuplicateContext { client: cx.client, cfg: cx.cfg, job: cx.job, table: &table, totals: &totals, output_dir: cx.output_dir };
+        let dcx = DuplicateContext {
+            client: cx.client,
+            cfg: cx.cfg,
+            job: cx.job,
+            table: &table,
+            totals: &totals,
+            output_dir: cx.output_dir,
+        };
         let outcome = match cx.duplicates.detect_and_resolve(&dcx).await {
             Ok(o) => o,
             Err(e) => {
                 let reason = e.to_string();
-                let _ = set(cx, &key, |r| r.state = TableState::Failed { reason: reason.clone() }).await;
+                let _ = set(cx, &key, |r| {
+                    r.state = TableState::Failed {
+                        reason: reason.clone(),
+                    }
+                })
+                .await;
                 return Err((Some(summary(&name, &totals, None)), e));
             }
         };
@@ -86,12 +105,19 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>, checksu
     if !checksum_enabled(cx.cfg) || table.state == TableState::ChecksumVerified {
         return Ok(summary(&name, &totals, table.remote));
     }
-    let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts).await.map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
+    let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts)
+        .await
+        .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
     let matched = remote == totals.checksum;
     let state = if matched || !cx.cfg.checksum_required() {
         TableState::ChecksumVerified
     } else {
-        TableState::Failed { reason: format!("checksum mismatch: local {}, TiKV {remote}", totals.checksum) }
+        TableState::Failed {
+            reason: format!(
+                "checksum mismatch: local {}, TiKV {remote}",
+                totals.checksum
+            ),
+        }
     };
     set(cx, &key, |r| {
         r.remote = Some(remote);
@@ -104,7 +130,14 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>, checksu
         tracing::info!(table = %name, checksum = %remote, "checksum matches");
         Ok(s)
     } else if cx.cfg.checksum_required() {
-        Err((Some(s), CoordinatorError::ChecksumMismatch { table: name, local: totals.checksum, remote }))
+        Err((
+            Some(s),
+            CoordinatorError::ChecksumMismatch {
+                table: name,
+                local: totals.checksum,
+                remote,
+            },
+        ))
     } else {
         tracing::warn!(table = %name, local = %totals.checksum, %remote, "checksum mismatch (post-restore.checksum = optional)");
         Ok(s)
@@ -115,22 +148,33 @@ pub fn checksum_enabled(cfg: &TaskConfig) -> bool {
     !matches!(cfg.post_restore.checksum.as_str(), "off" | "false")
 }
 
-async fn merge_engines(cx: &PostContext<'_>, table_id: i64) -> Result<TableTotals, CoordinatorError> {
+async fn merge_engines(
+    cx: &PostContext<'_>,
+    table_id: i64,
+) -> Result<TableTotals, CoordinatorError> {
     let prefix = keys::table_engines_prefix(&cx.job.job_id, table_id);
-    let engines: Vec<Stored<EngineCheckpoint>> = typed::read_all(cx.store.as_ref(), &prefix).await?;
+    let engines: Vec<Stored<EngineCheckpoint>> =
+        typed::read_all(cx.store.as_ref(), &prefix).await?;
     let mut totals = TableTotals::default();
     for e in &engines {
         match &e.record.state {
             EngineState::Done(r) => totals.add(r),
             other => {
-                return Err(CoordinatorError::Invalid { what: "post-processing", reason: format!("{} is {other:?}, not done", e.key) });
+                return Err(CoordinatorError::Invalid {
+                    what: "post-processing",
+                    reason: format!("{} is {other:?}, not done", e.key),
+                });
             }
         }
     }
     Ok(totals)
 }
 
-async fn set<F>(cx: &PostContext<'_>, key: &str, mut change: F) -> Result<TableCheckpoint, CoordinatorError>
+async fn set<F>(
+    cx: &PostContext<'_>,
+    key: &str,
+    mut change: F,
+) -> Result<TableCheckpoint, CoordinatorError>
 where
     F: FnMut(&mut TableCheckpoint) + Send,
 {

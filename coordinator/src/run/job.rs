@@ -3,8 +3,8 @@
 
 use squall_client::PdClient;
 use squall_common::checkpoint::{
-    keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, JobState, SharedCheckpointStore, Stored, Swap,
-    TableCheckpoint, TableState, RECORD_VERSION,
+    keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
+    SharedCheckpointStore, Stored, Swap, TableCheckpoint, TableState, RECORD_VERSION,
 };
 
 use crate::error::CoordinatorError;
@@ -21,7 +21,11 @@ pub struct JobIdentity<'a> {
 }
 
 /// Reads the job record, or creates it (state `Planning`, a fresh start ts).
-pub async fn open_job(store: &SharedCheckpointStore, id: &JobIdentity<'_>, pd: &PdClient) -> Result<Stored<JobCheckpoint>, CoordinatorError> {
+pub async fn open_job(
+    store: &SharedCheckpointStore,
+    id: &JobIdentity<'_>,
+    pd: &PdClient,
+) -> Result<Stored<JobCheckpoint>, CoordinatorError> {
     let key = keys::job(id.job_id);
     if let Some(existing) = typed::read::<JobCheckpoint>(store.as_ref(), &key).await? {
         if existing.record.config_hash != id.config_hash {
@@ -47,20 +51,32 @@ pub async fn open_job(store: &SharedCheckpointStore, id: &JobIdentity<'_>, pd: &
         summary: None,
     };
     match typed::swap(store.as_ref(), &key, None, &job).await? {
-        Swap::Swapped(revision) => Ok(Stored { key, record: job, revision }),
+        Swap::Swapped(revision) => Ok(Stored {
+            key,
+            record: job,
+            revision,
+        }),
         Swap::Conflict(Some(other)) => Ok(other),
         Swap::Conflict(None) => Err(CoordinatorError::MissingCheckpoint { key }),
     }
 }
 
-pub async fn set_state(store: &SharedCheckpointStore, job_id: &str, state: JobState) -> Result<JobCheckpoint, CoordinatorError> {
-    let stored = typed::update(store.as_ref(), &keys::job(job_id), |j: &mut JobCheckpoint| {
-        if j.state == state {
-            return Decision::Keep;
-        }
-        j.state = state.clone();
-        Decision::Write
-    })
+pub async fn set_state(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    state: JobState,
+) -> Result<JobCheckpoint, CoordinatorError> {
+    let stored = typed::update(
+        store.as_ref(),
+        &keys::job(job_id),
+        |j: &mut JobCheckpoint| {
+            if j.state == state {
+                return Decision::Keep;
+            }
+            j.state = state.clone();
+            Decision::Write
+        },
+    )
     .await?;
     Ok(stored.record)
 }
@@ -69,9 +85,16 @@ pub async fn set_state(store: &SharedCheckpointStore, job_id: &str, state: JobSt
 /// (keeping their attempt count and commit ts), failed tables to the state
 /// their engines justify. Bad input fails again, quickly; a cluster that was
 /// unavailable gets another chance.
-pub async fn reopen_failed(store: &SharedCheckpointStore, job_id: &str) -> Result<(), CoordinatorError> {
-    let engines: Vec<Stored<EngineCheckpoint>> = typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
-    for e in engines.iter().filter(|e| matches!(e.record.state, EngineState::Failed { .. })) {
+pub async fn reopen_failed(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+) -> Result<(), CoordinatorError> {
+    let engines: Vec<Stored<EngineCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    for e in engines
+        .iter()
+        .filter(|e| matches!(e.record.state, EngineState::Failed { .. }))
+    {
         typed::update(store.as_ref(), &e.key, |r: &mut EngineCheckpoint| {
             if !matches!(r.state, EngineState::Failed { .. }) {
                 return Decision::Keep;
@@ -81,8 +104,12 @@ pub async fn reopen_failed(store: &SharedCheckpointStore, job_id: &str) -> Resul
         })
         .await?;
     }
-    let tables: Vec<Stored<TableCheckpoint>> = typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
-    for t in tables.iter().filter(|t| matches!(t.record.state, TableState::Failed { .. })) {
+    let tables: Vec<Stored<TableCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
+    for t in tables
+        .iter()
+        .filter(|t| matches!(t.record.state, TableState::Failed { .. }))
+    {
         typed::update(store.as_ref(), &t.key, |r: &mut TableCheckpoint| {
             if !matches!(r.state, TableState::Failed { .. }) {
                 return Decision::Keep;

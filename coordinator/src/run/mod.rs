@@ -23,8 +23,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use squall_client::{ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL};
-use squall_common::checkpoint::{EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore};
+use squall_client::{
+    ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL,
+};
+use squall_common::checkpoint::{
+    EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore,
+};
 use squall_common::queue::{InProcessQueue, SharedTaskQueue};
 use squall_common::TaskConfig;
 use squall_source::SourceStore;
@@ -59,9 +63,21 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
-    pub fn new(cfg: TaskConfig, source_dir: PathBuf, pd_addrs: Vec<String>, output_dir: PathBuf) -> Self {
+    pub fn new(
+        cfg: TaskConfig,
+        source_dir: PathBuf,
+        pd_addrs: Vec<String>,
+        output_dir: PathBuf,
+    ) -> Self {
         let client = ClientOptions::from_task(&cfg);
-        Self { cfg, source_dir, pd_addrs, output_dir, client, duplicates: Arc::new(LocalDuplicatesOnly) }
+        Self {
+            cfg,
+            source_dir,
+            pd_addrs,
+            output_dir,
+            client,
+            duplicates: Arc::new(LocalDuplicatesOnly),
+        }
     }
 
     /// `checkpoint.dsn`, else `<output>/checkpoint`.
@@ -83,7 +99,8 @@ pub async fn run_import(
     let started = Instant::now();
     let source_dir = canonical(&opts.source_dir)?;
     opts.cfg.mydumper.data_source_dir = source_dir.clone();
-    std::fs::create_dir_all(&opts.output_dir).map_err(|e| CoordinatorError::io("create", &opts.output_dir, e))?;
+    std::fs::create_dir_all(&opts.output_dir)
+        .map_err(|e| CoordinatorError::io("create", &opts.output_dir, e))?;
     let store = open_store(&opts)?;
     let pd = tokio::select! {
         pd = PdClient::connect(&opts.pd_addrs, opts.client.clone()) => pd?,
@@ -93,7 +110,13 @@ pub async fn run_import(
     let id = job_id(&source_dir, &opts.pd_addrs);
     let hash = config_hash(&opts.cfg);
     let checkpoint_dir = opts.checkpoint_dir().display().to_string();
-    let identity = job::JobIdentity { job_id: &id, source_dir: &source_dir, pd_addrs: &opts.pd_addrs, config_hash: &hash, checkpoint_dir: &checkpoint_dir };
+    let identity = job::JobIdentity {
+        job_id: &id,
+        source_dir: &source_dir,
+        pd_addrs: &opts.pd_addrs,
+        config_hash: &hash,
+        checkpoint_dir: &checkpoint_dir,
+    };
     let job = job::open_job(&store, &identity, &pd).await?.record;
     match &job.state {
         JobState::Verified => return stored_summary(&store, &job, &opts.output_dir, started).await,
@@ -106,7 +129,12 @@ pub async fn run_import(
         let plan = tokio::task::spawn_blocking(move || build_plan(&cfg))
             .await
             .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
-        tracing::info!(tables = plan.tables.len(), engines = plan.engine_count(), source_bytes = plan.source_bytes(), "job planned");
+        tracing::info!(
+            tables = plan.tables.len(),
+            engines = plan.engine_count(),
+            source_bytes = plan.source_bytes(),
+            "job planned"
+        );
         persist_plan(&store, &id, &plan, &pd).await?;
     }
     let job = job::set_state(&store, &id, JobState::Importing).await?;
@@ -138,7 +166,15 @@ pub async fn run_import(
         }
         Err(CoordinatorError::Interrupted) => Err(CoordinatorError::Interrupted),
         Err(e) => {
-            finish_job(&store, &id, JobState::Failed { reason: e.to_string() }, &summary).await?;
+            finish_job(
+                &store,
+                &id,
+                JobState::Failed {
+                    reason: e.to_string(),
+                },
+                &summary,
+            )
+            .await?;
             tracing::error!("{summary}");
             Err(e)
         }
@@ -163,7 +199,14 @@ async fn import_and_verify(
     if let Err(e) = job::set_state(store, &job.job_id, JobState::PostProcessing).await {
         return (Vec::new(), Err(e));
     }
-    let cx = PostContext { store, client, cfg: &opts.cfg, job, duplicates: opts.duplicates.as_ref(), output_dir: &opts.output_dir };
+    let cx = PostContext {
+        store,
+        client,
+        cfg: &opts.cfg,
+        job,
+        duplicates: opts.duplicates.as_ref(),
+        output_dir: &opts.output_dir,
+    };
     let (tables, error) = post_process(&cx).await;
     (tables, error.map_or(Ok(()), Err))
 }
@@ -195,7 +238,10 @@ async fn run_engines(
         sorted_kv_dir: PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir).join(&job.job_id),
         output_dir: opts.output_dir.clone(),
         worker_id: format!("embedded-{}", std::process::id()),
-        budget: Arc::new(ErrorBudget::new(opts.cfg.lightning.max_error, already_skipped)),
+        budget: Arc::new(ErrorBudget::new(
+            opts.cfg.lightning.max_error,
+            already_skipped,
+        )),
         progress: progress.workers(),
         cancel: cancel.clone(),
     });
@@ -204,7 +250,11 @@ async fn run_engines(
         workers.spawn(run_worker(Arc::clone(&cx), Arc::clone(&queue)));
     }
     let published = engines::publish_unfinished(&queue, &plan.engines).await?;
-    tracing::info!(engines = published, workers = workers.len(), "engines handed to workers");
+    tracing::info!(
+        engines = published,
+        workers = workers.len(),
+        "engines handed to workers"
+    );
     let waited = engines::wait_for_engines(store, &job.job_id, &mut workers, shutdown).await;
     cancel.cancel();
     while let Some(joined) = workers.join_next().await {
@@ -216,15 +266,29 @@ async fn run_engines(
 }
 
 fn report_totals(progress: &ImportProgress, plan: &StoredPlan) {
-    let done: Vec<_> = plan.engines.iter().filter(|e| matches!(e.record.state, EngineState::Done(_))).collect();
+    let done: Vec<_> = plan
+        .engines
+        .iter()
+        .filter(|e| matches!(e.record.state, EngineState::Done(_)))
+        .collect();
     let done_bytes = done.iter().map(|e| e.record.source_bytes).sum();
-    progress.set_totals(plan.source_bytes(), plan.engines.len() as u64, done_bytes, done.len() as u64);
+    progress.set_totals(
+        plan.source_bytes(),
+        plan.engines.len() as u64,
+        done_bytes,
+        done.len() as u64,
+    );
 }
 
 fn canonical(dir: &Path) -> Result<String, CoordinatorError> {
-    let path = dir.canonicalize().map_err(|e| CoordinatorError::io("open source directory", dir, e))?;
+    let path = dir
+        .canonicalize()
+        .map_err(|e| CoordinatorError::io("open source directory", dir, e))?;
     if !path.is_dir() {
-        return Err(CoordinatorError::Invalid { what: "source", reason: format!("{} is not a directory", path.display()) });
+        return Err(CoordinatorError::Invalid {
+            what: "source",
+            reason: format!("{} is not a directory", path.display()),
+        });
     }
     Ok(path.display().to_string())
 }
@@ -233,7 +297,10 @@ fn open_store(opts: &ImportOptions) -> Result<SharedCheckpointStore, Coordinator
     if opts.cfg.checkpoint.driver != "file" {
         return Err(CoordinatorError::Invalid {
             what: "checkpoint.driver",
-            reason: format!("{:?} needs the distributed mode; `squall import` uses `file`", opts.cfg.checkpoint.driver),
+            reason: format!(
+                "{:?} needs the distributed mode; `squall import` uses `file`",
+                opts.cfg.checkpoint.driver
+            ),
         });
     }
     let dir = opts.checkpoint_dir();
@@ -244,7 +311,12 @@ fn open_store(opts: &ImportOptions) -> Result<SharedCheckpointStore, Coordinator
     Ok(Arc::new(LocalCheckpointStore::open(&dir)?))
 }
 
-async fn finish_job(store: &SharedCheckpointStore, job_id: &str, state: JobState, s: &ImportSummary) -> Result<(), CoordinatorError> {
+async fn finish_job(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    state: JobState,
+    s: &ImportSummary,
+) -> Result<(), CoordinatorError> {
     let record = JobSummaryRecord {
         tables: s.tables.len() as u64,
         engines: s.engines,
@@ -258,11 +330,15 @@ async fn finish_job(store: &SharedCheckpointStore, job_id: &str, state: JobState
         warnings: s.warnings(),
         elapsed_ms: s.elapsed.as_millis() as u64,
     };
-    squall_common::checkpoint::typed::update(store.as_ref(), &squall_common::checkpoint::keys::job(job_id), |j: &mut squall_common::checkpoint::JobCheckpoint| {
-        j.state = state.clone();
-        j.summary = Some(record.clone());
-        squall_common::checkpoint::Decision::Write
-    })
+    squall_common::checkpoint::typed::update(
+        store.as_ref(),
+        &squall_common::checkpoint::keys::job(job_id),
+        |j: &mut squall_common::checkpoint::JobCheckpoint| {
+            j.state = state.clone();
+            j.summary = Some(record.clone());
+            squall_common::checkpoint::Decision::Write
+        },
+    )
     .await?;
     Ok(())
 }

@@ -86,8 +86,15 @@ impl ImportProgress {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_totals(&self, source_bytes: u64, engines: u64, done_bytes: u64, done_engines: u64) {
-        self.total_source_bytes.store(source_bytes, Ordering::Relaxed);
+    pub(crate) fn set_totals(
+        &self,
+        source_bytes: u64,
+        engines: u64,
+        done_bytes: u64,
+        done_engines: u64,
+    ) {
+        self.total_source_bytes
+            .store(source_bytes, Ordering::Relaxed);
         self.total_engines.store(engines, Ordering::Relaxed);
         self.done_before.store(done_bytes, Ordering::Relaxed);
         for _ in 0..done_engines {

@@ -12,7 +12,10 @@ pub struct Generated {
 }
 
 fn row(pairs: &[(&str, Option<String>)]) -> Row {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn csv_quote(s: &str) -> String {
@@ -32,7 +35,10 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
         "rt.events-schema.sql",
         "CREATE TABLE `events` (\n  `user_id` INT NOT NULL,\n  `kind` VARCHAR(16) NOT NULL,\n  `amount` INT UNSIGNED NOT NULL,\n  `at` DATE NOT NULL,\n  KEY `idx_user_kind` (`user_id`, `kind`)\n);\n",
     );
-    w("rt.tags-schema.sql", "CREATE TABLE `tags` (\n  `tag` VARCHAR(32) NOT NULL PRIMARY KEY,\n  `weight` INT\n);\n");
+    w(
+        "rt.tags-schema.sql",
+        "CREATE TABLE `tags` (\n  `tag` VARCHAR(32) NOT NULL PRIMARY KEY,\n  `weight` INT\n);\n",
+    );
 
     let users = 1000 * scale;
     let mut user_rows = Vec::new();
@@ -42,7 +48,15 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
             let name = format!("user-{:05}", (id * 7919) % users);
             let email = (id % 10 != 0).then(|| format!("u{id}@example.com"));
             let balance = format!("{}.{:02}", (id * 37) % 100_000, id % 100);
-            let created = format!("20{:02}-{:02}-{:02} {:02}:{:02}:{:02}", 10 + id % 15, 1 + id % 12, 1 + id % 28, id % 24, id % 60, (id * 7) % 60);
+            let created = format!(
+                "20{:02}-{:02}-{:02} {:02}:{:02}:{:02}",
+                10 + id % 15,
+                1 + id % 12,
+                1 + id % 28,
+                id % 24,
+                id % 60,
+                (id * 7) % 60
+            );
             let score = (id % 7 != 3).then(|| format!("{}.25", id % 1000));
             let note = match id % 5 {
                 0 => None,
@@ -56,7 +70,14 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
                 Some(s) if quote => csv_quote(s),
                 Some(s) => s.clone(),
             };
-            writeln!(text, "{id},{name},{},{balance},{created},{},{}", opt(&email, false), opt(&score, false), opt(&note, true)).expect("fmt");
+            writeln!(
+                text,
+                "{id},{name},{},{balance},{created},{},{}",
+                opt(&email, false),
+                opt(&score, false),
+                opt(&note, true)
+            )
+            .expect("fmt");
             user_rows.push(row(&[
                 ("id", Some(id.to_string())),
                 ("name", Some(name)),
@@ -81,7 +102,11 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
                 .iter()
                 .map(|&i| {
                     let kind = ["click", "view", "buy", "it's"][i % 4];
-                    let (user, amount, at) = (i % users, (i as u64 * 2_654_435_761) % 4_000_000_000, format!("2023-{:02}-{:02}", 1 + i % 12, 1 + i % 28));
+                    let (user, amount, at) = (
+                        i % users,
+                        (i as u64 * 2_654_435_761) % 4_000_000_000,
+                        format!("2023-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                    );
                     event_rows.push(row(&[
                         ("user_id", Some(user.to_string())),
                         ("kind", Some(kind.to_string())),
@@ -103,7 +128,10 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
         .map(|i| {
             let tag = format!("tag-{:x}", i * 2_654_435_761usize % 1_000_003);
             let weight = (i % 9 != 0).then(|| (i as i64 - 100).to_string());
-            tag_rows.push(row(&[("tag", Some(tag.clone())), ("weight", weight.clone())]));
+            tag_rows.push(row(&[
+                ("tag", Some(tag.clone())),
+                ("weight", weight.clone()),
+            ]));
             format!("('{tag}',{})", weight.unwrap_or_else(|| "NULL".into()))
         })
         .collect();
@@ -111,6 +139,11 @@ pub fn generate(dir: &Path, scale: usize) -> Generated {
     text.push_str(";\n");
     w("rt.tags.sql", &text);
 
-    Generated { tables: vec![("rt.users", user_rows), ("rt.events", event_rows), ("rt.tags", tag_rows)] }
+    Generated {
+        tables: vec![
+            ("rt.users", user_rows),
+            ("rt.events", event_rows),
+            ("rt.tags", tag_rows),
+        ],
+    }
 }
-

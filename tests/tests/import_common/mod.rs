@@ -8,13 +8,13 @@ pub mod gen;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use squall_client::ClientOptions;
 use squall_common::config::LIGHTNING_DEFAULT_SQL_MODE;
 use squall_common::TaskConfig;
 use squall_coordinator::{
-    export_table, run_import, CoordinatorError, ExportFormat, ExportOptions, ImportOptions, ImportProgress, ImportSummary,
-    SchemaSource,
+    export_table, run_import, CoordinatorError, ExportFormat, ExportOptions, ImportOptions,
+    ImportProgress, ImportSummary, SchemaSource,
 };
-use squall_client::ClientOptions;
 use tikv_sim::SimHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -45,8 +45,18 @@ pub fn config(toml: Option<&Path>, work: &Path) -> TaskConfig {
 }
 
 /// Imports `source` into `sim` (output under `work/out`).
-pub async fn import(sim: &SimHandle, source: &Path, cfg: TaskConfig, work: &Path) -> Result<ImportSummary, CoordinatorError> {
-    let mut opts = ImportOptions::new(cfg, source.to_path_buf(), vec![sim.pd_addr.to_string()], work.join("out"));
+pub async fn import(
+    sim: &SimHandle,
+    source: &Path,
+    cfg: TaskConfig,
+    work: &Path,
+) -> Result<ImportSummary, CoordinatorError> {
+    let mut opts = ImportOptions::new(
+        cfg,
+        source.to_path_buf(),
+        vec![sim.pd_addr.to_string()],
+        work.join("out"),
+    );
     opts.client = ClientOptions::for_test();
     run_import(opts, ImportProgress::new(), CancellationToken::new()).await
 }
@@ -55,17 +65,31 @@ pub async fn import(sim: &SimHandle, source: &Path, cfg: TaskConfig, work: &Path
 pub type Row = BTreeMap<String, Option<String>>;
 
 /// Every row of `table` as TiKV holds it, schema from `source`.
-pub async fn export_rows(sim: &SimHandle, source: &Path, cfg: &TaskConfig, table: &str) -> Vec<Row> {
+pub async fn export_rows(
+    sim: &SimHandle,
+    source: &Path,
+    cfg: &TaskConfig,
+    table: &str,
+) -> Vec<Row> {
     let out = export(sim, source, cfg, table, ExportFormat::Jsonl).await;
     out.lines()
         .map(|l| {
-            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(l).expect("export line is JSON");
-            obj.into_iter().map(|(k, v)| (k, v.as_str().map(str::to_string))).collect()
+            let obj: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(l).expect("export line is JSON");
+            obj.into_iter()
+                .map(|(k, v)| (k, v.as_str().map(str::to_string)))
+                .collect()
         })
         .collect()
 }
 
-pub async fn export(sim: &SimHandle, source: &Path, cfg: &TaskConfig, table: &str, format: ExportFormat) -> String {
+pub async fn export(
+    sim: &SimHandle,
+    source: &Path,
+    cfg: &TaskConfig,
+    table: &str,
+    format: ExportFormat,
+) -> String {
     let opts = ExportOptions {
         pd_addrs: vec![sim.pd_addr.to_string()],
         table: table.to_string(),
@@ -76,17 +100,28 @@ pub async fn export(sim: &SimHandle, source: &Path, cfg: &TaskConfig, table: &st
         client: ClientOptions::for_test(),
     };
     let mut buf = Vec::new();
-    export_table(&opts, &mut buf).await.unwrap_or_else(|e| panic!("export of {table} failed: {e}"));
+    export_table(&opts, &mut buf)
+        .await
+        .unwrap_or_else(|e| panic!("export of {table} failed: {e}"));
     String::from_utf8(buf).expect("export output is UTF-8")
 }
 
 /// The value of column `col` (must be non-NULL).
 pub fn val<'a>(row: &'a Row, col: &str) -> &'a str {
-    row.get(col).unwrap_or_else(|| panic!("no column {col} in {row:?}")).as_deref().unwrap_or_else(|| panic!("{col} is NULL in {row:?}"))
+    row.get(col)
+        .unwrap_or_else(|| panic!("no column {col} in {row:?}"))
+        .as_deref()
+        .unwrap_or_else(|| panic!("{col} is NULL in {row:?}"))
 }
 
 pub fn sum_i128(rows: &[Row], col: &str) -> i128 {
-    rows.iter().map(|r| val(r, col).parse::<i128>().unwrap_or_else(|_| panic!("{col} is not an integer"))).sum()
+    rows.iter()
+        .map(|r| {
+            val(r, col)
+                .parse::<i128>()
+                .unwrap_or_else(|_| panic!("{col} is not an integer"))
+        })
+        .sum()
 }
 
 /// Copies a directory tree (tests rename fixture files as the original harness did).

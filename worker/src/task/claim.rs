@@ -6,7 +6,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use squall_common::checkpoint::{typed, Decision, EngineCheckpoint, EngineResult, EngineState, SharedCheckpointStore};
+use squall_common::checkpoint::{
+    typed, Decision, EngineCheckpoint, EngineResult, EngineState, SharedCheckpointStore,
+};
 
 use super::error::TaskError;
 use super::message::EngineTask;
@@ -16,16 +18,28 @@ use super::message::EngineTask;
 pub enum Claim {
     /// Run it as `attempt`; `encoded` is what an earlier attempt already
     /// encoded (usable only if its local engine is still on disk).
-    Run { attempt: u32, engine: EngineCheckpoint, encoded: Option<EngineResult> },
+    Run {
+        attempt: u32,
+        engine: EngineCheckpoint,
+        encoded: Option<EngineResult>,
+    },
     AlreadyDone,
-    AlreadyFailed { reason: String },
+    AlreadyFailed {
+        reason: String,
+    },
 }
 
 pub fn now_unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub async fn claim(store: &SharedCheckpointStore, task: &EngineTask, worker: &str) -> Result<Claim, TaskError> {
+pub async fn claim(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    worker: &str,
+) -> Result<Claim, TaskError> {
     let key = task.checkpoint_key();
     let stored = typed::update(store.as_ref(), &key, |e: &mut EngineCheckpoint| {
         let encoded = match &e.state {
@@ -44,32 +58,49 @@ pub async fn claim(store: &SharedCheckpointStore, task: &EngineTask, worker: &st
     })
     .await
     .map_err(|e| match e {
-        squall_common::checkpoint::CheckpointError::Missing { key } => TaskError::MissingCheckpoint { key },
+        squall_common::checkpoint::CheckpointError::Missing { key } => {
+            TaskError::MissingCheckpoint { key }
+        }
         other => other.into(),
     })?;
     let engine = stored.record;
     Ok(match &engine.state {
         EngineState::Done(_) => Claim::AlreadyDone,
-        EngineState::Failed { reason, .. } => Claim::AlreadyFailed { reason: reason.clone() },
-        EngineState::Running { attempt, encoded, .. } => {
-            Claim::Run { attempt: *attempt, encoded: encoded.clone(), engine: engine.clone() }
-        }
+        EngineState::Failed { reason, .. } => Claim::AlreadyFailed {
+            reason: reason.clone(),
+        },
+        EngineState::Running {
+            attempt, encoded, ..
+        } => Claim::Run {
+            attempt: *attempt,
+            encoded: encoded.clone(),
+            engine: engine.clone(),
+        },
         EngineState::Pending => unreachable!("a claim never leaves the engine pending"),
     })
 }
 
 /// Applies `next` if the engine is still running as `attempt`; returns
 /// whether it did (false: another attempt took over, or the engine ended).
-async fn apply(store: &SharedCheckpointStore, task: &EngineTask, attempt: u32, next: EngineState) -> Result<bool, TaskError> {
+async fn apply(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    attempt: u32,
+    next: EngineState,
+) -> Result<bool, TaskError> {
     let mut applied = false;
-    typed::update(store.as_ref(), &task.checkpoint_key(), |e: &mut EngineCheckpoint| {
-        applied = matches!(e.state, EngineState::Running { attempt: a, .. } if a == attempt);
-        if !applied {
-            return Decision::Keep;
-        }
-        e.state = next.clone();
-        Decision::Write
-    })
+    typed::update(
+        store.as_ref(),
+        &task.checkpoint_key(),
+        |e: &mut EngineCheckpoint| {
+            applied = matches!(e.state, EngineState::Running { attempt: a, .. } if a == attempt);
+            if !applied {
+                return Decision::Keep;
+            }
+            e.state = next.clone();
+            Decision::Write
+        },
+    )
     .await?;
     if !applied {
         tracing::warn!(%task, attempt, "engine was taken over by a newer attempt; not recording this one");
@@ -95,10 +126,26 @@ pub async fn record_encoded(
     apply(store, task, attempt, next).await
 }
 
-pub async fn record_done(store: &SharedCheckpointStore, task: &EngineTask, attempt: u32, result: EngineResult) -> Result<bool, TaskError> {
+pub async fn record_done(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    attempt: u32,
+    result: EngineResult,
+) -> Result<bool, TaskError> {
     apply(store, task, attempt, EngineState::Done(result)).await
 }
 
-pub async fn record_failed(store: &SharedCheckpointStore, task: &EngineTask, attempt: u32, reason: String) -> Result<bool, TaskError> {
-    apply(store, task, attempt, EngineState::Failed { attempt, reason }).await
+pub async fn record_failed(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    attempt: u32,
+    reason: String,
+) -> Result<bool, TaskError> {
+    apply(
+        store,
+        task,
+        attempt,
+        EngineState::Failed { attempt, reason },
+    )
+    .await
 }

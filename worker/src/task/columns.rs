@@ -39,22 +39,30 @@ impl ColumnMap {
     pub fn build(table: &TableInfo, names: Option<&[String]>) -> Result<Self, ColumnError> {
         let Some(names) = names else {
             let targets = (0..table.columns.len()).map(Target::Column).collect();
-            return Ok(Self { names: None, targets, missing: Vec::new() });
+            return Ok(Self {
+                names: None,
+                targets,
+                missing: Vec::new(),
+            });
         };
         let mut given = vec![false; table.columns.len()];
         let mut targets = Vec::with_capacity(names.len());
         let mut row_id_given = false;
         for name in names {
-            let target = if name.eq_ignore_ascii_case(ROW_ID_COLUMN) && table.column_by_name(name).is_none() {
+            let target = if name.eq_ignore_ascii_case(ROW_ID_COLUMN)
+                && table.column_by_name(name).is_none()
+            {
                 if std::mem::replace(&mut row_id_given, true) {
                     return Err(ColumnError::Repeated { name: name.clone() });
                 }
                 Target::RowId
             } else {
-                let col = table.column_by_name(name).ok_or_else(|| ColumnError::Unknown {
-                    table: table.qualified_name(),
-                    name: name.clone(),
-                })?;
+                let col = table
+                    .column_by_name(name)
+                    .ok_or_else(|| ColumnError::Unknown {
+                        table: table.qualified_name(),
+                        name: name.clone(),
+                    })?;
                 if std::mem::replace(&mut given[col.offset], true) {
                     return Err(ColumnError::Repeated { name: name.clone() });
                 }
@@ -62,8 +70,17 @@ impl ColumnMap {
             };
             targets.push(target);
         }
-        let missing = given.iter().enumerate().filter(|(_, g)| !**g).map(|(i, _)| i).collect();
-        Ok(Self { names: Some(names.to_vec()), targets, missing })
+        let missing = given
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !**g)
+            .map(|(i, _)| i)
+            .collect();
+        Ok(Self {
+            names: Some(names.to_vec()),
+            targets,
+            missing,
+        })
     }
 
     /// Whether this map was built from exactly these names.
@@ -94,7 +111,9 @@ mod tests {
     use super::*;
 
     fn table() -> TableInfo {
-        let col = |i: usize, n: &str| ColumnInfo::new(i as i64 + 1, n, i, FieldType::new(MysqlType::Long));
+        let col = |i: usize, n: &str| {
+            ColumnInfo::new(i as i64 + 1, n, i, FieldType::new(MysqlType::Long))
+        };
         TableInfo {
             id: 100,
             db: "db".into(),
@@ -110,7 +129,10 @@ mod tests {
     #[test]
     fn positional_without_names() {
         let m = ColumnMap::build(&table(), None).expect("positional");
-        assert_eq!(m.targets(), [Target::Column(0), Target::Column(1), Target::Column(2)]);
+        assert_eq!(
+            m.targets(),
+            [Target::Column(0), Target::Column(1), Target::Column(2)]
+        );
         assert!(m.missing().is_empty());
         assert!(m.accepts_field_count(3) && m.accepts_field_count(0) && !m.accepts_field_count(2));
         assert!(m.is_for(None));
@@ -120,16 +142,21 @@ mod tests {
     fn names_map_case_insensitively_and_missing_columns_are_listed() {
         let names = vec!["c".to_string(), "b".into(), "_tidb_rowid".into()];
         let m = ColumnMap::build(&table(), Some(&names)).expect("valid names");
-        assert_eq!(m.targets(), [Target::Column(2), Target::Column(1), Target::RowId]);
+        assert_eq!(
+            m.targets(),
+            [Target::Column(2), Target::Column(1), Target::RowId]
+        );
         assert_eq!(m.missing(), [0]);
         assert!(m.is_for(Some(&names)) && !m.is_for(None));
     }
 
     #[test]
     fn unknown_and_repeated_names_are_errors() {
-        let err = ColumnMap::build(&table(), Some(&["a".into(), "zz".into()])).expect_err("unknown");
+        let err =
+            ColumnMap::build(&table(), Some(&["a".into(), "zz".into()])).expect_err("unknown");
         assert_eq!(err.to_string(), "column `zz` is not in table `db`.`t`");
-        let err = ColumnMap::build(&table(), Some(&["a".into(), "A".into()])).expect_err("repeated");
+        let err =
+            ColumnMap::build(&table(), Some(&["a".into(), "A".into()])).expect_err("repeated");
         assert!(matches!(err, ColumnError::Repeated { .. }));
         let empty = ColumnMap::build(&table(), Some(&[])).expect("empty list");
         assert_eq!(empty.missing(), [0, 1, 2]);

@@ -34,11 +34,15 @@ pub struct WorkerContext {
 
 impl WorkerContext {
     pub fn errors_path(&self, table_id: i64, engine_id: u32) -> PathBuf {
-        self.output_dir.join("errors").join(format!("t{table_id}-e{engine_id}.jsonl"))
+        self.output_dir
+            .join("errors")
+            .join(format!("t{table_id}-e{engine_id}.jsonl"))
     }
 
     pub fn duplicates_path(&self, table_id: i64, engine_id: u32) -> PathBuf {
-        self.output_dir.join("duplicates").join(format!("t{table_id}-e{engine_id}.jsonl"))
+        self.output_dir
+            .join("duplicates")
+            .join(format!("t{table_id}-e{engine_id}.jsonl"))
     }
 }
 

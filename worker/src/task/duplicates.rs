@@ -45,7 +45,12 @@ struct RowRef<'a> {
 
 /// Walks the engine; writes every duplicate copy to `out` (created only when
 /// there is one). Blocking.
-pub fn collect(engine: &LocalEngine, chunks: &[ChunkSpec], table: &str, out: &Path) -> Result<LocalDuplicates, TaskError> {
+pub fn collect(
+    engine: &LocalEngine,
+    chunks: &[ChunkSpec],
+    table: &str,
+    out: &Path,
+) -> Result<LocalDuplicates, TaskError> {
     let mut found = LocalDuplicates::default();
     let mut writer: Option<BufWriter<File>> = None;
     let mut kept_tag = 0u64;
@@ -55,7 +60,11 @@ pub fn collect(engine: &LocalEngine, chunks: &[ChunkSpec], table: &str, out: &Pa
                 kept_tag = row_tag;
                 continue;
             }
-            EngineKv::Duplicate { key, value, row_tag } => (key, value, row_tag),
+            EngineKv::Duplicate {
+                key,
+                value,
+                row_tag,
+            } => (key, value, row_tag),
         };
         found.count += 1;
         let index_id = index_id_of(&key);
@@ -67,7 +76,9 @@ pub fn collect(engine: &LocalEngine, chunks: &[ChunkSpec], table: &str, out: &Pa
             if let Some(dir) = out.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| TaskError::io("create", dir, e))?;
             }
-            writer = Some(BufWriter::new(File::create(out).map_err(|e| TaskError::io("create", out, e))?));
+            writer = Some(BufWriter::new(
+                File::create(out).map_err(|e| TaskError::io("create", out, e))?,
+            ));
         }
         let line = DuplicateLine {
             table,
@@ -78,13 +89,17 @@ pub fn collect(engine: &LocalEngine, chunks: &[ChunkSpec], table: &str, out: &Pa
             duplicate: row_ref(chunks, tag),
         };
         if let Some(w) = writer.as_mut() {
-            serde_json::to_writer(&mut *w, &line).map_err(|e| TaskError::io("write", out, e.into()))?;
-            w.write_all(b"\n").map_err(|e| TaskError::io("write", out, e))?;
+            serde_json::to_writer(&mut *w, &line)
+                .map_err(|e| TaskError::io("write", out, e.into()))?;
+            w.write_all(b"\n")
+                .map_err(|e| TaskError::io("write", out, e))?;
         }
     }
     if let Some(mut w) = writer {
         w.flush().map_err(|e| TaskError::io("flush", out, e))?;
-        w.get_ref().sync_all().map_err(|e| TaskError::io("fsync", out, e))?;
+        w.get_ref()
+            .sync_all()
+            .map_err(|e| TaskError::io("fsync", out, e))?;
     }
     Ok(found)
 }
@@ -100,7 +115,13 @@ pub fn index_id_of(key: &[u8]) -> Option<i64> {
 fn row_ref(chunks: &[ChunkSpec], tag: u64) -> RowRef<'_> {
     let (ordinal, offset) = row_tag::unpack(tag);
     match chunks.iter().find(|c| c.ordinal == ordinal) {
-        Some(c) => RowRef { file: &c.file.path, offset: c.start + offset },
-        None => RowRef { file: "<unknown chunk>", offset },
+        Some(c) => RowRef {
+            file: &c.file.path,
+            offset: c.start + offset,
+        },
+        None => RowRef {
+            file: "<unknown chunk>",
+            offset,
+        },
     }
 }

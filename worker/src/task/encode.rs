@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use squall_codec::{ConvertError, ConvertWarning, Converter, Datum, EncodedKv, KvChecksum, TableEncoder};
+use squall_codec::{
+    ConvertError, ConvertWarning, Converter, Datum, EncodedKv, KvChecksum, TableEncoder,
+};
 use squall_common::checkpoint::ChunkSpec;
 use squall_common::config::MydumperConfig;
 use squall_common::schema::TableInfo;
@@ -95,7 +97,9 @@ impl RowProblem {
     fn reason(&self) -> String {
         match self {
             Self::Convert(e) => e.problem.to_string(),
-            Self::FieldCount { expected, found } => format!("expected {expected} fields, found {found}"),
+            Self::FieldCount { expected, found } => {
+                format!("expected {expected} fields, found {found}")
+            }
             Self::BadRowId(v) => format!("_tidb_rowid {v:?} is not an integer"),
             Self::Encode(e) => e.clone(),
         }
@@ -103,7 +107,11 @@ impl RowProblem {
 }
 
 /// Encodes one chunk into `writer` and closes it.
-pub fn encode_chunk(cx: &EncodeContext, spec: &ChunkSpec, mut writer: EngineWriter) -> Result<ChunkOutcome, TaskError> {
+pub fn encode_chunk(
+    cx: &EncodeContext,
+    spec: &ChunkSpec,
+    mut writer: EngineWriter,
+) -> Result<ChunkOutcome, TaskError> {
     let (file, chunk) = source_from_spec(spec)?;
     let mut reader = open_chunk_in(&cx.store, &file, &chunk, &cx.mydumper, &cx.read)?;
     let by_name = file.kind != FileKind::Csv || cx.mydumper.csv.header_schema_match;
@@ -111,7 +119,12 @@ pub fn encode_chunk(cx: &EncodeContext, spec: &ChunkSpec, mut writer: EngineWrit
         .router
         .physical_ids()
         .iter()
-        .map(|&id| TableEncoder::new(&TableInfo { id, ..cx.table.clone() }))
+        .map(|&id| {
+            TableEncoder::new(&TableInfo {
+                id,
+                ..cx.table.clone()
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut state = ChunkState::new(spec);
     let mut row = Row::default();
@@ -146,7 +159,12 @@ pub fn encode_chunk(cx: &EncodeContext, spec: &ChunkSpec, mut writer: EngineWrit
                     writer.append(&kv.key, &kv.value, tag)?;
                     match kv.index_id {
                         None => state.out.data.update(&kv.key, &kv.value),
-                        Some(id) => state.out.indexes.entry(id).or_default().update(&kv.key, &kv.value),
+                        Some(id) => state
+                            .out
+                            .indexes
+                            .entry(id)
+                            .or_default()
+                            .update(&kv.key, &kv.value),
                     }
                 }
                 state.out.rows += 1;
@@ -195,10 +213,17 @@ impl ChunkState {
     /// row of the chunk (rows skipped for errors count too, so a row's ID does
     /// not depend on which other rows were bad).
     fn next_row_id(&mut self, row: &Row) -> Result<i64, TaskError> {
-        let id = self.row_id_base.saturating_add(1).saturating_add(self.rows_seen as i64);
+        let id = self
+            .row_id_base
+            .saturating_add(1)
+            .saturating_add(self.rows_seen as i64);
         self.rows_seen += 1;
         if id > self.row_id_max {
-            return Err(TaskError::RowIdOverflow { file: self.file.clone(), offset: row.offset, max: self.row_id_max });
+            return Err(TaskError::RowIdOverflow {
+                file: self.file.clone(),
+                offset: row.offset,
+                max: self.row_id_max,
+            });
         }
         Ok(id)
     }
@@ -215,10 +240,16 @@ impl ChunkState {
 
 impl EncodeContext {
     fn column_map(&self, names: Option<&[String]>, file: &str) -> Result<ColumnMap, TaskError> {
-        let map = ColumnMap::build(&self.table, names)
-            .map_err(|error| TaskError::Columns { file: file.to_string(), error })?;
+        let map = ColumnMap::build(&self.table, names).map_err(|error| TaskError::Columns {
+            file: file.to_string(),
+            error,
+        })?;
         if !map.missing().is_empty() {
-            let missing: Vec<&str> = map.missing().iter().map(|&c| self.table.columns[c].name.as_str()).collect();
+            let missing: Vec<&str> = map
+                .missing()
+                .iter()
+                .map(|&c| self.table.columns[c].name.as_str())
+                .collect();
             tracing::warn!(table = %self.table.qualified_name(), file, colName = %missing.join(","),
                 "column missing from data file, going to fill with default value");
         }
@@ -235,7 +266,10 @@ impl EncodeContext {
         state: &mut ChunkState,
     ) -> Result<(), RowProblem> {
         if !map.accepts_field_count(row.fields.len()) {
-            return Err(RowProblem::FieldCount { expected: map.targets().len(), found: row.fields.len() });
+            return Err(RowProblem::FieldCount {
+                expected: map.targets().len(),
+                found: row.fields.len(),
+            });
         }
         let cols = &self.table.columns;
         let datums = &mut state.datums;
@@ -245,19 +279,32 @@ impl EncodeContext {
         for (i, (target, field)) in map.targets().iter().zip(&row.fields).enumerate() {
             match *target {
                 Target::Column(c) => {
-                    let raw = field.as_deref().map(|b| value::adapt(&cols[c], row.kind(i), b));
-                    datums[c] = self.converter.convert(&cols[c], raw.as_deref(), &mut state.warnings).map_err(RowProblem::Convert)?;
+                    let raw = field
+                        .as_deref()
+                        .map(|b| value::adapt(&cols[c], row.kind(i), b));
+                    datums[c] = self
+                        .converter
+                        .convert(&cols[c], raw.as_deref(), &mut state.warnings)
+                        .map_err(RowProblem::Convert)?;
                     given[c] = true;
                 }
                 Target::RowId => row_id = parse_row_id(field.as_deref())?,
             }
         }
         for (c, col) in cols.iter().enumerate().filter(|(c, _)| !given[*c]) {
-            datums[c] = self.converter.default_for(col, &mut state.warnings).map_err(RowProblem::Convert)?;
+            datums[c] = self
+                .converter
+                .default_for(col, &mut state.warnings)
+                .map_err(RowProblem::Convert)?;
         }
         self.converter.fill_auto_ids(&self.table, datums, row_id);
-        let part = self.router.route(datums).map_err(|e| RowProblem::Encode(e.to_string()))?;
-        encoders[part].encode_row(datums, row_id, &mut state.kvs).map_err(|e| RowProblem::Encode(e.to_string()))?;
+        let part = self
+            .router
+            .route(datums)
+            .map_err(|e| RowProblem::Encode(e.to_string()))?;
+        encoders[part]
+            .encode_row(datums, row_id, &mut state.kvs)
+            .map_err(|e| RowProblem::Encode(e.to_string()))?;
         self.note_warnings(state, row);
         Ok(())
     }
@@ -285,7 +332,13 @@ impl EncodeContext {
         self.record(reject, state)
     }
 
-    fn skip_row(&self, spec: &ChunkSpec, row: &Row, problem: RowProblem, state: &mut ChunkState) -> Result<(), TaskError> {
+    fn skip_row(
+        &self,
+        spec: &ChunkSpec,
+        row: &Row,
+        problem: RowProblem,
+        state: &mut ChunkState,
+    ) -> Result<(), TaskError> {
         state.kvs.clear();
         state.warnings.clear();
         let reject = Reject {
@@ -307,7 +360,11 @@ impl EncodeContext {
             reject.file,
             reject.line,
             reject.offset,
-            reject.column.as_deref().map(|c| format!(" column {c}")).unwrap_or_default(),
+            reject
+                .column
+                .as_deref()
+                .map(|c| format!(" column {c}"))
+                .unwrap_or_default(),
             reject.reason
         );
         if !self.budget.take() {
@@ -319,7 +376,9 @@ impl EncodeContext {
         }
         self.taken.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(table = %reject.table, row = %line, "row skipped");
-        self.rejects.write(&reject).map_err(|e| TaskError::io("write", self.rejects.path(), e))?;
+        self.rejects
+            .write(&reject)
+            .map_err(|e| TaskError::io("write", self.rejects.path(), e))?;
         state.out.skipped += 1;
         Ok(())
     }
@@ -327,5 +386,7 @@ impl EncodeContext {
 
 fn parse_row_id(field: Option<&[u8]>) -> Result<i64, RowProblem> {
     let text = field.map(String::from_utf8_lossy).unwrap_or_default();
-    text.trim().parse::<i64>().map_err(|_| RowProblem::BadRowId(text.into_owned()))
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| RowProblem::BadRowId(text.into_owned()))
 }

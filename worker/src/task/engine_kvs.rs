@@ -11,7 +11,11 @@ impl SortedKvs for EngineKvs {
         Ok(self.0.split_ranges(max_bytes, max_keys)?)
     }
 
-    fn first_and_last(&self, start: &[u8], end: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
+    fn first_and_last(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
         // The engine has no reverse iterator; a range is at most one region,
         // and ingest reads it right after anyway (hot in the block cache).
         let mut first: Option<Vec<u8>> = None;

@@ -28,7 +28,11 @@ pub enum TaskError {
         "more than lightning.max-error = {limit} rows had errors; the last one: {last} \
          (every skipped row is in {log})"
     )]
-    TooManyErrors { limit: u64, last: String, log: String },
+    TooManyErrors {
+        limit: u64,
+        last: String,
+        log: String,
+    },
     #[error("{file} (byte {offset}): the chunk has more rows than its _tidb_rowid range allows (max {max})")]
     RowIdOverflow { file: String, offset: u64, max: i64 },
     #[error("{0}")]
@@ -66,7 +70,12 @@ impl TaskError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Checkpoint(e) => e.is_retryable(),
-            Self::Engine(_) | Self::Ingest(_) | Self::Io { .. } | Self::Queue(_) | Self::Blocking(_) | Self::Cancelled => true,
+            Self::Engine(_)
+            | Self::Ingest(_)
+            | Self::Io { .. }
+            | Self::Queue(_)
+            | Self::Blocking(_)
+            | Self::Cancelled => true,
             Self::MissingCheckpoint { .. }
             | Self::Source(_)
             | Self::Spec(_)
@@ -81,6 +90,10 @@ impl TaskError {
     }
 
     pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
-        Self::Io { op, path: path.display().to_string(), source }
+        Self::Io {
+            op,
+            path: path.display().to_string(),
+            source,
+        }
     }
 }

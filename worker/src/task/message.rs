@@ -25,16 +25,26 @@ pub struct BadTaskMessage {
 impl EngineTask {
     /// The queue's de-duplication id: one pending message per engine.
     pub fn message_id(&self) -> String {
-        format!("engine.{}.{}.{}", self.job_id, self.table_id, self.engine_id)
+        format!(
+            "engine.{}.{}.{}",
+            self.job_id, self.table_id, self.engine_id
+        )
     }
 
     pub fn to_message(&self) -> TaskMessage {
-        let payload = serde_json::to_vec(self).expect("a struct of strings and integers serializes");
-        TaskMessage { id: self.message_id(), payload }
+        let payload =
+            serde_json::to_vec(self).expect("a struct of strings and integers serializes");
+        TaskMessage {
+            id: self.message_id(),
+            payload,
+        }
     }
 
     pub fn from_message(id: &str, payload: &[u8]) -> Result<Self, BadTaskMessage> {
-        serde_json::from_slice(payload).map_err(|source| BadTaskMessage { id: id.to_string(), source })
+        serde_json::from_slice(payload).map_err(|source| BadTaskMessage {
+            id: id.to_string(),
+            source,
+        })
     }
 
     /// Where the engine's checkpoint lives.
@@ -51,7 +61,13 @@ impl EngineTask {
         let job: String = self
             .job_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         format!("{job}-t{}-e{}", self.table_id, self.engine_id)
     }
@@ -59,7 +75,11 @@ impl EngineTask {
 
 impl std::fmt::Display for EngineTask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "engine {} of table {} (job {})", self.engine_id, self.table_id, self.job_id)
+        write!(
+            f,
+            "engine {} of table {} (job {})",
+            self.engine_id, self.table_id, self.job_id
+        )
     }
 }
 
@@ -69,10 +89,17 @@ mod tests {
 
     #[test]
     fn round_trips_through_a_message() {
-        let t = EngineTask { job_id: "j-1".into(), table_id: 101, engine_id: 3 };
+        let t = EngineTask {
+            job_id: "j-1".into(),
+            table_id: 101,
+            engine_id: 3,
+        };
         let m = t.to_message();
         assert_eq!(m.id, "engine.j-1.101.3");
-        assert_eq!(EngineTask::from_message(&m.id, &m.payload).expect("decodes"), t);
+        assert_eq!(
+            EngineTask::from_message(&m.id, &m.payload).expect("decodes"),
+            t
+        );
         assert!(EngineTask::from_message("x", b"{}").is_err());
         assert_eq!(t.engine_dir_name(), "j-1-t101-e3");
     }

@@ -45,20 +45,39 @@ impl PartitionRouter {
             reason: reason.to_string(),
         };
         let Some(p) = partition.filter(|p| !p.partitions.is_empty()) else {
-            let none = RouteError { table: table.qualified_name(), kind: String::new(), expr: String::new(), reason: String::new() };
-            return Self { rule: Rule::NotPartitioned, ids: vec![table.id], err: none };
+            let none = RouteError {
+                table: table.qualified_name(),
+                kind: String::new(),
+                expr: String::new(),
+                reason: String::new(),
+            };
+            return Self {
+                rule: Rule::NotPartitioned,
+                ids: vec![table.id],
+                err: none,
+            };
         };
-        let name = p.expr.trim().trim_matches(|c| c == '(' || c == ')').trim().trim_matches('`');
+        let name = p
+            .expr
+            .trim()
+            .trim_matches(|c| c == '(' || c == ')')
+            .trim()
+            .trim_matches('`');
         let column = table.column_by_name(name).map(|c| c.offset);
         let rule = match (p.kind.as_str(), column) {
-            ("HASH", Some(c)) if table.columns[c].field_type.tp.is_integer() => Rule::Hash { column: c },
+            ("HASH", Some(c)) if table.columns[c].field_type.tp.is_integer() => {
+                Rule::Hash { column: c }
+            }
             ("RANGE" | "RANGE COLUMNS", Some(c)) => Rule::RangeOnColumn { column: c },
             _ => Rule::Unsupported,
         };
         Self {
             rule,
             ids: p.partitions.iter().map(|(_, id)| *id).collect(),
-            err: err(p, "only HASH on an integer column, or NULL in a RANGE column, can be routed"),
+            err: err(
+                p,
+                "only HASH on an integer column, or NULL in a RANGE column, can be routed",
+            ),
         }
     }
 
@@ -79,9 +98,10 @@ impl PartitionRouter {
                 _ => Err(self.err.clone()),
             },
             Rule::RangeOnColumn { column } if row[column].is_null() => Ok(0),
-            Rule::RangeOnColumn { .. } | Rule::Unsupported => {
-                Err(RouteError { reason: format!("{}; the row's partition is not known", self.err.reason), ..self.err.clone() })
-            }
+            Rule::RangeOnColumn { .. } | Rule::Unsupported => Err(RouteError {
+                reason: format!("{}; the row's partition is not known", self.err.reason),
+                ..self.err.clone()
+            }),
         }
     }
 }
@@ -109,7 +129,11 @@ mod tests {
     }
 
     fn record(kind: &str, expr: &str) -> PartitionRecord {
-        PartitionRecord { kind: kind.into(), expr: expr.into(), partitions: vec![("p0".into(), 11), ("p1".into(), 12), ("p2".into(), 13)] }
+        PartitionRecord {
+            kind: kind.into(),
+            expr: expr.into(),
+            partitions: vec![("p0".into(), 11), ("p1".into(), 12), ("p2".into(), 13)],
+        }
     }
 
     #[test]
@@ -124,7 +148,9 @@ mod tests {
     fn range_null_goes_first_and_values_are_refused() {
         let r = PartitionRouter::new(&table(), Some(&record("RANGE COLUMNS", "day")));
         assert_eq!(r.route(&[Datum::Int(1), Datum::Null]), Ok(0));
-        let err = r.route(&[Datum::Int(1), Datum::Int(5)]).expect_err("bounds unknown");
+        let err = r
+            .route(&[Datum::Int(1), Datum::Int(5)])
+            .expect_err("bounds unknown");
         assert!(err.to_string().contains("`d`.`t`"), "{err}");
     }
 

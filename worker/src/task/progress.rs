@@ -34,7 +34,11 @@ impl WorkerProgress {
 
     /// Takes back what a failed attempt counted, so retries do not inflate totals.
     pub fn retract_encoded(&self, bytes: u64) {
-        let _ = self.encoded_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| Some(v.saturating_sub(bytes)));
+        let _ = self
+            .encoded_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(bytes))
+            });
     }
 
     pub fn snapshot(&self) -> ProgressSnapshot {

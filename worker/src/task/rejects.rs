@@ -23,18 +23,27 @@ pub struct ErrorBudget {
 impl ErrorBudget {
     /// `already_used`: rows skipped by engines that finished before a restart.
     pub fn new(limit: u64, already_used: u64) -> Self {
-        Self { limit, used: AtomicU64::new(already_used) }
+        Self {
+            limit,
+            used: AtomicU64::new(already_used),
+        }
     }
 
     /// Takes one row from the budget; false when it is spent.
     pub fn take(&self) -> bool {
         self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| (u < self.limit).then_some(u + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                (u < self.limit).then_some(u + 1)
+            })
             .is_ok()
     }
 
     pub fn give_back(&self, n: u64) {
-        let _ = self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| Some(u.saturating_sub(n)));
+        let _ = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(n))
+            });
     }
 
     pub fn limit(&self) -> u64 {
@@ -75,7 +84,11 @@ impl RejectLog {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        Ok(Arc::new(Self { path, file: Mutex::new(None), written: AtomicU64::new(0) }))
+        Ok(Arc::new(Self {
+            path,
+            file: Mutex::new(None),
+            written: AtomicU64::new(0),
+        }))
     }
 
     pub fn path(&self) -> &Path {
@@ -149,7 +162,10 @@ mod tests {
         log.write(&r).expect("write");
         log.finish().expect("flush");
         let text = std::fs::read_to_string(&path).expect("read");
-        assert!(text.contains("\"offset\":10") && text.ends_with('\n'), "{text}");
+        assert!(
+            text.contains("\"offset\":10") && text.ends_with('\n'),
+            "{text}"
+        );
         let again = RejectLog::new(path.clone()).expect("second attempt");
         assert!(!path.exists() && again.count() == 0);
     }

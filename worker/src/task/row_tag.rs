@@ -24,7 +24,10 @@ mod tests {
     #[test]
     fn round_trips_and_orders_by_chunk_then_offset() {
         assert_eq!(unpack(pack(7, 123_456)), (7, 123_456));
-        assert_eq!(unpack(pack(0xFF_FFFF, OFFSET_MASK)), (0xFF_FFFF, OFFSET_MASK));
+        assert_eq!(
+            unpack(pack(0xFF_FFFF, OFFSET_MASK)),
+            (0xFF_FFFF, OFFSET_MASK)
+        );
         assert!(pack(1, 0) > pack(0, OFFSET_MASK));
         assert!(pack(2, 5) < pack(2, 6));
     }

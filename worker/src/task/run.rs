@@ -14,8 +14,10 @@ use std::time::Instant;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use squall_codec::{Converter, KvChecksum};
-use squall_common::checkpoint::{typed, ChecksumRecord, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint};
 use squall_common::checkpoint::keys;
+use squall_common::checkpoint::{
+    typed, ChecksumRecord, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint,
+};
 use squall_source::ReadOptions;
 
 use super::claim::{self, Claim};
@@ -38,21 +40,32 @@ pub enum TaskOutcome {
     /// Another attempt holds the engine now; this one's work is discarded.
     Superseded,
     AlreadyDone,
-    AlreadyFailed { reason: String },
+    AlreadyFailed {
+        reason: String,
+    },
 }
 
 /// Runs `task`; a returned error leaves the engine `Running` (the caller
 /// decides between retrying and [`claim::record_failed`]). The attempt is
 /// returned with the error so the caller can record the failure.
-pub async fn run_engine_task(cx: &WorkerContext, task: &EngineTask) -> Result<TaskOutcome, (Option<u32>, TaskError)> {
+pub async fn run_engine_task(
+    cx: &WorkerContext,
+    task: &EngineTask,
+) -> Result<TaskOutcome, (Option<u32>, TaskError)> {
     let (attempt, engine_ckpt, encoded) = match claim::claim(&cx.store, task, &cx.worker_id).await {
-        Ok(Claim::Run { attempt, engine, encoded }) => (attempt, engine, encoded),
+        Ok(Claim::Run {
+            attempt,
+            engine,
+            encoded,
+        }) => (attempt, engine, encoded),
         Ok(Claim::AlreadyDone) => return Ok(TaskOutcome::AlreadyDone),
         Ok(Claim::AlreadyFailed { reason }) => return Ok(TaskOutcome::AlreadyFailed { reason }),
         Err(e) => return Err((None, e)),
     };
     tracing::info!(%task, attempt, chunks = engine_ckpt.chunks.len(), commit_ts = engine_ckpt.commit_ts, "engine task started");
-    run_claimed(cx, task, attempt, &engine_ckpt, encoded).await.map_err(|e| (Some(attempt), e))
+    run_claimed(cx, task, attempt, &engine_ckpt, encoded)
+        .await
+        .map_err(|e| (Some(attempt), e))
 }
 
 async fn run_claimed(
@@ -73,7 +86,9 @@ async fn run_claimed(
         _ => {
             let engine = blocking(move || engine.reset().map_err(TaskError::from)).await?;
             let result = encode_engine(cx, task, ckpt, attempt, &engine).await?;
-            if !claim::record_encoded(&cx.store, task, attempt, &cx.worker_id, started, &result).await? {
+            if !claim::record_encoded(&cx.store, task, attempt, &cx.worker_id, started, &result)
+                .await?
+            {
                 return Ok(TaskOutcome::Superseded);
             }
             (engine, result)
@@ -91,7 +106,11 @@ async fn run_claimed(
 }
 
 async fn open_engine(cx: &WorkerContext, task: &EngineTask) -> Result<LocalEngine, TaskError> {
-    let (root, name, cfg) = (cx.sorted_kv_dir.clone(), task.engine_dir_name(), cx.cfg.tikv_importer.clone());
+    let (root, name, cfg) = (
+        cx.sorted_kv_dir.clone(),
+        task.engine_dir_name(),
+        cx.cfg.tikv_importer.clone(),
+    );
     blocking(move || {
         std::fs::create_dir_all(&root).map_err(|e| TaskError::io("create", &root, e))?;
         LocalEngine::open(&root, &name, &cfg).map_err(TaskError::from)
@@ -123,8 +142,13 @@ async fn encode_engine(
                 encode_chunk(&ecx, &spec, writer)
             }));
         }
-        let Some(joined) = running.next().await else { break };
-        match joined.map_err(|e| TaskError::Blocking(e.to_string())).and_then(|r| r) {
+        let Some(joined) = running.next().await else {
+            break;
+        };
+        match joined
+            .map_err(|e| TaskError::Blocking(e.to_string()))
+            .and_then(|r| r)
+        {
             Ok(out) => total.merge(&out),
             Err(e) if first_error.is_none() => {
                 // Stop the other chunks of this engine; the attempt is lost.
@@ -137,7 +161,8 @@ async fn encode_engine(
     let rejects_written = ecx.rejects.finish();
     if let Some(e) = first_error {
         cx.budget.give_back(ecx.taken.load(Ordering::Relaxed));
-        cx.progress.retract_encoded(ckpt.chunks.iter().map(chunk_source_bytes).sum());
+        cx.progress
+            .retract_encoded(ckpt.chunks.iter().map(chunk_source_bytes).sum());
         return Err(e);
     }
     rejects_written.map_err(|e| TaskError::io("write", ecx.rejects.path(), e))?;
@@ -147,7 +172,11 @@ async fn encode_engine(
         attempt,
         rows: total.rows,
         data: record(&total.data),
-        indexes: total.indexes.iter().map(|(id, c)| (*id, record(c))).collect(),
+        indexes: total
+            .indexes
+            .iter()
+            .map(|(id, c)| (*id, record(c)))
+            .collect(),
         kvs: 0,
         bytes: 0,
         local_duplicates: 0,
@@ -162,16 +191,22 @@ async fn encode_context(cx: &WorkerContext, task: &EngineTask) -> Result<EncodeC
     let store = cx.store.as_ref();
     let job: JobCheckpoint = typed::read(store, &keys::job(&task.job_id))
         .await?
-        .ok_or_else(|| TaskError::MissingCheckpoint { key: keys::job(&task.job_id) })?
+        .ok_or_else(|| TaskError::MissingCheckpoint {
+            key: keys::job(&task.job_id),
+        })?
         .record;
     let table: TableCheckpoint = typed::read(store, &task.table_key())
         .await?
-        .ok_or_else(|| TaskError::MissingCheckpoint { key: task.table_key() })?
+        .ok_or_else(|| TaskError::MissingCheckpoint {
+            key: task.table_key(),
+        })?
         .record;
-    let now = chrono::DateTime::from_timestamp_millis(job.created_unix_ms as i64).unwrap_or_default();
+    let now =
+        chrono::DateTime::from_timestamp_millis(job.created_unix_ms as i64).unwrap_or_default();
     let converter = Converter::new(&cx.cfg.tidb.sql_mode, &cx.cfg.tidb.time_zone)?.with_now(now);
     let rejects_path = cx.errors_path(task.table_id, task.engine_id);
-    let rejects = RejectLog::new(rejects_path.clone()).map_err(|e| TaskError::io("remove", &rejects_path, e))?;
+    let rejects = RejectLog::new(rejects_path.clone())
+        .map_err(|e| TaskError::io("remove", &rejects_path, e))?;
     Ok(EncodeContext {
         store: cx.source.clone(),
         mydumper: cx.cfg.mydumper.clone(),
@@ -208,7 +243,10 @@ async fn ingest_and_account(
     let encoded_kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
     if encoded_kvs != summary.kvs {
         let (engine2, chunks) = (engine.clone(), ckpt.chunks.clone());
-        let (table, out) = (format!("table {}", task.table_id), cx.duplicates_path(task.table_id, task.engine_id));
+        let (table, out) = (
+            format!("table {}", task.table_id),
+            cx.duplicates_path(task.table_id, task.engine_id),
+        );
         let dups = blocking(move || duplicates::collect(&engine2, &chunks, &table, &out)).await?;
         subtract(result, &dups);
     }
@@ -240,11 +278,19 @@ fn subtract(result: &mut EngineResult, dups: &duplicates::LocalDuplicates) {
 }
 
 fn record(c: &KvChecksum) -> ChecksumRecord {
-    ChecksumRecord { crc: c.crc, kvs: c.kvs, bytes: c.bytes }
+    ChecksumRecord {
+        crc: c.crc,
+        kvs: c.kvs,
+        bytes: c.bytes,
+    }
 }
 
 fn kv(c: &ChecksumRecord) -> KvChecksum {
-    KvChecksum { crc: c.crc, kvs: c.kvs, bytes: c.bytes }
+    KvChecksum {
+        crc: c.crc,
+        kvs: c.kvs,
+        bytes: c.bytes,
+    }
 }
 
 async fn blocking<T, F>(f: F) -> Result<T, TaskError>
@@ -252,5 +298,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, TaskError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| TaskError::Blocking(e.to_string()))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| TaskError::Blocking(e.to_string()))?
 }

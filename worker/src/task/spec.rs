@@ -36,7 +36,11 @@ pub fn spec_from_source(ordinal: u32, file: &DataFile, chunk: &Chunk) -> ChunkSp
 }
 
 pub fn source_from_spec(spec: &ChunkSpec) -> Result<(DataFile, Chunk), BadChunkSpec> {
-    let bad = |what, value: &str| BadChunkSpec { path: spec.file.path.clone(), what, value: value.to_string() };
+    let bad = |what, value: &str| BadChunkSpec {
+        path: spec.file.path.clone(),
+        what,
+        value: value.to_string(),
+    };
     let kind = match spec.file.format.as_str() {
         "csv" => FileKind::Csv,
         "sql" => FileKind::Sql,

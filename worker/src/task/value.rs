@@ -24,22 +24,34 @@ pub fn adapt<'a>(col: &ColumnInfo, kind: ValueKind, raw: &'a [u8]) -> Cow<'a, [u
 
 fn is_numeric(tp: MysqlType) -> bool {
     tp.is_integer()
-        || matches!(tp, MysqlType::Float | MysqlType::Double | MysqlType::Decimal | MysqlType::NewDecimal)
+        || matches!(
+            tp,
+            MysqlType::Float | MysqlType::Double | MysqlType::Decimal | MysqlType::NewDecimal
+        )
 }
 
 /// The decimal text of the bytes read as a big-endian unsigned integer
 /// (more than 8 significant bytes saturate, and the converter reports it).
 fn binary_as_integer(raw: &[u8]) -> String {
-    let significant = raw.iter().position(|&b| b != 0).map_or(&raw[raw.len()..], |p| &raw[p..]);
+    let significant = raw
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(&raw[raw.len()..], |p| &raw[p..]);
     if significant.len() > 8 {
         return u128::MAX.to_string();
     }
-    significant.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)).to_string()
+    significant
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+        .to_string()
 }
 
 fn integer_as_binary(v: u64) -> Vec<u8> {
     let bytes = v.to_be_bytes();
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+    let first = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len() - 1);
     bytes[first..].to_vec()
 }
 
@@ -59,17 +71,38 @@ mod tests {
 
     #[test]
     fn binary_literal_into_int_is_its_integer() {
-        assert_eq!(&*adapt(&col(MysqlType::Long), ValueKind::Binary, &[0x01, 0x00]), b"256");
+        assert_eq!(
+            &*adapt(&col(MysqlType::Long), ValueKind::Binary, &[0x01, 0x00]),
+            b"256"
+        );
         assert_eq!(&*adapt(&col(MysqlType::Long), ValueKind::Binary, &[]), b"0");
-        assert_eq!(&*adapt(&col(MysqlType::Varchar), ValueKind::Binary, b"AB"), b"AB");
+        assert_eq!(
+            &*adapt(&col(MysqlType::Varchar), ValueKind::Binary, b"AB"),
+            b"AB"
+        );
     }
 
     #[test]
     fn number_into_bit_is_its_bytes() {
-        assert_eq!(&*adapt(&col(MysqlType::Bit), ValueKind::Number, b"3"), &[3u8][..]);
-        assert_eq!(&*adapt(&col(MysqlType::Bit), ValueKind::Number, b"0"), &[0u8][..]);
-        assert_eq!(&*adapt(&col(MysqlType::Bit), ValueKind::Number, b"258"), &[1u8, 2][..]);
-        assert_eq!(&*adapt(&col(MysqlType::Bit), ValueKind::Binary, &[2]), &[2u8][..]);
-        assert_eq!(&*adapt(&col(MysqlType::Long), ValueKind::Number, b"12"), b"12");
+        assert_eq!(
+            &*adapt(&col(MysqlType::Bit), ValueKind::Number, b"3"),
+            &[3u8][..]
+        );
+        assert_eq!(
+            &*adapt(&col(MysqlType::Bit), ValueKind::Number, b"0"),
+            &[0u8][..]
+        );
+        assert_eq!(
+            &*adapt(&col(MysqlType::Bit), ValueKind::Number, b"258"),
+            &[1u8, 2][..]
+        );
+        assert_eq!(
+            &*adapt(&col(MysqlType::Bit), ValueKind::Binary, &[2]),
+            &[2u8][..]
+        );
+        assert_eq!(
+            &*adapt(&col(MysqlType::Long), ValueKind::Number, b"12"),
+            b"12"
+        );
     }
 }

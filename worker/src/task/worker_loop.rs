@@ -31,7 +31,11 @@ pub async fn run_worker(cx: Arc<WorkerContext>, queue: SharedTaskQueue) -> Resul
     }
 }
 
-async fn handle(cx: &WorkerContext, ack_wait: Duration, delivery: Delivery) -> Result<(), TaskError> {
+async fn handle(
+    cx: &WorkerContext,
+    ack_wait: Duration,
+    delivery: Delivery,
+) -> Result<(), TaskError> {
     let task = match EngineTask::from_message(&delivery.id, &delivery.payload) {
         Ok(t) => t,
         Err(e) => {

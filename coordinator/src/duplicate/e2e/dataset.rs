@@ -28,7 +28,11 @@ pub struct SrcRow {
 
 impl SrcRow {
     pub fn datums(&self) -> Vec<Datum> {
-        vec![Datum::Int(self.id), self.u.map_or(Datum::Null, Datum::Int), Datum::Bytes(self.v.as_bytes().to_vec())]
+        vec![
+            Datum::Int(self.id),
+            self.u.map_or(Datum::Null, Datum::Int),
+            Datum::Bytes(self.v.as_bytes().to_vec()),
+        ]
     }
 
     /// The row as a report or export shows it.
@@ -49,7 +53,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -59,7 +66,14 @@ pub fn generate(table_id: i64, handle: HandleKind, rows_per_engine: usize, seed:
     table.id = table_id;
     table.name = format!("t{table_id}");
     let mut rng = Lcg(seed);
-    let existing: Vec<SrcRow> = (1..=30).map(|id| SrcRow { id, u: Some(5000 + id), v: format!("pre{id}"), row_id: id }).collect();
+    let existing: Vec<SrcRow> = (1..=30)
+        .map(|id| SrcRow {
+            id,
+            u: Some(5000 + id),
+            v: format!("pre{id}"),
+            row_id: id,
+        })
+        .collect();
     let mut engines: [Vec<SrcRow>; 2] = [Vec::new(), Vec::new()];
     for (e, rows) in engines.iter_mut().enumerate() {
         let id_base = if e == 0 { 20 } else { 250 };
@@ -71,7 +85,12 @@ pub fn generate(table_id: i64, handle: HandleKind, rows_per_engine: usize, seed:
                 _ => Some(rng.next(rows_per_engine as u64 * 2) as i64),
             };
             let row_id = (e as i64 + 1) * 100_000 + i as i64;
-            rows.push(SrcRow { id, u, v: format!("e{e}-{i}"), row_id });
+            rows.push(SrcRow {
+                id,
+                u,
+                v: format!("e{e}-{i}"),
+                row_id,
+            });
         }
     }
     // Identical rows: a few rows of engine 0 again, as they are, in engine 1
@@ -81,7 +100,11 @@ pub fn generate(table_id: i64, handle: HandleKind, rows_per_engine: usize, seed:
         copy.row_id = 300_000 + i as i64;
         engines[1].push(copy);
     }
-    TableData { table, existing, engines }
+    TableData {
+        table,
+        existing,
+        engines,
+    }
 }
 
 /// Encodes rows; `(row index, KVs)`.
@@ -90,7 +113,8 @@ pub fn encode(table: &TableInfo, rows: &[SrcRow]) -> Vec<Vec<(Vec<u8>, Vec<u8>)>
     rows.iter()
         .map(|r| {
             let mut kvs = Vec::new();
-            enc.encode_row(&r.datums(), r.row_id, &mut kvs).expect("encodes");
+            enc.encode_row(&r.datums(), r.row_id, &mut kvs)
+                .expect("encodes");
             kvs.into_iter().map(|kv| (kv.key, kv.value)).collect()
         })
         .collect()
@@ -100,7 +124,11 @@ impl TableData {
     /// Every row in source order: the table's rows first, then the engines
     /// in chunk order.
     pub fn source_order(&self) -> Vec<&SrcRow> {
-        self.existing.iter().chain(&self.engines[0]).chain(&self.engines[1]).collect()
+        self.existing
+            .iter()
+            .chain(&self.engines[0])
+            .chain(&self.engines[1])
+            .collect()
     }
 
     fn unique_keys(r: &SrcRow) -> Vec<(u8, i64)> {
@@ -119,13 +147,20 @@ impl TableData {
                 *count.entry(k).or_default() += 1;
             }
         }
-        (0..rows.len()).filter(|&i| Self::unique_keys(rows[i]).iter().any(|k| count[k] > 1)).collect()
+        (0..rows.len())
+            .filter(|&i| Self::unique_keys(rows[i]).iter().any(|k| count[k] > 1))
+            .collect()
     }
 
     /// The table after `remove`.
     pub fn after_remove(&self) -> BTreeSet<(i64, Option<i64>, String)> {
         let bad = self.conflicting();
-        self.source_order().iter().enumerate().filter(|(i, _)| !bad.contains(i)).map(|(_, r)| r.visible()).collect()
+        self.source_order()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !bad.contains(i))
+            .map(|(_, r)| r.visible())
+            .collect()
     }
 
     /// The table after `replace`: REPLACE INTO, one row at a time.
@@ -159,7 +194,15 @@ fn the_dataset_has_every_kind_of_conflict() {
     let bad = d.conflicting();
     let n_pre = d.existing.len();
     let n0 = d.engines[0].len();
-    let in_engine = |i: usize| if i < n_pre { None } else if i < n_pre + n0 { Some(0) } else { Some(1) };
+    let in_engine = |i: usize| {
+        if i < n_pre {
+            None
+        } else if i < n_pre + n0 {
+            Some(0)
+        } else {
+            Some(1)
+        }
+    };
     let mut kinds = BTreeSet::new();
     for &i in &bad {
         for &j in &bad {
@@ -180,9 +223,22 @@ fn the_dataset_has_every_kind_of_conflict() {
             kinds.insert((place, pk, uk, a.visible() == b.visible()));
         }
     }
-    for want in [("existing", true, false), ("within", true, false), ("within", false, true), ("across", true, false), ("across", false, true), ("across", true, true)] {
-        assert!(kinds.iter().any(|k| (k.0, k.1, k.2) == want), "missing {want:?} in {kinds:?}");
+    for want in [
+        ("existing", true, false),
+        ("within", true, false),
+        ("within", false, true),
+        ("across", true, false),
+        ("across", false, true),
+        ("across", true, true),
+    ] {
+        assert!(
+            kinds.iter().any(|k| (k.0, k.1, k.2) == want),
+            "missing {want:?} in {kinds:?}"
+        );
     }
     assert!(kinds.iter().any(|k| k.3), "identical rows");
-    assert!(kinds.iter().any(|k| k.0 == "existing" && k.2), "unique key clash with an existing row");
+    assert!(
+        kinds.iter().any(|k| k.0 == "existing" && k.2),
+        "unique key clash with an existing row"
+    );
 }

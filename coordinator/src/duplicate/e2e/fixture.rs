@@ -30,7 +30,12 @@ pub struct Fixture {
 }
 
 pub fn fast_retry() -> RetryPolicy {
-    RetryPolicy { max_attempts: 12, initial: Duration::from_millis(5), max_interval: Duration::from_millis(100), ..RetryPolicy::default() }
+    RetryPolicy {
+        max_attempts: 12,
+        initial: Duration::from_millis(5),
+        max_interval: Duration::from_millis(100),
+        ..RetryPolicy::default()
+    }
 }
 
 fn ingest_config(split_keys: u64) -> IngestConfig {
@@ -48,10 +53,22 @@ fn ingest_config(split_keys: u64) -> IngestConfig {
 impl Fixture {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let sim = tikv_sim::start(SimConfig::new(dir.path().join("sim"))).await.expect("tikv-sim starts");
-        let opts = ClientOptions { retry: fast_retry(), ..ClientOptions::for_test() };
-        let pd = PdClient::connect(&[sim.pd_addr.to_string()], opts).await.expect("PD answers");
-        Self { split_keys: 60, client: ImportClient::new(pd), sim, dir }
+        let sim = tikv_sim::start(SimConfig::new(dir.path().join("sim")))
+            .await
+            .expect("tikv-sim starts");
+        let opts = ClientOptions {
+            retry: fast_retry(),
+            ..ClientOptions::for_test()
+        };
+        let pd = PdClient::connect(&[sim.pd_addr.to_string()], opts)
+            .await
+            .expect("PD answers");
+        Self {
+            split_keys: 60,
+            client: ImportClient::new(pd),
+            sim,
+            dir,
+        }
     }
 
     pub fn path(&self, name: &str) -> std::path::PathBuf {
@@ -64,7 +81,15 @@ impl Fixture {
 
     /// Puts `kvs` at `ts` (rows that were in the table before the import).
     pub async fn put(&self, kvs: BTreeMap<Vec<u8>, Vec<u8>>, ts: u64) {
-        ingest_engine(&self.client, Arc::new(MemKvs::new(kvs)), ts, &ingest_config(self.split_keys), None).await.expect("ingest");
+        ingest_engine(
+            &self.client,
+            Arc::new(MemKvs::new(kvs)),
+            ts,
+            &ingest_config(self.split_keys),
+            None,
+        )
+        .await
+        .expect("ingest");
     }
 
     /// Encodes nothing itself: `rows` are `(row tag, KVs)` in source order.
@@ -80,8 +105,16 @@ impl Fixture {
         ts: u64,
         rows: &[(u64, Vec<(Vec<u8>, Vec<u8>)>)],
     ) -> (EngineSource, BTreeMap<Vec<u8>, Vec<u8>>) {
-        let cfg = ImporterConfig { sorted_kv_dir: self.path("sorted").display().to_string(), ..ImporterConfig::default() };
-        let engine = LocalEngine::open(&self.path("sorted"), &format!("t{table_id}-e{engine_id}"), &cfg).expect("open engine");
+        let cfg = ImporterConfig {
+            sorted_kv_dir: self.path("sorted").display().to_string(),
+            ..ImporterConfig::default()
+        };
+        let engine = LocalEngine::open(
+            &self.path("sorted"),
+            &format!("t{table_id}-e{engine_id}"),
+            &cfg,
+        )
+        .expect("open engine");
         let mut writer = engine.writer().expect("writer");
         for (tag, kvs) in rows {
             for (k, v) in kvs {
@@ -93,8 +126,19 @@ impl Fixture {
         let chunk = chunk_spec(ordinal);
         let out = duplicates_path(output, table_id, engine_id);
         let (e2, chunks) = (engine.clone(), vec![chunk.clone()]);
-        tokio::task::spawn_blocking(move || duplicates::collect(&e2, &chunks, "t", &out)).await.expect("joins").expect("duplicate pass");
-        ingest_engine(&self.client, Arc::new(EngineKvs(engine.clone())), ts, &ingest_config(self.split_keys), None).await.expect("ingest engine");
+        tokio::task::spawn_blocking(move || duplicates::collect(&e2, &chunks, "t", &out))
+            .await
+            .expect("joins")
+            .expect("duplicate pass");
+        ingest_engine(
+            &self.client,
+            Arc::new(EngineKvs(engine.clone())),
+            ts,
+            &ingest_config(self.split_keys),
+            None,
+        )
+        .await
+        .expect("ingest engine");
         let mut first: BTreeMap<Vec<u8>, (u64, Vec<u8>)> = BTreeMap::new();
         for (tag, kvs) in rows {
             for (k, v) in kvs {
@@ -105,7 +149,14 @@ impl Fixture {
             }
         }
         let ingested = first.into_iter().map(|(k, (_, v))| (k, v)).collect();
-        (EngineSource { engine_id, commit_ts: ts, chunks: vec![chunk] }, ingested)
+        (
+            EngineSource {
+                engine_id,
+                commit_ts: ts,
+                chunks: vec![chunk],
+            },
+            ingested,
+        )
     }
 
     /// Every visible KV of raw `[start, end)` at `ts`, region by region.
@@ -114,9 +165,17 @@ impl Fixture {
         let mut cursor = start.to_vec();
         while cursor.as_slice() < end {
             let region = self.client.pd().get_region(&cursor).await.expect("region");
-            let region_end = if region.end.is_empty() || region.end.as_slice() > end { end.to_vec() } else { region.end.clone() };
+            let region_end = if region.end.is_empty() || region.end.as_slice() > end {
+                end.to_vec()
+            } else {
+                region.end.clone()
+            };
             loop {
-                let page = self.client.kv_scan(&region, &cursor, &region_end, 256, ts).await.expect("KvScan");
+                let page = self
+                    .client
+                    .kv_scan(&region, &cursor, &region_end, 256, ts)
+                    .await
+                    .expect("KvScan");
                 let full = page.len() == 256;
                 if let Some((last, _)) = page.last() {
                     cursor = next_key(last);

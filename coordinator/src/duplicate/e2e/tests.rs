@@ -19,11 +19,11 @@ use super::dataset::{encode, generate, TableData};
 use super::fixture::{fast_retry, tag, Fixture};
 use crate::duplicate::cancel::Cancel;
 use crate::duplicate::context::{DuplicateContext, TableJob};
+use crate::duplicate::detect_and_resolve;
 use crate::duplicate::error::DuplicateError;
 use crate::duplicate::strategy::ConflictStrategy;
 use crate::duplicate::summary::ConflictSummary;
 use crate::duplicate::worker_files::WorkerDuplicateFiles;
-use crate::duplicate::detect_and_resolve;
 use crate::resolve::apply::{RegionWriter, ResolutionWriter};
 use crate::resolve::decode::decode_row;
 use crate::resolve::writeset::WriteSet;
@@ -42,11 +42,17 @@ struct Loaded {
 async fn load(rows_per_engine: usize) -> Loaded {
     let fx = Fixture::start().await;
     let worker_output = fx.path("worker-output");
-    let data = vec![generate(100, HandleKind::IntPk, rows_per_engine, 7), generate(101, HandleKind::RowId, rows_per_engine, 11)];
+    let data = vec![
+        generate(100, HandleKind::IntPk, rows_per_engine, 7),
+        generate(101, HandleKind::RowId, rows_per_engine, 11),
+    ];
     let pre_ts = fx.tso().await;
     let mut base = HashMap::new();
     for d in &data {
-        let kvs: BTreeMap<Vec<u8>, Vec<u8>> = encode(&d.table, &d.existing).into_iter().flatten().collect();
+        let kvs: BTreeMap<Vec<u8>, Vec<u8>> = encode(&d.table, &d.existing)
+            .into_iter()
+            .flatten()
+            .collect();
         base.insert(d.table.id, checksum(&kvs));
         fx.put(kvs, pre_ts).await;
     }
@@ -61,15 +67,39 @@ async fn load(rows_per_engine: usize) -> Loaded {
         let mut engines = Vec::new();
         let mut sum = KvChecksum::new();
         for (e, rows) in d.engines.iter().enumerate() {
-            let tagged: Vec<_> = encode(&d.table, rows).into_iter().enumerate().map(|(i, kvs)| (tag(e as u32, i), kvs)).collect();
-            let (source, ingested) = fx.engine(&worker_output, d.table.id, e as u32, e as u32, ts[e], &tagged).await;
+            let tagged: Vec<_> = encode(&d.table, rows)
+                .into_iter()
+                .enumerate()
+                .map(|(i, kvs)| (tag(e as u32, i), kvs))
+                .collect();
+            let (source, ingested) = fx
+                .engine(
+                    &worker_output,
+                    d.table.id,
+                    e as u32,
+                    e as u32,
+                    ts[e],
+                    &tagged,
+                )
+                .await;
             sum.merge(&checksum(&ingested));
             engines.push(source);
         }
         local.insert(d.table.id, sum);
-        jobs.push(TableJob { table: d.table.clone(), engines });
+        jobs.push(TableJob {
+            table: d.table.clone(),
+            engines,
+        });
     }
-    Loaded { fx, data, jobs, min_commit_ts, local, base, worker_output }
+    Loaded {
+        fx,
+        data,
+        jobs,
+        min_commit_ts,
+        local,
+        base,
+        worker_output,
+    }
 }
 
 fn checksum(kvs: &BTreeMap<Vec<u8>, Vec<u8>>) -> KvChecksum {
@@ -80,8 +110,18 @@ fn checksum(kvs: &BTreeMap<Vec<u8>, Vec<u8>>) -> KvChecksum {
     c
 }
 
-fn context(l: &Loaded, job_id: &str, strategy: ConflictStrategy, store: SharedCheckpointStore, output: &Path) -> DuplicateContext {
-    let engines = l.jobs.iter().map(|j| (j.table.id, j.engines.clone())).collect();
+fn context(
+    l: &Loaded,
+    job_id: &str,
+    strategy: ConflictStrategy,
+    store: SharedCheckpointStore,
+    output: &Path,
+) -> DuplicateContext {
+    let engines = l
+        .jobs
+        .iter()
+        .map(|j| (j.table.id, j.engines.clone()))
+        .collect();
     DuplicateContext {
         job_id: job_id.to_string(),
         import: l.fx.client.clone(),
@@ -95,8 +135,15 @@ fn context(l: &Loaded, job_id: &str, strategy: ConflictStrategy, store: SharedCh
         retry: fast_retry(),
         // Small segments: progress is checkpointed many times per range.
         segment_bytes: 512,
-        local: Arc::new(WorkerDuplicateFiles { output_dir: l.worker_output.clone(), engines }),
-        writer: Arc::new(RegionWriter { client: l.fx.client.clone(), retry: fast_retry(), cancel: Cancel::never() }),
+        local: Arc::new(WorkerDuplicateFiles {
+            output_dir: l.worker_output.clone(),
+            engines,
+        }),
+        writer: Arc::new(RegionWriter {
+            client: l.fx.client.clone(),
+            retry: fast_retry(),
+            cancel: Cancel::never(),
+        }),
         cancel: Cancel::never(),
     }
 }
@@ -113,7 +160,10 @@ async fn table_kvs(l: &Loaded, table: &TableInfo) -> BTreeMap<Vec<u8>, Vec<u8>> 
 
 /// The table's rows as `(id, u, v)`; panics if the table's index entries do
 /// not match its rows exactly.
-fn rows_and_check_indexes(table: &TableInfo, kvs: &BTreeMap<Vec<u8>, Vec<u8>>) -> Vec<(i64, Option<i64>, String)> {
+fn rows_and_check_indexes(
+    table: &TableInfo,
+    kvs: &BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Vec<(i64, Option<i64>, String)> {
     let mut enc = TableEncoder::new(table).expect("schema");
     let mut derived = BTreeMap::new();
     let mut rows = Vec::new();
@@ -127,16 +177,30 @@ fn rows_and_check_indexes(table: &TableInfo, kvs: &BTreeMap<Vec<u8>, Vec<u8>>) -
         let mut out = Vec::new();
         enc.encode_row(&d, row_id, &mut out).expect("encodes");
         derived.extend(out.into_iter().map(|kv| (kv.key, kv.value)));
-        let (Datum::Int(id), Datum::Bytes(v)) = (&d[0], &d[2]) else { panic!("unexpected row {d:?}") };
-        let u = if let Datum::Int(u) = d[1] { Some(u) } else { None };
+        let (Datum::Int(id), Datum::Bytes(v)) = (&d[0], &d[2]) else {
+            panic!("unexpected row {d:?}")
+        };
+        let u = if let Datum::Int(u) = d[1] {
+            Some(u)
+        } else {
+            None
+        };
         rows.push((*id, u, String::from_utf8_lossy(v).into_owned()));
     }
-    assert_eq!(&derived, kvs, "{}: index entries match the rows", table.name);
+    assert_eq!(
+        &derived, kvs,
+        "{}: index entries match the rows",
+        table.name
+    );
     rows
 }
 
 fn report(path: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).expect("report").lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    std::fs::read_to_string(path)
+        .expect("report")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
 }
 
 /// The distinct `(id, u, v)` rows a report names.
@@ -145,8 +209,13 @@ fn reported_rows(path: &str) -> BTreeSet<(i64, Option<i64>, String)> {
         .iter()
         .map(|l| {
             let r = &l["row"];
-            let int = |v: &serde_json::Value| v.as_str().map(|s| s.parse::<i64>().expect("int column"));
-            (int(&r["id"]).expect("id"), int(&r["u"]), r["v"].as_str().expect("v").to_string())
+            let int =
+                |v: &serde_json::Value| v.as_str().map(|s| s.parse::<i64>().expect("int column"));
+            (
+                int(&r["id"]).expect("id"),
+                int(&r["u"]),
+                r["v"].as_str().expect("v").to_string(),
+            )
         })
         .collect()
 }
@@ -157,31 +226,80 @@ async fn check_common(l: &Loaded, summary: &ConflictSummary) {
         let s = summary.table(d.table.id).expect("table summary");
         let rows = d.source_order();
         let expected: BTreeSet<_> = d.conflicting().iter().map(|&i| rows[i].visible()).collect();
-        assert_eq!(s.conflict_rows as usize, d.conflicting().len(), "{}: conflicting rows", d.table.name);
-        assert_eq!(reported_rows(&s.report_jsonl), expected, "{}: reported rows", d.table.name);
+        assert_eq!(
+            s.conflict_rows as usize,
+            d.conflicting().len(),
+            "{}: conflicting rows",
+            d.table.name
+        );
+        assert_eq!(
+            reported_rows(&s.report_jsonl),
+            expected,
+            "{}: reported rows",
+            d.table.name
+        );
         let csv = std::fs::read_to_string(&s.report_csv).expect("csv");
-        assert_eq!(csv.lines().count(), report(&s.report_jsonl).len() + 1, "csv has a header and one line per JSON line");
+        assert_eq!(
+            csv.lines().count(),
+            report(&s.report_jsonl).len() + 1,
+            "csv has a header and one line per JSON line"
+        );
         let kvs = table_kvs(l, &d.table).await;
-        let expected_sum = s.checksum.expected(&l.local[&d.table.id], Some(&l.base[&d.table.id]));
-        assert_eq!(expected_sum, checksum(&kvs), "{}: adjusted local checksum equals TiKV's", d.table.name);
+        let expected_sum = s
+            .checksum
+            .expected(&l.local[&d.table.id], Some(&l.base[&d.table.id]));
+        assert_eq!(
+            expected_sum,
+            checksum(&kvs),
+            "{}: adjusted local checksum equals TiKV's",
+            d.table.name
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_reports_every_conflict_and_leaves_tikv_alone() {
     let l = load(120).await;
-    let before: Vec<_> = futures::future::join_all(l.data.iter().map(|d| table_kvs(&l, &d.table))).await;
+    let before: Vec<_> =
+        futures::future::join_all(l.data.iter().map(|d| table_kvs(&l, &d.table))).await;
     let out = l.fx.path("out-record");
-    let summary = detect_and_resolve(&context(&l, "rec", ConflictStrategy::Record, store(&l, "ck-record"), &out)).await.expect("record");
+    let summary = detect_and_resolve(&context(
+        &l,
+        "rec",
+        ConflictStrategy::Record,
+        store(&l, "ck-record"),
+        &out,
+    ))
+    .await
+    .expect("record");
     check_common(&l, &summary).await;
-    let after: Vec<_> = futures::future::join_all(l.data.iter().map(|d| table_kvs(&l, &d.table))).await;
+    let after: Vec<_> =
+        futures::future::join_all(l.data.iter().map(|d| table_kvs(&l, &d.table))).await;
     assert_eq!(before, after, "record writes nothing");
-    assert!(summary.tables.iter().all(|t| t.put_kvs == 0 && t.deleted_kvs == 0 && t.resolve_ts == 0));
+    assert!(summary
+        .tables
+        .iter()
+        .all(|t| t.put_kvs == 0 && t.deleted_kvs == 0 && t.resolve_ts == 0));
     let line = &report(&summary.tables[0].report_jsonl)[0];
-    for field in ["table", "index", "key_hex", "key", "handle", "commit_ts", "origin", "action", "row"] {
+    for field in [
+        "table",
+        "index",
+        "key_hex",
+        "key",
+        "handle",
+        "commit_ts",
+        "origin",
+        "action",
+        "row",
+    ] {
         assert!(!line[field].is_null(), "report field {field}: {line}");
     }
-    assert!(report(&summary.tables[0].report_jsonl).iter().any(|l| l["source_file"].is_string() && l["source_offset"].is_u64()), "local duplicates carry their source position");
+    assert!(
+        report(&summary.tables[0].report_jsonl)
+            .iter()
+            .any(|l| l["source_file"].is_string() && l["source_offset"].is_u64()),
+        "local duplicates carry their source position"
+    );
     l.fx.shutdown().await;
 }
 
@@ -195,15 +313,25 @@ async fn remove_deletes_every_conflicting_row_and_a_restart_changes_nothing() {
     check_common(&l, &summary).await;
     for d in &l.data {
         let rows = rows_and_check_indexes(&d.table, &table_kvs(&l, &d.table).await);
-        assert_eq!(rows.iter().cloned().collect::<BTreeSet<_>>(), d.after_remove(), "{}", d.table.name);
+        assert_eq!(
+            rows.iter().cloned().collect::<BTreeSet<_>>(),
+            d.after_remove(),
+            "{}",
+            d.table.name
+        );
         assert_eq!(rows.len(), d.after_remove().len());
     }
     let report_before = std::fs::read(&summary.tables[0].report_jsonl).expect("report");
     // A restarted coordinator: nothing is scanned again (TiKV would answer a
     // key error over the deleted keys), the report is rebuilt identically.
-    let again = detect_and_resolve(&ctx).await.expect("rerun after resolution");
+    let again = detect_and_resolve(&ctx)
+        .await
+        .expect("rerun after resolution");
     assert_eq!(again, summary);
-    assert_eq!(std::fs::read(&summary.tables[0].report_jsonl).expect("report"), report_before);
+    assert_eq!(
+        std::fs::read(&summary.tables[0].report_jsonl).expect("report"),
+        report_before
+    );
     l.fx.shutdown().await;
 }
 
@@ -212,12 +340,25 @@ struct FailOnce(std::sync::atomic::AtomicBool, RegionWriter);
 
 #[async_trait]
 impl ResolutionWriter for FailOnce {
-    async fn write(&self, table: &str, commit_ts: u64, set: &WriteSet) -> Result<(), DuplicateError> {
+    async fn write(
+        &self,
+        table: &str,
+        commit_ts: u64,
+        set: &WriteSet,
+    ) -> Result<(), DuplicateError> {
         if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
             // Half the table's writes land, then the "crash".
-            let half: WriteSet = set.iter().take(set.len() / 2).map(|(k, m)| (k.clone(), m.clone())).collect();
+            let half: WriteSet = set
+                .iter()
+                .take(set.len() / 2)
+                .map(|(k, m)| (k.clone(), m.clone()))
+                .collect();
             self.1.write(table, commit_ts, &half).await?;
-            return Err(DuplicateError::Ingest { table: table.into(), commit_ts, reason: "injected crash".into() });
+            return Err(DuplicateError::Ingest {
+                table: table.into(),
+                commit_ts,
+                reason: "injected crash".into(),
+            });
         }
         self.1.write(table, commit_ts, set).await
     }
@@ -229,15 +370,26 @@ async fn replace_keeps_the_last_source_row_even_after_a_crash_mid_write() {
     let out = l.fx.path("out-replace");
     let ck = store(&l, "ck-replace");
     let mut ctx = context(&l, "rp", ConflictStrategy::Replace, ck.clone(), &out);
-    let writer = RegionWriter { client: l.fx.client.clone(), retry: fast_retry(), cancel: Cancel::never() };
+    let writer = RegionWriter {
+        client: l.fx.client.clone(),
+        retry: fast_retry(),
+        cancel: Cancel::never(),
+    };
     ctx.writer = Arc::new(FailOnce(Default::default(), writer));
-    let err = detect_and_resolve(&ctx).await.expect_err("the first write fails");
+    let err = detect_and_resolve(&ctx)
+        .await
+        .expect_err("the first write fails");
     assert!(matches!(err, DuplicateError::Ingest { .. }), "{err}");
     let summary = detect_and_resolve(&ctx).await.expect("resumes");
     check_common(&l, &summary).await;
     for d in &l.data {
         let rows = rows_and_check_indexes(&d.table, &table_kvs(&l, &d.table).await);
-        assert_eq!(rows.iter().cloned().collect::<BTreeSet<_>>(), d.after_replace(), "{}", d.table.name);
+        assert_eq!(
+            rows.iter().cloned().collect::<BTreeSet<_>>(),
+            d.after_replace(),
+            "{}",
+            d.table.name
+        );
         assert_eq!(rows.len(), d.after_replace().len());
         let s = summary.table(d.table.id).expect("summary");
         assert!(s.kept_rows > 0 && s.removed_rows > 0 && s.resolve_ts > l.min_commit_ts);
@@ -250,26 +402,65 @@ async fn error_and_threshold_stop_with_the_report_kept() {
     let l = load(60).await;
     let before = table_kvs(&l, &l.data[0].table).await;
     let out = l.fx.path("out-error");
-    let err = detect_and_resolve(&context(&l, "err", ConflictStrategy::Error, store(&l, "ck-error"), &out)).await.expect_err("conflicts");
-    let DuplicateError::ConflictsFound { rows, summary, .. } = err else { panic!("{err}") };
+    let err = detect_and_resolve(&context(
+        &l,
+        "err",
+        ConflictStrategy::Error,
+        store(&l, "ck-error"),
+        &out,
+    ))
+    .await
+    .expect_err("conflicts");
+    let DuplicateError::ConflictsFound { rows, summary, .. } = err else {
+        panic!("{err}")
+    };
     assert!(rows > 0 && rows == summary.conflict_rows());
     assert!(Path::new(&summary.tables[0].report_jsonl).exists());
-    let mut ctx = context(&l, "thr", ConflictStrategy::Remove, store(&l, "ck-thr"), &l.fx.path("out-thr"));
+    let mut ctx = context(
+        &l,
+        "thr",
+        ConflictStrategy::Remove,
+        store(&l, "ck-thr"),
+        &l.fx.path("out-thr"),
+    );
     ctx.threshold = 3;
-    let err = detect_and_resolve(&ctx).await.expect_err("over the threshold");
-    assert!(matches!(err, DuplicateError::ThresholdExceeded { threshold: 3, .. }), "{err}");
-    assert_eq!(table_kvs(&l, &l.data[0].table).await, before, "nothing written");
+    let err = detect_and_resolve(&ctx)
+        .await
+        .expect_err("over the threshold");
+    assert!(
+        matches!(err, DuplicateError::ThresholdExceeded { threshold: 3, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        table_kvs(&l, &l.data[0].table).await,
+        before,
+        "nothing written"
+    );
     let (tx, cancel) = Cancel::new();
     tx.send(true).expect("receiver alive");
-    let mut ctx = context(&l, "cancel", ConflictStrategy::Remove, store(&l, "ck-cancel"), &l.fx.path("out-cancel"));
+    let mut ctx = context(
+        &l,
+        "cancel",
+        ConflictStrategy::Remove,
+        store(&l, "ck-cancel"),
+        &l.fx.path("out-cancel"),
+    );
     ctx.cancel = cancel;
-    assert!(matches!(detect_and_resolve(&ctx).await, Err(DuplicateError::Cancelled)));
+    assert!(matches!(
+        detect_and_resolve(&ctx).await,
+        Err(DuplicateError::Cancelled)
+    ));
     l.fx.shutdown().await;
 }
 
 /// Report lines without the fields that differ between runs.
 fn normalized(summary: &ConflictSummary) -> Vec<String> {
-    let mut out: Vec<String> = summary.tables.iter().flat_map(|t| report(&t.report_jsonl)).map(|l| l.to_string()).collect();
+    let mut out: Vec<String> = summary
+        .tables
+        .iter()
+        .flat_map(|t| report(&t.report_jsonl))
+        .map(|l| l.to_string())
+        .collect();
     out.sort();
     out
 }
@@ -277,7 +468,15 @@ fn normalized(summary: &ConflictSummary) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn region_errors_and_dropped_streams_find_the_same_conflicts() {
     let l = load(120).await;
-    let clean = detect_and_resolve(&context(&l, "clean", ConflictStrategy::Record, store(&l, "ck-clean"), &l.fx.path("out-clean"))).await.expect("clean run");
+    let clean = detect_and_resolve(&context(
+        &l,
+        "clean",
+        ConflictStrategy::Record,
+        store(&l, "ck-clean"),
+        &l.fx.path("out-clean"),
+    ))
+    .await
+    .expect("clean run");
     let faults = l.fx.sim.faults();
     let mut ids = Vec::new();
     for spec in [
@@ -291,10 +490,21 @@ async fn region_errors_and_dropped_streams_find_the_same_conflicts() {
     ] {
         ids.push((spec, faults.inject_spec(spec).expect("valid fault")));
     }
-    let faulty = detect_and_resolve(&context(&l, "faulty", ConflictStrategy::Record, store(&l, "ck-faulty"), &l.fx.path("out-faulty"))).await.expect("faulty run");
+    let faulty = detect_and_resolve(&context(
+        &l,
+        "faulty",
+        ConflictStrategy::Record,
+        store(&l, "ck-faulty"),
+        &l.fx.path("out-faulty"),
+    ))
+    .await
+    .expect("faulty run");
     let fired: HashMap<u64, u64> = faults.list().iter().map(|f| (f.id, f.fired)).collect();
     for (spec, id) in &ids {
-        if spec.contains("EpochNotMatch") || spec.contains("drop_stream") || spec.contains("KvBatchGet,error=NotLeader") {
+        if spec.contains("EpochNotMatch")
+            || spec.contains("drop_stream")
+            || spec.contains("KvBatchGet,error=NotLeader")
+        {
             assert!(fired[id] > 0, "{spec} never fired: {:?}", faults.list());
         }
     }
@@ -314,16 +524,30 @@ async fn a_stream_dropped_midway_resumes_from_the_last_complete_key() {
     let output = fx.path("worker-output");
     let mut table = crate::duplicate::target::tests::sample_table(HandleKind::IntPk);
     table.indices.retain(|ix| !ix.unique || ix.primary);
-    let rows: Vec<_> = (0..5000).map(|id| super::dataset::SrcRow { id, u: Some(id), v: format!("r{id}"), row_id: 0 }).collect();
+    let rows: Vec<_> = (0..5000)
+        .map(|id| super::dataset::SrcRow {
+            id,
+            u: Some(id),
+            v: format!("r{id}"),
+            row_id: 0,
+        })
+        .collect();
     let min_commit_ts = fx.tso().await;
     let mut engines = Vec::new();
     for e in 0..2u32 {
-        let tagged: Vec<_> = encode(&table, &rows).into_iter().enumerate().map(|(i, kvs)| (tag(e, i), kvs)).collect();
+        let tagged: Vec<_> = encode(&table, &rows)
+            .into_iter()
+            .enumerate()
+            .map(|(i, kvs)| (tag(e, i), kvs))
+            .collect();
         let ts = fx.tso().await;
         engines.push(fx.engine(&output, table.id, e, e, ts, &tagged).await.0);
     }
     let l = Loaded {
-        jobs: vec![TableJob { table: table.clone(), engines }],
+        jobs: vec![TableJob {
+            table: table.clone(),
+            engines,
+        }],
         data: Vec::new(),
         min_commit_ts,
         local: HashMap::new(),
@@ -331,14 +555,36 @@ async fn a_stream_dropped_midway_resumes_from_the_last_complete_key() {
         worker_output: output,
         fx,
     };
-    let clean = detect_and_resolve(&context(&l, "clean", ConflictStrategy::Record, store(&l, "ck-clean"), &l.fx.path("out-clean"))).await.expect("clean");
-    assert_eq!((clean.tables[0].conflict_rows, clean.tables[0].conflict_keys), (10_000, 5_000));
+    let clean = detect_and_resolve(&context(
+        &l,
+        "clean",
+        ConflictStrategy::Record,
+        store(&l, "ck-clean"),
+        &l.fx.path("out-clean"),
+    ))
+    .await
+    .expect("clean");
+    assert_eq!(
+        (clean.tables[0].conflict_rows, clean.tables[0].conflict_keys),
+        (10_000, 5_000)
+    );
     let faults = l.fx.sim.faults();
-    let id = faults.inject_spec("rpc=DuplicateDetect,drop_stream_after=1,count=2").expect("valid fault");
-    let mut ctx = context(&l, "cut", ConflictStrategy::Record, store(&l, "ck-cut"), &l.fx.path("out-cut"));
+    let id = faults
+        .inject_spec("rpc=DuplicateDetect,drop_stream_after=1,count=2")
+        .expect("valid fault");
+    let mut ctx = context(
+        &l,
+        "cut",
+        ConflictStrategy::Record,
+        store(&l, "ck-cut"),
+        &l.fx.path("out-cut"),
+    );
     ctx.segment_bytes = 64 << 10;
     let cut = detect_and_resolve(&ctx).await.expect("resumed run");
-    assert_eq!(faults.list().iter().find(|f| f.id == id).map(|f| f.fired), Some(2));
+    assert_eq!(
+        faults.list().iter().find(|f| f.id == id).map(|f| f.fired),
+        Some(2)
+    );
     assert_eq!(normalized(&cut), normalized(&clean));
     l.fx.shutdown().await;
 }
