@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use squall_codec::index_value::split_index_value;
 use squall_codec::key::is_record_key;
 use squall_codec::{decode_handle_from_index_value, decode_record_key, Handle};
 use squall_common::schema::TableInfo;
@@ -286,6 +287,14 @@ fn index_refs(
     let name = inputs.table.qualified_name();
     let mut out = Vec::new();
     for (_, pair) in inputs.index_pairs {
+        let parts = split_index_value(&pair.value)
+            .map_err(|e| DuplicateError::decode(&name, &pair.key, e))?;
+        if parts.int_handle.is_none() && parts.common_handle.is_none() {
+            // A unique entry with a NULL is not distinct: its key ends with
+            // the handle, so two versions of it are two versions of one
+            // record, which the record range reports with their rows.
+            continue;
+        }
         let handle = decode_handle_from_index_value(&pair.value)
             .map_err(|e| DuplicateError::decode(&name, &pair.key, e))?;
         out.push((handle, pair.commit_ts, None, None));

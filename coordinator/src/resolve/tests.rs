@@ -321,6 +321,7 @@ fn int_pk_model(table: &TableInfo) -> Model {
             src(2, Some(20), "b0", 0),
             src(4, Some(40), "same", 0),
             src(9, Some(90), "solo", 0),
+            src(7, None, "x0", 0),
         ],
     );
     m.engine(
@@ -334,6 +335,7 @@ fn int_pk_model(table: &TableInfo) -> Model {
             src(4, Some(40), "same", 0),
             src(5, Some(50), "d1", 0),
             src(5, Some(51), "d2", 0),
+            src(7, None, "x1", 0),
         ],
     );
     m
@@ -354,11 +356,14 @@ fn int_pk_record_keeps_tikv_and_reports_every_conflict() {
             (4, 200, None, u),
             (4, 300, None, u),
             (5, 300, Some(4), u),
-            (5, 300, Some(5), u)
+            (5, 300, Some(5), u),
+            (7, 200, None, u),
+            (7, 300, None, u)
         ]
     );
-    // pk 1, pk 4, uk 20, uk 40, pk 5 (inside engine 1).
-    assert_eq!(out.groups, 5);
+    // pk 1, pk 4, uk 20, uk 40, pk 5 (inside engine 1), pk 7 (whose NULL
+    // unique entries, keyed by the handle, TiKV reports too).
+    assert_eq!(out.groups, 6);
 }
 
 #[test]
@@ -373,8 +378,8 @@ fn int_pk_remove_deletes_every_conflicting_row() {
 fn int_pk_replace_keeps_the_last_source_row() {
     let table = sample_table(HandleKind::IntPk);
     let out = run(&table, int_pk_model(&table), ConflictStrategy::Replace);
-    // Engine 1 comes after engine 0; inside engine 1 the later row wins, and
-    // its uk 51 entry (never ingested: pk 5 was a local duplicate) appears.
+    // Engine 1 comes after engine 0; inside engine 1 the later copy of pk 5
+    // wins although only the first copy's record was ingested.
     assert_eq!(
         table_of(&out),
         vec![
@@ -382,6 +387,7 @@ fn int_pk_replace_keeps_the_last_source_row() {
             (3, Some(20), "c1"),
             (4, Some(40), "same"),
             (5, Some(51), "d2"),
+            (7, None, "x1"),
             (9, Some(90), "solo")
         ]
     );
