@@ -148,7 +148,7 @@ impl Detector<'_> {
                     .filter_map(|region| {
                         let start = work.start.as_slice().max(region.start.as_slice()).to_vec();
                         let end = min_end(&work.end, &region.end).to_vec();
-                        (start < end).then(|| Work {
+                        (start < end).then_some(Work {
                             target: work.target,
                             start,
                             end,

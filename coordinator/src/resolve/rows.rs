@@ -90,6 +90,10 @@ pub struct Candidates {
     pub rows: BTreeMap<RowRef, RowValue>,
     /// Record key → the rows its current value is (one, in a consistent table).
     pub to_fetch: BTreeMap<Vec<u8>, Vec<RowRef>>,
+    /// Unique index keys an engine holds several copies of, when the copy it
+    /// ingested was not recorded: key → engine ts. Their current value names
+    /// the ingested copy's row. Read these first ([`Self::supply_index`]).
+    pub to_fetch_index: BTreeMap<Vec<u8>, u64>,
     /// Row tags and source positions learned from local index copies.
     learned: HashMap<RowRef, (u64, Option<SourcePos>)>,
 }
@@ -163,15 +167,67 @@ impl Candidates {
             if let Some(tag) = tag {
                 cands.learned.entry(id.clone()).or_insert((tag, source));
             }
-            if !cands.rows.contains_key(&id) {
-                let key = squall_codec::record_key(inputs.table.id, &id.handle);
-                let wanted = cands.to_fetch.entry(key).or_default();
-                if !wanted.contains(&id) {
-                    wanted.push(id);
-                }
+            cands.want(inputs.table, id);
+        }
+        // An engine's first copy of a key is the one in TiKV. When the engine
+        // did not record it, its row is read from TiKV: for a record key the
+        // row itself, for a unique index key first the entry (for the handle).
+        for ((handle, commit_ts), list) in &copies {
+            if !list.iter().any(|d| d.ingested) {
+                let origin = Origin::Imported {
+                    commit_ts: *commit_ts,
+                    row_tag: None,
+                };
+                cands.want(
+                    inputs.table,
+                    RowRef {
+                        handle: handle.clone(),
+                        origin,
+                    },
+                );
             }
         }
+        cands.to_fetch_index = unrecorded_first_index_copies(inputs);
         Ok(cands)
+    }
+
+    /// Schedules a read of `id`'s record unless its value is known.
+    fn want(&mut self, table: &TableInfo, id: RowRef) {
+        if self.rows.contains_key(&id) {
+            return;
+        }
+        let key = squall_codec::record_key(table.id, &id.handle);
+        let wanted = self.to_fetch.entry(key).or_default();
+        if !wanted.contains(&id) {
+            wanted.push(id);
+        }
+    }
+
+    /// Adds the rows named by the index entries in [`Self::to_fetch_index`],
+    /// read from TiKV; their records are then read by [`Self::supply`].
+    pub fn supply_index(
+        &mut self,
+        inputs: &TableInputs<'_>,
+        fetched: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<(), DuplicateError> {
+        let name = inputs.table.qualified_name();
+        let copies = local_record_copies(inputs)?;
+        for (key, commit_ts) in std::mem::take(&mut self.to_fetch_index) {
+            let Some(Some(value)) = fetched.get(&key) else {
+                return Err(DuplicateError::inconsistent(
+                    &name,
+                    format!(
+                        "index entry {} has no value in TiKV although its engine ingested it",
+                        hex::encode(&key)
+                    ),
+                ));
+            };
+            let handle = decode_handle_from_index_value(value)
+                .map_err(|e| DuplicateError::decode(&name, &key, e))?;
+            let origin = origin_of(inputs, &copies, &handle, commit_ts, None);
+            self.want(inputs.table, RowRef { handle, origin });
+        }
+        Ok(())
     }
 
     fn preexisting(&self, handle: &Handle) -> Option<RowRef> {
@@ -245,6 +301,31 @@ impl Candidates {
     }
 }
 
+/// Unique index keys with local copies but no recorded ingested copy and no
+/// reported version at the engine's ts (a reported version names the row).
+fn unrecorded_first_index_copies(inputs: &TableInputs<'_>) -> BTreeMap<Vec<u8>, u64> {
+    let mut flagged: HashMap<(&[u8], u64), bool> = HashMap::new();
+    for d in inputs.local.iter().filter(|d| !is_record_key(&d.key)) {
+        if decode_handle_from_index_value(&d.value).is_ok() {
+            *flagged.entry((d.key.as_slice(), d.commit_ts)).or_default() |= d.ingested;
+        }
+    }
+    let reported: std::collections::HashSet<(&[u8], u64)> = inputs
+        .index_pairs
+        .iter()
+        .map(|(_, p)| (p.key.as_slice(), p.commit_ts))
+        .collect();
+    flagged
+        .into_iter()
+        .filter(|(k, ingested)| !ingested && !reported.contains(k))
+        .map(|((key, ts), _)| (key.to_vec(), ts))
+        .collect()
+}
+
+/// A row an index version points at: handle, commit ts, and for a local
+/// copy its row tag and source position.
+type IndexRef = (Handle, u64, Option<u64>, Option<SourcePos>);
+
 /// Local copies of record keys, by (handle, engine ts).
 fn local_record_copies<'a>(
     inputs: &TableInputs<'a>,
@@ -281,9 +362,7 @@ fn origin_of(
 
 /// `(handle, commit ts, row tag, source)` of every unique index version that
 /// points at a row: the reported TiKV versions and the local copies.
-fn index_refs(
-    inputs: &TableInputs<'_>,
-) -> Result<Vec<(Handle, u64, Option<u64>, Option<SourcePos>)>, DuplicateError> {
+fn index_refs(inputs: &TableInputs<'_>) -> Result<Vec<IndexRef>, DuplicateError> {
     let name = inputs.table.qualified_name();
     let mut out = Vec::new();
     for (_, pair) in inputs.index_pairs {

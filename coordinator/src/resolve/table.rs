@@ -55,6 +55,10 @@ pub async fn plan_table(
         cancel: &ctx.cancel,
         concurrency: ctx.concurrency,
     };
+    let entries = fetcher
+        .fetch(cands.to_fetch_index.keys().cloned(), read_ts)
+        .await?;
+    cands.supply_index(&inputs, &entries)?;
     let fetched = fetcher
         .fetch(cands.to_fetch.keys().cloned(), read_ts)
         .await?;

@@ -21,6 +21,9 @@ use tikv_sim::{SimConfig, SimHandle};
 use crate::duplicate::context::EngineSource;
 use crate::duplicate::worker_files::duplicates_path;
 
+/// A source row's tag and the KVs it encodes to.
+pub type TaggedRow = (u64, Vec<(Vec<u8>, Vec<u8>)>);
+
 pub struct Fixture {
     /// Most KVs per region when ingesting (small: many regions).
     pub split_keys: u64,
@@ -103,7 +106,7 @@ impl Fixture {
         engine_id: u32,
         ordinal: u32,
         ts: u64,
-        rows: &[(u64, Vec<(Vec<u8>, Vec<u8>)>)],
+        rows: &[TaggedRow],
     ) -> (EngineSource, BTreeMap<Vec<u8>, Vec<u8>>) {
         let cfg = ImporterConfig {
             sorted_kv_dir: self.path("sorted").display().to_string(),
@@ -126,10 +129,12 @@ impl Fixture {
         let chunk = chunk_spec(ordinal);
         let out = duplicates_path(output, table_id, engine_id);
         let (e2, chunks) = (engine.clone(), vec![chunk.clone()]);
-        tokio::task::spawn_blocking(move || duplicates::collect(&e2, &chunks, "t", &out))
-            .await
-            .expect("joins")
-            .expect("duplicate pass");
+        tokio::task::spawn_blocking(move || {
+            duplicates::collect(&e2, &chunks, "t", &out).map_err(|e| e.to_string())
+        })
+        .await
+        .expect("joins")
+        .expect("duplicate pass");
         ingest_engine(
             &self.client,
             Arc::new(EngineKvs(engine.clone())),
