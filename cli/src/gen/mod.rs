@@ -10,8 +10,6 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-pub use writer::DumpWriter;
-
 /// Which dataset to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Dataset {

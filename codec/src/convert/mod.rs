@@ -152,17 +152,35 @@ impl Converter {
 
 fn is_numeric(tp: MysqlType) -> bool {
     use MysqlType as T;
-    matches!(tp, T::Tiny | T::Short | T::Int24 | T::Long | T::LongLong | T::Year | T::Float | T::Double | T::Decimal | T::NewDecimal)
+    matches!(
+        tp,
+        T::Tiny
+            | T::Short
+            | T::Int24
+            | T::Long
+            | T::LongLong
+            | T::Year
+            | T::Float
+            | T::Double
+            | T::Decimal
+            | T::NewDecimal
+    )
 }
 
 /// A hex/bit literal in a numeric context is its big-endian unsigned value
 /// (more than 8 significant bytes saturate, which then reports out of range).
 fn binary_as_number(raw: &[u8]) -> String {
-    let significant = raw.iter().position(|&b| b != 0).map_or(&raw[raw.len()..], |p| &raw[p..]);
+    let significant = raw
+        .iter()
+        .position(|&b| b != 0)
+        .map_or(&raw[raw.len()..], |p| &raw[p..]);
     if significant.len() > 8 {
         return "1e30".to_string();
     }
-    significant.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)).to_string()
+    significant
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+        .to_string()
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ fn trim(raw: &[u8]) -> &[u8] {
 /// Reads an integer the way TiDB's insert path does: a plain integer, or
 /// the valid numeric prefix rounded half away from zero ("1.5" → 2, "1e3"
 /// → 1000). Returns the value (unbounded) and whether text was ignored.
-fn parse_integer(raw: &[u8]) -> Result<(i128, bool), ()> {
+pub(crate) fn parse_integer(raw: &[u8]) -> Result<(i128, bool), ()> {
     let s = trim(raw);
     if let Ok(text) = std::str::from_utf8(s) {
         if let Ok(v) = text.parse::<i128>() {

@@ -419,19 +419,45 @@ fn value_forms_from_sql_literals() {
     let c = Converter::new(STRICT, "UTC").expect("valid");
     let mut w = Vec::new();
     let bit = column(MysqlType::Bit, |ft| ft.flen = 2);
-    assert_eq!(c.convert_as(&bit, Some(b"2"), ValueForm::Number, &mut w).expect("bit"), Datum::Bit(2));
-    assert_eq!(c.convert_as(&bit, Some(&[0x03]), ValueForm::Binary, &mut w).expect("bit"), Datum::Bit(3));
-    assert!(c.convert_as(&bit, Some(b"4"), ValueForm::Number, &mut w).is_err());
+    assert_eq!(
+        c.convert_as(&bit, Some(b"2"), ValueForm::Number, &mut w)
+            .expect("bit"),
+        Datum::Bit(2)
+    );
+    assert_eq!(
+        c.convert_as(&bit, Some(&[0x03]), ValueForm::Binary, &mut w)
+            .expect("bit"),
+        Datum::Bit(3)
+    );
+    assert!(c
+        .convert_as(&bit, Some(b"4"), ValueForm::Number, &mut w)
+        .is_err());
     let int = column(MysqlType::Long, |_| {});
-    assert_eq!(c.convert_as(&int, Some(&[0x01, 0x00]), ValueForm::Binary, &mut w).expect("int"), Datum::Int(256));
+    assert_eq!(
+        c.convert_as(&int, Some(&[0x01, 0x00]), ValueForm::Binary, &mut w)
+            .expect("int"),
+        Datum::Int(256)
+    );
     let y = column(MysqlType::Year, |_| {});
-    assert_eq!(c.convert_as(&y, Some(b"0"), ValueForm::Number, &mut w).expect("year"), Datum::Int(0));
-    assert_eq!(c.convert_as(&y, Some(b"0"), ValueForm::Text, &mut w).expect("year"), Datum::Int(2000));
+    assert_eq!(
+        c.convert_as(&y, Some(b"0"), ValueForm::Number, &mut w)
+            .expect("year"),
+        Datum::Int(0)
+    );
+    assert_eq!(
+        c.convert_as(&y, Some(b"0"), ValueForm::Text, &mut w)
+            .expect("year"),
+        Datum::Int(2000)
+    );
     let bin = column(MysqlType::Varchar, |ft| {
         ft.charset = Charset::Binary;
         ft.collate = "binary".into();
         ft.flen = 4;
     });
-    assert_eq!(c.convert_as(&bin, Some(&[0xFF, 0x00]), ValueForm::Binary, &mut w).expect("bytes"), Datum::Bytes(vec![0xFF, 0]));
+    assert_eq!(
+        c.convert_as(&bin, Some(&[0xFF, 0x00]), ValueForm::Binary, &mut w)
+            .expect("bytes"),
+        Datum::Bytes(vec![0xFF, 0])
+    );
     assert!(w.is_empty());
 }

@@ -1,37 +1,39 @@
 //! Cancellation for the long-running parts (streams, retries, backoff
-//! sleeps): a watch channel the runner flips to `true`.
+//! sleeps), on the runner's `CancellationToken`.
 
 use std::future::Future;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::error::DuplicateError;
 
 /// A cheap-to-clone cancellation flag.
-#[derive(Debug, Clone)]
-pub struct Cancel(watch::Receiver<bool>);
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(CancellationToken);
 
 impl Cancel {
-    /// A flag and the sender that sets it.
-    pub fn new() -> (watch::Sender<bool>, Self) {
-        let (tx, rx) = watch::channel(false);
-        (tx, Self(rx))
+    /// A flag that is set by [`Cancel::cancel`] (on any clone).
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// A flag that is never set.
     pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        // The receiver keeps the last value after the sender is gone.
-        drop(tx);
-        Self(rx)
+        Self::default()
     }
 
-    pub fn from_receiver(rx: watch::Receiver<bool>) -> Self {
-        Self(rx)
+    /// Follows the runner's token (a child: cancelling here does not cancel
+    /// the runner).
+    pub fn from_token(token: &CancellationToken) -> Self {
+        Self(token.child_token())
+    }
+
+    pub fn cancel(&self) {
+        self.0.cancel();
     }
 
     pub fn is_cancelled(&self) -> bool {
-        *self.0.borrow()
+        self.0.is_cancelled()
     }
 
     pub fn check(&self) -> Result<(), DuplicateError> {
@@ -42,19 +44,11 @@ impl Cancel {
         }
     }
 
-    /// Resolves when the flag is set (never, if its sender is dropped unset).
-    pub async fn cancelled(&self) {
-        let mut rx = self.0.clone();
-        if rx.wait_for(|c| *c).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-
     /// Runs `fut` unless cancellation comes first.
     pub async fn run<T>(&self, fut: impl Future<Output = T>) -> Result<T, DuplicateError> {
         tokio::select! {
             biased;
-            () = self.cancelled() => Err(DuplicateError::Cancelled),
+            () = self.0.cancelled() => Err(DuplicateError::Cancelled),
             out = fut => Ok(out),
         }
     }
@@ -71,12 +65,13 @@ mod tests {
 
     #[tokio::test]
     async fn cancels_running_work() {
-        let (tx, cancel) = Cancel::new();
+        let runner = CancellationToken::new();
+        let cancel = Cancel::from_token(&runner);
         assert!(cancel.check().is_ok());
         let c = cancel.clone();
         let waiter =
             tokio::spawn(async move { c.sleep(std::time::Duration::from_secs(3600)).await });
-        tx.send(true).expect("receiver alive");
+        runner.cancel();
         assert!(matches!(
             waiter.await.expect("joins"),
             Err(DuplicateError::Cancelled)
@@ -86,7 +81,6 @@ mod tests {
             cancel.run(async { 1 }).await,
             Err(DuplicateError::Cancelled)
         ));
-        let never = Cancel::never();
-        assert_eq!(never.run(async { 2 }).await.expect("runs"), 2);
+        assert_eq!(Cancel::never().run(async { 2 }).await.expect("runs"), 2);
     }
 }

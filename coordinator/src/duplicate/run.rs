@@ -22,7 +22,9 @@ use super::context::{DuplicateContext, TableJob};
 use super::error::DuplicateError;
 use super::remote::Detector;
 use super::strategy::ConflictStrategy;
-use super::summary::{state_key, ConflictSummary, TableConflictState, TableConflictSummary};
+use super::summary::{
+    state_key, states_prefix, ConflictSummary, TableConflictState, TableConflictSummary,
+};
 use super::target::targets_for;
 use crate::conflict_report::files::write_table_report;
 use crate::resolve::decide::Fate;
@@ -61,7 +63,7 @@ pub async fn detect_and_resolve(ctx: &DuplicateContext) -> Result<ConflictSummar
         strategy: ctx.strategy,
         tables: summaries,
     };
-    check_limits(ctx, &summary)?;
+    check_limits(ctx, &summary).await?;
     for ((job, plan), (state, table_summary)) in ctx
         .tables
         .iter()
@@ -132,8 +134,22 @@ async fn fix_ts(
     Ok(ts)
 }
 
-fn check_limits(ctx: &DuplicateContext, summary: &ConflictSummary) -> Result<(), DuplicateError> {
-    let rows = summary.conflict_rows();
+/// `conflict.threshold` counts the whole job: rows of this call's tables
+/// plus those of the job's other tables resolved before (the runner may call
+/// once per table).
+async fn check_limits(
+    ctx: &DuplicateContext,
+    summary: &ConflictSummary,
+) -> Result<(), DuplicateError> {
+    let mine: Vec<i64> = ctx.tables.iter().map(|t| t.table.id).collect();
+    let others: u64 =
+        typed::read_all::<TableConflictState>(&*ctx.checkpoints, &states_prefix(&ctx.job_id))
+            .await?
+            .iter()
+            .filter(|s| !mine.contains(&s.record.table_id))
+            .filter_map(|s| s.record.summary.as_ref().map(|t| t.conflict_rows))
+            .sum();
+    let rows = summary.conflict_rows() + others;
     let report_dir = ctx.output_dir.join("conflicts").display().to_string();
     if ctx.threshold > 0 && rows > ctx.threshold {
         return Err(DuplicateError::ThresholdExceeded {

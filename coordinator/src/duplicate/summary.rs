@@ -92,6 +92,12 @@ impl Record for TableConflictState {
     }
 }
 
+/// Table states live apart from the (many) detection segments, so listing
+/// them is cheap.
+pub fn states_prefix(job_id: &str) -> String {
+    format!("squall/jobs/{job_id}/conflict-states/")
+}
+
 pub fn state_key(job_id: &str, table_id: i64) -> String {
-    format!("squall/jobs/{job_id}/conflicts/{table_id:012}/state")
+    format!("{}{table_id:012}", states_prefix(job_id))
 }

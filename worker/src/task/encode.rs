@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use squall_codec::{
-    ConvertError, ConvertWarning, Converter, Datum, EncodedKv, KvChecksum, TableEncoder,
+    ConvertError, ConvertWarning, Converter, Datum, EncodedKv, KvChecksum, TableEncoder, ValueForm,
 };
 use squall_common::checkpoint::ChunkSpec;
 use squall_common::config::MydumperConfig;
 use squall_common::schema::TableInfo;
-use squall_source::{open_chunk_in, FileKind, ReadOptions, Row, SourceError, SourceStore};
+use squall_source::{
+    open_chunk_in, FileKind, ReadOptions, Row, SourceError, SourceStore, ValueKind,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::columns::{ColumnMap, Target};
@@ -23,7 +25,6 @@ use super::progress::WorkerProgress;
 use super::rejects::{ErrorBudget, Reject, RejectLog};
 use super::row_tag;
 use super::spec::{chunk_source_bytes, source_from_spec};
-use super::value;
 use crate::engine::EngineWriter;
 
 /// Rows between progress updates and cancellation checks.
@@ -279,12 +280,14 @@ impl EncodeContext {
         for (i, (target, field)) in map.targets().iter().zip(&row.fields).enumerate() {
             match *target {
                 Target::Column(c) => {
-                    let raw = field
-                        .as_deref()
-                        .map(|b| value::adapt(&cols[c], row.kind(i), b));
                     datums[c] = self
                         .converter
-                        .convert(&cols[c], raw.as_deref(), &mut state.warnings)
+                        .convert_as(
+                            &cols[c],
+                            field.as_deref(),
+                            form(row.kind(i)),
+                            &mut state.warnings,
+                        )
                         .map_err(RowProblem::Convert)?;
                     given[c] = true;
                 }
@@ -381,6 +384,15 @@ impl EncodeContext {
             .map_err(|e| TaskError::io("write", self.rejects.path(), e))?;
         state.out.skipped += 1;
         Ok(())
+    }
+}
+
+/// How the SQL reader saw a value, in the converter's terms.
+fn form(kind: ValueKind) -> ValueForm {
+    match kind {
+        ValueKind::Text => ValueForm::Text,
+        ValueKind::Number => ValueForm::Number,
+        ValueKind::Binary => ValueForm::Binary,
     }
 }
 

@@ -3,7 +3,7 @@
 //! * [`message`]: the queue payload ([`EngineTask`]: job, table, engine).
 //! * [`claim`]: the engine checkpoint as a lease (attempt + compare-and-swap).
 //! * [`run`]: one task end to end ([`run_engine_task`]).
-//! * [`encode`]: one chunk → KVs in the local engine; [`columns`], [`value`],
+//! * [`encode`]: one chunk → KVs in the local engine; [`columns`] and
 //!   [`partition`] decide where each field goes; [`row_tag`] marks each KV
 //!   with its source row; [`rejects`] holds the `max-error` budget and file.
 //! * [`engine_kvs`], [`duplicates`]: the local engine as ingest's source, and
@@ -24,7 +24,6 @@ pub mod rejects;
 pub mod row_tag;
 pub mod run;
 pub mod spec;
-pub mod value;
 pub mod worker_loop;
 
 pub use context::{SharedWorkerContext, WorkerContext};
