@@ -19,7 +19,7 @@ use tonic::Status;
 /// Memcomparable `EncodeBytes` (TiDB codec), as PD region boundaries use.
 pub fn encode_key(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    for chunk in raw.chunks(8).chain(if raw.len() % 8 == 0 {
+    for chunk in raw.chunks(8).chain(if raw.len().is_multiple_of(8) {
         Some(&[][..])
     } else {
         None
@@ -175,7 +175,7 @@ pub fn context(region: &metapb::Region, peer: &metapb::Peer) -> Context {
     Context {
         region_id: region.id,
         region_epoch: region.region_epoch,
-        peer: Some(peer.clone()),
+        peer: Some(*peer),
         ..Default::default()
     }
 }

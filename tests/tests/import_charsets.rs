@@ -8,8 +8,12 @@ mod import_common;
 use import_common::{config, export_rows, fixtures, import, sum_i128};
 use squall_tests::sim::start_sim;
 
-/// (source dir, config, Some((column, sum)) or None = the import must fail)
-const CASES: &[(&str, &str, Option<(&str, i128)>)] = &[
+/// The column name TiKV ends up with and the sum of its values; `None` means
+/// the import must fail.
+type Expected = Option<(&'static str, i128)>;
+
+/// (source dir, config, expected)
+const CASES: &[(&str, &str, Expected)] = &[
     ("gb18030", "auto", Some(("主键", 267))),
     ("gb18030", "gb18030", Some(("主键", 267))),
     ("gb18030", "utf8mb4", None),

@@ -335,8 +335,8 @@ async fn requests_route_by_leader_and_region() {
         .peers
         .iter()
         .find(|p| p.store_id != leader.store_id)
-        .expect("a follower")
-        .clone();
+        .copied()
+        .expect("a follower");
 
     // A follower answers NotLeader naming the leader; following it works.
     let (mut kv, mut import_client) = store_clients(&pd.store_addr(follower.store_id).await).await;

@@ -142,10 +142,7 @@ impl RegionMap {
                 .peers
                 .iter()
                 .zip(&new.peer_ids)
-                .map(|(p, &peer_id)| metapb::Peer {
-                    id: peer_id,
-                    ..p.clone()
-                })
+                .map(|(p, &peer_id)| metapb::Peer { id: peer_id, ..*p })
                 .collect();
             let region = metapb::Region {
                 id: new.region_id,

@@ -13,6 +13,9 @@ use crate::keys::{self, KeyError};
 use crate::observe::hex_bytes;
 use crate::storage::{Storage, CF_DEFAULT, CF_WRITE};
 
+/// A user key and its value.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
 /// Stored data that cannot be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum MvccError {
@@ -125,7 +128,7 @@ impl<'a> MvccReader<'a> {
         limit: usize,
         key_only: bool,
         reverse: bool,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MvccError> {
+    ) -> Result<Vec<KvPair>, MvccError> {
         let mut out = Vec::new();
         let mut it = self.range_iter(range);
         let mut cursor: Option<Vec<u8>> = None;

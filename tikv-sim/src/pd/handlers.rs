@@ -142,11 +142,7 @@ impl PdService {
             done += keys.len();
             regions_id.extend(out.iter().map(RegionMeta::id).filter(|r| *r != id));
         }
-        let finished_percentage = if total == 0 {
-            100
-        } else {
-            (done * 100 / total) as u64
-        };
+        let finished_percentage = (done * 100).checked_div(total).unwrap_or(100) as u64;
         Ok(SplitRegionsResponse {
             header: self.header(),
             finished_percentage,
@@ -274,7 +270,7 @@ impl Pd for PdService {
                 .zip(&leaders)
                 .map(|(r, l)| Region {
                     region: Some(r.region.clone()),
-                    leader: Some(l.clone()),
+                    leader: Some(*l),
                     ..Default::default()
                 })
                 .collect(),

@@ -283,7 +283,7 @@ mod tests {
         };
         let not_leader = region_err(RegionError::NotLeader {
             region_id: 1,
-            leader: Some(leader.clone()),
+            leader: Some(leader),
         });
         assert_eq!(classify(&not_leader), Retry::Leader(Some(leader)));
         let current = vec![metapb::Region {

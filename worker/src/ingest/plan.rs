@@ -20,14 +20,17 @@ pub fn range_boundaries(ranges: &[KeyRange]) -> Vec<Vec<u8>> {
     keys
 }
 
+/// Split keys of one region, in order.
+pub type RegionSplitKeys = (RegionInfo, Vec<Vec<u8>>);
+
 /// Split keys grouped by the region they fall strictly inside. Keys already on
 /// a region boundary need no split and are dropped; keys in none of `regions`
 /// (the scan did not reach them) come back in the second list.
 pub fn group_split_keys(
     keys: &[Vec<u8>],
     regions: &[RegionInfo],
-) -> (Vec<(RegionInfo, Vec<Vec<u8>>)>, Vec<Vec<u8>>) {
-    let mut groups: Vec<(RegionInfo, Vec<Vec<u8>>)> = Vec::new();
+) -> (Vec<RegionSplitKeys>, Vec<Vec<u8>>) {
+    let mut groups: Vec<RegionSplitKeys> = Vec::new();
     let mut unplaced = Vec::new();
     for key in keys {
         match regions.iter().find(|r| r.contains(key)) {

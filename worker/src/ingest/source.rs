@@ -22,6 +22,9 @@ pub type PairIter<'a> =
 
 /// A sorted set of unique raw keys with values: the KVs of one engine that
 /// go to TiKV (local duplicates already set aside).
+/// The smallest and largest key of a range.
+pub type KeyBounds = (Vec<u8>, Vec<u8>);
+
 pub trait SortedKvs: Send + Sync + 'static {
     /// Cuts the keys into contiguous ranges in key order, each holding at most
     /// `max_bytes` (key + value) and `max_keys` pairs, together covering
@@ -29,11 +32,7 @@ pub trait SortedKvs: Send + Sync + 'static {
     fn ranges(&self, max_bytes: u64, max_keys: u64) -> Result<Vec<KeyRange>, SourceError>;
 
     /// The smallest and largest key in `[start, end)`, `None` when empty.
-    fn first_and_last(
-        &self,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError>;
+    fn first_and_last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyBounds>, SourceError>;
 
     /// The pairs of `[start, end)` in key order.
     fn iter<'a>(&'a self, start: &[u8], end: &[u8]) -> PairIter<'a>;

@@ -14,6 +14,8 @@ use super::error::TaskError;
 use super::message::EngineTask;
 
 /// What claiming found.
+// One per task, moved once: boxing the checkpoint would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Claim {
     /// Run it as `attempt`; `encoded` is what an earlier attempt already

@@ -131,7 +131,7 @@ pub fn encode_chunk(
     let mut row = Row::default();
     let mut map: Option<ColumnMap> = None;
     loop {
-        if state.rows_seen % PROGRESS_EVERY == 0 {
+        if state.rows_seen.is_multiple_of(PROGRESS_EVERY) {
             if cx.cancel.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }

@@ -43,8 +43,9 @@ pub enum TaskError {
     Converter(#[from] ConverterSetupError),
     #[error("local engine: {0}")]
     Engine(#[from] EngineError),
+    /// Boxed: ingest errors carry region answers and would bloat every `Result`.
     #[error("ingest: {0}")]
-    Ingest(#[from] IngestError),
+    Ingest(Box<IngestError>),
     #[error("{op} {path}: {source}")]
     Io {
         op: &'static str,
@@ -95,5 +96,11 @@ impl TaskError {
             path: path.display().to_string(),
             source,
         }
+    }
+}
+
+impl From<IngestError> for TaskError {
+    fn from(e: IngestError) -> Self {
+        TaskError::Ingest(Box::new(e))
     }
 }
