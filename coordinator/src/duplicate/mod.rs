@@ -25,6 +25,7 @@ pub mod remote;
 pub mod run;
 pub mod segment;
 pub mod segmenter;
+pub mod step;
 pub mod strategy;
 pub mod summary;
 pub mod target;
@@ -44,6 +45,7 @@ pub use local::{
     InMemoryLocalDuplicates, LocalDuplicate, LocalDuplicateSource, NoLocalDuplicates, SourcePos,
 };
 pub use run::detect_and_resolve;
+pub use step::GlobalDuplicates;
 pub use strategy::ConflictStrategy;
 pub use summary::{ConflictSummary, TableConflictSummary};
 pub use worker_files::WorkerDuplicateFiles;

@@ -1,7 +1,7 @@
 //! The runner's duplicate hook ([`crate::run::DuplicateStep`], called once
 //! per table between the last ingest and the checksum) backed by global
-//! detection and resolution. Install it with
-//! `ImportOptions { duplicates: Arc::new(GlobalDuplicates::new(store, &cfg, &shutdown)), .. }`.
+//! detection and resolution; `run_import` installs it unless
+//! `ImportOptions::duplicates` names another step.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,12 +9,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use squall_client::{ClientOptions, RetryPolicy};
 use squall_codec::KvChecksum;
-use squall_common::checkpoint::{keys, typed, ChecksumRecord, EngineCheckpoint, SharedCheckpointStore};
+use squall_common::checkpoint::{
+    keys, typed, ChecksumRecord, EngineCheckpoint, SharedCheckpointStore,
+};
 use squall_common::TaskConfig;
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::Cancel;
-use super::context::{DuplicateContext as Ctx, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_SEGMENT_BYTES};
+use super::context::{
+    DuplicateContext as Ctx, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_SEGMENT_BYTES,
+};
 use super::error::DuplicateError;
 use super::run::detect_and_resolve;
 use super::strategy::ConflictStrategy;
@@ -32,7 +36,11 @@ pub struct GlobalDuplicates {
 }
 
 impl GlobalDuplicates {
-    pub fn new(store: SharedCheckpointStore, cfg: &TaskConfig, shutdown: &CancellationToken) -> Self {
+    pub fn new(
+        store: SharedCheckpointStore,
+        cfg: &TaskConfig,
+        shutdown: &CancellationToken,
+    ) -> Self {
         Self {
             store,
             concurrency: cfg.tikv_importer.range_concurrency.max(1),
@@ -41,57 +49,110 @@ impl GlobalDuplicates {
         }
     }
 
-    async fn engines(&self, job_id: &str, table_id: i64) -> Result<Vec<EngineSource>, CoordinatorError> {
-        let stored = typed::read_all::<EngineCheckpoint>(&*self.store, &keys::table_engines_prefix(job_id, table_id)).await?;
-        Ok(stored.iter().map(|s| EngineSource::from_checkpoint(&s.record)).collect())
+    async fn engines(
+        &self,
+        job_id: &str,
+        table_id: i64,
+    ) -> Result<Vec<EngineSource>, CoordinatorError> {
+        let stored = typed::read_all::<EngineCheckpoint>(
+            &*self.store,
+            &keys::table_engines_prefix(job_id, table_id),
+        )
+        .await?;
+        Ok(stored
+            .iter()
+            .map(|s| EngineSource::from_checkpoint(&s.record))
+            .collect())
     }
 }
 
 #[async_trait]
 impl DuplicateStep for GlobalDuplicates {
-    async fn detect_and_resolve(&self, cx: &DuplicateContext<'_>) -> Result<DuplicateOutcome, CoordinatorError> {
+    async fn detect_and_resolve(
+        &self,
+        cx: &DuplicateContext<'_>,
+    ) -> Result<DuplicateOutcome, CoordinatorError> {
         let table = &cx.table.table;
-        let strategy = ConflictStrategy::parse(&cx.cfg.conflict.strategy).map_err(|e| to_coordinator(e, &table.qualified_name()))?;
+        let strategy = ConflictStrategy::parse(&cx.cfg.conflict.strategy)
+            .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
         let engines = self.engines(&cx.job.job_id, table.id).await?;
         let ctx = Ctx {
             job_id: cx.job.job_id.clone(),
             import: cx.client.clone(),
-            tables: vec![TableJob { table: table.clone(), engines: engines.clone() }],
+            tables: vec![TableJob {
+                table: table.clone(),
+                engines: engines.clone(),
+            }],
             min_commit_ts: cx.job.start_ts,
             strategy,
             threshold: cx.cfg.conflict.threshold,
             checkpoints: self.store.clone(),
             output_dir: cx.output_dir.to_path_buf(),
-            concurrency: if self.concurrency == 0 { DEFAULT_CONCURRENCY } else { self.concurrency },
+            concurrency: if self.concurrency == 0 {
+                DEFAULT_CONCURRENCY
+            } else {
+                self.concurrency
+            },
             retry: self.retry.clone(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
-            local: Arc::new(WorkerDuplicateFiles { output_dir: cx.output_dir.to_path_buf(), engines: HashMap::from([(table.id, engines)]) }),
-            writer: Arc::new(RegionWriter { client: cx.client.clone(), retry: self.retry.clone(), cancel: self.cancel.clone() }),
+            local: Arc::new(WorkerDuplicateFiles {
+                output_dir: cx.output_dir.to_path_buf(),
+                engines: HashMap::from([(table.id, engines)]),
+            }),
+            writer: Arc::new(RegionWriter {
+                client: cx.client.clone(),
+                retry: self.retry.clone(),
+                cancel: self.cancel.clone(),
+            }),
             cancel: self.cancel.clone(),
         };
-        let summary = detect_and_resolve(&ctx).await.map_err(|e| to_coordinator(e, &table.qualified_name()))?;
-        let Some(t) = summary.table(table.id) else { return Ok(DuplicateOutcome::default()) };
-        Ok(DuplicateOutcome { found: t.conflict_rows, removed: record(&t.checksum.subtract_local), added: record(&t.checksum.add) })
+        let summary = detect_and_resolve(&ctx)
+            .await
+            .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
+        let Some(t) = summary.table(table.id) else {
+            return Ok(DuplicateOutcome::default());
+        };
+        Ok(DuplicateOutcome {
+            found: t.conflict_rows,
+            removed: record(&t.checksum.subtract_local),
+            added: record(&t.checksum.add),
+        })
     }
 }
 
 fn record(c: &KvChecksum) -> ChecksumRecord {
-    ChecksumRecord { crc: c.crc, kvs: c.kvs, bytes: c.bytes }
+    ChecksumRecord {
+        crc: c.crc,
+        kvs: c.kvs,
+        bytes: c.bytes,
+    }
 }
 
 fn to_coordinator(err: DuplicateError, table: &str) -> CoordinatorError {
     match err {
         DuplicateError::Checkpoint(e) => CoordinatorError::Checkpoint(e),
         DuplicateError::Cancelled => CoordinatorError::Interrupted,
-        DuplicateError::ConflictsFound { rows, report_dir, .. } => {
-            CoordinatorError::Duplicates { table: table.to_string(), count: rows, strategy: "error".into(), report: report_dir }
-        }
-        DuplicateError::ThresholdExceeded { rows, threshold, report_dir } => CoordinatorError::Duplicates {
+        DuplicateError::ConflictsFound {
+            rows, report_dir, ..
+        } => CoordinatorError::Duplicates {
+            table: table.to_string(),
+            count: rows,
+            strategy: "error".into(),
+            report: report_dir,
+        },
+        DuplicateError::ThresholdExceeded {
+            rows,
+            threshold,
+            report_dir,
+        } => CoordinatorError::Duplicates {
             table: table.to_string(),
             count: rows,
             strategy: format!("(conflict.threshold = {threshold} exceeded)"),
             report: report_dir,
         },
-        other => CoordinatorError::Invalid { what: "duplicate detection and conflict resolution", reason: other.to_string() },
+        other => CoordinatorError::Invalid {
+            what: "duplicate detection and conflict resolution",
+            reason: other.to_string(),
+        },
     }
 }

@@ -1,10 +1,7 @@
 //! The duplicate step of post-processing, as a hook: global duplicate
 //! detection (`ImportSST.DuplicateDetect` over every table's record and
 //! unique index ranges) and conflict resolution plug in here, between the
-//! last ingest and the checksum. Until that lands, [`LocalDuplicatesOnly`]
-//! applies `conflict.strategy` to the duplicates the engines found locally
-//! (each engine ingested the first copy and listed the others in
-//! `duplicates/`).
+//! last ingest and the checksum: [`crate::duplicate::GlobalDuplicates`].
 
 use std::path::Path;
 
@@ -43,36 +40,4 @@ pub trait DuplicateStep: Send + Sync {
         &self,
         cx: &DuplicateContext<'_>,
     ) -> Result<DuplicateOutcome, CoordinatorError>;
-}
-
-/// Conflict handling for local duplicates only (no cross-engine detection).
-pub struct LocalDuplicatesOnly;
-
-#[async_trait]
-impl DuplicateStep for LocalDuplicatesOnly {
-    async fn detect_and_resolve(
-        &self,
-        cx: &DuplicateContext<'_>,
-    ) -> Result<DuplicateOutcome, CoordinatorError> {
-        let count = cx.totals.local_duplicates;
-        if count == 0 {
-            return Ok(DuplicateOutcome::default());
-        }
-        let strategy = cx.cfg.conflict.strategy.as_str();
-        let report = cx.output_dir.join("duplicates").display().to_string();
-        let table = cx.table.table.qualified_name();
-        match strategy {
-            // The first copy of each key is in TiKV; the others are recorded.
-            "record" | "none" => {
-                tracing::warn!(%table, count, %report, "duplicate keys found; the first row of each was imported, the others are recorded");
-                Ok(DuplicateOutcome::default())
-            }
-            _ => Err(CoordinatorError::Duplicates {
-                table,
-                count,
-                strategy: strategy.to_string(),
-                report,
-            }),
-        }
-    }
 }

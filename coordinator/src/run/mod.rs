@@ -36,10 +36,11 @@ use squall_worker::task::{run_worker, ErrorBudget, WorkerContext};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use duplicates::{DuplicateContext, DuplicateOutcome, DuplicateStep, LocalDuplicatesOnly};
+pub use duplicates::{DuplicateContext, DuplicateOutcome, DuplicateStep};
 pub use progress::{ImportProgress, Phase, ProgressView};
 pub use summary::{ImportSummary, TableSummary};
 
+use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
 use crate::job_id::{config_hash, job_id};
 use crate::plan::{build_plan, load_plan, persist_plan, StoredPlan};
@@ -58,8 +59,9 @@ pub struct ImportOptions {
     /// Reports (`errors/`, `duplicates/`) and, by default, the checkpoints.
     pub output_dir: PathBuf,
     pub client: ClientOptions,
-    /// The post-ingest duplicate step (global detection plugs in here).
-    pub duplicates: Arc<dyn DuplicateStep>,
+    /// The post-ingest duplicate step; `None`: global detection and
+    /// resolution ([`GlobalDuplicates`]) with the job's checkpoint store.
+    pub duplicates: Option<Arc<dyn DuplicateStep>>,
 }
 
 impl ImportOptions {
@@ -76,7 +78,7 @@ impl ImportOptions {
             pd_addrs,
             output_dir,
             client,
-            duplicates: Arc::new(LocalDuplicatesOnly),
+            duplicates: None,
         }
     }
 
@@ -199,12 +201,20 @@ async fn import_and_verify(
     if let Err(e) = job::set_state(store, &job.job_id, JobState::PostProcessing).await {
         return (Vec::new(), Err(e));
     }
+    let global;
+    let duplicates: &dyn DuplicateStep = match &opts.duplicates {
+        Some(step) => step.as_ref(),
+        None => {
+            global = GlobalDuplicates::new(Arc::clone(store), &opts.cfg, shutdown);
+            &global
+        }
+    };
     let cx = PostContext {
         store,
         client,
         cfg: &opts.cfg,
         job,
-        duplicates: opts.duplicates.as_ref(),
+        duplicates,
         output_dir: &opts.output_dir,
     };
     let (tables, error) = post_process(&cx).await;

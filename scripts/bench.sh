@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end import benchmark: a generated sysbench-like table (sbtest.sbtest1,
+# int primary key, secondary index) of each given size imported into a local
+# tikv-sim; prints rows/s, source MB/s and the import process's peak RSS.
+#
+#   scripts/bench.sh [SIZE ...]        default: 1GiB
+#   scripts/bench.sh 1GiB 4GiB         peak memory should not grow with size
+#   BENCH_DIR=DIR                      work dir (default: under /var/tmp)
+#
+# Component benchmarks (codec encode, source parse, local engine) are criterion
+# benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+. scripts/env.sh
+[ $# -eq 0 ] && set -- 1GiB
+
+cargo build --release --locked --bin squall
+squall="$CARGO_TARGET_DIR/release/squall"
+base="${BENCH_DIR:-/var/tmp/squall-bench}"
+mkdir -p "$base"
+
+sim_pid=""
+stop_sim() {
+  if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
+    kill -TERM "$sim_pid" 2>/dev/null || true
+    wait "$sim_pid" 2>/dev/null || true
+  fi
+  sim_pid=""
+}
+trap stop_sim EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+results=()
+for size in "$@"; do
+  work="$base/$size"
+  rm -rf "$work/sim" "$work/out" "$work/sorted"
+  mkdir -p "$work"
+  if [ ! -f "$work/generated.json" ]; then
+    echo "bench: generating $size of sysbench rows in $work/dump"
+    rm -rf "$work/dump"
+    "$squall" gen-dump --dataset sysbench --size "$size" --out "$work/dump" >"$work/generated.json"
+  fi
+  rows=$(python3 -c 'import json,sys; print(sum(n for _, n in json.load(sys.stdin)["tables"]))' <"$work/generated.json")
+  src_bytes=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])' <"$work/generated.json")
+
+  pd="127.0.0.1:$(free_port)"
+  "$squall" sim --pd-addr "$pd" --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 1 600); do
+    kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.log" >&2; exit 1; }
+    (exec 3<>"/dev/tcp/${pd%:*}/${pd#*:}") 2>/dev/null && break
+    sleep 0.1
+  done
+
+  cat >"$work/task.toml" <<EOF
+[tikv-importer]
+sorted-kv-dir = "$work/sorted"
+EOF
+  echo "bench: importing $size ($rows rows)"
+  # Run the import as a child of python so its peak RSS (ru_maxrss) is exact.
+  python3 - "$squall" "$work" "$pd" "$rows" "$src_bytes" "$size" <<'PY' | tee -a "$base/results.txt"
+import resource, subprocess, sys, time
+squall, work, pd, rows, src, size = sys.argv[1:]
+t0 = time.monotonic()
+p = subprocess.run([squall, "--config", f"{work}/task.toml", "import", "--source", f"{work}/dump",
+                    "--pd", pd, "--output", f"{work}/out", "--progress", "log", "--log-interval", "30"],
+                   stdout=subprocess.PIPE, text=True)
+secs = time.monotonic() - t0
+sys.stderr.write(p.stdout)
+if p.returncode != 0:
+    sys.exit(f"bench: import of {size} failed (exit {p.returncode})")
+rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+rows, src = int(rows), int(src)
+print(f"{size}: {rows} rows, {src/1e6:.0f} MB source in {secs:.1f}s: "
+      f"{rows/secs:,.0f} rows/s, {src/1e6/secs:.1f} MB/s, peak RSS {rss_mib:.0f} MiB")
+PY
+  stop_sim
+done
+echo "bench: results appended to $base/results.txt"
