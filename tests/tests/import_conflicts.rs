@@ -145,8 +145,14 @@ async fn replace_keeps_the_latest_source_row() {
     assert_eq!(names.get(&5).map(String::as_str), Some("late5"));
     assert_eq!(names.get(&10).map(String::as_str), Some("late10"));
     assert_eq!(names.get(&2000).map(String::as_str), Some("late20"));
-    assert!(!names.contains_key(&20), "row 20 lost e20@x to the later row 2000");
+    assert!(
+        !names.contains_key(&20),
+        "row 20 lost e20@x to the later row 2000"
+    );
     assert_eq!(names.get(&30).map(String::as_str), Some("late3040"));
-    assert!(!names.contains_key(&40), "row 40 lost e40@x to the later row 30");
+    assert!(
+        !names.contains_key(&40),
+        "row 40 lost e40@x to the later row 30"
+    );
     assert_eq!(names.get(&7).map(String::as_str), Some("n7"));
 }

@@ -10,6 +10,7 @@
 //! * `testsuite` (tests and the `testsuite` feature): the contract every store
 //!   implementation must pass, stamped out by [`checkpoint_store_test_suite!`].
 
+mod int_keyed;
 pub mod keys;
 mod local;
 pub mod records;

@@ -187,6 +187,7 @@ pub struct TableTotals {
     /// Data and every index together: the quantity compared with TiKV.
     pub checksum: ChecksumRecord,
     pub data: ChecksumRecord,
+    #[serde(with = "super::int_keyed", default)]
     pub indexes: BTreeMap<i64, ChecksumRecord>,
     pub local_duplicates: u64,
     pub skipped_rows: u64,
@@ -309,6 +310,7 @@ pub struct EngineResult {
     pub rows: u64,
     pub data: ChecksumRecord,
     /// Per index ID.
+    #[serde(with = "super::int_keyed", default)]
     pub indexes: BTreeMap<i64, ChecksumRecord>,
     /// KV pairs ingested and their bytes (data and indexes, duplicates excluded).
     pub kvs: u64,
@@ -325,6 +327,35 @@ pub struct EngineResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Index checksums are keyed by integer index ID; inside the tagged
+    /// `EngineState` they must survive a JSON round trip.
+    #[test]
+    fn engine_state_with_index_checksums_round_trips_through_json() {
+        let mut r = EngineResult::default();
+        r.indexes.insert(
+            1,
+            ChecksumRecord {
+                crc: 7,
+                kvs: 1,
+                bytes: 9,
+            },
+        );
+        r.indexes.insert(-3, ChecksumRecord::default());
+        for state in [
+            EngineState::Done(r.clone()),
+            EngineState::Running {
+                attempt: 2,
+                worker: "w".into(),
+                started_unix_ms: 5,
+                encoded: Some(r.clone()),
+            },
+        ] {
+            let json = serde_json::to_string(&state).expect("serializes");
+            let back: EngineState = serde_json::from_str(&json).expect("deserializes");
+            assert_eq!(back, state, "{json}");
+        }
+    }
 
     #[test]
     fn checksum_merge_is_xor_and_sum() {

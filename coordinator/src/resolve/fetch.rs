@@ -94,10 +94,15 @@ impl Fetcher<'_> {
             Ok(regions) => regions,
             Err(err) => return Ok(Some(err)),
         };
-        let batches = batches_by_region(pending, &regions);
+        // Owned regions: a closure over borrowed ones is higher-ranked, and
+        // rustc then cannot prove the caller's future `Send`.
+        let batches: Vec<(RegionInfo, Vec<Vec<u8>>)> = batches_by_region(pending, &regions)
+            .into_iter()
+            .map(|(region, keys)| (region.clone(), keys))
+            .collect();
         let results: Vec<_> = futures::stream::iter(batches)
             .map(|(region, keys)| async move {
-                let answer = self.client.kv_batch_get(region, &keys, ts).await;
+                let answer = self.client.kv_batch_get(&region, &keys, ts).await;
                 (region, keys, answer)
             })
             .buffer_unordered(self.concurrency.max(1))

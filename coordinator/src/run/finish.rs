@@ -31,14 +31,10 @@ pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<Co
             Ok(t) => t,
             Err(e) => return (Vec::new(), Some(e.into())),
         };
-    let checksum_ts = match cx.client.pd().tso().await {
-        Ok(ts) => ts,
-        Err(e) => return (Vec::new(), Some(e.into())),
-    };
     let mut summaries = Vec::new();
     let mut first_error = None;
     for t in tables {
-        match process_table(cx, t, checksum_ts).await {
+        match process_table(cx, t).await {
             Ok(s) => summaries.push(s),
             Err((s, e)) => {
                 summaries.extend(s);
@@ -51,11 +47,7 @@ pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<Co
 
 type TableResult = Result<TableSummary, (Option<TableSummary>, CoordinatorError)>;
 
-async fn process_table(
-    cx: &PostContext<'_>,
-    t: Stored<TableCheckpoint>,
-    checksum_ts: u64,
-) -> TableResult {
+async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> TableResult {
     let name = t.record.table.qualified_name();
     let key = t.key.clone();
     let mut table = t.record;
@@ -105,6 +97,14 @@ async fn process_table(
     if !checksum_enabled(cx.cfg) || table.state == TableState::ChecksumVerified {
         return Ok(summary(&name, &totals, table.remote));
     }
+    // A ts taken after the duplicate step, so the scan sees its deletes and
+    // re-puts (they are ingested at a newer ts than the import's).
+    let checksum_ts = cx
+        .client
+        .pd()
+        .tso()
+        .await
+        .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
     let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts)
         .await
         .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;

@@ -99,12 +99,17 @@ pub fn load_schemas(
             name: t.db.clone(),
             ..db
         };
-        tables.push(parse_create_table(
-            &read_text(store, path, charset)?,
-            path,
-            &db,
-            &t.name,
-        )?);
+        let table = parse_create_table(&read_text(store, path, charset)?, path, &db, &t.name)
+            .map_err(|mut e| {
+                // A wrong character set garbles quotes first; say which was used.
+                e.reason = format!(
+                    "{} (read with character-set = {})",
+                    e.reason,
+                    charset.name()
+                );
+                e
+            })?;
+        tables.push(table);
     }
     let configured = ConfigTableIds::new(&cfg.squall.table_ids);
     match extra {
