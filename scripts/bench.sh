@@ -6,6 +6,8 @@
 #   scripts/bench.sh [SIZE ...]        default: 1GiB
 #   scripts/bench.sh 1GiB 4GiB         peak memory should not grow with size
 #   BENCH_DIR=DIR                      work dir (default: under /var/tmp)
+#   BENCH_DUPLICATES=0.01              fraction of rows reusing a key (default 0)
+#   BENCH_STRATEGY=replace             conflict.strategy when duplicates > 0
 #
 # Component benchmarks (codec encode, source parse, local engine) are criterion
 # benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
@@ -14,6 +16,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
 [ $# -eq 0 ] && set -- 1GiB
+dups="${BENCH_DUPLICATES:-0}"
+strategy="${BENCH_STRATEGY:-replace}"
 
 cargo build --release --locked --bin squall
 squall="$CARGO_TARGET_DIR/release/squall"
@@ -33,13 +37,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 results=()
 for size in "$@"; do
-  work="$base/$size"
+  work="$base/$size-dup$dups"
   rm -rf "$work/sim" "$work/out" "$work/sorted"
   mkdir -p "$work"
   if [ ! -f "$work/generated.json" ]; then
     echo "bench: generating $size of sysbench rows in $work/dump"
     rm -rf "$work/dump"
-    "$squall" gen-dump --dataset sysbench --size "$size" --out "$work/dump" >"$work/generated.json"
+    "$squall" gen-dump --dataset sysbench --size "$size" --duplicates "$dups" --out "$work/dump" >"$work/generated.json"
   fi
   rows=$(python3 -c 'import json,sys; print(sum(n for _, n in json.load(sys.stdin)["tables"]))' <"$work/generated.json")
   src_bytes=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])' <"$work/generated.json")
@@ -56,11 +60,13 @@ for size in "$@"; do
   cat >"$work/task.toml" <<EOF
 [tikv-importer]
 sorted-kv-dir = "$work/sorted"
+[conflict]
+strategy = "$strategy"
 EOF
   echo "bench: importing $size ($rows rows)"
   # Run the import as a child of python so its peak RSS (ru_maxrss) is exact.
   python3 - "$squall" "$work" "$pd" "$rows" "$src_bytes" "$size" <<'PY' | tee -a "$base/results.txt"
-import resource, subprocess, sys, time
+import re, resource, subprocess, sys, time
 squall, work, pd, rows, src, size = sys.argv[1:]
 t0 = time.monotonic()
 p = subprocess.run([squall, "--config", f"{work}/task.toml", "import", "--source", f"{work}/dump",
@@ -72,8 +78,11 @@ if p.returncode != 0:
     sys.exit(f"bench: import of {size} failed (exit {p.returncode})")
 rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 rows, src = int(rows), int(src)
+m = re.search(r"(\d+) conflicting rows \(detect\+resolve ([0-9.]+)s\)", (p.stdout.splitlines() or [""])[-1])
+conflicts, dup_secs = (int(m.group(1)), float(m.group(2))) if m else (0, 0.0)
 print(f"{size}: {rows} rows, {src/1e6:.0f} MB source in {secs:.1f}s: "
-      f"{rows/secs:,.0f} rows/s, {src/1e6/secs:.1f} MB/s, peak RSS {rss_mib:.0f} MiB")
+      f"{rows/secs:,.0f} rows/s, {src/1e6/secs:.1f} MB/s, peak RSS {rss_mib:.0f} MiB; "
+      f"{conflicts} conflicting rows, detect+resolve {dup_secs:.1f}s of the {secs:.1f}s")
 PY
   stop_sim
 done

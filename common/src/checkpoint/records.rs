@@ -192,6 +192,12 @@ pub struct TableTotals {
     pub local_duplicates: u64,
     pub skipped_rows: u64,
     pub warnings: u64,
+    /// Rows the global duplicate step reported as conflicting.
+    #[serde(default)]
+    pub conflicts: u64,
+    /// Wall time of duplicate detection and resolution.
+    #[serde(default)]
+    pub duplicate_ms: u64,
 }
 
 impl TableTotals {

@@ -72,6 +72,7 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
             totals: &totals,
             output_dir: cx.output_dir,
         };
+        let started = std::time::Instant::now();
         let outcome = match cx.duplicates.detect_and_resolve(&dcx).await {
             Ok(o) => o,
             Err(e) => {
@@ -85,6 +86,8 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
                 return Err((Some(summary(&name, &totals, None)), e));
             }
         };
+        totals.conflicts = outcome.found;
+        totals.duplicate_ms = started.elapsed().as_millis() as u64;
         subtract(&mut totals.checksum, &outcome.removed);
         totals.checksum.merge(&outcome.added);
         table = set(cx, &key, |r| {
@@ -201,6 +204,8 @@ fn summary(name: &str, t: &TableTotals, remote: Option<ChecksumRecord>) -> Table
         local_duplicates: t.local_duplicates,
         skipped_rows: t.skipped_rows,
         warnings: t.warnings,
+        conflicts: t.conflicts,
+        duplicate_ms: t.duplicate_ms,
         local: t.checksum,
         remote,
     }

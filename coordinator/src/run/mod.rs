@@ -374,6 +374,8 @@ async fn stored_summary(
                 local_duplicates: totals.local_duplicates,
                 skipped_rows: totals.skipped_rows,
                 warnings: totals.warnings,
+                conflicts: totals.conflicts,
+                duplicate_ms: totals.duplicate_ms,
                 local: totals.checksum,
                 remote: t.record.remote,
             }

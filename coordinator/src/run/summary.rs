@@ -15,6 +15,10 @@ pub struct TableSummary {
     pub local_duplicates: u64,
     pub skipped_rows: u64,
     pub warnings: u64,
+    /// Conflicting rows found by global duplicate detection.
+    pub conflicts: u64,
+    /// Wall time of duplicate detection and resolution for this table.
+    pub duplicate_ms: u64,
     pub local: ChecksumRecord,
     /// `None` when the checksum was turned off.
     pub remote: Option<ChecksumRecord>,
@@ -50,6 +54,12 @@ impl ImportSummary {
     pub fn skipped_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.skipped_rows).sum()
     }
+    pub fn conflicts(&self) -> u64 {
+        self.tables.iter().map(|t| t.conflicts).sum()
+    }
+    pub fn duplicate_secs(&self) -> f64 {
+        self.tables.iter().map(|t| t.duplicate_ms).sum::<u64>() as f64 / 1e3
+    }
     pub fn warnings(&self) -> u64 {
         self.tables.iter().map(|t| t.warnings).sum()
     }
@@ -77,13 +87,21 @@ impl fmt::Display for ImportSummary {
             };
             writeln!(
                 f,
-                "  {}: {} rows, {} KVs, {} bytes, {} duplicates, {} skipped rows, {} warnings, {check}",
-                t.name, t.rows, t.kvs, t.kv_bytes, t.local_duplicates, t.skipped_rows, t.warnings
+                "  {}: {} rows, {} KVs, {} bytes, {} local duplicates, {} conflicting rows (detect+resolve {:.1}s), {} skipped rows, {} warnings, {check}",
+                t.name,
+                t.rows,
+                t.kvs,
+                t.kv_bytes,
+                t.local_duplicates,
+                t.conflicts,
+                t.duplicate_ms as f64 / 1e3,
+                t.skipped_rows,
+                t.warnings
             )?;
         }
         write!(
             f,
-            "total: {} tables, {} engines, {} rows, {} KVs ({:.1} MB), source {:.1} MB in {:.1}s ({:.1} MB/s), {} duplicates, {} skipped rows, {} warnings; reports in {}",
+            "total: {} tables, {} engines, {} rows, {} KVs ({:.1} MB), source {:.1} MB in {:.1}s ({:.1} MB/s), {} local duplicates, {} conflicting rows (detect+resolve {:.1}s), {} skipped rows, {} warnings; reports in {}",
             self.tables.len(),
             self.engines,
             self.rows(),
@@ -93,6 +111,8 @@ impl fmt::Display for ImportSummary {
             self.elapsed.as_secs_f64(),
             self.source_mb_per_sec(),
             self.duplicates(),
+            self.conflicts(),
+            self.duplicate_secs(),
             self.skipped_rows(),
             self.warnings(),
             self.output_dir.display()
