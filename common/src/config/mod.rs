@@ -121,6 +121,9 @@ impl TaskConfig {
         if self.tikv_importer.range_concurrency == 0 {
             return bad("tikv-importer.range-concurrency", "must be at least 1");
         }
+        if self.tidb.distsql_scan_concurrency == 0 {
+            return bad("tidb.distsql-scan-concurrency", "must be at least 1");
+        }
         if self.mydumper.batch_size.0 == 0 || self.mydumper.max_region_size.0 == 0 {
             return bad(
                 "mydumper.batch-size",

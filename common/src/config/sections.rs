@@ -95,6 +95,9 @@ pub struct TidbConfig {
     /// Time zone for TIMESTAMP values in the source (`SYSTEM`, `UTC`, `+08:00`, `Asia/Shanghai`).
     /// Default `SYSTEM`.
     pub time_zone: String,
+    /// Regions scanned at once by the post-import checksum (Lightning's name
+    /// and default, 15); lower it to lessen the load on a busy cluster.
+    pub distsql_scan_concurrency: usize,
 }
 
 /// Squall's default SQL mode: strict, so a bad value is an error, not a silent clip.
@@ -110,6 +113,7 @@ impl Default for TidbConfig {
             status_addr: String::new(),
             sql_mode: SQUALL_DEFAULT_SQL_MODE.into(),
             time_zone: "SYSTEM".into(),
+            distsql_scan_concurrency: 15,
         }
     }
 }

@@ -108,7 +108,8 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
         .tso()
         .await
         .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
-    let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts)
+    let concurrency = cx.cfg.tidb.distsql_scan_concurrency;
+    let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts, concurrency)
         .await
         .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
     let matched = remote == totals.checksum;
