@@ -1,7 +1,8 @@
-//! Post-processing, table by table and idempotent (each step is skipped if
+//! Post-processing, per table (several at once) and idempotent (each step is skipped if
 //! the table's state says it is done): merge engine results, run the
 //! duplicate step, then compare the expected checksum with TiKV's.
 
+use futures::{stream, StreamExt};
 use squall_client::ImportClient;
 use squall_common::checkpoint::{
     keys, typed, ChecksumRecord, Decision, EngineCheckpoint, EngineState, JobCheckpoint,
@@ -31,10 +32,18 @@ pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<Co
             Ok(t) => t,
             Err(e) => return (Vec::new(), Some(e.into())),
         };
+    // Tables are independent (disjoint key ranges, one report each), so up
+    // to `table-concurrency` of them are post-processed at once; results
+    // stay in table order.
+    let results: Vec<TableResult> = stream::iter(tables)
+        .map(|t| process_table(cx, t))
+        .buffered(cx.cfg.lightning.table_concurrency.max(1))
+        .collect()
+        .await;
     let mut summaries = Vec::new();
     let mut first_error = None;
-    for t in tables {
-        match process_table(cx, t).await {
+    for result in results {
+        match result {
             Ok(s) => summaries.push(s),
             Err((s, e)) => {
                 summaries.extend(s);

@@ -129,16 +129,16 @@ impl<'a> MvccReader<'a> {
         key_only: bool,
         reverse: bool,
     ) -> Result<Vec<KvPair>, MvccError> {
+        if !reverse {
+            return self.scan_forward(range, ts, limit, key_only);
+        }
         let mut out = Vec::new();
         let mut it = self.range_iter(range);
         let mut cursor: Option<Vec<u8>> = None;
         while out.len() < limit {
-            match (&cursor, reverse) {
-                (None, false) => it.seek(keys::data_prefix(&range.lower)),
-                (None, true) => it.seek_to_last(),
-                // Past every version of the previous key (ts 0 sorts last).
-                (Some(prev), false) => it.seek(next_user_key_bound(prev)),
-                (Some(prev), true) => it.seek_for_prev(keys::data_prefix(prev)),
+            match &cursor {
+                None => it.seek_to_last(),
+                Some(prev) => it.seek_for_prev(keys::data_prefix(prev)),
             }
             let Some(key) = it.key() else { break };
             let enc = keys::split_data_key(key)?.0.to_vec();
@@ -147,6 +147,52 @@ impl<'a> MvccReader<'a> {
                 out.push((keys::decode_user_key(&enc)?, value));
             }
             cursor = Some(enc);
+        }
+        it.status()?;
+        Ok(out)
+    }
+
+    /// The forward scan on one iterator: each user key costs a seek to its
+    /// newest version at or below `ts` and a step past its older versions
+    /// (a per-key `get` would open an iterator per key, several times slower).
+    fn scan_forward(
+        &self,
+        range: &KeyRange,
+        ts: u64,
+        limit: usize,
+        key_only: bool,
+    ) -> Result<Vec<KvPair>, MvccError> {
+        let mut out = Vec::new();
+        let mut it = self.range_iter(range);
+        it.seek(keys::data_prefix(&range.lower));
+        while out.len() < limit {
+            let (Some(key), Some(value)) = (it.key(), it.value()) else {
+                break;
+            };
+            let (enc, commit_ts) = keys::split_data_key(key)?;
+            let enc = enc.to_vec();
+            if commit_ts > ts {
+                // Newer than the read: jump to this key's newest visible version.
+                it.seek(keys::data_key(&enc, ts));
+                continue;
+            }
+            let record = WriteRecord::parse(value)?;
+            match record.kind {
+                WriteKind::Lock | WriteKind::Rollback => {
+                    it.next();
+                    continue;
+                }
+                WriteKind::Delete => {}
+                WriteKind::Put => {
+                    let value = if key_only {
+                        Vec::new()
+                    } else {
+                        self.value_of(&enc, &record)?
+                    };
+                    out.push((keys::decode_user_key(&enc)?, value));
+                }
+            }
+            skip_older_versions(&mut it, &enc);
         }
         it.status()?;
         Ok(out)
@@ -179,6 +225,19 @@ impl<'a> MvccReader<'a> {
 }
 
 /// The smallest data key greater than every version of encoded key `enc`.
+/// Moves `it` past the remaining versions of `enc`: a step when the next
+/// entry is another key (the usual case), a seek when `enc` has many versions.
+fn skip_older_versions(it: &mut DBRawIteratorWithThreadMode<'_, DB>, enc: &[u8]) {
+    it.next();
+    let same_key = it
+        .key()
+        .and_then(|k| keys::split_data_key(k).ok())
+        .is_some_and(|(next, _)| next == enc);
+    if same_key {
+        it.seek(next_user_key_bound(enc));
+    }
+}
+
 pub fn next_user_key_bound(enc: &[u8]) -> Vec<u8> {
     let mut key = keys::data_key(enc, 0);
     key.push(0);
