@@ -12,6 +12,11 @@ pub struct ClientOptions {
     /// Deadline of one unary RPC, and of each message of a stream. From
     /// `squall.rpc-timeout-secs`; default 30 s.
     pub rpc_timeout: Duration,
+    /// Deadline of each message of a server stream that may scan a whole
+    /// region in silence (DuplicateDetect). From
+    /// `squall.stream-idle-timeout-secs`; default 300 s. Never below
+    /// `rpc_timeout`.
+    pub stream_idle_timeout: Duration,
     /// Deadline for establishing a TCP/HTTP2 connection. Default 5 s.
     pub connect_timeout: Duration,
     /// Retries of a remote call (attempts and backoff). From `squall.max-retries`.
@@ -28,6 +33,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             rpc_timeout: Duration::from_secs(30),
+            stream_idle_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             connections_per_store: 4,
@@ -41,6 +47,11 @@ impl ClientOptions {
     pub fn from_task(cfg: &TaskConfig) -> Self {
         Self {
             rpc_timeout: Duration::from_secs(cfg.squall.rpc_timeout_secs),
+            stream_idle_timeout: Duration::from_secs(
+                cfg.squall
+                    .stream_idle_timeout_secs
+                    .max(cfg.squall.rpc_timeout_secs),
+            ),
             retry: RetryPolicy {
                 max_attempts: cfg.squall.max_retries,
                 ..RetryPolicy::default()
@@ -53,6 +64,7 @@ impl ClientOptions {
     pub fn for_test() -> Self {
         Self {
             rpc_timeout: Duration::from_secs(10),
+            stream_idle_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(2),
             retry: RetryPolicy {
                 max_attempts: 10,

@@ -49,7 +49,7 @@ impl ImportClient {
         Ok(DuplicateStream {
             addr,
             region_id,
-            timeout: self.options().rpc_timeout,
+            timeout: self.options().stream_idle_timeout,
             inner,
         })
     }

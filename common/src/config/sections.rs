@@ -194,6 +194,11 @@ pub struct SquallConfig {
     pub rpc_timeout_secs: u64,
     /// Attempts of one remote call before it fails. Default 10.
     pub max_retries: u32,
+    /// Longest wait for the next message of a server stream that scans a
+    /// whole region before answering (DuplicateDetect sends nothing until it
+    /// has a batch of duplicates or reaches the region's end), in seconds.
+    /// Default 300.
+    pub stream_idle_timeout_secs: u64,
 }
 
 impl Default for SquallConfig {
@@ -205,6 +210,7 @@ impl Default for SquallConfig {
             table_ids: Default::default(),
             rpc_timeout_secs: 30,
             max_retries: 10,
+            stream_idle_timeout_secs: 300,
         }
     }
 }
