@@ -16,4 +16,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+echo "== fuzz targets compile (running them needs nightly cargo-fuzz)"
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 echo "== all checks passed"
