@@ -8,6 +8,7 @@
 #   BENCH_DIR=DIR                      work dir (default: under /var/tmp)
 #   BENCH_DUPLICATES=0.01              fraction of rows reusing a key (default 0)
 #   BENCH_STRATEGY=replace             conflict.strategy when duplicates > 0
+#   BENCH_BATCH_SIZE=512MiB            mydumper.batch-size (source bytes per engine)
 #
 # Component benchmarks (codec encode, source parse, local engine) are criterion
 # benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
@@ -63,6 +64,9 @@ sorted-kv-dir = "$work/sorted"
 [conflict]
 strategy = "$strategy"
 EOF
+  if [ -n "${BENCH_BATCH_SIZE:-}" ]; then
+    printf '[mydumper]\nbatch-size = "%s"\n' "$BENCH_BATCH_SIZE" >>"$work/task.toml"
+  fi
   echo "bench: importing $size ($rows rows)"
   # Run the import as a child of python so its peak RSS (ru_maxrss) is exact.
   python3 - "$squall" "$work" "$pd" "$rows" "$src_bytes" "$size" <<'PY' | tee -a "$base/results.txt"
