@@ -9,7 +9,8 @@ use crate::retry::RetryPolicy;
 /// How the client talks to PD and TiKV.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Deadline of one unary RPC, and of each message of a stream. From
+    /// Deadline of one unary RPC, and of each message of a stream other than
+    /// DuplicateDetect (see `stream_idle_timeout`). From
     /// `squall.rpc-timeout-secs`; default 30 s.
     pub rpc_timeout: Duration,
     /// Deadline of each message of a server stream that may scan a whole
