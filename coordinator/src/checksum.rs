@@ -60,10 +60,8 @@ async fn region_pieces(
     let mut pieces = Vec::with_capacity(regions.len());
     let mut cursor = start;
     for region in regions {
+        // ScanRegions is checked continuous, so each region ends past `cursor`.
         let stop = min_end(&region.end, &end).to_vec();
-        if !stop.is_empty() && stop <= cursor {
-            continue;
-        }
         pieces.push((cursor, stop.clone()));
         if stop.is_empty() || stop == end {
             break;

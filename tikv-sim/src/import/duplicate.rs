@@ -206,7 +206,7 @@ impl Detector<'_, '_> {
                 out.push(self.pair(&older)?);
             }
             if older.commit_ts <= self.min_commit_ts {
-                skip_key(it, &newest.enc);
+                crate::mvcc::skip_older_versions(it, &newest.enc);
                 break;
             }
             it.next();
@@ -267,11 +267,6 @@ fn current(it: &Iter<'_>) -> Result<Option<Version>, MvccError> {
         commit_ts,
         record: WriteRecord::parse(value)?,
     }))
-}
-
-/// Moves past every remaining version of `enc`.
-fn skip_key(it: &mut Iter<'_>, enc: &[u8]) {
-    it.seek(crate::mvcc::next_user_key_bound(enc));
 }
 
 fn pairs(pairs: Vec<KvPair>) -> DuplicateDetectResponse {

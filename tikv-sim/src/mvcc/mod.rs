@@ -224,10 +224,9 @@ impl<'a> MvccReader<'a> {
     }
 }
 
-/// The smallest data key greater than every version of encoded key `enc`.
 /// Moves `it` past the remaining versions of `enc`: a step when the next
 /// entry is another key (the usual case), a seek when `enc` has many versions.
-fn skip_older_versions(it: &mut DBRawIteratorWithThreadMode<'_, DB>, enc: &[u8]) {
+pub(crate) fn skip_older_versions(it: &mut DBRawIteratorWithThreadMode<'_, DB>, enc: &[u8]) {
     it.next();
     let same_key = it
         .key()
@@ -238,6 +237,7 @@ fn skip_older_versions(it: &mut DBRawIteratorWithThreadMode<'_, DB>, enc: &[u8])
     }
 }
 
+/// The smallest data key greater than every version of encoded key `enc`.
 pub fn next_user_key_bound(enc: &[u8]) -> Vec<u8> {
     let mut key = keys::data_key(enc, 0);
     key.push(0);
