@@ -9,6 +9,7 @@
 #   BENCH_DUPLICATES=0.01              fraction of rows reusing a key (default 0)
 #   BENCH_STRATEGY=replace             conflict.strategy when duplicates > 0
 #   BENCH_BATCH_SIZE=512MiB            mydumper.batch-size (source bytes per engine)
+#   BENCH_SEND_KV_SIZE=64KiB           tikv-importer.send-kv-size (bytes per WriteBatch)
 #
 # Component benchmarks (codec encode, source parse, local engine) are criterion
 # benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
@@ -61,6 +62,7 @@ for size in "$@"; do
   cat >"$work/task.toml" <<EOF
 [tikv-importer]
 sorted-kv-dir = "$work/sorted"
+send-kv-size = "${BENCH_SEND_KV_SIZE:-64KiB}"
 [conflict]
 strategy = "$strategy"
 EOF
@@ -70,19 +72,39 @@ EOF
   echo "bench: importing $size ($rows rows)"
   # Run the import as a child of python so its peak RSS (ru_maxrss) is exact.
   python3 - "$squall" "$work" "$pd" "$rows" "$src_bytes" "$size" <<'PY' | tee -a "$base/results.txt"
-import re, resource, subprocess, sys, time
+import re, resource, subprocess, sys, threading, time
 squall, work, pd, rows, src, size = sys.argv[1:]
 t0 = time.monotonic()
-p = subprocess.run([squall, "--config", f"{work}/task.toml", "import", "--source", f"{work}/dump",
-                    "--pd", pd, "--output", f"{work}/out", "--progress", "log", "--log-interval", "30"],
-                   stdout=subprocess.PIPE, text=True)
+# Sample the resident set while the import runs, so the trace (rss.tsv, beside
+# import.log whose lines carry wall-clock times) shows which phase holds memory.
+with open(f"{work}/import.log", "w") as log, open(f"{work}/rss.tsv", "w") as trace:
+    p = subprocess.Popen([squall, "--config", f"{work}/task.toml", "import", "--source", f"{work}/dump",
+                          "--pd", pd, "--output", f"{work}/out", "--progress", "log", "--log-interval", "30"],
+                         stdout=subprocess.PIPE, stderr=log, text=True)
+    out = []
+    reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True)
+    reader.start()
+    peak = (0, 0.0)
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/status") as st:
+                kib = next(int(l.split()[1]) for l in st if l.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            kib = 0
+        trace.write(f"{time.time():.1f}\t{kib // 1024}\n")
+        peak = max(peak, (kib, time.monotonic() - t0))
+        time.sleep(0.5)
+    reader.join()
 secs = time.monotonic() - t0
-sys.stderr.write(p.stdout)
+stdout = "".join(out)
+sys.stderr.write(stdout)
+print(f"bench: sampled RSS peaked at {peak[0] // 1024} MiB, {peak[1]:.0f}s into the import "
+      f"(trace: {work}/rss.tsv, log: {work}/import.log)", file=sys.stderr)
 if p.returncode != 0:
     sys.exit(f"bench: import of {size} failed (exit {p.returncode})")
 rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 rows, src = int(rows), int(src)
-m = re.search(r"(\d+) conflicting rows \(detect\+resolve ([0-9.]+)s\)", (p.stdout.splitlines() or [""])[-1])
+m = re.search(r"(\d+) conflicting rows \(detect\+resolve ([0-9.]+)s\)", (stdout.splitlines() or [""])[-1])
 conflicts, dup_secs = (int(m.group(1)), float(m.group(2))) if m else (0, 0.0)
 print(f"{size}: {rows} rows, {src/1e6:.0f} MB source in {secs:.1f}s: "
       f"{rows/secs:,.0f} rows/s, {src/1e6/secs:.1f} MB/s, peak RSS {rss_mib:.0f} MiB; "

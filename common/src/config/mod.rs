@@ -118,6 +118,12 @@ impl TaskConfig {
         if self.tikv_importer.region_split_size.0 == 0 {
             return bad("tikv-importer.region-split-size", "must be positive");
         }
+        if self.tikv_importer.send_kv_pairs == 0 || self.tikv_importer.send_kv_size.0 == 0 {
+            return bad(
+                "tikv-importer.send-kv-size",
+                "send-kv-pairs and send-kv-size must be positive",
+            );
+        }
         if self.tikv_importer.range_concurrency == 0 {
             return bad("tikv-importer.range-concurrency", "must be at least 1");
         }
@@ -185,5 +191,19 @@ mod tests {
             TaskConfig::from_toml("[tikv-importer]\nbackend = \"tidb\"\n", Path::new("c.toml"))
                 .expect("parses");
         assert!(cfg.validate().is_err());
+        let cfg = TaskConfig::from_toml(
+            "[tikv-importer]\nsend-kv-size = \"0\"\n",
+            Path::new("c.toml"),
+        )
+        .expect("parses");
+        let msg = cfg.validate().expect_err("zero batch").to_string();
+        assert!(msg.contains("tikv-importer.send-kv-size"), "{msg}");
+        let cfg = TaskConfig::from_toml(
+            "[tikv-importer]\nsend-kv-size = \"256KiB\"\n",
+            Path::new("c.toml"),
+        )
+        .expect("parses");
+        assert_eq!(cfg.tikv_importer.send_kv_size.as_u64(), 256 << 10);
+        assert!(cfg.validate().is_ok());
     }
 }

@@ -18,6 +18,8 @@ use super::writer::EngineWriter;
 /// Subdirectory of an engine where runs are built before ingestion (same
 /// filesystem as the DB, so ingestion moves the file instead of copying it).
 const RUNS_TMP_DIR: &str = "runs-tmp";
+/// RocksDB's default number of levels.
+const LEVELS: usize = 7;
 
 /// Size and state of an engine, for progress reporting and planning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -236,13 +238,54 @@ impl LocalEngine {
     }
 
     /// Merges all runs into non-overlapping files. Optional: reads merge the
-    /// runs anyway; worth it only for engines with very many runs that are read
-    /// more than once.
+    /// runs anyway; see [`compact_if_many_runs`](Self::compact_if_many_runs).
     pub fn compact(&self) -> Result<(), EngineError> {
         self.inner
             .db
             .compact_range_cf(self.inner.data_cf(), None::<&[u8]>, None::<&[u8]>);
         Ok(())
+    }
+
+    /// Compacts the engine when `range-concurrency` scans over its runs
+    /// would overrun the scan readahead budget; returns whether it did.
+    pub fn compact_if_many_runs(&self) -> Result<bool, EngineError> {
+        let files = self.overlapping_files();
+        if !options::needs_compaction(files, self.inner.cfg.range_concurrency) {
+            return Ok(false);
+        }
+        let began = std::time::Instant::now();
+        self.compact()?;
+        tracing::info!(engine = %self.inner.id, runs = files, after = self.overlapping_files(),
+            secs = began.elapsed().as_secs_f64(), "compacted an engine with many sorted runs");
+        Ok(true)
+    }
+
+    /// How many files one scan of the data merges: every L0 file (the
+    /// ingested runs overlap) plus one per deeper non-empty level (their
+    /// files do not overlap, a scan holds one at a time). Falls back to the
+    /// recorded run count if RocksDB does not say.
+    pub(crate) fn overlapping_files(&self) -> u64 {
+        let inner = &*self.inner;
+        let files_at = |level: usize| -> Option<u64> {
+            let name = format!("rocksdb.num-files-at-level{level}");
+            let value = inner
+                .db
+                .property_value_cf(inner.data_cf(), name.as_str())
+                .ok()??;
+            value.trim().parse().ok()
+        };
+        let Some(l0) = files_at(0) else {
+            return lock(&inner.totals).runs;
+        };
+        let deeper = (1..LEVELS)
+            .filter(|&l| files_at(l).unwrap_or(0) > 0)
+            .count();
+        l0 + deeper as u64
+    }
+
+    /// Readahead per file for a scan running beside `range-concurrency` others.
+    pub(crate) fn scan_readahead(&self) -> usize {
+        options::scan_readahead(self.overlapping_files(), self.inner.cfg.range_concurrency)
     }
 
     /// Sizes for reporting. `disk_bytes` walks the engine directory.

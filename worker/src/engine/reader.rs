@@ -106,7 +106,7 @@ impl LocalEngine {
     pub fn iter_range(&self, start: &[u8], end: &[u8]) -> RangeIter<'_> {
         let inner = &*self.inner;
         let upper = (!end.is_empty()).then(|| user_key_bound(end));
-        let opts = scan_options(user_key_bound(start), upper);
+        let opts = scan_options(user_key_bound(start), upper, self.scan_readahead());
         let mut it = inner.db.raw_iterator_cf_opt(inner.data_cf(), opts);
         it.seek_to_first();
         RangeIter {

@@ -12,9 +12,11 @@
 //! ingest will read anyway; its speed is in the engine bench.
 
 use super::error::EngineError;
-use super::key_adapter::{decode_user_key_into, decoded_len, next_key, split_stored};
+use super::key_adapter::{
+    decode_user_key_into, decoded_len, next_key, split_stored, user_key_bound,
+};
 use super::local::LocalEngine;
-use super::options::scan_options;
+use super::options::{scan_options, scan_readahead};
 
 /// A user-key range `[start, end)`.
 pub type KeyRange = (Vec<u8>, Vec<u8>);
@@ -80,11 +82,26 @@ impl LocalEngine {
 
     /// `[first key, next_key(last key))`, or `None` when empty.
     fn whole_range(&self) -> Result<Option<KeyRange>, EngineError> {
+        Ok(self
+            .key_bounds(&[], &[])?
+            .map(|(first, last)| (first, next_key(&last))))
+    }
+
+    /// The smallest and largest user key with `start <= key < end` (an empty
+    /// `end`: no upper bound), found with two seeks; `None` when there is none.
+    pub fn key_bounds(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, EngineError> {
         let inner = &*self.inner;
         let id = inner.id.as_str();
-        let mut it = inner
-            .db
-            .raw_iterator_cf_opt(inner.data_cf(), rocksdb::ReadOptions::default());
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_iterate_lower_bound(user_key_bound(start));
+        if !end.is_empty() {
+            opts.set_iterate_upper_bound(user_key_bound(end));
+        }
+        let mut it = inner.db.raw_iterator_cf_opt(inner.data_cf(), opts);
         let mut key_at = |first: bool| -> Result<Option<Vec<u8>>, EngineError> {
             if first {
                 it.seek_to_first();
@@ -106,15 +123,20 @@ impl LocalEngine {
         let (Some(first), Some(last)) = (key_at(true)?, key_at(false)?) else {
             return Ok(None);
         };
-        Ok(Some((first, next_key(&last))))
+        Ok(Some((first, last)))
     }
 
     fn walk_ranges(&self, max_bytes: u64, max_keys: u64) -> Result<Vec<KeyRange>, EngineError> {
         let inner = &*self.inner;
         let id = inner.id.as_str();
-        let mut it = inner
-            .db
-            .raw_iterator_cf_opt(inner.data_cf(), scan_options(Vec::new(), None));
+        let mut it = inner.db.raw_iterator_cf_opt(
+            inner.data_cf(),
+            scan_options(
+                Vec::new(),
+                None,
+                scan_readahead(self.overlapping_files(), 1),
+            ),
+        );
         it.seek_to_first();
         let mut cutter = Cutter {
             max_bytes,

@@ -159,6 +159,66 @@ fn budget_forces_many_runs_and_reads_stay_ordered() {
     assert_eq!(got, want);
 }
 
+#[test]
+fn many_runs_are_compacted_once_and_read_the_same() {
+    let root = TempDir::new().expect("tempdir");
+    // 40 runs × 200 scans is past the readahead budget at one block per file;
+    // 40 runs × 16 scans (the default) is not.
+    let many_scans = ImporterConfig {
+        range_concurrency: 200,
+        ..cfg(8 << 10)
+    };
+    let engine = LocalEngine::open(root.path(), "job1-e0", &many_scans).expect("open");
+    let kvs = random_kvs(4000, 7, 40);
+    write_all(&engine, &kvs);
+    engine.finish_writes().expect("finish");
+    let runs = engine.stats().expect("stats").runs;
+    assert!(runs >= 40, "expected many runs, got {runs}");
+    assert_eq!(engine.overlapping_files(), runs);
+    let before = read_all(&engine);
+    assert!(engine.compact_if_many_runs().expect("compact"));
+    assert_eq!(engine.overlapping_files(), 1, "one level of disjoint files");
+    assert!(!engine.compact_if_many_runs().expect("no second compaction"));
+    assert_eq!(read_all(&engine), before);
+    let want: Vec<EngineKv> = kvs.iter().map(|(k, (v, t))| put(k, v, *t)).collect();
+    assert_eq!(before, want);
+
+    let other = TempDir::new().expect("tempdir");
+    let default_scans = open(&other, 8 << 10);
+    write_all(&default_scans, &kvs);
+    assert!(!default_scans
+        .compact_if_many_runs()
+        .expect("below the budget"));
+}
+
+#[test]
+fn key_bounds_seek_both_ends_within_the_range() {
+    let root = TempDir::new().expect("tempdir");
+    let engine = open(&root, 1 << 20);
+    let mut w = engine.writer().expect("writer");
+    w.append_batch([
+        (&b"a"[..], &b"1"[..], 1),
+        (b"c", b"2", 2),
+        (b"c", b"3", 9),
+        (b"e", b"4", 4),
+        (b"e\x00", b"5", 5),
+    ])
+    .expect("append");
+    w.close().expect("close");
+    let bounds = |s: &[u8], e: &[u8]| engine.key_bounds(s, e).expect("seek");
+    let pair = |f: &[u8], l: &[u8]| Some((f.to_vec(), l.to_vec()));
+    assert_eq!(bounds(b"", b""), pair(b"a", b"e\x00"));
+    assert_eq!(
+        bounds(b"b", b"e"),
+        pair(b"c", b"c"),
+        "both copies of c, end excluded"
+    );
+    assert_eq!(bounds(b"c", b"e\x00"), pair(b"c", b"e"));
+    assert_eq!(bounds(b"e", b""), pair(b"e", b"e\x00"));
+    assert_eq!(bounds(b"f", b""), None);
+    assert_eq!(bounds(b"b", b"c"), None);
+}
+
 /// Checks the split contract against the engine's own contents.
 fn check_split(engine: &LocalEngine, max_bytes: u64, max_keys: u64) -> Vec<KeyRange> {
     let ranges = engine.split_ranges(max_bytes, max_keys).expect("split");

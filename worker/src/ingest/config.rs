@@ -15,8 +15,8 @@ pub struct IngestConfig {
     pub region_split_keys: u64,
     /// Pairs per `WriteBatch` message. `tikv-importer.send-kv-pairs`; default 32 768.
     pub send_kv_pairs: usize,
-    /// Bytes per `WriteBatch` message, so wide rows do not make messages of
-    /// hundreds of MiB (Lightning capped by count only). Default 1 MiB.
+    /// Key + value bytes per `WriteBatch` message, so wide rows do not make
+    /// messages of hundreds of MiB. `tikv-importer.send-kv-size`; default 64 KiB.
     pub send_kv_bytes: usize,
     /// Ranges written and ingested at once. `tikv-importer.range-concurrency`;
     /// default 16.
@@ -42,7 +42,7 @@ impl Default for IngestConfig {
             region_split_size: 96 << 20,
             region_split_keys: 1_280_000,
             send_kv_pairs: 32_768,
-            send_kv_bytes: 1 << 20,
+            send_kv_bytes: 64 << 10,
             range_concurrency: 16,
             retry: RetryPolicy::default(),
             split_batch_keys: 4096,
@@ -61,6 +61,7 @@ impl IngestConfig {
             region_split_size: imp.region_split_size.as_u64(),
             region_split_keys: imp.region_split_keys,
             send_kv_pairs: imp.send_kv_pairs,
+            send_kv_bytes: usize::try_from(imp.send_kv_size.as_u64()).unwrap_or(usize::MAX),
             range_concurrency: imp.range_concurrency,
             retry: RetryPolicy {
                 max_attempts: cfg.squall.max_retries,
@@ -91,6 +92,7 @@ mod tests {
         let mut task = TaskConfig::default();
         task.tikv_importer.range_concurrency = 3;
         task.tikv_importer.send_kv_pairs = 100;
+        task.tikv_importer.send_kv_size = squall_common::config::ByteSize::kib(48);
         task.squall.max_retries = 4;
         let cfg = IngestConfig::from_task(&task);
         assert_eq!(
@@ -101,6 +103,7 @@ mod tests {
             ),
             (3, 100, 4)
         );
+        assert_eq!(cfg.send_kv_bytes, 48 << 10);
         assert_eq!(cfg.stream_max_bytes(), (96 << 20) * 4 / 3);
     }
 }

@@ -16,23 +16,7 @@ impl SortedKvs for EngineKvs {
         start: &[u8],
         end: &[u8],
     ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
-        // The engine has no reverse iterator; a range is at most one region,
-        // and ingest reads it right after anyway (hot in the block cache).
-        let mut first: Option<Vec<u8>> = None;
-        let mut last: Option<Vec<u8>> = None;
-        for kv in self.0.iter_range(start, end) {
-            if let EngineKv::Put { key, .. } = kv? {
-                if first.is_none() {
-                    first = Some(key);
-                } else {
-                    last = Some(key);
-                }
-            }
-        }
-        Ok(first.map(|f| {
-            let l = last.unwrap_or_else(|| f.clone());
-            (f, l)
-        }))
+        Ok(self.0.key_bounds(start, end)?)
     }
 
     fn iter<'a>(&'a self, start: &[u8], end: &[u8]) -> PairIter<'a> {

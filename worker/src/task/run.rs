@@ -231,6 +231,8 @@ async fn ingest_and_account(
     result: &mut EngineResult,
 ) -> Result<(), TaskError> {
     let began = Instant::now();
+    let compacting = engine.clone();
+    blocking(move || Ok(compacting.compact_if_many_runs()?)).await?;
     let progress = Arc::clone(&cx.progress);
     let on_ingest: ProgressFn = Arc::new(move |bytes| progress.ingested(bytes));
     let kvs = Arc::new(EngineKvs(engine.clone()));
