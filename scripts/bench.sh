@@ -88,10 +88,12 @@ with open(f"{work}/import.log", "w") as log, open(f"{work}/rss.tsv", "w") as tra
     while p.poll() is None:
         try:
             with open(f"/proc/{p.pid}/status") as st:
-                kib = next(int(l.split()[1]) for l in st if l.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            kib = 0
-        trace.write(f"{time.time():.1f}\t{kib // 1024}\n")
+                fields = dict(l.split(":", 1) for l in st if l.startswith(("VmRSS", "RssAnon", "RssFile")))
+            kib, anon, file = (int(fields[k].split()[0]) for k in ("VmRSS", "RssAnon", "RssFile"))
+        except (OSError, KeyError, ValueError):
+            kib = anon = file = 0
+        # MiB: resident in all, anonymous (heap), file-backed (mapped files).
+        trace.write(f"{time.time():.1f}\t{kib // 1024}\t{anon // 1024}\t{file // 1024}\n")
         peak = max(peak, (kib, time.monotonic() - t0))
         time.sleep(0.5)
     reader.join()

@@ -21,6 +21,9 @@ use super::options::{scan_options, scan_readahead};
 /// A user-key range `[start, end)`.
 pub type KeyRange = (Vec<u8>, Vec<u8>);
 
+/// The first and the last user key present in a range (both inclusive).
+pub type KeyBounds = (Vec<u8>, Vec<u8>);
+
 /// Accumulates first copies and decides where to cut.
 struct Cutter {
     max_bytes: u64,
@@ -89,11 +92,7 @@ impl LocalEngine {
 
     /// The smallest and largest user key with `start <= key < end` (an empty
     /// `end`: no upper bound), found with two seeks; `None` when there is none.
-    pub fn key_bounds(
-        &self,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, EngineError> {
+    pub fn key_bounds(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyBounds>, EngineError> {
         let inner = &*self.inner;
         let id = inner.id.as_str();
         let mut opts = rocksdb::ReadOptions::default();

@@ -36,7 +36,7 @@ use squall_client::ImportClient;
 pub use config::IngestConfig;
 pub use error::IngestError;
 pub use plan::{group_split_keys, range_boundaries, replan};
-pub use source::{KeyRange, MemKvs, PairIter, SortedKvs, SourceError};
+pub use source::{KeyBounds, KeyRange, MemKvs, PairIter, SortedKvs, SourceError};
 pub use stats::{IngestSummary, ProgressFn};
 
 use stats::Counters;

@@ -20,11 +20,11 @@ pub type SourceError = Box<dyn Error + Send + Sync + 'static>;
 pub type PairIter<'a> =
     Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), SourceError>> + Send + 'a>;
 
-/// A sorted set of unique raw keys with values: the KVs of one engine that
-/// go to TiKV (local duplicates already set aside).
 /// The smallest and largest key of a range.
 pub type KeyBounds = (Vec<u8>, Vec<u8>);
 
+/// A sorted set of unique raw keys with values: the KVs of one engine that
+/// go to TiKV (local duplicates already set aside).
 pub trait SortedKvs: Send + Sync + 'static {
     /// Cuts the keys into contiguous ranges in key order, each holding at most
     /// `max_bytes` (key + value) and `max_keys` pairs, together covering
@@ -97,11 +97,7 @@ impl SortedKvs for MemKvs {
         Ok(ranges)
     }
 
-    fn first_and_last(
-        &self,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
+    fn first_and_last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyBounds>, SourceError> {
         let mut span = self.span(start, end);
         let Some((first, _)) = span.next() else {
             return Ok(None);

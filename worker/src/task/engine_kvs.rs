@@ -2,7 +2,7 @@
 //! (later copies of a key are local duplicates, reported separately).
 
 use crate::engine::{EngineKv, LocalEngine};
-use crate::ingest::{KeyRange, PairIter, SortedKvs, SourceError};
+use crate::ingest::{KeyBounds, KeyRange, PairIter, SortedKvs, SourceError};
 
 pub struct EngineKvs(pub LocalEngine);
 
@@ -11,11 +11,7 @@ impl SortedKvs for EngineKvs {
         Ok(self.0.split_ranges(max_bytes, max_keys)?)
     }
 
-    fn first_and_last(
-        &self,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, SourceError> {
+    fn first_and_last(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyBounds>, SourceError> {
         Ok(self.0.key_bounds(start, end)?)
     }
 
