@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use squall_common::config::{ByteSize, ImporterConfig};
 use tempfile::TempDir;
@@ -60,6 +61,19 @@ fn write_all(engine: &LocalEngine, kvs: &BTreeMap<Vec<u8>, (Vec<u8>, u64)>) {
     let mut writer = engine.writer().expect("writer");
     // Reverse order: the writer must sort.
     for (k, (v, t)) in kvs.iter().rev() {
+        writer.append(k, v, *t).expect("append");
+    }
+    writer.close().expect("close writer");
+}
+
+/// Appends in a shuffled order, so every sorted run spans the whole key space
+/// and the runs overlap (in key order they would be disjoint, and RocksDB
+/// would file them side by side in one level).
+fn write_shuffled(engine: &LocalEngine, kvs: &BTreeMap<Vec<u8>, (Vec<u8>, u64)>) {
+    let mut order: Vec<_> = kvs.iter().collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
+    let mut writer = engine.writer().expect("writer");
+    for (k, (v, t)) in order {
         writer.append(k, v, *t).expect("append");
     }
     writer.close().expect("close writer");
@@ -152,6 +166,8 @@ fn budget_forces_many_runs_and_reads_stay_ordered() {
     engine.finish_writes().expect("finish");
     let stats = engine.stats().expect("stats");
     assert!(stats.runs > 10, "expected many runs, got {}", stats.runs);
+    // Written in key order, the runs are disjoint: one level, one file at a time.
+    assert_eq!(engine.overlapping_files(), 1);
     assert_eq!(stats.kvs, kvs.len() as u64);
     assert_eq!(stats.mem_bytes, 0);
     let got: Vec<EngineKv> = read_all(&engine);
@@ -170,10 +186,11 @@ fn many_runs_are_compacted_once_and_read_the_same() {
     };
     let engine = LocalEngine::open(root.path(), "job1-e0", &many_scans).expect("open");
     let kvs = random_kvs(4000, 7, 40);
-    write_all(&engine, &kvs);
+    write_shuffled(&engine, &kvs);
     engine.finish_writes().expect("finish");
     let runs = engine.stats().expect("stats").runs;
     assert!(runs >= 40, "expected many runs, got {runs}");
+    // Overlapping runs: every one is merged by a scan.
     assert_eq!(engine.overlapping_files(), runs);
     let before = read_all(&engine);
     assert!(engine.compact_if_many_runs().expect("compact"));
@@ -185,7 +202,7 @@ fn many_runs_are_compacted_once_and_read_the_same() {
 
     let other = TempDir::new().expect("tempdir");
     let default_scans = open(&other, 8 << 10);
-    write_all(&default_scans, &kvs);
+    write_shuffled(&default_scans, &kvs);
     assert!(!default_scans
         .compact_if_many_runs()
         .expect("below the budget"));
