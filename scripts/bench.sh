@@ -10,6 +10,7 @@
 #   BENCH_STRATEGY=replace             conflict.strategy when duplicates > 0
 #   BENCH_BATCH_SIZE=512MiB            mydumper.batch-size (source bytes per engine)
 #   BENCH_SEND_KV_SIZE=64KiB           tikv-importer.send-kv-size (bytes per WriteBatch)
+#   BENCH_RANGE_CONCURRENCY=16         tikv-importer.range-concurrency (ranges ingested at once)
 #
 # Component benchmarks (codec encode, source parse, local engine) are criterion
 # benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
@@ -63,6 +64,7 @@ for size in "$@"; do
 [tikv-importer]
 sorted-kv-dir = "$work/sorted"
 send-kv-size = "${BENCH_SEND_KV_SIZE:-64KiB}"
+range-concurrency = ${BENCH_RANGE_CONCURRENCY:-16}
 [conflict]
 strategy = "$strategy"
 EOF

@@ -12,10 +12,9 @@ use clap::{Parser, Subcommand};
 use crate::config_args::GlobalArgs;
 
 /// jemalloc, as TiKV uses: ingest frees and reallocates Write batches from
-/// many threads, and glibc's malloc kept up to ~250 MiB of that freed heap
-/// resident on a 4 GiB import (589 MiB peak with glibc, ~350 MiB with
-/// jemalloc, same config), which made peak memory look like it followed
-/// the input size. See docs/architecture.md, "Memory".
+/// many threads, and glibc's malloc kept that freed heap resident. On a
+/// 4 GiB import in 512 MiB engines the ingest phase held 470–560 MiB with
+/// glibc and 100–250 MiB with jemalloc, same config (README, Benchmarks).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
