@@ -11,6 +11,7 @@
 #   BENCH_BATCH_SIZE=512MiB            mydumper.batch-size (source bytes per engine)
 #   BENCH_SEND_KV_SIZE=64KiB           tikv-importer.send-kv-size (bytes per WriteBatch)
 #   BENCH_RANGE_CONCURRENCY=16         tikv-importer.range-concurrency (ranges ingested at once)
+# Knobs left unset keep squall's own defaults.
 #
 # Component benchmarks (codec encode, source parse, local engine) are criterion
 # benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
@@ -60,11 +61,13 @@ for size in "$@"; do
     sleep 0.1
   done
 
+  importer=""
+  [ -n "${BENCH_SEND_KV_SIZE:-}" ] && importer+="send-kv-size = \"$BENCH_SEND_KV_SIZE\""$'\n'
+  [ -n "${BENCH_RANGE_CONCURRENCY:-}" ] && importer+="range-concurrency = $BENCH_RANGE_CONCURRENCY"$'\n'
   cat >"$work/task.toml" <<EOF
 [tikv-importer]
 sorted-kv-dir = "$work/sorted"
-send-kv-size = "${BENCH_SEND_KV_SIZE:-64KiB}"
-range-concurrency = ${BENCH_RANGE_CONCURRENCY:-16}
+$importer
 [conflict]
 strategy = "$strategy"
 EOF
