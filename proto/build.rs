@@ -7,7 +7,9 @@ const FILES: &[&str] = &[
     "kvrpcpb.proto",
     "import_sstpb.proto",
     "pdpb.proto",
+    "coprocessor.proto",
     "tikvpb.proto",
+    "tipb/checksum.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

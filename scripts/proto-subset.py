@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Cut Squall's kvproto subset out of the upstream .proto files.
 
-Usage: scripts/proto-subset.py UPSTREAM_PROTO_DIR OUT_DIR
+Usage: scripts/proto-subset.py UPSTREAM_PROTO_DIR OUT_DIR [UPSTREAM_TIPB_PROTO_DIR]
+
+With the third argument (the `proto/` folder of pingcap/tipb), also copies
+tipb's `checksum.proto` (every definition, proto2 as upstream) to
+OUT_DIR/tipb/checksum.proto: the payload of a coprocessor checksum request.
 
 Keeps the messages, enums and RPCs listed in WANTED verbatim (field names,
 numbers, types and labels unchanged), drops gogoproto/rustproto options, and
@@ -35,6 +39,7 @@ WANTED = {
              "SplitRegionsRequest", "SplitRegionsResponse", "ScatterRegionRequest",
              "ScatterRegionResponse", "GetOperatorRequest", "GetOperatorResponse",
              "OperatorStatus"],
+    "coprocessor": ["KeyRange", "Request", "Response"],
     "tikvpb": [],
 }
 RPCS = {
@@ -43,12 +48,13 @@ RPCS = {
     "pdpb": {"PD": ["GetMembers", "Tso", "GetStore", "GetAllStores", "GetRegion",
                     "GetRegionByID", "ScanRegions", "AskBatchSplit", "ReportBatchSplit",
                     "SplitRegions", "ScatterRegion", "GetOperator"]},
-    "tikvpb": {"Tikv": ["KvGet", "KvScan", "KvBatchGet", "SplitRegion"]},
+    "tikvpb": {"Tikv": ["KvGet", "KvScan", "KvBatchGet", "SplitRegion", "Coprocessor"]},
 }
 IMPORTS = {
     "metapb": [], "errorpb": ["metapb"], "kvrpcpb": ["metapb", "errorpb"],
     "import_sstpb": ["metapb", "errorpb", "kvrpcpb"], "pdpb": ["metapb"],
-    "tikvpb": ["kvrpcpb"],
+    "coprocessor": ["errorpb", "kvrpcpb"],
+    "tikvpb": ["kvrpcpb", "coprocessor"],
 }
 SCALARS = {"double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64",
            "fixed32", "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes"}
@@ -123,8 +129,25 @@ def cut_service(name, block, keep):
     return "\n".join(lines)
 
 
+def copy_tipb_checksum(src, dst):
+    """tipb's checksum.proto whole, options dropped, proto2 kept."""
+    text = strip_comments((src / "checksum.proto").read_text())
+    parts = ['syntax = "proto2";\n\npackage tipb;\n']
+    for kind, _name, block in top_blocks(text):
+        if kind != "service":
+            parts.append(prune(block, "tipb", {"ChecksumScanOn", "ChecksumAlgorithm",
+                                                "ChecksumRewriteRule", "ChecksumRequest"}))
+            parts.append("")
+    header = ("// tipb's checksum.proto (coprocessor request type 105), copied by\n"
+              "// scripts/proto-subset.py; names and numbers are upstream's.\n")
+    (dst / "tipb").mkdir(exist_ok=True)
+    (dst / "tipb" / "checksum.proto").write_text(header + "\n".join(parts))
+
+
 def main():
     src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+    if len(sys.argv) > 3:
+        copy_tipb_checksum(Path(sys.argv[3]), dst)
     for pkg in WANTED:
         text = strip_comments((src / f"{pkg}.proto").read_text())
         local = set(WANTED[pkg])

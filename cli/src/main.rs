@@ -1,9 +1,11 @@
 //! `squall`: one binary, one subcommand per role. Each subcommand lives in
 //! `cmd/` and is a thin shell over the library crates.
 
+mod cluster_args;
 mod cmd;
 mod config_args;
 mod gen;
+mod http;
 
 use std::process::ExitCode;
 
@@ -38,8 +40,14 @@ enum Command {
     CheckConfig(cmd::check_config::Args),
     /// Write a deterministic sample dump (Dumpling layout) for demos and benchmarks.
     GenDump(cmd::gen_dump::Args),
-    /// Import a dump into TiKV (coordinator and workers in this process).
+    /// Import a dump into TiKV (coordinator and workers in this process, or
+    /// on a cluster with --coordinator).
     Import(cmd::import::Args),
+    /// Run a cluster's coordinator: an HTTP API that runs submitted jobs on
+    /// `squall worker` processes (checkpoints in etcd, tasks on NATS).
+    Coordinator(cmd::coordinator::Args),
+    /// Run a stateless cluster worker: pull engine tasks from NATS and run them.
+    Worker(cmd::worker::Args),
     /// Print a table as it is in TiKV (CSV, JSON lines or raw KVs).
     Export(cmd::export::Args),
     /// Print a raw TiDB key or value (hex) in human-readable form.
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Import(args) => cmd::import::run(&cli.global, args),
+        Command::Coordinator(args) => cmd::coordinator::run(args),
+        Command::Worker(args) => cmd::worker::run(args),
         Command::Export(args) => cmd::export::run(&cli.global, args),
     };
     match result {

@@ -5,8 +5,12 @@
 //! - [`PdClient`]: PD leader discovery and following, TSO, region lookups and
 //!   paginated scans, stores, scatter and operators.
 //! - [`ImportClient`]: calls to stores (import mode, `Write` streams,
-//!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`), with a
+//!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`, coprocessor
+//!   checksum), with a
 //!   channel cache per store address.
+//! - [`walk_regions`]: one call per region piece of some key ranges, with
+//!   bounded concurrency, following region errors (re-route, back off,
+//!   re-cut from PD).
 //! - [`ImportModeKeeper`]: holds the cluster in import mode during a job.
 //! - [`keys`]: the one place raw keys and encoded region keys meet.
 //! - [`ClientError`] / [`RegionError`]: what failed and what to do about it.
@@ -23,6 +27,7 @@ mod pd;
 mod region;
 mod retry;
 mod store;
+mod walk;
 
 pub use error::{ClientError, PdErrorKind, RegionAction, RegionError, WriteRejection};
 pub use import_mode::{ImportModeKeeper, DEFAULT_RENEW_INTERVAL};
@@ -31,3 +36,4 @@ pub use pd::{compose_ts, service_address, OperatorState, PdClient, SCAN_PAGE};
 pub use region::RegionInfo;
 pub use retry::{retry, retry_if, Backoff, RetryPolicy};
 pub use store::{put_batch, DuplicateStream, ImportClient, KvPair, WriteStream};
+pub use walk::{walk_regions, RegionPiece};

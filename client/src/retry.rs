@@ -59,8 +59,9 @@ impl RetryPolicy {
     }
 }
 
-/// Counts failed attempts of one operation and hands out the waits between them.
-#[derive(Debug)]
+/// Counts failed attempts of one operation and hands out the waits between
+/// them. A clone carries the count on, e.g. to the pieces a range is re-cut into.
+#[derive(Debug, Clone)]
 pub struct Backoff {
     inner: ExponentialBackoff,
     failures: u32,

@@ -209,8 +209,12 @@ impl Decimal {
             ));
         }
         let mut raw = take(buf, bin_size(prec, frac), "decimal binary")?.to_vec();
-        raw[0] ^= 0x80;
-        let negative = raw[0] & 0x80 != 0;
+        // prec >= 1, so the binary form has at least one byte.
+        let Some(first) = raw.first_mut() else {
+            return Err(CodecError::invalid("decimal", "empty binary form"));
+        };
+        *first ^= 0x80;
+        let negative = *first & 0x80 != 0;
         if negative {
             raw.iter_mut().for_each(|b| *b = !*b);
         }
@@ -254,10 +258,13 @@ fn read_group(
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
     let n = DIG2BYTES[ndigits];
-    let mut v: u32 = 0;
-    for &b in &raw[*pos..*pos + n] {
-        v = (v << 8) | u32::from(b);
-    }
+    // `read_bin` took exactly `bin_size` bytes, the sum of the group sizes.
+    let group = raw.get(*pos..*pos + n).ok_or(CodecError::Truncated {
+        what: "decimal digit group",
+        need: *pos + n,
+        have: raw.len(),
+    })?;
+    let v = group.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
     *pos += n;
     if ndigits > 0 && u64::from(v) >= 10u64.pow(ndigits as u32) {
         return Err(CodecError::invalid(

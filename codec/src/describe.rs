@@ -25,8 +25,8 @@ fn describe_inner(bytes: &[u8], table: Option<&TableInfo>) -> String {
     if let Some(s) = describe_key(bytes, table) {
         return s;
     }
-    if bytes.first() == Some(&b'z') {
-        if let Some(s) = describe_key(&bytes[1..], table) {
+    if let Some((&b'z', rest)) = bytes.split_first() {
+        if let Some(s) = describe_key(rest, table) {
             return format!("TiKV data key (z prefix): {s}");
         }
     }
@@ -93,7 +93,7 @@ fn describe_row(bytes: &[u8], table: Option<&TableInfo>) -> Option<String> {
     let row = RowV2::parse(bytes).ok()?;
     let mut parts = Vec::new();
     for (i, id) in row.not_null_ids.iter().enumerate() {
-        let v = row.value_at(i);
+        let v = row.value_at(i)?;
         let col = table.and_then(|t| t.columns.iter().find(|c| c.id == i64::from(*id)));
         parts.push(match col {
             Some(c) => match decode_row_value(v, &c.field_type) {

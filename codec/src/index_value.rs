@@ -96,56 +96,73 @@ pub struct IndexValueParts<'a> {
     pub untouched: bool,
 }
 
+/// Splits an index value into its parts. Total on any input: values from
+/// TiKV are outside the process, so every length is checked before use.
 pub fn split_index_value(value: &[u8]) -> Result<IndexValueParts<'_>, CodecError> {
     if value.len() <= MAX_OLD_ENCODE_VALUE_LEN && !is_v1(value) {
-        let mut p = IndexValueParts::default();
-        if value.len() >= 8 {
-            p.int_handle = Some(i64::from_be_bytes(
-                value[..8]
-                    .try_into()
-                    .map_err(|_| CodecError::invalid("index value", "short"))?,
-            ));
-            p.untouched = value.len() == 9 && value[8] == b'1';
-        }
-        return Ok(p);
+        return split_old_value(value);
     }
-    let tail_len = usize::from(value[0]);
-    if tail_len >= value.len() {
-        return Err(CodecError::invalid(
+    let Some((&tail_len, after)) = value.split_first() else {
+        return Err(CodecError::invalid("index value", "empty"));
+    };
+    let tail_len = usize::from(tail_len);
+    let body_len = after.len().checked_sub(tail_len).ok_or_else(|| {
+        CodecError::invalid(
             "index value",
-            format!("tail length {tail_len} exceeds the value"),
-        ));
-    }
-    let (body, tail) = value[1..].split_at(value.len() - 1 - tail_len);
+            format!(
+                "tail length {tail_len} (byte 0) exceeds the {} bytes after it",
+                after.len()
+            ),
+        )
+    })?;
+    let (mut rest, tail) = after.split_at(body_len);
     let mut p = IndexValueParts::default();
-    let mut rest = body;
     if is_v1(value) {
-        p.version = value[2];
-        rest = &body[2..];
-        p.untouched = tail_len == 1 && tail == [b'1'];
-    } else if tail.len() >= 8 {
-        p.int_handle = Some(i64::from_be_bytes(
-            tail[..8]
-                .try_into()
-                .map_err(|_| CodecError::invalid("index value", "short"))?,
-        ));
+        // Bytes 1 and 2 are `7D` and the version; the tail must not overlap them.
+        let header = take(&mut rest, 2, "index value version header (before the tail)")?;
+        p.version = header[1];
+        p.untouched = tail == [b'1'];
+    } else if let Some(h) = tail.get(..8) {
+        p.int_handle = Some(be_i64(h));
     }
-    if rest.first() == Some(&COMMON_HANDLE_FLAG) {
-        let h = take(&mut &rest[1..], 2, "index value common handle length")?;
+    if let Some((&COMMON_HANDLE_FLAG, r)) = rest.split_first() {
+        rest = r;
+        let h = take(&mut rest, 2, "index value common handle length")?;
         let n = usize::from(u16::from_be_bytes([h[0], h[1]]));
-        let mut r = &rest[3..];
-        p.common_handle = Some(take(&mut r, n, "index value common handle")?);
-        rest = r;
+        p.common_handle = Some(take(&mut rest, n, "index value common handle")?);
     }
-    if rest.first() == Some(&PARTITION_ID_FLAG) {
-        let mut r = &rest[1..];
-        p.partition_id = Some(decode_int(&mut r)?);
+    if let Some((&PARTITION_ID_FLAG, r)) = rest.split_first() {
         rest = r;
+        p.partition_id = Some(decode_int(&mut rest)?);
     }
     if rest.first() == Some(&RESTORE_DATA_FLAG) {
         p.restored = Some(rest);
     }
     Ok(p)
+}
+
+/// Old format (at most 9 bytes): `'0'`, or the 8-byte handle, optionally
+/// followed by the untouched flag `'1'`.
+fn split_old_value(value: &[u8]) -> Result<IndexValueParts<'_>, CodecError> {
+    if value.is_empty() {
+        return Err(CodecError::invalid("index value", "empty"));
+    }
+    let mut p = IndexValueParts::default();
+    if let Some(h) = value.get(..8) {
+        p.int_handle = Some(be_i64(h));
+        p.untouched = value.get(8..) == Some(b"1".as_slice());
+    }
+    Ok(p)
+}
+
+/// A raw big-endian i64 (no sign flip) from the first 8 bytes of `b`;
+/// callers pass exactly 8.
+fn be_i64(b: &[u8]) -> i64 {
+    let mut a = [0u8; 8];
+    for (dst, src) in a.iter_mut().zip(b) {
+        *dst = *src;
+    }
+    i64::from_be_bytes(a)
 }
 
 fn is_v1(value: &[u8]) -> bool {

@@ -65,7 +65,10 @@ impl Json {
             .bytes
             .split_first()
             .ok_or_else(|| CodecError::invalid("binary JSON", "empty"))?;
-        read_value(tp, body)
+        Reader {
+            budget: self.bytes.len(),
+        }
+        .value(tp, body, 0)
     }
 
     /// MySQL text form (`{"a": 1, "b": [true, null]}`).
@@ -169,45 +172,199 @@ fn put_u32(buf: &mut [u8], at: usize, v: u32) {
     buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-fn get_u32(body: &[u8], at: usize) -> Result<usize, CodecError> {
-    let mut rest = body
-        .get(at..)
-        .ok_or_else(|| CodecError::invalid("binary JSON", "offset past the end"))?;
-    let b = take(&mut rest, 4, "binary JSON u32")?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+fn get_u32(body: &[u8], at: usize, what: &'static str) -> Result<usize, CodecError> {
+    let mut rest = body.get(at..).ok_or_else(|| {
+        CodecError::invalid(
+            "binary JSON",
+            format!(
+                "{what} at offset {at} is past the end ({} bytes)",
+                body.len()
+            ),
+        )
+    })?;
+    let b = take(&mut rest, 4, what)?;
+    usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .map_err(|_| CodecError::invalid("binary JSON", format!("{what} does not fit usize")))
 }
 
-fn read_value(tp: u8, body: &[u8]) -> Result<Value, CodecError> {
-    let mut rest = body;
-    Ok(match tp {
-        TYPE_LITERAL => match take(&mut rest, 1, "JSON literal")?[0] {
-            LIT_NULL => Value::Null,
-            LIT_TRUE => Value::Bool(true),
-            LIT_FALSE => Value::Bool(false),
+fn get_u16(body: &[u8], at: usize, what: &'static str) -> Result<usize, CodecError> {
+    let mut rest = body.get(at..).ok_or_else(|| {
+        CodecError::invalid(
+            "binary JSON",
+            format!(
+                "{what} at offset {at} is past the end ({} bytes)",
+                body.len()
+            ),
+        )
+    })?;
+    let b = take(&mut rest, 2, what)?;
+    Ok(usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+/// `a + b` for offsets read from the input: an overflow is a bad document.
+fn add(a: usize, b: usize) -> Result<usize, CodecError> {
+    a.checked_add(b)
+        .ok_or_else(|| CodecError::invalid("binary JSON", "offset overflows"))
+}
+
+/// `a * b` likewise.
+fn mul(a: usize, b: usize) -> Result<usize, CodecError> {
+    a.checked_mul(b)
+        .ok_or_else(|| CodecError::invalid("binary JSON", "entry table size overflows"))
+}
+
+/// MySQL's limit on JSON nesting; deeper binary input is corrupt.
+const MAX_DEPTH: usize = 100;
+
+/// Reads binary JSON with bounded work. Offsets inside a container may point
+/// anywhere, even back at the container itself, so a hostile document could
+/// recurse forever or expand a shared child exponentially. A document TiDB
+/// wrote is a tree whose values, keys and strings occupy distinct bytes, so
+/// charging one unit per value and one per string or key byte never exceeds
+/// the document length; anything beyond it is rejected.
+struct Reader {
+    budget: usize,
+}
+
+impl Reader {
+    fn charge(&mut self, units: usize) -> Result<(), CodecError> {
+        self.budget = self.budget.checked_sub(units).ok_or_else(|| {
+            CodecError::invalid(
+                "binary JSON",
+                "values overlap (more content than the document holds)",
+            )
+        })?;
+        Ok(())
+    }
+
+    fn value(&mut self, tp: u8, body: &[u8], depth: usize) -> Result<Value, CodecError> {
+        self.charge(1)?;
+        let mut rest = body;
+        Ok(match tp {
+            TYPE_LITERAL => match take(&mut rest, 1, "JSON literal")?[0] {
+                LIT_NULL => Value::Null,
+                LIT_TRUE => Value::Bool(true),
+                LIT_FALSE => Value::Bool(false),
+                x => {
+                    return Err(CodecError::invalid(
+                        "binary JSON",
+                        format!("literal {x:#04x}"),
+                    ))
+                }
+            },
+            TYPE_INT64 => Value::from(i64::from_le_bytes(le8(&mut rest)?)),
+            TYPE_UINT64 => Value::from(u64::from_le_bytes(le8(&mut rest)?)),
+            TYPE_FLOAT64 => Number::from_f64(f64::from_bits(u64::from_le_bytes(le8(&mut rest)?)))
+                .map_or(Value::Null, Value::Number),
+            TYPE_STRING => {
+                let n = decode_uvarint(&mut rest)?;
+                let n = usize::try_from(n).map_err(|_| {
+                    CodecError::invalid("binary JSON", format!("string length {n}"))
+                })?;
+                let s = take(&mut rest, n, "JSON string")?;
+                self.charge(n)?;
+                Value::String(String::from_utf8_lossy(s).into_owned())
+            }
+            TYPE_ARRAY | TYPE_OBJECT => {
+                if depth >= MAX_DEPTH {
+                    return Err(CodecError::invalid(
+                        "binary JSON",
+                        format!("nested deeper than {MAX_DEPTH}"),
+                    ));
+                }
+                self.container(tp == TYPE_OBJECT, body, depth + 1)?
+            }
             x => {
                 return Err(CodecError::invalid(
                     "binary JSON",
-                    format!("literal {x:#04x}"),
+                    format!("type code {x:#04x} not supported"),
                 ))
             }
-        },
-        TYPE_INT64 => Value::from(i64::from_le_bytes(le8(&mut rest)?)),
-        TYPE_UINT64 => Value::from(u64::from_le_bytes(le8(&mut rest)?)),
-        TYPE_FLOAT64 => Number::from_f64(f64::from_bits(u64::from_le_bytes(le8(&mut rest)?)))
-            .map_or(Value::Null, Value::Number),
-        TYPE_STRING => {
-            let n = decode_uvarint(&mut rest)? as usize;
-            let s = take(&mut rest, n, "JSON string")?;
-            Value::String(String::from_utf8_lossy(s).into_owned())
-        }
-        TYPE_ARRAY | TYPE_OBJECT => read_container(tp == TYPE_OBJECT, body)?,
-        x => {
+        })
+    }
+
+    fn container(
+        &mut self,
+        is_object: bool,
+        body: &[u8],
+        depth: usize,
+    ) -> Result<Value, CodecError> {
+        let n = get_u32(body, 0, "container element count")?;
+        let total = get_u32(body, 4, "container size")?;
+        let body = body.get(..total).ok_or_else(|| {
+            CodecError::invalid(
+                "binary JSON",
+                format!(
+                    "container size {total} is past the end ({} bytes)",
+                    body.len()
+                ),
+            )
+        })?;
+        let key_entries = if is_object { mul(n, KEY_ENTRY)? } else { 0 };
+        let value_entries = add(HEADER, key_entries)?;
+        // Every entry needs its bytes: reject a count the container cannot hold
+        // before looping over it.
+        if add(value_entries, mul(n, VALUE_ENTRY)?)? > body.len() {
             return Err(CodecError::invalid(
                 "binary JSON",
-                format!("type code {x:#04x} not supported"),
-            ))
+                format!("{n} entries do not fit a {total}-byte container"),
+            ));
         }
-    })
+        let mut map = Map::new();
+        let mut items = Vec::with_capacity(n);
+        for i in 0..n {
+            let e = value_entries + i * VALUE_ENTRY;
+            let v = self.entry(body, e, depth)?;
+            if is_object {
+                let k = self.key(body, HEADER + i * KEY_ENTRY)?;
+                map.insert(k, v);
+            } else {
+                items.push(v);
+            }
+        }
+        Ok(if is_object {
+            Value::Object(map)
+        } else {
+            Value::Array(items)
+        })
+    }
+
+    /// The value behind the 5-byte value entry at `e` (in bounds: checked by
+    /// the caller). Literals are stored in the entry itself.
+    fn entry(&mut self, body: &[u8], e: usize, depth: usize) -> Result<Value, CodecError> {
+        let tp = *body
+            .get(e)
+            .ok_or_else(|| CodecError::invalid("binary JSON", "value entry past the end"))?;
+        let at = if tp == TYPE_LITERAL {
+            add(e, 1)?
+        } else {
+            get_u32(body, add(e, 1)?, "value offset")?
+        };
+        let v = body.get(at..).ok_or_else(|| {
+            CodecError::invalid(
+                "binary JSON",
+                format!("value offset {at} is past the end ({} bytes)", body.len()),
+            )
+        })?;
+        self.value(tp, v, depth)
+    }
+
+    /// The key of the 6-byte key entry at `ke`: u32 offset, u16 length.
+    fn key(&mut self, body: &[u8], ke: usize) -> Result<String, CodecError> {
+        let off = get_u32(body, ke, "key offset")?;
+        let len = get_u16(body, add(ke, 4)?, "key length")?;
+        let k = body.get(off..add(off, len)?).ok_or_else(|| {
+            CodecError::invalid(
+                "binary JSON",
+                format!(
+                    "key at {off}..+{len} is past the end ({} bytes)",
+                    body.len()
+                ),
+            )
+        })?;
+        self.charge(len)?;
+        Ok(String::from_utf8_lossy(k).into_owned())
+    }
 }
 
 fn le8(rest: &mut &[u8]) -> Result<[u8; 8], CodecError> {
@@ -215,44 +372,6 @@ fn le8(rest: &mut &[u8]) -> Result<[u8; 8], CodecError> {
     let mut a = [0u8; 8];
     a.copy_from_slice(b);
     Ok(a)
-}
-
-fn read_container(is_object: bool, body: &[u8]) -> Result<Value, CodecError> {
-    let n = get_u32(body, 0)?;
-    let total = get_u32(body, 4)?;
-    let body = body
-        .get(..total)
-        .ok_or_else(|| CodecError::invalid("binary JSON", "container size past the end"))?;
-    let key_entries = if is_object { n * KEY_ENTRY } else { 0 };
-    let mut map = Map::new();
-    let mut items = Vec::with_capacity(n.min(body.len()));
-    for i in 0..n {
-        let e = HEADER + key_entries + i * VALUE_ENTRY;
-        let tp = *body
-            .get(e)
-            .ok_or_else(|| CodecError::invalid("binary JSON", "value entry past the end"))?;
-        let v = if tp == TYPE_LITERAL {
-            read_value(tp, body.get(e + 1..).unwrap_or_default())?
-        } else {
-            read_value(tp, body.get(get_u32(body, e + 1)?..).unwrap_or_default())?
-        };
-        if is_object {
-            let ke = HEADER + i * KEY_ENTRY;
-            let off = get_u32(body, ke)?;
-            let len = usize::from(u16::from_le_bytes([body[ke + 4], body[ke + 5]]));
-            let k = body
-                .get(off..off + len)
-                .ok_or_else(|| CodecError::invalid("binary JSON", "key past the end"))?;
-            map.insert(String::from_utf8_lossy(k).into_owned(), v);
-        } else {
-            items.push(v);
-        }
-    }
-    Ok(if is_object {
-        Value::Object(map)
-    } else {
-        Value::Array(items)
-    })
 }
 
 /// MySQL's JSON text style: `", "` between items and `": "` after keys.

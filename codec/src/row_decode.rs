@@ -62,7 +62,7 @@ fn fill_from_handle(
     match (table.handle, handle) {
         (HandleKind::IntPk, Handle::Int(h)) => {
             if let Some(c) = table.int_handle_column() {
-                out[c.offset] = if c.field_type.unsigned {
+                *slot(out, c.offset)? = if c.field_type.unsigned {
                     Datum::Uint(*h as u64)
                 } else {
                     Datum::Int(*h)
@@ -72,15 +72,32 @@ fn fill_from_handle(
         (HandleKind::Common, Handle::Common(bytes)) => {
             let datums = decode_key_datums(bytes)?;
             for (ic, d) in common_handle_columns(table).iter().zip(datums) {
-                let col = &table.columns[ic.offset];
-                if out[ic.offset].is_null() {
-                    out[ic.offset] = key_datum_for_column(d, col);
+                let col = table
+                    .columns
+                    .get(ic.offset)
+                    .ok_or_else(|| bad_offset(ic.offset))?;
+                let target = slot(out, ic.offset)?;
+                if target.is_null() {
+                    *target = key_datum_for_column(d, col);
                 }
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// The output datum of the column at `offset`. The schema may come from a
+/// user's file (`squall decode --table-schema`), so offsets are checked too.
+fn slot(out: &mut [Datum], offset: usize) -> Result<&mut Datum, CodecError> {
+    out.get_mut(offset).ok_or_else(|| bad_offset(offset))
+}
+
+fn bad_offset(offset: usize) -> CodecError {
+    CodecError::invalid(
+        "table schema",
+        format!("handle column offset {offset} is not a column of the table"),
+    )
 }
 
 /// Key datums do not say their SQL type: re-type them from the column.

@@ -113,6 +113,8 @@ pub enum Slot<'a> {
 }
 
 impl<'a> RowV2<'a> {
+    /// Parses the header, IDs and offsets and checks that every offset lies
+    /// inside the data. Total on any input.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, CodecError> {
         let mut b = bytes;
         let h = take(&mut b, 6, "row v2 header")?;
@@ -125,35 +127,27 @@ impl<'a> RowV2<'a> {
         let large = h[1] & FLAG_LARGE != 0;
         let nn = usize::from(u16::from_le_bytes([h[2], h[3]]));
         let nl = usize::from(u16::from_le_bytes([h[4], h[5]]));
-        let id_w = if large { 4 } else { 1 };
+        // Both counts are u16, so these products cannot overflow.
+        let (id_w, off_w) = if large { (4, 4) } else { (1, 2) };
         let ids = take(&mut b, (nn + nl) * id_w, "row v2 column ids")?;
-        let read = |chunk: &[u8]| -> u32 {
-            if large {
-                u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])
-            } else {
-                u32::from(chunk[0])
-            }
-        };
-        let all: Vec<u32> = ids.chunks(id_w).map(read).collect();
-        let off_w = if large { 4 } else { 2 };
+        let all: Vec<u32> = ids.chunks_exact(id_w).map(read_le).collect();
         let offs = take(&mut b, nn * off_w, "row v2 offsets")?;
         let ends: Vec<usize> = offs
-            .chunks(off_w)
-            .map(|c| {
-                if large {
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize
-                } else {
-                    usize::from(u16::from_le_bytes([c[0], c[1]]))
-                }
-            })
+            .chunks_exact(off_w)
+            .map(|c| read_le(c) as usize)
             .collect();
-        let data_len = ends.last().copied().unwrap_or(0);
-        if ends.windows(2).any(|w| w[0] > w[1]) {
+        if let Some(i) = ends.windows(2).position(|w| w[0] > w[1]) {
             return Err(CodecError::invalid(
                 "row v2 value",
-                "offsets are not ascending",
+                format!(
+                    "offset {} of column #{} is before the previous one ({})",
+                    ends[i + 1],
+                    i + 1,
+                    ends[i]
+                ),
             ));
         }
+        let data_len = ends.last().copied().unwrap_or(0);
         let data = take(&mut b, data_len, "row v2 data")?;
         if h[1] & FLAG_CHECKSUM == 0 && !b.is_empty() {
             return Err(CodecError::invalid(
@@ -161,10 +155,11 @@ impl<'a> RowV2<'a> {
                 format!("{} bytes after the data", b.len()),
             ));
         }
+        let (not_null_ids, null_ids) = all.split_at(nn);
         Ok(Self {
             large,
-            not_null_ids: all[..nn].to_vec(),
-            null_ids: all[nn..].to_vec(),
+            not_null_ids: not_null_ids.to_vec(),
+            null_ids: null_ids.to_vec(),
             ends,
             data,
         })
@@ -175,7 +170,9 @@ impl<'a> RowV2<'a> {
             return Slot::Missing;
         };
         if let Ok(i) = self.not_null_ids.binary_search(&id) {
-            return Slot::Value(self.value_at(i));
+            if let Some(v) = self.value_at(i) {
+                return Slot::Value(v);
+            }
         }
         if self.null_ids.binary_search(&id).is_ok() {
             return Slot::Null;
@@ -183,11 +180,22 @@ impl<'a> RowV2<'a> {
         Slot::Missing
     }
 
-    /// Bytes of the i-th not-null column.
-    pub fn value_at(&self, i: usize) -> &'a [u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+    /// Bytes of the i-th not-null column (`None` past the last one).
+    pub fn value_at(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(prev) => *self.ends.get(prev)?,
+            None => 0,
+        };
+        self.data.get(start..end)
     }
+}
+
+/// A little-endian u8 or u32 (the two ID widths) or u16 (small offsets).
+fn read_le(b: &[u8]) -> u32 {
+    b.iter()
+        .rev()
+        .fold(0u32, |acc, &x| (acc << 8) | u32::from(x))
 }
 
 #[cfg(test)]

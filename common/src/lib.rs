@@ -3,6 +3,8 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod duplicates_file;
+pub mod failpoint;
 pub mod logging;
 pub mod queue;
 pub mod schema;

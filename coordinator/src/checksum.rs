@@ -1,48 +1,45 @@
-//! The table checksum computed from TiKV: every record and index KV of the
-//! table's physical IDs at a timestamp after the imports, summed with the
-//! same crc64-xor / count / bytes the encoders used (Lightning's
-//! `KVChecksum` over the logical TiDB key and the value), so it can be
-//! compared with the merged engine results.
+//! The table checksum computed inside TiKV, as TiDB Lightning's
+//! `TiKVChecksumManager` gets it: for each physical table (the table, or
+//! each partition) its record range and each written index's range are cut
+//! at the region boundaries PD reports, and each piece's leader answers a
+//! coprocessor checksum request (crc64-xor over key ‖ value, pair count,
+//! bytes) at one snapshot ts. Only those three numbers per piece cross the
+//! network; the XOR and sums merge the pieces in any order into what the
+//! encoders computed locally (Lightning's `KVChecksum` over the logical
+//! TiDB key and the value).
 //!
-//! The table's key range is cut at the region boundaries PD reports and the
-//! pieces are scanned in parallel (`tidb.distsql-scan-concurrency`, as
-//! Lightning's checksum uses); the checksum is an XOR and sums, so the
-//! pieces merge in any order. A piece whose region splits or moves while it
-//! is scanned is still read completely: [`RangeScanner`] re-routes each page.
+//! Up to `tidb.distsql-scan-concurrency` pieces are in flight (the knob
+//! Lightning's checksum uses); region errors re-route or re-cut a piece from
+//! PD and retry it with backoff ([`walk_regions`]).
 
-use futures::{stream, StreamExt, TryStreamExt};
-use squall_client::keys::min_end;
-use squall_client::{ClientError, ImportClient};
-use squall_codec::key::table_range;
+use squall_client::{walk_regions, ClientError, ImportClient, RegionPiece};
+use squall_codec::key::{table_index_range, table_record_range, INDEX_SEP, TABLE_PREFIX};
 use squall_codec::KvChecksum;
-use squall_common::checkpoint::ChecksumRecord;
+use squall_common::checkpoint::{ChecksumRecord, TableCheckpoint};
+use squall_proto::tipb::ChecksumScanOn;
 
-use crate::scan::RangeScanner;
-
-/// Regions fetched from PD per ScanRegions call when planning the pieces.
-const REGION_PAGE: i32 = 128;
-
-/// The checksum of everything TiKV holds for `physical_ids` at `ts`,
-/// scanning up to `concurrency` regions at once.
+/// The checksum of everything TiKV holds at `ts` in `table`'s record and
+/// written-index ranges, over every physical ID, `concurrency` region
+/// pieces at a time.
 pub async fn remote_checksum(
     client: &ImportClient,
-    physical_ids: &[i64],
+    table: &TableCheckpoint,
     ts: u64,
     concurrency: usize,
 ) -> Result<ChecksumRecord, ClientError> {
-    let mut pieces = Vec::new();
-    for &id in physical_ids {
-        let (start, end) = table_range(id);
-        pieces.extend(region_pieces(client, start, end).await?);
+    let ranges = checksum_ranges(table);
+    let pieces = walk_regions(
+        client,
+        "Coprocessor checksum",
+        ranges,
+        concurrency,
+        |piece| piece_checksum(client, piece, ts),
+    )
+    .await?;
+    let mut sum = KvChecksum::default();
+    for piece in &pieces {
+        sum.merge(piece);
     }
-    let sum = stream::iter(pieces)
-        .map(|(start, end)| piece_checksum(client, start, end, ts))
-        .buffer_unordered(concurrency.max(1))
-        .try_fold(KvChecksum::default(), |mut acc, piece| async move {
-            acc.merge(&piece);
-            Ok(acc)
-        })
-        .await?;
     Ok(ChecksumRecord {
         crc: sum.crc,
         kvs: sum.kvs,
@@ -50,39 +47,55 @@ pub async fn remote_checksum(
     })
 }
 
-/// `[start, end)` cut at the boundaries of the regions overlapping it.
-async fn region_pieces(
-    client: &ImportClient,
-    start: Vec<u8>,
-    end: Vec<u8>,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ClientError> {
-    let regions = client.pd().scan_regions(&start, &end, REGION_PAGE).await?;
-    let mut pieces = Vec::with_capacity(regions.len());
-    let mut cursor = start;
-    for region in regions {
-        // ScanRegions is checked continuous, so each region ends past `cursor`.
-        let stop = min_end(&region.end, &end).to_vec();
-        pieces.push((cursor, stop.clone()));
-        if stop.is_empty() || stop == end {
-            break;
-        }
-        cursor = stop;
+/// Every physical table's record range, then its written indexes' ranges
+/// (a clustered primary key writes no index KVs: it is the record key).
+fn checksum_ranges(table: &TableCheckpoint) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let indexes: Vec<i64> = table.table.written_indices().map(|ix| ix.id).collect();
+    let mut ranges = Vec::new();
+    for id in table.physical_ids() {
+        ranges.push(table_record_range(id));
+        ranges.extend(indexes.iter().map(|&ix| table_index_range(id, ix)));
     }
-    Ok(pieces)
+    ranges
 }
 
 async fn piece_checksum(
     client: &ImportClient,
-    start: Vec<u8>,
-    end: Vec<u8>,
+    piece: RegionPiece,
     ts: u64,
 ) -> Result<KvChecksum, ClientError> {
-    let mut sum = KvChecksum::default();
-    let mut scanner = RangeScanner::new(client, start, end, ts);
-    while let Some(page) = scanner.next_page().await? {
-        for (key, value) in &page {
-            sum.update(key, value);
-        }
+    let scan_on = scan_on(&piece.start);
+    let range = [(piece.start, piece.end)];
+    client.checksum(&piece.region, &range, scan_on, ts).await
+}
+
+/// Index or record, from the piece's start key (`t{id}_i…` or `t{id}_r…`):
+/// a piece starts inside the range it was cut from.
+fn scan_on(start: &[u8]) -> ChecksumScanOn {
+    const SEP_AT: usize = 1 + 8;
+    let is_index = start.first() == Some(&TABLE_PREFIX)
+        && start.get(SEP_AT..SEP_AT + INDEX_SEP.len()) == Some(INDEX_SEP);
+    match is_index {
+        true => ChecksumScanOn::Index,
+        false => ChecksumScanOn::Table,
     }
-    Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use squall_codec::handle::Handle;
+    use squall_codec::key::record_key;
+
+    #[test]
+    fn pieces_say_whether_they_scan_records_or_an_index() {
+        let (index_start, index_end) = table_index_range(45, 2);
+        assert_eq!(scan_on(&index_start), ChecksumScanOn::Index);
+        assert_eq!(scan_on(&index_end), ChecksumScanOn::Index);
+        assert_eq!(
+            scan_on(&record_key(45, &Handle::Int(7))),
+            ChecksumScanOn::Table
+        );
+        assert_eq!(scan_on(&table_record_range(45).0), ChecksumScanOn::Table);
+    }
 }

@@ -3,9 +3,11 @@
 //! * [`plan`]: source → tables → chunks → engines, deterministic, and the
 //!   plan in the checkpoint store (each engine's commit ts from PD's TSO,
 //!   stored before anything is written).
-//! * [`run`]: the embedded runner ([`run_import`]): coordinator and worker
-//!   loops in one process over the in-process queue and the local checkpoint
-//!   store; post-processing (duplicate step, checksum) and the summary.
+//! * [`run`]: the runner ([`run_import`]): plan, publish, wait on the engine
+//!   records, post-process (duplicate step, checksum), summary; with worker
+//!   loops in this process over the in-process queue and the local
+//!   checkpoint store (embedded), or over a cluster's store and queue.
+//! * [`service`]: `squall coordinator`, the runner behind an HTTP API.
 //! * [`checksum`]: the table checksum computed from TiKV.
 //! * [`export`]: read a table back from TiKV (`squall export`).
 //! * [`scan`]: region-by-region `KvScan` of a key range at a timestamp.
@@ -21,7 +23,11 @@ pub mod plan;
 pub mod resolve;
 pub mod run;
 pub mod scan;
+pub mod service;
 
 pub use error::CoordinatorError;
 pub use export::{export_table, ExportFormat, ExportOptions, ExportStats, SchemaSource};
-pub use run::{run_import, ImportOptions, ImportProgress, ImportSummary, Phase, ProgressView};
+pub use run::{
+    run_import, ClusterSeams, ImportOptions, ImportProgress, ImportSummary, Phase, ProgressView,
+    Workers,
+};

@@ -1,5 +1,6 @@
 //! Reading a key range back from TiKV at a timestamp, region by region with
-//! `KvScan` pages: what the checksum and `squall export` are built on.
+//! `KvScan` pages: what `squall export` is built on. (The post-import
+//! checksum does not read data back: TiKV computes it, see `checksum`.)
 //! Each page asks PD for the region holding the cursor, so splits, leader
 //! moves and region errors are handled by re-routing and retrying (bounded,
 //! with backoff, logged by the client's retry helper).

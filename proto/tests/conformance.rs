@@ -4,22 +4,27 @@
 //!
 //! Upstream is the `proto/` folder of the tikv-client 0.4.0 crate, found via
 //! `SQUALL_UPSTREAM_KVPROTO` or in the cargo registry (`scripts/setup.sh`
-//! fetches it).
+//! fetches it). tipb is not in that crate: its checksum messages are compared
+//! with `$SQUALL_UPSTREAM_TIPB/checksum.proto` (pingcap/tipb's `proto/`
+//! folder) when set, else with the definitions reproduced in [`tipb`].
 
 #[path = "conformance/compare.rs"]
 mod compare;
+#[path = "conformance/tipb.rs"]
+mod tipb;
 
 use std::path::{Path, PathBuf};
 
 use prost_types::FileDescriptorSet;
 
-/// The files of our subset; upstream has files of the same names.
+/// The files of our kvproto subset; upstream has files of the same names.
 const FILES: &[&str] = &[
     "metapb.proto",
     "errorpb.proto",
     "kvrpcpb.proto",
     "import_sstpb.proto",
     "pdpb.proto",
+    "coprocessor.proto",
     "tikvpb.proto",
 ];
 
@@ -85,4 +90,15 @@ fn subset_matches_upstream_kvproto() {
         "our kvproto subset differs from upstream:\n{}",
         problems.join("\n")
     );
+    // The coprocessor checksum path is compared like the rest: these must
+    // be in the subset (a dropped file would compare as "no differences").
+    let defined = compare::names(&ours);
+    for name in [
+        ".coprocessor.Request",
+        ".coprocessor.Response",
+        ".coprocessor.KeyRange",
+        ".tikvpb.Tikv.Coprocessor",
+    ] {
+        assert!(defined.contains(name), "{name} is not in the subset");
+    }
 }

@@ -85,13 +85,13 @@ pub fn target_profile_dir() -> Option<PathBuf> {
     Some(profile.to_owned())
 }
 
-/// The built `squall` binary: `$SQUALL_BIN`, else next to the test binary's
-/// profile dir. `None` if not built (`cargo build -p squall`).
-pub fn squall_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("SQUALL_BIN") {
-        return Some(PathBuf::from(path)).filter(|p| p.is_file());
+/// Skips a test whose prerequisite is missing, saying why; under `CI=true`
+/// (where every prerequisite must be there) the test fails instead.
+pub fn skip(reason: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true and a prerequisite is missing: {reason}");
     }
-    find_binary("squall")
+    eprintln!("skipping: {reason}");
 }
 
 /// A binary named `name`: in the target profile dir, else on `PATH`.

@@ -1,11 +1,12 @@
 //! The `tikvpb.Tikv` service of a store: snapshot reads at a version
-//! (KvGet, KvBatchGet, KvScan) and SplitRegion.
+//! (KvGet, KvBatchGet, KvScan), SplitRegion, and Coprocessor (checksum
+//! requests, in `coprocessor.rs`).
 
 use squall_proto::kvrpcpb::{
     BatchGetRequest, BatchGetResponse, Context, GetRequest, GetResponse, KvPair, ScanRequest,
     ScanResponse, SplitRegionRequest, SplitRegionResponse,
 };
-use squall_proto::{errorpb, tikvpb};
+use squall_proto::{coprocessor, errorpb, tikvpb};
 use tonic::{Request, Response, Status};
 
 use crate::faults::Rpc;
@@ -47,7 +48,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 impl StoreService {
-    fn leader_region(&self, ctx: &Context, check: EpochCheck) -> Result<RegionMeta, Refusal> {
+    pub(crate) fn leader_region(&self, ctx: &Context, check: EpochCheck) -> Result<RegionMeta, Refusal> {
         let state = lock(&self.cluster.state);
         Ok(check_context(&state, self.store.id, ctx, check, None)?)
     }
@@ -258,6 +259,19 @@ impl tikvpb::tikv_server::Tikv for StoreService {
             region_error: Some(e),
             ..Default::default()
         })
+    }
+
+    async fn coprocessor(
+        &self,
+        request: Request<coprocessor::Request>,
+    ) -> Result<Response<coprocessor::Response>, Status> {
+        respond(
+            self.serve_coprocessor(request.into_inner()).await,
+            |e| coprocessor::Response {
+                region_error: Some(e),
+                ..Default::default()
+            },
+        )
     }
 
     async fn split_region(

@@ -26,7 +26,10 @@
 //!   returns the last of `count` stamps. Requests must carry the cluster id
 //!   from GetMembers, as with PD.
 //! * **Tikv.** KvGet, KvBatchGet, KvScan at a version; SplitRegion (raw keys,
-//!   right-derived like TiKV, epoch version bumped).
+//!   right-derived like TiKV, epoch version bumped); Coprocessor with checksum
+//!   requests (tp 105: crc64-xor over raw key ‖ value at the request's start
+//!   ts, as TiKV's `coprocessor/checksum.rs`); other request types get TiKV's
+//!   "unsupported tp" `other_error`.
 //! * **ImportSST.** SwitchMode/GetMode (import mode lapses if not renewed),
 //!   Write (staged as real SST files per store, epoch checked against the
 //!   store's region: RequestTooNew / RequestTooOld in `WriteResponse.error`),
@@ -74,6 +77,7 @@
 mod admin;
 mod cluster;
 pub mod config;
+mod coprocessor;
 pub mod error;
 pub mod faults;
 mod import;

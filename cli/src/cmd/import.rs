@@ -1,6 +1,7 @@
 //! `squall import`: import a dump into TiKV in one process (embedded mode),
-//! resuming from the checkpoint when one exists. Exit code 0 only when the
-//! job ended verified.
+//! resuming from the checkpoint when one exists; with `--coordinator URL`,
+//! submit the same job to a cluster's coordinator and follow it
+//! ([`super::follow`]). Exit code 0 only when the job ended verified.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,13 +11,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use squall_coordinator::{run_import, CoordinatorError, ImportOptions, ImportProgress, Phase};
+use squall_coordinator::service::JobRequest;
+use squall_coordinator::{
+    run_import, CoordinatorError, ImportOptions, ImportProgress, Phase, ProgressView,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::config_args::GlobalArgs;
 
 /// Exit code after Ctrl-C / SIGTERM (the job is checkpointed).
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ProgressMode {
@@ -43,6 +47,11 @@ pub struct Args {
     /// Seconds between progress log lines (log mode).
     #[arg(long, default_value_t = 10)]
     log_interval: u64,
+    /// Run the job on a cluster: submit it to this `squall coordinator`
+    /// (`http://host:port`) and follow it. `--source` and `--output` must
+    /// be paths every node of the cluster sees.
+    #[arg(long)]
+    coordinator: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
@@ -63,14 +72,18 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(&cfg.squall.output_dir));
+    if let Some(url) = args.coordinator.clone() {
+        return run_remote(url, cfg, &args, pd_addrs, output);
+    }
     let opts = ImportOptions::new(cfg, args.source.clone(), pd_addrs, output);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let progress = ImportProgress::new();
+        let shown = Arc::clone(&progress);
         let display = tokio::spawn(show_progress(
-            Arc::clone(&progress),
+            move || shown.view(),
             args.progress,
             args.log_interval,
         ));
@@ -93,8 +106,54 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The job as a coordinator takes it: the config as TOML (every default
+/// filled in), paths made absolute.
+fn run_remote(
+    url: String,
+    cfg: squall_common::TaskConfig,
+    args: &Args,
+    pd_addrs: Vec<String>,
+    output: PathBuf,
+) -> anyhow::Result<ExitCode> {
+    let absolute = |p: &PathBuf| -> anyhow::Result<String> {
+        let p = std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
+        Ok(p.canonicalize().unwrap_or(p).display().to_string())
+    };
+    let req = JobRequest {
+        task_toml: toml::to_string(&cfg).context("writing the task config as TOML")?,
+        source_dir: absolute(&args.source)?,
+        pd_addrs,
+        output_dir: absolute(&output)?,
+    };
+    let follow = super::follow::Follow {
+        url,
+        progress: args.progress,
+        log_interval: args.log_interval,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_following_on_signal(shutdown.clone()));
+        super::follow::submit_and_follow(follow, req, shutdown).await
+    })
+}
+
+/// Ctrl-C or SIGTERM while following: stop following (the job runs on).
+async fn stop_following_on_signal(shutdown: CancellationToken) {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        tracing::warn!("cannot listen for SIGTERM");
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    shutdown.cancel();
+}
+
 /// First Ctrl-C or SIGTERM: stop cleanly (checkpointed). A second: exit now.
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     else {
         tracing::warn!("cannot listen for SIGTERM");
@@ -114,7 +173,11 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     }
 }
 
-async fn show_progress(progress: Arc<ImportProgress>, mode: ProgressMode, log_interval: u64) {
+/// Shows what `view` says (read every few hundred ms) until it says `Done`.
+pub(crate) async fn show_progress<V>(view: V, mode: ProgressMode, log_interval: u64)
+where
+    V: Fn() -> ProgressView + Send + 'static,
+{
     let bar = match mode {
         ProgressMode::None => return,
         ProgressMode::Log => false,
@@ -122,13 +185,13 @@ async fn show_progress(progress: Arc<ImportProgress>, mode: ProgressMode, log_in
         ProgressMode::Auto => std::io::stderr().is_terminal(),
     };
     if bar {
-        show_bar(progress).await
+        show_bar(view).await
     } else {
-        show_log(progress, Duration::from_secs(log_interval.max(1))).await
+        show_log(view, Duration::from_secs(log_interval.max(1))).await
     }
 }
 
-async fn show_bar(progress: Arc<ImportProgress>) {
+async fn show_bar(view: impl Fn() -> ProgressView) {
     let pb = ProgressBar::new(0);
     let style = ProgressStyle::with_template(
         "{spinner} {prefix:>9} [{bar:30}] {bytes}/{total_bytes} encoded, {bytes_per_sec}, ETA {eta} {msg}",
@@ -137,7 +200,7 @@ async fn show_bar(progress: Arc<ImportProgress>) {
     .progress_chars("=> ");
     pb.set_style(style);
     loop {
-        let v = progress.view();
+        let v = view();
         pb.set_length(v.total_source_bytes);
         pb.set_position(v.encoded_bytes.min(v.total_source_bytes));
         pb.set_prefix(v.phase.name());
@@ -155,11 +218,11 @@ async fn show_bar(progress: Arc<ImportProgress>) {
     }
 }
 
-async fn show_log(progress: Arc<ImportProgress>, every: Duration) {
+async fn show_log(view: impl Fn() -> ProgressView, every: Duration) {
     let started = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(every).await;
-        let v = progress.view();
+        let v = view();
         let secs = started.elapsed().as_secs_f64().max(1e-3);
         let pct = if v.total_source_bytes == 0 {
             0.0

@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
 pub mod check_config;
+pub mod coordinator;
 pub mod decode;
 pub mod export;
+mod follow;
 pub mod gen_dump;
 pub mod import;
 pub mod sim;
+pub mod worker;

@@ -1,7 +1,8 @@
 //! Calls to TiKV stores: the ImportSST service (mode, Write, MultiIngest,
-//! DuplicateDetect) and the Tikv service (KV reads, SplitRegion). Stores are
-//! found through PD; channels are cached per address.
+//! DuplicateDetect) and the Tikv service (KV reads, SplitRegion, coprocessor
+//! checksum). Stores are found through PD; channels are cached per address.
 
+mod coprocessor;
 mod duplicate;
 mod import;
 mod kv;
@@ -85,11 +86,28 @@ impl ImportClient {
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
+        self.unary_within(store_id, method, self.options().rpc_timeout, f)
+            .await
+    }
+
+    /// [`Self::unary`] with its own deadline per attempt, for calls that
+    /// scan a whole region before answering (a coprocessor checksum).
+    async fn unary_within<Resp, F, Fut>(
+        &self,
+        store_id: u64,
+        method: &'static str,
+        after: std::time::Duration,
+        f: F,
+    ) -> Result<Resp, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
         retry_if(
             method,
             &self.options().retry,
             ClientError::is_transient,
-            || self.unary_once(store_id, method, &f),
+            || self.attempt(store_id, method, after, &f),
         )
         .await
     }
@@ -105,8 +123,23 @@ impl ImportClient {
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
+        self.attempt(store_id, method, self.options().rpc_timeout, f)
+            .await
+    }
+
+    async fn attempt<Resp, F, Fut>(
+        &self,
+        store_id: u64,
+        method: &'static str,
+        after: std::time::Duration,
+        f: &F,
+    ) -> Result<Resp, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
         let (addr, channel) = self.channel(store_id).await?;
-        let result = with_timeout(method, &addr, self.options().rpc_timeout, f(channel)).await;
+        let result = with_timeout(method, &addr, after, f(channel)).await;
         if let Err(err) = &result {
             self.report_failure(store_id, err);
         }

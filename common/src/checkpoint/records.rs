@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::schema::TableInfo;
 
 /// Format version written by this build; records with a larger one are refused.
-pub const RECORD_VERSION: u32 = 1;
+///
+/// 2: the table ladder lost its `failed` and `duplicates-detected` rungs
+/// (failures are `last_error`); version-1 table records in those states
+/// cannot be read.
+pub const RECORD_VERSION: u32 = 2;
 
 /// Lightning's KV checksum triple: XOR of CRC-64/XZ over `key || value`, pair
 /// count and byte count. XOR and addition make it order-independent and
@@ -121,6 +125,10 @@ pub struct TableCheckpoint {
     pub local: Option<TableTotals>,
     /// Checksum read back from TiKV, set by the verify step.
     pub remote: Option<ChecksumRecord>,
+    /// Why the last attempt at the table's next step failed (cleared when a
+    /// step finishes). Interruptions are not failures and leave no note.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// A partitioned table's partitions (mirrors the source crate's `PartitionInfo`).
@@ -145,36 +153,53 @@ impl TableCheckpoint {
     }
 }
 
-/// Table lifecycle: `Pending → Ingested → DuplicatesDetected → Resolved →
-/// ChecksumVerified`, or `Failed` from any state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How far a table got: the last post-processing step that *finished*. The
+/// ladder has no failure rung on purpose: a step that failed or was
+/// interrupted leaves the state where it was (a failure is noted in
+/// [`TableCheckpoint::last_error`]), so a rerun redoes exactly the steps
+/// that did not finish, and [`TableState::next_step`] is the one place that
+/// decides what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum TableState {
+    /// Engines are still being imported.
     Pending,
-    /// Every engine of the table is encoded and ingested.
+    /// Every engine of the table is encoded and ingested; results merged.
     Ingested,
-    /// Global duplicate detection ran; `found` conflicting KVs.
-    DuplicatesDetected {
-        found: u64,
-    },
-    /// Conflicts were handled by the configured strategy.
+    /// Global duplicate detection ran and the conflict strategy was applied.
     Resolved,
+    /// TiKV's checksum was compared with the expected one (or checksums are off).
     ChecksumVerified,
-    Failed {
-        reason: String,
-    },
+}
+
+/// A post-processing step, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableStep {
+    /// Merge the engines' results (→ `Ingested`).
+    Merge,
+    /// Detect duplicates across engines, report and resolve (→ `Resolved`).
+    Duplicates,
+    /// Compare the checksum with TiKV's (→ `ChecksumVerified`).
+    Checksum,
 }
 
 impl TableState {
-    /// Position in the lifecycle, so steps can skip what is already done.
-    pub fn rank(&self) -> u8 {
+    /// The step that takes the table to its next state; `None` when done.
+    pub fn next_step(self) -> Option<TableStep> {
         match self {
-            Self::Pending => 0,
-            Self::Ingested => 1,
-            Self::DuplicatesDetected { .. } => 2,
-            Self::Resolved => 3,
-            Self::ChecksumVerified => 4,
-            Self::Failed { .. } => 5,
+            Self::Pending => Some(TableStep::Merge),
+            Self::Ingested => Some(TableStep::Duplicates),
+            Self::Resolved => Some(TableStep::Checksum),
+            Self::ChecksumVerified => None,
+        }
+    }
+
+    /// The state a finished `step` leads to.
+    pub fn after(step: TableStep) -> Self {
+        match step {
+            TableStep::Merge => Self::Ingested,
+            TableStep::Duplicates => Self::Resolved,
+            TableStep::Checksum => Self::ChecksumVerified,
         }
     }
 }
@@ -313,6 +338,10 @@ pub enum EngineState {
 #[serde(rename_all = "kebab-case")]
 pub struct EngineResult {
     pub attempt: u32,
+    /// The worker that did this attempt (`embedded-<pid>` or a cluster
+    /// worker's `--id`); empty in records written before it was kept.
+    #[serde(default)]
+    pub worker: String,
     pub rows: u64,
     pub data: ChecksumRecord,
     /// Per index ID.

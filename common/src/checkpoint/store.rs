@@ -67,6 +67,10 @@ pub enum CheckpointError {
     Missing { key: String },
     #[error("checkpoint store unavailable: {reason}")]
     Unavailable { reason: String },
+    /// The store answered and refused (permission, size limit, bad
+    /// configuration): trying the same call again gets the same answer.
+    #[error("checkpoint store rejected {what}: {reason}")]
+    Rejected { what: String, reason: String },
 }
 
 impl CheckpointError {
@@ -80,7 +84,8 @@ impl CheckpointError {
             | Self::Decode { .. }
             | Self::Encode { .. }
             | Self::UnsupportedVersion { .. }
-            | Self::Missing { .. } => false,
+            | Self::Missing { .. }
+            | Self::Rejected { .. } => false,
         }
     }
 }

@@ -19,6 +19,7 @@ pub const ALL_CASES: &[&str] = &[
     "list_returns_prefix_in_key_order",
     "delete_reports_existence",
     "concurrent_cas_has_one_winner",
+    "concurrent_increments_are_all_counted",
     "invalid_keys_are_rejected",
     "values_are_binary_safe",
 ];
@@ -171,6 +172,52 @@ pub async fn concurrent_cas_has_one_winner<S: CheckpointStore>(store: S) {
     );
 }
 
+/// Writers racing read-modify-CAS loops on one counter: every increment
+/// lands exactly once and every swap gets its own revision.
+pub async fn concurrent_increments_are_all_counted<S: CheckpointStore>(store: S) {
+    const WRITERS: u64 = 4;
+    const EACH: u64 = 10;
+    let store = Arc::new(store);
+    store.put("squall/counter", b"0".to_vec()).await.unwrap();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { increment_times(&*store, "squall/counter", EACH).await })
+        })
+        .collect();
+    let mut revisions = Vec::new();
+    for t in tasks {
+        revisions.extend(t.await.unwrap());
+    }
+    let total = WRITERS * EACH;
+    let got = store.get("squall/counter").await.unwrap().unwrap();
+    assert_eq!(got.value, total.to_string().into_bytes());
+    revisions.sort();
+    revisions.dedup();
+    assert_eq!(revisions.len() as u64, total, "one revision per winning swap");
+    assert_eq!(revisions.last(), Some(&got.revision));
+}
+
+/// Adds one to the decimal counter at `key` `times` times by get + cas,
+/// retrying on conflict; returns the revision of each winning swap.
+pub async fn increment_times<S: CheckpointStore + ?Sized>(
+    store: &S,
+    key: &str,
+    times: u64,
+) -> Vec<Revision> {
+    let mut won = Vec::new();
+    while (won.len() as u64) < times {
+        let current = store.get(key).await.unwrap().unwrap();
+        let n: u64 = String::from_utf8(current.value).unwrap().parse().unwrap();
+        let next = (n + 1).to_string().into_bytes();
+        match store.cas(key, Some(current.revision), next).await.unwrap() {
+            CasOutcome::Swapped(rev) => won.push(rev),
+            CasOutcome::Conflict { .. } => tokio::task::yield_now().await,
+        }
+    }
+    won
+}
+
 pub async fn invalid_keys_are_rejected<S: CheckpointStore>(store: S) {
     assert!(store.put("", vec![]).await.is_err());
     assert!(store.put("a\0b", vec![]).await.is_err());
@@ -214,6 +261,7 @@ macro_rules! checkpoint_store_test_suite {
                 list_returns_prefix_in_key_order,
                 delete_reports_existence,
                 concurrent_cas_has_one_winner,
+                concurrent_increments_are_all_counted,
                 invalid_keys_are_rejected,
                 values_are_binary_safe
             );

@@ -21,6 +21,8 @@ pub const ALL_CASES: &[&str] = &[
     "pending_duplicate_is_dropped",
     "competing_pullers_get_distinct_tasks",
     "waiting_pull_wakes_on_publish",
+    "republish_of_unfinished_tasks_is_deduplicated",
+    "heartbeat_keeps_task_from_other_pullers",
 ];
 
 fn task(id: &str) -> TaskMessage {
@@ -196,6 +198,72 @@ pub async fn waiting_pull_wakes_on_publish<Q: TaskQueue>(q: Q) {
     );
 }
 
+/// A restarted coordinator republishes every task it has no result for, some
+/// still queued, one in flight: nothing is queued twice. (What happens to an
+/// id republished after its ack differs: the in-process queue has forgotten
+/// it, JetStream remembers it for its duplicate window. Not part of the
+/// contract; callers skip tasks their checkpoint store records as done.)
+pub async fn republish_of_unfinished_tasks_is_deduplicated<Q: TaskQueue>(q: Q) {
+    for id in ["a", "b", "c"] {
+        assert_eq!(q.publish(task(id)).await.unwrap(), Published::Queued);
+    }
+    let in_flight = q
+        .pull(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("a task");
+    assert_eq!(in_flight.id, "a");
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            q.publish(task(id)).await.unwrap(),
+            Published::Duplicate,
+            "republished {id}"
+        );
+    }
+    in_flight.ack().await.unwrap();
+    let mut rest = Vec::new();
+    while let Some(d) = q.pull(q.ack_wait() * 2).await.unwrap() {
+        rest.push(d.id.clone());
+        d.ack().await.unwrap();
+    }
+    assert_eq!(rest, ["b", "c"], "each unfinished task exactly once");
+}
+
+/// A worker's background heartbeat (through [`super::Delivery::heartbeat`])
+/// keeps its task from other pullers for several ack waits; after the ack a
+/// late heartbeat may fail but never brings the task back.
+pub async fn heartbeat_keeps_task_from_other_pullers<Q: TaskQueue>(q: Q) {
+    let q = Arc::new(q);
+    q.publish(task("long")).await.unwrap();
+    let d = q
+        .pull(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("a task");
+    let handle = d.heartbeat();
+    let period = q.ack_wait() / 3;
+    let beating = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(period).await;
+            handle.in_progress().await.unwrap();
+        }
+    });
+    let other = {
+        let q = Arc::clone(&q);
+        tokio::spawn(async move { q.pull(q.ack_wait() * 4).await.unwrap().map(|d| d.id) })
+    };
+    assert_eq!(other.await.unwrap(), None, "kept while heartbeating");
+    assert!(!beating.is_finished(), "every heartbeat succeeded");
+    beating.abort();
+    let late = d.heartbeat();
+    d.ack().await.unwrap();
+    let _ = late.in_progress().await;
+    assert!(
+        q.pull(q.ack_wait() * 3).await.unwrap().is_none(),
+        "a heartbeat after the ack does not bring the task back"
+    );
+}
+
 /// Generates one `#[tokio::test]` per contract case in a module named `$name`.
 /// `$make` evaluates to `(queue, guard)`; the guard lives until the case ends.
 #[macro_export]
@@ -214,7 +282,9 @@ macro_rules! task_queue_test_suite {
                 nak_redelivers_after_delay,
                 pending_duplicate_is_dropped,
                 competing_pullers_get_distinct_tasks,
-                waiting_pull_wakes_on_publish
+                waiting_pull_wakes_on_publish,
+                republish_of_unfinished_tasks_is_deduplicated,
+                heartbeat_keeps_task_from_other_pullers
             );
         }
     };

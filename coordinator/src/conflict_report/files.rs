@@ -46,6 +46,7 @@ pub fn write_table_report(
     let jsonl = dir.join(format!("{stem}.jsonl"));
     let csv = dir.join(format!("{stem}.csv"));
     replace_file(&jsonl, |w| write_jsonl(w, lines))?;
+    squall_common::failpoint::point_blocking("report.jsonl-written");
     replace_file(&csv, |w| write_csv(w, table, lines))?;
     Ok((jsonl, csv))
 }

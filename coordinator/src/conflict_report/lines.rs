@@ -28,14 +28,19 @@ pub struct ReportLine {
     pub key: String,
     pub handle: String,
     pub commit_ts: u64,
-    /// `imported` or `preexisting` (in the table before the import).
+    /// `imported` (a row of the dump) or `preexisting` (in the table before
+    /// the import: it has no source position).
     pub origin: &'static str,
     /// The row was one of several copies of a key inside one engine.
     pub local_duplicate: bool,
     pub engine_id: Option<u32>,
     pub row_tag: Option<u64>,
+    /// The file an imported row came from (relative to the source dir):
+    /// recorded by its engine or found by `resolve::locate`. `None` only for
+    /// `preexisting` rows (and, with a warning, a row the source no longer
+    /// has).
     pub source_file: Option<String>,
-    /// Byte offset of the row in its file, when the engine recorded it.
+    /// Byte offset of the row's first byte in that file.
     pub source_offset: Option<u64>,
     /// 1-based row number inside its chunk, when the `_tidb_rowid` tells it.
     pub source_row_in_chunk: Option<i64>,

@@ -11,6 +11,7 @@ use super::cancel::Cancel;
 use super::local::LocalDuplicateSource;
 use super::strategy::ConflictStrategy;
 use crate::resolve::apply::ResolutionWriter;
+use crate::resolve::locate::SourceRows;
 
 /// Default streams in flight (Lightning's `range-concurrency`).
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -120,6 +121,9 @@ pub struct DuplicateContext {
     /// Checkpointed detection segments are cut at this many pair bytes.
     pub segment_bytes: usize,
     pub local: Arc<dyn LocalDuplicateSource>,
+    /// Reads the source again for the positions of conflicting rows no
+    /// engine recorded (`resolve::locate`); `None` leaves them unknown.
+    pub source_rows: Option<Arc<SourceRows>>,
     pub writer: Arc<dyn ResolutionWriter>,
     pub cancel: Cancel,
 }

@@ -18,14 +18,8 @@ use squall_worker::engine::EngineKv;
 use super::error::DuplicateError;
 use super::pair::hex_bytes;
 
-/// Where a source row came from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SourcePos {
-    /// Path relative to the job's source directory.
-    pub file: String,
-    /// Byte offset of the row in the (decompressed) file.
-    pub offset: u64,
-}
+/// Where a source row came from (the worker's format, shared).
+pub use squall_common::duplicates_file::RowPosition as SourcePos;
 
 /// One copy of a key that occurs more than once inside one engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

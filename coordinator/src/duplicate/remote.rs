@@ -335,7 +335,10 @@ impl Detector<'_> {
         let mut attempts = Attempts::default();
         loop {
             match segment::save(self.store, self.job_id, &record, target.kind).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    squall_common::failpoint::point("detect.segment-saved").await;
+                    return Ok(());
+                }
                 Err(err) if err.is_retryable() => {
                     let Some(delay) = attempts.fail(self.retry, None) else {
                         return Err(err.into());

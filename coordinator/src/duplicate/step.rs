@@ -25,6 +25,7 @@ use super::strategy::ConflictStrategy;
 use super::worker_files::WorkerDuplicateFiles;
 use crate::error::CoordinatorError;
 use crate::resolve::apply::RegionWriter;
+use crate::resolve::locate::SourceRows;
 use crate::run::{DuplicateContext, DuplicateOutcome, DuplicateStep};
 
 pub struct GlobalDuplicates {
@@ -76,6 +77,11 @@ impl DuplicateStep for GlobalDuplicates {
         let strategy = ConflictStrategy::parse(&cx.cfg.conflict.strategy)
             .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
         let engines = self.engines(&cx.job.job_id, table.id).await?;
+        // Without the source, conflicting rows keep the positions engines recorded.
+        let source_rows = SourceRows::for_job(cx.cfg, cx.job.created_unix_ms)
+            .inspect_err(|e| tracing::warn!(error = %e, "source unreadable: some conflict positions unknown"))
+            .ok()
+            .map(Arc::new);
         let ctx = Ctx {
             job_id: cx.job.job_id.clone(),
             import: cx.client.clone(),
@@ -99,6 +105,7 @@ impl DuplicateStep for GlobalDuplicates {
                 output_dir: cx.output_dir.to_path_buf(),
                 engines: HashMap::from([(table.id, engines)]),
             }),
+            source_rows,
             writer: Arc::new(RegionWriter {
                 client: cx.client.clone(),
                 retry: self.retry.clone(),

@@ -1,25 +1,23 @@
-//! Local duplicates as the worker records them today: one JSONL file per
-//! engine, `<output>/duplicates/t<table>-e<engine>.jsonl`, one line per
-//! copy that was *not* ingested (`key`, `value`, and the source positions of
-//! the `kept` and the `duplicate` row). Row tags are rebuilt from those
-//! positions with the worker's own packing (chunk ordinal, offset in chunk).
-//!
-//! The kept (ingested) copy's value is not in the line unless the worker
-//! adds `kept_value`; without it resolution treats the kept copy as the
-//! engine's row known only from TiKV, which it handles (see `resolve::rows`).
+//! Local duplicates as the worker records them: one file per engine in the
+//! format of [`squall_common::duplicates_file`], one line per copy that was
+//! *not* ingested, each naming the ingested (`kept`) copy too, with its
+//! value and position. Every copy of a duplicated key, the ingested one
+//! included, thus comes back with its source position. Row tags are rebuilt
+//! from the positions with the worker's packing (chunk ordinal, offset in
+//! chunk).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use serde::Deserialize;
+use squall_common::duplicates_file::{DuplicateRecord, RowPosition};
 use squall_common::schema::TableInfo;
 use squall_worker::task::row_tag;
 
 use super::context::EngineSource;
 use super::error::DuplicateError;
-use super::local::{LocalDuplicate, LocalDuplicateSource, SourcePos};
+use super::local::{LocalDuplicate, LocalDuplicateSource};
 
 /// Reads the worker's duplicate files of every engine of every table.
 pub struct WorkerDuplicateFiles {
@@ -28,27 +26,9 @@ pub struct WorkerDuplicateFiles {
     pub engines: HashMap<i64, Vec<EngineSource>>,
 }
 
-#[derive(Deserialize)]
-struct Line {
-    key: String,
-    value: String,
-    kept: Pos,
-    duplicate: Pos,
-    #[serde(default)]
-    kept_value: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Pos {
-    file: String,
-    offset: u64,
-}
-
-/// The worker's file for one engine (`WorkerContext::duplicates_path`).
+/// The worker's file for one engine.
 pub fn duplicates_path(output_dir: &Path, table_id: i64, engine_id: u32) -> PathBuf {
-    output_dir
-        .join("duplicates")
-        .join(format!("t{table_id}-e{engine_id}.jsonl"))
+    squall_common::duplicates_file::duplicates_path(output_dir, table_id, engine_id)
 }
 
 #[async_trait]
@@ -84,28 +64,26 @@ fn read_file(path: &Path, engine: &EngineSource) -> Result<Vec<LocalDuplicate>, 
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let mut out = Vec::new();
-    let mut kept_seen = HashSet::new();
+    // A key's lines are consecutive (the worker walks its engine in key
+    // order): its ingested copy is emitted once, at its first line.
+    let mut last_key: Option<Vec<u8>> = None;
     for (n, line) in BufReader::new(file).lines().enumerate() {
         let at = || format!("{} line {}", path.display(), n + 1);
         let line = line.map_err(|e| format!("{}: {e}", at()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let l: Line = serde_json::from_str(&line).map_err(|e| format!("{}: {e}", at()))?;
-        let key = hex::decode(&l.key).map_err(|e| format!("{}: key: {e}", at()))?;
-        let value = hex::decode(&l.value).map_err(|e| format!("{}: value: {e}", at()))?;
-        if let Some(kept_value) = &l.kept_value {
-            if kept_seen.insert(key.clone()) {
-                let value =
-                    hex::decode(kept_value).map_err(|e| format!("{}: kept_value: {e}", at()))?;
-                out.push(
-                    copy(engine, key.clone(), value, &l.kept, true)
-                        .map_err(|e| format!("{}: {e}", at()))?,
-                );
-            }
+        let l = DuplicateRecord::parse_line(&line).map_err(|e| format!("{}: {e}", at()))?;
+        if last_key.as_ref() != Some(&l.key) {
+            last_key = Some(l.key.clone());
+            out.push(
+                copy(engine, l.key.clone(), l.kept_value, &l.kept, true)
+                    .map_err(|e| format!("{}: {e}", at()))?,
+            );
         }
         out.push(
-            copy(engine, key, value, &l.duplicate, false).map_err(|e| format!("{}: {e}", at()))?,
+            copy(engine, l.key, l.value, &l.duplicate, false)
+                .map_err(|e| format!("{}: {e}", at()))?,
         );
     }
     Ok(out)
@@ -115,7 +93,7 @@ fn copy(
     engine: &EngineSource,
     key: Vec<u8>,
     value: Vec<u8>,
-    pos: &Pos,
+    pos: &RowPosition,
     ingested: bool,
 ) -> Result<LocalDuplicate, String> {
     Ok(LocalDuplicate {
@@ -125,16 +103,13 @@ fn copy(
         value,
         row_tag: tag_of(engine, pos)?,
         ingested,
-        source: Some(SourcePos {
-            file: pos.file.clone(),
-            offset: pos.offset,
-        }),
+        source: Some(pos.clone()),
     })
 }
 
 /// The row tag of the row at `pos`: its chunk's ordinal and its offset from
 /// the chunk start.
-fn tag_of(engine: &EngineSource, pos: &Pos) -> Result<u64, String> {
+fn tag_of(engine: &EngineSource, pos: &RowPosition) -> Result<u64, String> {
     engine
         .chunks
         .iter()
@@ -163,11 +138,27 @@ mod tests {
             crate::duplicate::target::tests::sample_table(squall_common::schema::HandleKind::IntPk);
         let path = duplicates_path(dir.path(), table.id, 3);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        let lines = [
-            r#"{"table":"t","kind":"record","key":"7480","value":"01","kept":{"file":"db.t.002.csv","offset":10},"duplicate":{"file":"db.t.002.csv","offset":40}}"#,
-            r#"{"table":"t","kind":"record","key":"7480","value":"02","kept":{"file":"db.t.002.csv","offset":10},"duplicate":{"file":"db.t.002.csv","offset":55},"kept_value":"00"}"#,
-        ];
-        std::fs::write(&path, lines.join("\n")).expect("write");
+        let line = |value: &str, kept: u64, dup: u64| DuplicateRecord {
+            table: "db.t".into(),
+            kind: DuplicateRecord::kind_of(None),
+            key: vec![0x74, 0x80],
+            value: hex::decode(value).expect("hex"),
+            kept: RowPosition {
+                file: "db.t.002.csv".into(),
+                offset: kept,
+            },
+            kept_value: vec![0],
+            duplicate: RowPosition {
+                file: "db.t.002.csv".into(),
+                offset: dup,
+            },
+        };
+        let text = format!(
+            "{}\n{}\n",
+            line("01", 10, 40).to_line(),
+            line("02", 10, 55).to_line()
+        );
+        std::fs::write(&path, text).expect("write");
         let source = WorkerDuplicateFiles {
             output_dir: dir.path().to_path_buf(),
             engines: HashMap::from([(table.id, vec![engine])]),
@@ -175,15 +166,22 @@ mod tests {
         let got = source.load(&table).await.expect("loads");
         let summary: Vec<_> = got
             .iter()
-            .map(|d| (d.value.clone(), d.row_tag, d.ingested))
+            .map(|d| (d.value.clone(), d.row_tag, d.ingested, d.source.clone()))
             .collect();
+        let at = |offset| {
+            Some(RowPosition {
+                file: "db.t.002.csv".into(),
+                offset,
+            })
+        };
         assert_eq!(
             summary,
             vec![
-                (vec![1], row_tag::pack(2, 40), false),
-                (vec![0], row_tag::pack(2, 10), true),
-                (vec![2], row_tag::pack(2, 55), false)
-            ]
+                (vec![0], row_tag::pack(2, 10), true, at(10)),
+                (vec![1], row_tag::pack(2, 40), false, at(40)),
+                (vec![2], row_tag::pack(2, 55), false, at(55))
+            ],
+            "the ingested copy once, with its value and position"
         );
         assert!(got.iter().all(|d| d.commit_ts == 77 && d.engine_id == 3));
         let mut other = table.clone();
@@ -193,7 +191,13 @@ mod tests {
             .await
             .expect("no engines, no copies")
             .is_empty());
-        std::fs::write(&path, r#"{"key":"zz"}"#).expect("write");
+        std::fs::write(
+            &path,
+            line("01", 10, 40)
+                .to_line()
+                .replace("\"kept_value\":\"00\",", ""),
+        )
+        .expect("write");
         let err = source.load(&table).await.expect_err("bad line");
         assert!(err.to_string().contains("line 1"), "{err}");
     }

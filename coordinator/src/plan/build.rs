@@ -88,5 +88,6 @@ fn table_checkpoint(parsed: ParsedTable, engines: &[PlannedEngine]) -> TableChec
         state: TableState::Pending,
         local: None,
         remote: None,
+        last_error: None,
     }
 }

@@ -78,6 +78,7 @@ pub async fn persist_plan(
             if let Swap::Conflict(Some(existing)) = typed::swap(store, &key, None, &record).await? {
                 check_same(&key, &existing.record, &record)?;
             }
+            squall_common::failpoint::point("plan.engine-persisted").await;
         }
     }
     Ok(())

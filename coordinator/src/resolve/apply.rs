@@ -102,6 +102,7 @@ impl RegionWriter {
             self.write_region(region, &entries[*done..end], commit_ts)
                 .await?;
             *done = end;
+            squall_common::failpoint::point("resolve.region-written").await;
         }
         Ok(())
     }

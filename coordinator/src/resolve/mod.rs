@@ -3,6 +3,7 @@
 //!
 //! - [`rows`]: which source rows are involved and where their values come from.
 //! - [`fetch`]: KvBatchGet of rows reached through index conflicts.
+//! - [`locate`]: source positions of rows no engine recorded.
 //! - [`decode`] / [`derive`]: a row to its column values and back to its KVs.
 //! - [`analyze`]: rows grouped by the unique keys they share.
 //! - [`order`] / [`decide`]: source order and each row's fate.
@@ -17,6 +18,7 @@ pub mod decide;
 pub mod decode;
 pub mod derive;
 pub mod fetch;
+pub mod locate;
 pub mod order;
 pub mod rows;
 pub mod table;
@@ -27,4 +29,5 @@ mod tests;
 
 pub use apply::{RegionWriter, ResolutionWriter};
 pub use checksum::ChecksumAdjustment;
+pub use locate::SourceRows;
 pub use writeset::{Mutation, WriteSet};

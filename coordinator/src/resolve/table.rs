@@ -63,6 +63,11 @@ pub async fn plan_table(
         .fetch(cands.to_fetch.keys().cloned(), read_ts)
         .await?;
     cands.supply(table, &fetched)?;
+    if let Some(source) = &ctx.source_rows {
+        source
+            .locate_unpositioned(table, &job.engines, &mut cands)
+            .await?;
+    }
     let analysis = analyze(&inputs, cands)?;
     let order = SourceOrder::new(&job.engines);
     let fates = decide(&analysis, ctx.strategy, &order);

@@ -11,15 +11,32 @@ use squall_worker::task::{EngineTask, TaskError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::observe::EngineObserver;
 use crate::error::CoordinatorError;
 
 /// How often the engine checkpoints are read while waiting.
 const POLL: Duration = Duration::from_millis(250);
 
+/// How task message ids are made (the queue drops a message whose id it
+/// has seen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageIds {
+    /// One id per engine: the in-process queue forgets an id at the ack.
+    PerEngine,
+    /// One id per engine and attempt count. JetStream remembers ids for its
+    /// duplicate window, acked or not, so an engine reopened after a
+    /// failure needs a new id to be delivered again. A restarted coordinator
+    /// republishes a never-claimed engine under the same id (dropped as a
+    /// duplicate); a claimed one gets a second message, which the attempt
+    /// counter makes harmless.
+    PerAttempt,
+}
+
 /// Publishes one task per engine that is not finished. Returns how many.
 pub async fn publish_unfinished(
     queue: &SharedTaskQueue,
     engines: &[Stored<EngineCheckpoint>],
+    ids: MessageIds,
 ) -> Result<usize, CoordinatorError> {
     let mut published = 0;
     for e in engines {
@@ -34,7 +51,11 @@ pub async fn publish_unfinished(
             table_id: e.record.table_id,
             engine_id: e.record.engine_id,
         };
-        if queue.publish(task.to_message()).await? == Published::Queued {
+        let mut message = task.to_message();
+        if ids == MessageIds::PerAttempt {
+            message.id = format!("{}.a{}", message.id, e.record.attempt);
+        }
+        if queue.publish(message).await? == Published::Queued {
             published += 1;
         }
     }
@@ -42,17 +63,36 @@ pub async fn publish_unfinished(
 }
 
 /// Waits until every engine of the job is `Done`. Fails on the first
-/// engine that failed for good, on a worker loop that died, or when
-/// `shutdown` fires.
+/// engine that failed for good (in a cluster: a task that used up its
+/// deliveries, recorded by the worker that had the last one), on a worker
+/// loop that died (embedded), or when `shutdown` fires. `observer` counts
+/// engines as their records turn done (cluster: no worker shares this
+/// process's progress counters).
 pub async fn wait_for_engines(
     store: &SharedCheckpointStore,
     job_id: &str,
     workers: &mut JoinSet<Result<(), TaskError>>,
+    mut observer: Option<&mut EngineObserver>,
     shutdown: &CancellationToken,
 ) -> Result<(), CoordinatorError> {
     loop {
         let engines: Vec<Stored<EngineCheckpoint>> =
-            typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+            match typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await {
+                Ok(engines) => engines,
+                // The store retried already; keep waiting while it is away
+                // (the workers wait for it too) instead of failing the job.
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!(job = job_id, error = %e, "cannot read the engine records; trying again");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+                        _ = tokio::time::sleep(POLL * 8) => continue,
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
+        if let Some(observer) = observer.as_deref_mut() {
+            observer.observe(&engines);
+        }
         if let Some(failed) = engines.iter().find_map(|e| match &e.record.state {
             EngineState::Failed { reason, .. } => {
                 Some((e.record.table_id, e.record.engine_id, reason.clone()))

@@ -1,12 +1,13 @@
-//! Post-processing, per table (several at once) and idempotent (each step is skipped if
-//! the table's state says it is done): merge engine results, run the
-//! duplicate step, then compare the expected checksum with TiKV's.
+//! Post-processing, per table (several at once) and idempotent: merge engine
+//! results, run the duplicate step, then compare the expected checksum with
+//! TiKV's. The table's state is the last step that finished; a rerun starts
+//! at the step after it.
 
 use futures::{stream, StreamExt};
 use squall_client::ImportClient;
 use squall_common::checkpoint::{
     keys, typed, ChecksumRecord, Decision, EngineCheckpoint, EngineState, JobCheckpoint,
-    SharedCheckpointStore, Stored, TableCheckpoint, TableState, TableTotals,
+    SharedCheckpointStore, Stored, TableCheckpoint, TableState, TableStep, TableTotals,
 };
 use squall_common::TaskConfig;
 
@@ -56,105 +57,129 @@ pub async fn post_process(cx: &PostContext<'_>) -> (Vec<TableSummary>, Option<Co
 
 type TableResult = Result<TableSummary, (Option<TableSummary>, CoordinatorError)>;
 
+/// Runs the table's remaining steps in order. [`TableState::next_step`]
+/// alone decides what is left; each finished step moves the state one rung
+/// up. A failure is noted in `last_error` without moving the state, and an
+/// interruption writes nothing, so a rerun redoes exactly the unfinished step.
 async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> TableResult {
     let name = t.record.table.qualified_name();
-    let key = t.key.clone();
+    let key = t.key;
     let mut table = t.record;
-    if table.state.rank() < TableState::Ingested.rank() {
-        let totals = merge_engines(cx, table.table.id)
-            .await
-            .map_err(|e| (None, e))?;
-        table = set(cx, &key, |r| {
-            r.local = Some(totals.clone());
-            r.state = TableState::Ingested;
-        })
-        .await
-        .map_err(|e| (None, e))?;
-    }
-    let mut totals = table.local.clone().unwrap_or_default();
-    if table.state.rank() < TableState::Resolved.rank() {
-        let dcx = DuplicateContext {
-            client: cx.client,
-            cfg: cx.cfg,
-            job: cx.job,
-            table: &table,
-            totals: &totals,
-            output_dir: cx.output_dir,
-        };
-        let started = std::time::Instant::now();
-        let outcome = match cx.duplicates.detect_and_resolve(&dcx).await {
-            Ok(o) => o,
-            Err(e) => {
-                let reason = e.to_string();
-                let _ = set(cx, &key, |r| {
-                    r.state = TableState::Failed {
-                        reason: reason.clone(),
-                    }
+    while let Some(step) = table.state.next_step() {
+        match run_step(cx, &table, step).await {
+            Ok(StepDone { totals, remote }) => {
+                table = set(cx, &key, |r| {
+                    r.local = totals.clone().or_else(|| r.local.take());
+                    r.remote = remote.or(r.remote);
+                    r.state = TableState::after(step);
+                    r.last_error = None;
                 })
-                .await;
-                return Err((Some(summary(&name, &totals, None)), e));
+                .await
+                .map_err(|e| (None, e))?;
             }
-        };
-        totals.conflicts = outcome.found;
-        totals.duplicate_ms = started.elapsed().as_millis() as u64;
-        subtract(&mut totals.checksum, &outcome.removed);
-        totals.checksum.merge(&outcome.added);
-        table = set(cx, &key, |r| {
-            r.local = Some(totals.clone());
-            r.state = TableState::Resolved;
-        })
-        .await
-        .map_err(|e| (None, e))?;
+            Err(e) => {
+                if !matches!(e, CoordinatorError::Interrupted) {
+                    let reason = e.to_string();
+                    // Best effort: the error is returned (and the job marked
+                    // failed) whether or not the note is stored.
+                    let _ = set(cx, &key, |r| r.last_error = Some(reason.clone())).await;
+                }
+                let remote = match &e {
+                    CoordinatorError::ChecksumMismatch { remote, .. } => Some(*remote),
+                    _ => table.remote,
+                };
+                let totals = table.local.as_ref().map(|t| summary(&name, t, remote));
+                return Err((totals, e));
+            }
+        }
     }
-    if !checksum_enabled(cx.cfg) || table.state == TableState::ChecksumVerified {
-        return Ok(summary(&name, &totals, table.remote));
+    let totals = table.local.clone().unwrap_or_default();
+    Ok(summary(&name, &totals, table.remote))
+}
+
+/// What a finished step changes besides the state.
+struct StepDone {
+    totals: Option<TableTotals>,
+    remote: Option<ChecksumRecord>,
+}
+
+async fn run_step(
+    cx: &PostContext<'_>,
+    table: &TableCheckpoint,
+    step: TableStep,
+) -> Result<StepDone, CoordinatorError> {
+    match step {
+        TableStep::Merge => Ok(StepDone {
+            totals: Some(merge_engines(cx, table.table.id).await?),
+            remote: None,
+        }),
+        TableStep::Duplicates => resolve_duplicates(cx, table).await,
+        TableStep::Checksum => verify_checksum(cx, table).await,
     }
+}
+
+/// Detection and resolution; their removed/added KVs adjust the expected
+/// checksum.
+async fn resolve_duplicates(
+    cx: &PostContext<'_>,
+    table: &TableCheckpoint,
+) -> Result<StepDone, CoordinatorError> {
+    let mut totals = table.local.clone().unwrap_or_default();
+    let dcx = DuplicateContext {
+        client: cx.client,
+        cfg: cx.cfg,
+        job: cx.job,
+        table,
+        totals: &totals,
+        output_dir: cx.output_dir,
+    };
+    let started = std::time::Instant::now();
+    let outcome = cx.duplicates.detect_and_resolve(&dcx).await?;
+    totals.conflicts = outcome.found;
+    totals.duplicate_ms = started.elapsed().as_millis() as u64;
+    subtract(&mut totals.checksum, &outcome.removed);
+    totals.checksum.merge(&outcome.added);
+    Ok(StepDone {
+        totals: Some(totals),
+        remote: None,
+    })
+}
+
+/// Compares the expected checksum with TiKV's; a mismatch is an error when
+/// `post-restore.checksum = required`, a warning otherwise.
+async fn verify_checksum(
+    cx: &PostContext<'_>,
+    table: &TableCheckpoint,
+) -> Result<StepDone, CoordinatorError> {
+    let done = StepDone {
+        totals: None,
+        remote: None,
+    };
+    if !checksum_enabled(cx.cfg) {
+        return Ok(done);
+    }
+    let name = table.table.qualified_name();
+    let expected = table.local.clone().unwrap_or_default().checksum;
     // A ts taken after the duplicate step, so the scan sees its deletes and
     // re-puts (they are ingested at a newer ts than the import's).
-    let checksum_ts = cx
-        .client
-        .pd()
-        .tso()
-        .await
-        .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
+    let checksum_ts = cx.client.pd().tso().await?;
     let concurrency = cx.cfg.tidb.distsql_scan_concurrency;
-    let remote = remote_checksum(cx.client, &table.physical_ids(), checksum_ts, concurrency)
-        .await
-        .map_err(|e| (Some(summary(&name, &totals, None)), e.into()))?;
-    let matched = remote == totals.checksum;
-    let state = if matched || !cx.cfg.checksum_required() {
-        TableState::ChecksumVerified
-    } else {
-        TableState::Failed {
-            reason: format!(
-                "checksum mismatch: local {}, TiKV {remote}",
-                totals.checksum
-            ),
-        }
-    };
-    set(cx, &key, |r| {
-        r.remote = Some(remote);
-        r.state = state.clone();
-    })
-    .await
-    .map_err(|e| (None, e))?;
-    let s = summary(&name, &totals, Some(remote));
-    if matched {
+    let remote = remote_checksum(cx.client, table, checksum_ts, concurrency).await?;
+    if remote == expected {
         tracing::info!(table = %name, checksum = %remote, "checksum matches");
-        Ok(s)
     } else if cx.cfg.checksum_required() {
-        Err((
-            Some(s),
-            CoordinatorError::ChecksumMismatch {
-                table: name,
-                local: totals.checksum,
-                remote,
-            },
-        ))
+        return Err(CoordinatorError::ChecksumMismatch {
+            table: name,
+            local: expected,
+            remote,
+        });
     } else {
-        tracing::warn!(table = %name, local = %totals.checksum, %remote, "checksum mismatch (post-restore.checksum = optional)");
-        Ok(s)
+        tracing::warn!(table = %name, local = %expected, %remote, "checksum mismatch (post-restore.checksum = optional)");
     }
+    Ok(StepDone {
+        remote: Some(remote),
+        ..done
+    })
 }
 
 pub fn checksum_enabled(cfg: &TaskConfig) -> bool {

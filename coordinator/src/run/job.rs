@@ -4,7 +4,7 @@
 use squall_client::PdClient;
 use squall_common::checkpoint::{
     keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
-    SharedCheckpointStore, Stored, Swap, TableCheckpoint, TableState, RECORD_VERSION,
+    SharedCheckpointStore, Stored, Swap, RECORD_VERSION,
 };
 
 use crate::error::CoordinatorError;
@@ -81,16 +81,19 @@ pub async fn set_state(
     Ok(stored.record)
 }
 
-/// Makes a failed job runnable again: failed engines go back to `Pending`
-/// (keeping their attempt count and commit ts), failed tables to the state
-/// their engines justify. Bad input fails again, quickly; a cluster that was
-/// unavailable gets another chance.
+/// Makes every failed engine runnable again: back to `Pending`, keeping its
+/// attempt count and commit ts. Called on every rerun, whatever state the job
+/// was left in (a process killed between an engine's failure and the job's
+/// leaves a failed engine in a job that is not failed). Bad input fails
+/// again, quickly; a cluster that was unavailable gets another chance.
+/// Tables need nothing: a failed step never moved their state.
 pub async fn reopen_failed(
     store: &SharedCheckpointStore,
     job_id: &str,
 ) -> Result<(), CoordinatorError> {
     let engines: Vec<Stored<EngineCheckpoint>> =
         typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    let mut reopened = 0;
     for e in engines
         .iter()
         .filter(|e| matches!(e.record.state, EngineState::Failed { .. }))
@@ -103,24 +106,10 @@ pub async fn reopen_failed(
             Decision::Write
         })
         .await?;
+        reopened += 1;
     }
-    let tables: Vec<Stored<TableCheckpoint>> =
-        typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
-    for t in tables
-        .iter()
-        .filter(|t| matches!(t.record.state, TableState::Failed { .. }))
-    {
-        typed::update(store.as_ref(), &t.key, |r: &mut TableCheckpoint| {
-            if !matches!(r.state, TableState::Failed { .. }) {
-                return Decision::Keep;
-            }
-            r.state = TableState::Pending;
-            r.local = None;
-            r.remote = None;
-            Decision::Write
-        })
-        .await?;
+    if reopened > 0 {
+        tracing::info!(job = job_id, engines = reopened, "retrying engines that failed before");
     }
-    tracing::info!(job = job_id, "retrying a job that failed before");
     Ok(())
 }

@@ -1,10 +1,13 @@
-//! The embedded runner: coordinator and workers in one process, over an
-//! [`InProcessQueue`] and a [`LocalCheckpointStore`] (DESIGN.md, "embedded
-//! mode").
+//! The runner: one job from plan to verified checksums. The same
+//! coordinator logic runs with its workers in this process (embedded mode,
+//! `squall import`: [`LocalCheckpointStore`], in-process queue and worker
+//! loops) or in other processes of a cluster (`squall coordinator`: a shared
+//! store and queue, see [`Workers`]).
 //!
-//! 1. Find or create the job record; plan (or read the stored plan).
-//! 2. Hold TiKV in import mode; start `lightning.index-concurrency` worker
-//!    loops; publish every unfinished engine; wait for all of them.
+//! 1. Find or create the job record; plan (or read the stored plan). In a
+//!    cluster, store the job's config for the workers first.
+//! 2. Hold TiKV in import mode; publish every unfinished engine; wait on
+//!    the engine records until all are done.
 //! 3. Post-process each table (duplicate step, checksum against TiKV).
 //! 4. Switch TiKV back to normal mode (also on failure or interruption).
 //!
@@ -16,12 +19,14 @@ mod duplicates;
 mod engines;
 mod finish;
 mod job;
+mod observe;
 mod progress;
 mod summary;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use squall_client::{
     ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL,
@@ -29,26 +34,24 @@ use squall_client::{
 use squall_common::checkpoint::{
     EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore,
 };
-use squall_common::queue::{InProcessQueue, SharedTaskQueue};
 use squall_common::TaskConfig;
-use squall_source::SourceStore;
-use squall_worker::task::{run_worker, ErrorBudget, WorkerContext};
+use squall_worker::node::{job_config, JobConfigRecord};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use duplicates::{DuplicateContext, DuplicateOutcome, DuplicateStep};
 pub use progress::{ImportProgress, Phase, ProgressView};
 pub use summary::{ImportSummary, TableSummary};
+pub use workers::{ClusterSeams, Workers};
 
 use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
 use crate::job_id::{config_hash, job_id};
 use crate::plan::{build_plan, load_plan, persist_plan, StoredPlan};
+use engines::MessageIds;
 use finish::{post_process, PostContext};
-
-/// How long a task may go unacknowledged before it is handed out again; the
-/// worker heartbeats every third of it.
-const ACK_WAIT: Duration = Duration::from_secs(30);
+use observe::EngineObserver;
+use workers::EmbeddedWorkers;
 
 /// What to import, where to, and how.
 pub struct ImportOptions {
@@ -62,6 +65,8 @@ pub struct ImportOptions {
     /// The post-ingest duplicate step; `None`: global detection and
     /// resolution ([`GlobalDuplicates`]) with the job's checkpoint store.
     pub duplicates: Option<Arc<dyn DuplicateStep>>,
+    /// Embedded (default) or a cluster's store and queue.
+    pub workers: Workers,
 }
 
 impl ImportOptions {
@@ -79,6 +84,20 @@ impl ImportOptions {
             output_dir,
             client,
             duplicates: None,
+            workers: Workers::Embedded,
+        }
+    }
+
+    /// The job's id: what it imports and where to.
+    pub fn job_id(&self) -> Result<String, CoordinatorError> {
+        Ok(job_id(&canonical(&self.source_dir)?, &self.pd_addrs))
+    }
+
+    /// Where the checkpoints are, for messages.
+    fn checkpoint_location(&self) -> String {
+        match &self.workers {
+            Workers::Embedded => self.checkpoint_dir().display().to_string(),
+            Workers::Cluster(_) => "the cluster's checkpoint store".to_string(),
         }
     }
 
@@ -111,7 +130,7 @@ pub async fn run_import(
     let client = ImportClient::new(pd.clone());
     let id = job_id(&source_dir, &opts.pd_addrs);
     let hash = config_hash(&opts.cfg);
-    let checkpoint_dir = opts.checkpoint_dir().display().to_string();
+    let checkpoint_dir = opts.checkpoint_location();
     let identity = job::JobIdentity {
         job_id: &id,
         source_dir: &source_dir,
@@ -120,10 +139,12 @@ pub async fn run_import(
         checkpoint_dir: &checkpoint_dir,
     };
     let job = job::open_job(&store, &identity, &pd).await?.record;
-    match &job.state {
-        JobState::Verified => return stored_summary(&store, &job, &opts.output_dir, started).await,
-        JobState::Failed { .. } => job::reopen_failed(&store, &id).await?,
-        _ => {}
+    if job.state == JobState::Verified {
+        return stored_summary(&store, &job, &opts.output_dir, started).await;
+    }
+    job::reopen_failed(&store, &id).await?;
+    if let Workers::Cluster(_) = &opts.workers {
+        store_job_config(&store, &id, &opts).await?;
     }
     if matches!(job.state, JobState::Planning) {
         progress.set_phase(Phase::Planning);
@@ -230,49 +251,56 @@ async fn run_engines(
     progress: &Arc<ImportProgress>,
     shutdown: &CancellationToken,
 ) -> Result<(), CoordinatorError> {
-    let queue: SharedTaskQueue = Arc::new(InProcessQueue::new(ACK_WAIT));
-    let cancel = shutdown.child_token();
-    let already_skipped = plan
-        .engines
-        .iter()
-        .filter_map(|e| match &e.record.state {
-            EngineState::Done(r) => Some(r.skipped_rows),
-            _ => None,
-        })
-        .sum();
-    let cx = Arc::new(WorkerContext {
-        cfg: opts.cfg.clone(),
-        store: Arc::clone(store),
-        client: client.clone(),
-        source: SourceStore::open(&opts.cfg.mydumper.data_source_dir)?,
-        sorted_kv_dir: PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir).join(&job.job_id),
-        output_dir: opts.output_dir.clone(),
-        worker_id: format!("embedded-{}", std::process::id()),
-        budget: Arc::new(ErrorBudget::new(
-            opts.cfg.lightning.max_error,
-            already_skipped,
-        )),
-        progress: progress.workers(),
-        cancel: cancel.clone(),
-    });
-    let mut workers = JoinSet::new();
-    for _ in 0..opts.cfg.lightning.index_concurrency.max(1) {
-        workers.spawn(run_worker(Arc::clone(&cx), Arc::clone(&queue)));
-    }
-    let published = engines::publish_unfinished(&queue, &plan.engines).await?;
-    tracing::info!(
-        engines = published,
-        workers = workers.len(),
-        "engines handed to workers"
-    );
-    let waited = engines::wait_for_engines(store, &job.job_id, &mut workers, shutdown).await;
-    cancel.cancel();
-    while let Some(joined) = workers.join_next().await {
-        if let Ok(Err(e)) = joined {
-            tracing::warn!(error = %e, "worker loop ended with an error");
+    let job_id = &job.job_id;
+    match &opts.workers {
+        Workers::Embedded => {
+            let mut workers =
+                EmbeddedWorkers::start(opts, store, client, job, plan, progress, shutdown)?;
+            let published =
+                engines::publish_unfinished(&workers.queue, &plan.engines, MessageIds::PerEngine)
+                    .await?;
+            tracing::info!(
+                engines = published,
+                workers = workers.loops.len(),
+                "engines handed to workers"
+            );
+            let waited =
+                engines::wait_for_engines(store, job_id, &mut workers.loops, None, shutdown).await;
+            workers.stop().await;
+            waited
+        }
+        Workers::Cluster(seams) => {
+            let published =
+                engines::publish_unfinished(&seams.queue, &plan.engines, MessageIds::PerAttempt)
+                    .await?;
+            tracing::info!(job = %job_id, engines = published, "engines published to the cluster's workers");
+            let mut observer = EngineObserver::new(progress.workers(), &plan.engines);
+            let mut none = JoinSet::new();
+            engines::wait_for_engines(store, job_id, &mut none, Some(&mut observer), shutdown)
+                .await
         }
     }
-    waited
+}
+
+/// The job's settings, for the workers of a cluster to build their context
+/// from (they share nothing else with this process).
+async fn store_job_config(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    opts: &ImportOptions,
+) -> Result<(), CoordinatorError> {
+    let toml = toml::to_string(&opts.cfg).map_err(|e| CoordinatorError::Invalid {
+        what: "task config",
+        reason: format!("cannot be written as TOML: {e}"),
+    })?;
+    let record = JobConfigRecord::new(
+        toml,
+        opts.cfg.mydumper.data_source_dir.clone(),
+        opts.output_dir.display().to_string(),
+        opts.pd_addrs.clone(),
+    );
+    job_config::write(store, job_id, &record).await?;
+    Ok(())
 }
 
 fn report_totals(progress: &ImportProgress, plan: &StoredPlan) {
@@ -304,6 +332,9 @@ fn canonical(dir: &Path) -> Result<String, CoordinatorError> {
 }
 
 fn open_store(opts: &ImportOptions) -> Result<SharedCheckpointStore, CoordinatorError> {
+    if let Workers::Cluster(seams) = &opts.workers {
+        return Ok(Arc::clone(&seams.store));
+    }
     if opts.cfg.checkpoint.driver != "file" {
         return Err(CoordinatorError::Invalid {
             what: "checkpoint.driver",

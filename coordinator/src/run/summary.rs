@@ -4,9 +4,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use squall_common::checkpoint::ChecksumRecord;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable: `squall coordinator` sends it to `squall import --coordinator`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSummary {
     pub name: String,
     pub rows: u64,
@@ -24,7 +26,7 @@ pub struct TableSummary {
     pub remote: Option<ChecksumRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
     pub job_id: String,
     pub tables: Vec<TableSummary>,

@@ -54,6 +54,21 @@ impl<'a> Index<'a> {
     }
 }
 
+/// Every message, enum and RPC name (`.pkg.Service.Method`) of `set`.
+pub fn names(set: &FileDescriptorSet) -> std::collections::BTreeSet<String> {
+    let index = Index::of(set);
+    let mut out: std::collections::BTreeSet<String> = index
+        .messages
+        .keys()
+        .chain(index.enums.keys())
+        .cloned()
+        .collect();
+    for (name, svc) in &index.services {
+        out.extend(svc.method.iter().map(|m| format!("{name}.{}", m.name())));
+    }
+    out
+}
+
 /// Lists every way `ours` differs from `upstream` for the definitions `ours`
 /// holds. Empty means wire compatible.
 pub fn compare(ours: &FileDescriptorSet, upstream: &FileDescriptorSet) -> Vec<String> {

@@ -23,7 +23,7 @@ pub fn fixtures() -> Option<PathBuf> {
     match squall_tests::shared_dir() {
         Some(dir) => Some(dir.join("fixtures/lightning")),
         None => {
-            eprintln!("skipping: ../shared (the fixture datasets) is not next to the workspace");
+            squall_tests::skip("../shared (the fixture datasets) is not next to the workspace");
             None
         }
     }

@@ -27,6 +27,7 @@ pub enum Rpc {
     KvScan,
     KvBatchGet,
     SplitRegion,
+    Coprocessor,
     SwitchMode,
     GetMode,
     Write,
@@ -35,7 +36,7 @@ pub enum Rpc {
     DuplicateDetect,
 }
 
-const ALL_RPCS: [Rpc; 22] = [
+const ALL_RPCS: [Rpc; 23] = [
     Rpc::GetMembers,
     Rpc::Tso,
     Rpc::GetStore,
@@ -52,6 +53,7 @@ const ALL_RPCS: [Rpc; 22] = [
     Rpc::KvScan,
     Rpc::KvBatchGet,
     Rpc::SplitRegion,
+    Rpc::Coprocessor,
     Rpc::SwitchMode,
     Rpc::GetMode,
     Rpc::Write,
@@ -79,6 +81,7 @@ impl Rpc {
             Rpc::KvScan => "KvScan",
             Rpc::KvBatchGet => "KvBatchGet",
             Rpc::SplitRegion => "SplitRegion",
+            Rpc::Coprocessor => "Coprocessor",
             Rpc::SwitchMode => "SwitchMode",
             Rpc::GetMode => "GetMode",
             Rpc::Write => "Write",

@@ -4,6 +4,8 @@
 
 mod record;
 
+use std::ops::ControlFlow;
+
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, DB};
 use serde::Serialize;
 
@@ -152,9 +154,7 @@ impl<'a> MvccReader<'a> {
         Ok(out)
     }
 
-    /// The forward scan on one iterator: each user key costs a seek to its
-    /// newest version at or below `ts` and a step past its older versions
-    /// (a per-key `get` would open an iterator per key, several times slower).
+    /// The forward scan, collecting up to `limit` pairs.
     fn scan_forward(
         &self,
         range: &KeyRange,
@@ -163,9 +163,35 @@ impl<'a> MvccReader<'a> {
         key_only: bool,
     ) -> Result<Vec<KvPair>, MvccError> {
         let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        self.for_each_visible(range, ts, key_only, |key, value| {
+            out.push((key.to_vec(), value.to_vec()));
+            if out.len() < limit {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each visible `(raw key, value)` of `range` at `ts`, in
+    /// key order, until it breaks: on one iterator, each user key costs a
+    /// seek to its newest version at or below `ts` and a step past its older
+    /// versions (a per-key `get` would open an iterator per key, several
+    /// times slower). Nothing is collected, so a whole region can be hashed.
+    pub fn for_each_visible(
+        &self,
+        range: &KeyRange,
+        ts: u64,
+        key_only: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> ControlFlow<()>,
+    ) -> Result<(), MvccError> {
         let mut it = self.range_iter(range);
         it.seek(keys::data_prefix(&range.lower));
-        while out.len() < limit {
+        loop {
             let (Some(key), Some(value)) = (it.key(), it.value()) else {
                 break;
             };
@@ -177,25 +203,28 @@ impl<'a> MvccReader<'a> {
                 continue;
             }
             let record = WriteRecord::parse(value)?;
-            match record.kind {
+            let flow = match record.kind {
                 WriteKind::Lock | WriteKind::Rollback => {
                     it.next();
                     continue;
                 }
-                WriteKind::Delete => {}
+                WriteKind::Delete => ControlFlow::Continue(()),
                 WriteKind::Put => {
                     let value = if key_only {
                         Vec::new()
                     } else {
                         self.value_of(&enc, &record)?
                     };
-                    out.push((keys::decode_user_key(&enc)?, value));
+                    f(&keys::decode_user_key(&enc)?, &value)
                 }
+            };
+            if flow.is_break() {
+                break;
             }
             skip_older_versions(&mut it, &enc);
         }
         it.status()?;
-        Ok(out)
+        Ok(())
     }
 
     /// Every stored version in `range`, newest first within a key.

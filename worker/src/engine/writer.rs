@@ -106,6 +106,7 @@ impl EngineWriter {
         self.stats.kvs += rec.kvs;
         self.stats.bytes += rec.bytes;
         self.stats.runs += 1;
+        squall_common::failpoint::point_blocking("sort.run-written");
         Ok(())
     }
 

@@ -145,6 +145,7 @@ async fn write_and_ingest<S: SortedKvs>(
         return Err(err.into());
     }
     shared.counters.ingested(written.kvs, written.bytes);
+    squall_common::failpoint::point("ingest.region-done").await;
     Ok(match written.next {
         None => JobResult::Done,
         Some(next) => JobResult::Truncated { next },

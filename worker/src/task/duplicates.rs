@@ -1,7 +1,8 @@
 //! Local duplicates: keys that one engine holds more than once (two source
 //! rows with the same primary or unique key). The engine keeps every copy;
 //! ingest sends the first. This pass lists the others in
-//! `<output>/duplicates/t<table>-e<engine>.jsonl` (key, both rows' source
+//! `<output>/duplicates/t<table>-e<engine>.jsonl`
+//! ([`squall_common::duplicates_file`]: key, both copies' values and source
 //! positions) and sums their checksum, which is taken off the engine's
 //! encode-time checksum so the result matches what TiKV holds.
 
@@ -10,9 +11,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use serde::Serialize;
 use squall_codec::KvChecksum;
 use squall_common::checkpoint::ChunkSpec;
+use squall_common::duplicates_file::{DuplicateRecord, RowPosition};
 
 use super::error::TaskError;
 use super::row_tag;
@@ -26,23 +27,6 @@ pub struct LocalDuplicates {
     pub indexes: BTreeMap<i64, KvChecksum>,
 }
 
-#[derive(Serialize)]
-struct DuplicateLine<'a> {
-    table: &'a str,
-    /// `record` or the index ID.
-    kind: String,
-    key: String,
-    value: String,
-    kept: RowRef<'a>,
-    duplicate: RowRef<'a>,
-}
-
-#[derive(Serialize)]
-struct RowRef<'a> {
-    file: &'a str,
-    offset: u64,
-}
-
 /// Walks the engine; writes every duplicate copy to `out` (created only when
 /// there is one). Blocking.
 pub fn collect(
@@ -53,11 +37,14 @@ pub fn collect(
 ) -> Result<LocalDuplicates, TaskError> {
     let mut found = LocalDuplicates::default();
     let mut writer: Option<BufWriter<File>> = None;
+    // The key's ingested copy: the `Put` its duplicates follow.
     let mut kept_tag = 0u64;
+    let mut kept_value = Vec::new();
     for kv in engine.iter_range(&[], &[]) {
         let (key, value, tag) = match kv? {
-            EngineKv::Put { row_tag, .. } => {
+            EngineKv::Put { row_tag, value, .. } => {
                 kept_tag = row_tag;
+                kept_value = value;
                 continue;
             }
             EngineKv::Duplicate {
@@ -80,19 +67,17 @@ pub fn collect(
                 File::create(out).map_err(|e| TaskError::io("create", out, e))?,
             ));
         }
-        let line = DuplicateLine {
-            table,
-            kind: index_id.map_or_else(|| "record".to_string(), |id| format!("index {id}")),
-            key: hex::encode(&key),
-            value: hex::encode(&value),
-            kept: row_ref(chunks, kept_tag),
-            duplicate: row_ref(chunks, tag),
+        let line = DuplicateRecord {
+            table: table.to_string(),
+            kind: DuplicateRecord::kind_of(index_id),
+            key,
+            value,
+            kept: row_position(chunks, kept_tag),
+            kept_value: kept_value.clone(),
+            duplicate: row_position(chunks, tag),
         };
         if let Some(w) = writer.as_mut() {
-            serde_json::to_writer(&mut *w, &line)
-                .map_err(|e| TaskError::io("write", out, e.into()))?;
-            w.write_all(b"\n")
-                .map_err(|e| TaskError::io("write", out, e))?;
+            writeln!(w, "{}", line.to_line()).map_err(|e| TaskError::io("write", out, e))?;
         }
     }
     if let Some(mut w) = writer {
@@ -112,15 +97,15 @@ pub fn index_id_of(key: &[u8]) -> Option<i64> {
     squall_codec::number::decode_int(&mut &key[11..19]).ok()
 }
 
-fn row_ref(chunks: &[ChunkSpec], tag: u64) -> RowRef<'_> {
+fn row_position(chunks: &[ChunkSpec], tag: u64) -> RowPosition {
     let (ordinal, offset) = row_tag::unpack(tag);
     match chunks.iter().find(|c| c.ordinal == ordinal) {
-        Some(c) => RowRef {
-            file: &c.file.path,
+        Some(c) => RowPosition {
+            file: c.file.path.clone(),
             offset: c.start + offset,
         },
-        None => RowRef {
-            file: "<unknown chunk>",
+        None => RowPosition {
+            file: "<unknown chunk>".into(),
             offset,
         },
     }

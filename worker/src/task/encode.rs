@@ -174,6 +174,7 @@ pub fn encode_chunk(
         }
     }
     writer.close()?;
+    squall_common::failpoint::point_blocking("encode.chunk-done");
     state.report(cx, u64::MAX);
     Ok(state.out)
 }

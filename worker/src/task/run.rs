@@ -170,6 +170,7 @@ async fn encode_engine(
     blocking(move || engine2.finish_writes().map_err(TaskError::from)).await?;
     Ok(EngineResult {
         attempt,
+        worker: cx.worker_id.clone(),
         rows: total.rows,
         data: record(&total.data),
         indexes: total

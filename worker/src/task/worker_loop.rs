@@ -15,7 +15,7 @@ use super::run::{run_engine_task, TaskOutcome};
 /// Deliveries of one task before a retryable failure is recorded as final.
 pub const MAX_DELIVERIES: u32 = 5;
 /// How long one pull waits before checking for shutdown again.
-const PULL_WAIT: Duration = Duration::from_millis(500);
+pub const PULL_WAIT: Duration = Duration::from_millis(500);
 
 /// Pulls and runs tasks until `cx.cancel` fires. Returns only on shutdown
 /// or when the queue itself fails.
@@ -31,7 +31,11 @@ pub async fn run_worker(cx: Arc<WorkerContext>, queue: SharedTaskQueue) -> Resul
     }
 }
 
-async fn handle(
+/// Runs one delivery of an engine task in `cx` and settles it: ack when
+/// the engine is done or failed for good (recording the failure on the last
+/// delivery), nak to retry later or on shutdown. Shared by the embedded
+/// loops and the cluster worker (`crate::node`).
+pub async fn handle(
     cx: &WorkerContext,
     ack_wait: Duration,
     delivery: Delivery,

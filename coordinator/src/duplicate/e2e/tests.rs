@@ -139,6 +139,7 @@ fn context(
             output_dir: l.worker_output.clone(),
             engines,
         }),
+        source_rows: None,
         writer: Arc::new(RegionWriter {
             client: l.fx.client.clone(),
             retry: fast_retry(),

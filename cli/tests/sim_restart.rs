@@ -8,7 +8,7 @@ use squall_proto::kvrpcpb::GetRequest;
 use squall_proto::pdpb::GetAllStoresRequest;
 use squall_tests::kvproto::{context, import, put, store_clients, Pd};
 use squall_tests::sim::{pd_addr, start_sim, start_sim_with};
-use squall_tests::{free_addr, squall_binary, wait_for_tcp_async, ProcessGuard};
+use squall_tests::{free_addr, wait_for_tcp_async, ProcessGuard};
 use tikv_sim::SimConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,13 +64,11 @@ async fn data_and_regions_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn squall_sim_process_serves_and_stops_on_sigterm() {
-    let Some(bin) = squall_binary() else {
-        eprintln!("skipping: the squall binary is not built (cargo build -p squall)");
-        return;
-    };
+    // Cargo builds the binary for this package's tests: never skipped.
+    let bin = env!("CARGO_BIN_EXE_squall");
     let dir = tempfile::tempdir().expect("tempdir");
     let (pd_at, admin_at) = (free_addr(), free_addr());
-    let mut cmd = Command::new(&bin);
+    let mut cmd = Command::new(bin);
     cmd.args([
         "sim",
         "--pd-addr",

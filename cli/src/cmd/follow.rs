@@ -1,0 +1,137 @@
+//! `squall import --coordinator URL`: submit the job to a coordinator and
+//! follow it with the embedded run's progress display and summary. Ctrl-C
+//! stops following only; the job keeps running on the coordinator.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use backoff::ExponentialBackoff;
+use squall_coordinator::service::{JobRequest, JobStatus};
+use squall_coordinator::{Phase, ProgressView};
+use tokio_util::sync::CancellationToken;
+
+use super::import::{show_progress, ProgressMode, EXIT_INTERRUPTED};
+use crate::http::{authority, request};
+
+/// Limit of one API call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the job's status is read.
+const POLL: Duration = Duration::from_millis(500);
+/// How long the coordinator may be unreachable (a restart) before giving up.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(120);
+
+pub struct Follow {
+    pub url: String,
+    pub progress: ProgressMode,
+    pub log_interval: u64,
+}
+
+pub async fn submit_and_follow(
+    f: Follow,
+    req: JobRequest,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let host = authority(&f.url)?;
+    let first = submit(&host, &req).await?;
+    let id = first.job_id.clone();
+    let view = Arc::new(Mutex::new(first.progress.view(&first.phase)));
+    let shown = Arc::clone(&view);
+    let display = tokio::spawn(show_progress(
+        move || *shown.lock().unwrap_or_else(|p| p.into_inner()),
+        f.progress,
+        f.log_interval,
+    ));
+    let mut status = first;
+    while status.running {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                display.abort();
+                eprintln!("interrupted: job {id} keeps running on the coordinator at {}; run the same command again to follow it", f.url);
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        status = get_status(&host, &id).await?;
+        *view.lock().unwrap_or_else(|p| p.into_inner()) = status.progress.view(&status.phase);
+    }
+    if status.verified {
+        *view.lock().unwrap_or_else(|p| p.into_inner()) = ProgressView {
+            phase: Phase::Done,
+            ..status.progress.view("done")
+        };
+    }
+    display.abort();
+    let _ = display.await;
+    finish(&status, &f.url)
+}
+
+fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
+    if let Some(summary) = &status.summary {
+        println!("{summary}");
+    } else if status.verified {
+        println!("job {}: already imported and verified", status.job_id);
+    }
+    match (&status.error, status.verified) {
+        (_, true) => Ok(ExitCode::SUCCESS),
+        (Some(e), false) => bail!("import failed on the coordinator at {url}: {e}"),
+        (None, false) => bail!(
+            "job {} stopped on the coordinator at {url} before it finished ({}); run the same command again to resume it",
+            status.job_id,
+            status.phase
+        ),
+    }
+}
+
+/// `POST /jobs`: 202 started, 409 running already (then follow that run).
+async fn submit(host: &str, req: &JobRequest) -> anyhow::Result<JobStatus> {
+    let body = serde_json::to_string(req).context("encoding the job request")?;
+    let resp = retrying(UNREACHABLE_FOR / 4, || request(host, "POST", "/jobs", &body, CALL_TIMEOUT)).await?;
+    match resp.status {
+        202 => eprintln!("job submitted to http://{host}"),
+        409 => eprintln!("the job is already running on http://{host}; following it"),
+        code => bail!("the coordinator at http://{host} refused the job ({code}): {}", resp.body),
+    }
+    serde_json::from_str(&resp.body)
+        .with_context(|| format!("the coordinator's answer is not a job status: {}", resp.body))
+}
+
+async fn get_status(host: &str, id: &str) -> anyhow::Result<JobStatus> {
+    let path = format!("/jobs/{id}");
+    let resp = retrying(UNREACHABLE_FOR, || request(host, "GET", &path, "", CALL_TIMEOUT)).await?;
+    if resp.status != 200 {
+        bail!("GET http://{host}{path}: {} {}", resp.status, resp.body);
+    }
+    serde_json::from_str(&resp.body)
+        .with_context(|| format!("GET http://{host}{path}: not a job status: {}", resp.body))
+}
+
+/// Retries a call that could not reach the coordinator, with backoff, for
+/// up to `limit`; a 503 (store unavailable) is retried too.
+async fn retrying<F, Fut>(limit: Duration, call: F) -> anyhow::Result<crate::http::Response>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<crate::http::Response>>,
+{
+    let policy = ExponentialBackoff {
+        max_elapsed_time: Some(limit),
+        max_interval: Duration::from_secs(5),
+        ..ExponentialBackoff::default()
+    };
+    backoff::future::retry_notify(
+        policy,
+        || async {
+            match call().await {
+                Ok(r) if r.status == 503 => Err(backoff::Error::transient(anyhow::anyhow!(
+                    "coordinator busy: {}",
+                    r.body
+                ))),
+                Ok(r) => Ok(r),
+                Err(e) => Err(backoff::Error::transient(e)),
+            }
+        },
+        |e: anyhow::Error, wait| tracing::warn!(error = %format!("{e:#}"), ?wait, "coordinator unreachable; retrying"),
+    )
+    .await
+}

@@ -1,0 +1,13 @@
+//! Squall's distributed seams on real servers.
+//!
+//! * [`EtcdCheckpointStore`]: the [`squall_common::checkpoint::CheckpointStore`] on etcd.
+//! * [`NatsTaskQueue`]: the [`squall_common::queue::TaskQueue`] on a NATS JetStream work queue.
+//! * `testserver` (feature): real `etcd` and `nats-server` processes on free loopback ports.
+
+mod etcd;
+mod nats;
+#[cfg(feature = "testserver")]
+pub mod testserver;
+
+pub use etcd::{EtcdCheckpointStore, EtcdOptions};
+pub use nats::{NatsOpenError, NatsOptions, NatsTaskQueue};

@@ -1,0 +1,72 @@
+//! The HTTP API (axum): `POST /jobs`, `GET /jobs/{id}`, `GET /healthz`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::jobs::{AlreadyRunning, Jobs};
+use super::request::import_options;
+use super::status::job_status;
+use super::wire::JobRequest;
+use crate::run::ClusterSeams;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub seams: ClusterSeams,
+    pub jobs: Arc<Jobs>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/jobs", post(submit))
+        .route("/jobs/{id}", get(status))
+        .with_state(state)
+}
+
+/// 202 with the status when started, 409 with the running job's status
+/// when it runs already, 400 for a request that cannot run.
+async fn submit(State(state): State<ApiState>, Json(req): Json<JobRequest>) -> Response {
+    let opts = match import_options(&req, &state.seams) {
+        Ok(o) => o,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
+    };
+    let job_id = match opts.job_id() {
+        Ok(id) => id,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let code = match state.jobs.start(&job_id, opts) {
+        Ok(()) => StatusCode::ACCEPTED,
+        Err(AlreadyRunning) => StatusCode::CONFLICT,
+    };
+    match status_of(&state, &job_id).await {
+        Ok(Some(body)) => (code, body).into_response(),
+        Ok(None) => (code, Json(serde_json::json!({ "job_id": job_id }))).into_response(),
+        Err(e) => e,
+    }
+}
+
+async fn status(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    match status_of(&state, &id).await {
+        Ok(Some(body)) => body.into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no job {id:?}")).into_response(),
+        Err(e) => e,
+    }
+}
+
+async fn status_of(
+    state: &ApiState,
+    job_id: &str,
+) -> Result<Option<Json<super::wire::JobStatus>>, Response> {
+    job_status(&state.seams.store, job_id, state.jobs.get(job_id))
+        .await
+        .map(|s| s.map(Json))
+        .map_err(|e| {
+            let msg = format!("reading job {job_id} from the checkpoint store: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+        })
+}

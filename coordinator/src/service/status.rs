@@ -1,0 +1,122 @@
+//! A job's status as `GET /jobs/{id}` answers it: the records in the
+//! checkpoint store (job, tables, engines) plus, while a runner is on it,
+//! the runner's phase and progress.
+
+use squall_common::checkpoint::{
+    keys, typed, CheckpointError, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
+    SharedCheckpointStore, TableCheckpoint,
+};
+
+use super::jobs::{JobEntry, Outcome};
+use super::wire::{EngineStatus, JobStatus, ProgressStatus, TableStatus};
+
+/// `None` when neither the store nor this coordinator knows the job.
+pub async fn job_status(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    entry: Option<JobEntry>,
+) -> Result<Option<JobStatus>, CheckpointError> {
+    let job = typed::read::<JobCheckpoint>(store.as_ref(), &keys::job(job_id))
+        .await?
+        .map(|s| s.record);
+    if job.is_none() && entry.is_none() {
+        return Ok(None);
+    }
+    let tables: Vec<typed::Stored<TableCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
+    let engines: Vec<typed::Stored<EngineCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    let state = job.map(|j| j.state);
+    let running = entry.as_ref().is_some_and(|e| e.outcome.is_none());
+    let (progress, phase) = match &entry {
+        Some(e) if running => {
+            let v = e.progress.view();
+            let p = ProgressStatus {
+                total_source_bytes: v.total_source_bytes,
+                encoded_bytes: v.encoded_bytes,
+                ingested_bytes: v.ingested_bytes,
+                total_engines: v.total_engines,
+                engines_done: v.engines_done,
+            };
+            (p, v.phase.name().to_string())
+        }
+        _ => (from_records(&engines), stopped_phase(state.as_ref())),
+    };
+    let (summary, mut error) = match entry.and_then(|e| e.outcome) {
+        Some(Outcome::Finished(s)) => (Some(s), None),
+        Some(Outcome::Failed(reason)) => (None, Some(reason)),
+        Some(Outcome::Interrupted) | None => (None, None),
+    };
+    if let (None, Some(JobState::Failed { reason })) = (&error, &state) {
+        error = Some(reason.clone());
+    }
+    Ok(Some(JobStatus {
+        job_id: job_id.to_string(),
+        running,
+        phase,
+        verified: state == Some(JobState::Verified) && !running,
+        state,
+        progress,
+        tables: tables.into_iter().map(|t| table_status(t.record)).collect(),
+        engines: engines.iter().map(|e| engine_status(&e.record)).collect(),
+        summary,
+        error,
+    }))
+}
+
+fn stopped_phase(state: Option<&JobState>) -> String {
+    match state {
+        Some(JobState::Verified) => "done",
+        _ => "stopped",
+    }
+    .to_string()
+}
+
+fn from_records(engines: &[typed::Stored<EngineCheckpoint>]) -> ProgressStatus {
+    let mut p = ProgressStatus {
+        total_engines: engines.len() as u64,
+        ..ProgressStatus::default()
+    };
+    for e in engines {
+        p.total_source_bytes += e.record.source_bytes;
+        if let EngineState::Done(r) = &e.record.state {
+            p.engines_done += 1;
+            p.encoded_bytes += e.record.source_bytes;
+            p.ingested_bytes += r.bytes;
+        }
+    }
+    p
+}
+
+fn table_status(t: TableCheckpoint) -> TableStatus {
+    let local = t.local.as_ref();
+    TableStatus {
+        table_id: t.table.id,
+        name: t.table.qualified_name(),
+        state: t.state,
+        engines: t.engine_count,
+        source_bytes: t.source_bytes,
+        rows: local.map(|l| l.rows),
+        kvs: local.map(|l| l.checksum.kvs),
+        conflicts: local.map(|l| l.conflicts),
+        last_error: t.last_error,
+    }
+}
+
+fn engine_status(e: &EngineCheckpoint) -> EngineStatus {
+    let (state, worker, reason) = match &e.state {
+        EngineState::Pending => ("pending", None, None),
+        EngineState::Running { worker, .. } => ("running", Some(worker.clone()), None),
+        EngineState::Done(r) => ("done", Some(r.worker.clone()).filter(|w| !w.is_empty()), None),
+        EngineState::Failed { reason, .. } => ("failed", None, Some(reason.clone())),
+    };
+    EngineStatus {
+        table_id: e.table_id,
+        engine_id: e.engine_id,
+        state: state.to_string(),
+        worker,
+        attempt: e.attempt,
+        source_bytes: e.source_bytes,
+        reason,
+    }
+}

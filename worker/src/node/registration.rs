@@ -1,0 +1,125 @@
+//! The worker's presence in etcd: `squall/workers/<id>` under a lease that
+//! the worker keeps alive. The key vanishes within [`LEASE_TTL_SECS`] of the
+//! worker dying, so `etcdctl get --prefix squall/workers/` lists the live
+//! ones. Registration is informational: tasks are handed out by the queue,
+//! and nothing waits on this key.
+
+use std::time::Duration;
+
+use etcd_client::{Client, ConnectOptions, LeaseKeeper, LeaseKeepAliveStream, PutOptions};
+use tokio_util::sync::CancellationToken;
+
+use super::error::NodeError;
+
+const LEASE_TTL_SECS: i64 = 10;
+/// Limit of one etcd call.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Cap of the wait between attempts to restore a lost lease.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub fn key(worker_id: &str) -> String {
+    format!("squall/workers/{worker_id}")
+}
+
+/// A registered worker. [`Registration::keep_alive`] runs until `cancel`,
+/// then revokes the lease so the key goes at once.
+pub struct Registration {
+    client: Client,
+    id: String,
+    endpoints: String,
+    value: String,
+    lease: i64,
+}
+
+impl Registration {
+    /// Connects, takes a lease and writes the worker's key under it. An
+    /// etcd that does not answer within the timeouts is an error naming it.
+    pub async fn register(endpoints: &[String], worker_id: &str, about: String) -> Result<Self, NodeError> {
+        let err = |reason: String| NodeError::Register {
+            id: worker_id.to_string(),
+            endpoints: endpoints.join(","),
+            reason,
+        };
+        let opts = ConnectOptions::new()
+            .with_connect_timeout(CALL_TIMEOUT)
+            .with_timeout(CALL_TIMEOUT);
+        let client = timed(Client::connect(endpoints, Some(opts)))
+            .await
+            .map_err(err)?;
+        let mut reg = Self {
+            client,
+            id: worker_id.to_string(),
+            endpoints: endpoints.join(","),
+            value: about,
+            lease: 0,
+        };
+        reg.grant_and_put().await.map_err(err)?;
+        tracing::info!(worker = worker_id, key = %key(worker_id), lease = reg.lease, "registered in etcd");
+        Ok(reg)
+    }
+
+    async fn grant_and_put(&mut self) -> Result<(), String> {
+        let lease = timed(self.client.lease_grant(LEASE_TTL_SECS, None)).await?;
+        self.lease = lease.id();
+        let put = PutOptions::new().with_lease(self.lease);
+        timed(self.client.put(key(&self.id), self.value.clone(), Some(put))).await?;
+        Ok(())
+    }
+
+    /// Renews the lease every third of its TTL; a lease that expired (etcd
+    /// unreachable for longer than the TTL) is taken anew, with backoff.
+    pub async fn keep_alive(mut self, cancel: CancellationToken) {
+        let mut backoff = Duration::from_millis(200);
+        while !cancel.is_cancelled() {
+            match self.renew_until(&cancel).await {
+                Ok(()) => break,
+                Err(reason) => {
+                    tracing::warn!(worker = %self.id, etcd = %self.endpoints, %reason, retry_in = ?backoff, "worker registration lost; registering again");
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            if let Err(reason) = self.grant_and_put().await {
+                tracing::warn!(worker = %self.id, etcd = %self.endpoints, %reason, "registering again failed");
+            }
+        }
+        if let Err(reason) = timed(self.client.lease_revoke(self.lease)).await {
+            tracing::warn!(worker = %self.id, %reason, "could not revoke the worker's lease; its key expires by itself");
+        }
+    }
+
+    /// Keeps the current lease alive; `Ok` on cancel, `Err` when it is lost.
+    async fn renew_until(&mut self, cancel: &CancellationToken) -> Result<(), String> {
+        let (mut keeper, mut stream): (LeaseKeeper, LeaseKeepAliveStream) =
+            timed(self.client.lease_keep_alive(self.lease)).await?;
+        let every = Duration::from_secs((LEASE_TTL_SECS / 3).max(1) as u64);
+        loop {
+            timed(keeper.keep_alive()).await?;
+            match tokio::time::timeout(CALL_TIMEOUT, stream.message()).await {
+                Err(_) => return Err("no keep-alive answer".into()),
+                Ok(Err(e)) => return Err(e.to_string()),
+                Ok(Ok(None)) => return Err("keep-alive stream closed".into()),
+                Ok(Ok(Some(resp))) if resp.ttl() <= 0 => return Err("lease expired".into()),
+                Ok(Ok(Some(_))) => {}
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
+
+/// One etcd call with [`CALL_TIMEOUT`].
+async fn timed<T>(
+    call: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
+    }
+}
