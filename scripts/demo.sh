@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, start a local tikv-sim cluster,
+# The main job: install what is missing, build, start a local cluster (NATS,
+# etcd, tikv-sim, a coordinator and two workers: scripts/cluster.sh),
 # generate a sample dump (shop: three tables, many types, unique and secondary
 # indexes, SQL and CSV files), import it, export every table back, check the
 # row counts against what was generated, and print the verified summary.
 #
 #   DEMO_SIZE=100MiB   size of the generated dump
-#   DEMO_DIR=DIR       keep the work dir (dump, sim data, reports) there
+#   DEMO_DIR=DIR       keep the work dir (dump, cluster data and logs, reports) there
+#   DEMO_WORKERS=N     worker processes (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -21,38 +23,27 @@ if [ -n "${DEMO_DIR:-}" ]; then
 else
   work="$(mktemp -d /tmp/squall-demo.XXXXXX)"
 fi
-sim_pid=""
+cluster="$work/cluster"
 cleanup() {
-  if [ -n "$sim_pid" ] && kill -0 "$sim_pid" 2>/dev/null; then
-    kill -TERM "$sim_pid" 2>/dev/null || true
-    wait "$sim_pid" 2>/dev/null || true
-  fi
+  SQUALL_CLUSTER_DIR="$cluster" scripts/cluster.sh down >/dev/null 2>&1 || true
   [ -z "${DEMO_DIR:-}" ] && rm -rf "$work"
   return 0
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-pd="127.0.0.1:$(free_port)"
-
-echo "demo: starting tikv-sim (PD $pd, 3 stores), log in $work/sim.log"
-"$squall" sim --pd-addr "$pd" --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
-sim_pid=$!
-# Ready when PD accepts connections; give up if the process dies or after 60 s.
-for _ in $(seq 1 600); do
-  if ! kill -0 "$sim_pid" 2>/dev/null; then
-    echo "demo: tikv-sim exited; its log:" >&2; cat "$work/sim.log" >&2; exit 1
-  fi
-  (exec 3<>"/dev/tcp/${pd%:*}/${pd#*:}") 2>/dev/null && break
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/${pd%:*}/${pd#*:}") 2>/dev/null || { echo "demo: tikv-sim not ready after 60 s" >&2; exit 1; }
+# The cluster: nats-server (JetStream), etcd, tikv-sim, one coordinator and
+# two workers, as local processes on free loopback ports (scripts/cluster.sh).
+echo "demo: starting a local cluster in $cluster"
+SQUALL_CLUSTER_DIR="$cluster" SQUALL_BIN="$squall" scripts/cluster.sh up --workers "${DEMO_WORKERS:-2}"
+. "$cluster/cluster.env"
+pd="$PD"
 
 echo "demo: generating a $size sample dump in $work/dump"
 "$squall" gen-dump --dataset shop --size "$size" --out "$work/dump" >"$work/generated.json"
 
 echo "demo: importing"
-"$squall" import --source "$work/dump" --pd "$pd" --output "$work/out" --progress log --log-interval 5 \
+"$squall" import --coordinator "http://$API" --source "$work/dump" --pd "$pd" --output "$work/out" \
+  --progress log --log-interval 5 \
   | tee "$work/summary.txt"
 
 echo "demo: exporting every table back from TiKV and counting rows"

@@ -9,6 +9,8 @@ have clang || need_apt+=(clang)
 [ -e /usr/lib/llvm-14/lib/libclang.so ] || ls /usr/lib/llvm-*/lib/libclang*.so >/dev/null 2>&1 || need_apt+=(libclang-dev)
 have nats-server || need_apt+=(nats-server)
 have etcd || need_apt+=(etcd-server)
+# etcd-client generates its gRPC code from .proto files at build time with protoc.
+have protoc || need_apt+=(protobuf-compiler)
 have curl || need_apt+=(curl)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

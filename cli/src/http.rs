@@ -68,7 +68,11 @@ fn parse(raw: &[u8]) -> anyhow::Result<Response> {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    let body = if chunked { dechunk(body)? } else { body.to_owned() };
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_owned()
+    };
     Ok(Response { status, body })
 }
 
@@ -94,11 +98,15 @@ mod tests {
     fn parses_responses_and_urls() {
         let plain = parse(b"HTTP/1.1 409 Conflict\r\ncontent-length: 2\r\n\r\n{}").expect("valid");
         assert_eq!((plain.status, plain.body.as_str()), (409, "{}"));
-        let chunked = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-            .expect("valid");
+        let chunked =
+            parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .expect("valid");
         assert_eq!(chunked.body, "abc");
         assert!(parse(b"garbage").is_err());
-        assert_eq!(authority("http://127.0.0.1:8287/").expect("valid"), "127.0.0.1:8287");
+        assert_eq!(
+            authority("http://127.0.0.1:8287/").expect("valid"),
+            "127.0.0.1:8287"
+        );
         assert!(authority("https://x:1").is_err());
         assert!(authority("http://x:1/jobs").is_err());
     }

@@ -23,7 +23,9 @@ use squall_common::checkpoint::{CasOutcome, CheckpointError, CheckpointStore};
 fn start_etcd() -> Option<EtcdServer> {
     match EtcdServer::start() {
         Ok(server) => Some(server),
-        Err(e) if e.kind() == ErrorKind::NotFound && std::env::var("CI").as_deref() != Ok("true") => {
+        Err(e)
+            if e.kind() == ErrorKind::NotFound && std::env::var("CI").as_deref() != Ok("true") =>
+        {
             eprintln!("skipping: {e}");
             None
         }
@@ -68,7 +70,9 @@ async fn increments_from_separate_clients_are_all_counted() {
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
         let store = connect(options(server.endpoint())).await;
-        tasks.push(tokio::spawn(async move { increment_times(&store, "squall/n", EACH).await }));
+        tasks.push(tokio::spawn(async move {
+            increment_times(&store, "squall/n", EACH).await
+        }));
     }
     let mut revisions = Vec::new();
     for t in tasks {
@@ -79,26 +83,38 @@ async fn increments_from_separate_clients_are_all_counted() {
     assert_eq!(got.value, total.to_string().into_bytes());
     revisions.sort();
     revisions.dedup();
-    assert_eq!(revisions.len() as u64, total, "one revision per winning swap");
+    assert_eq!(
+        revisions.len() as u64,
+        total,
+        "one revision per winning swap"
+    );
 }
 
 /// A put issued while etcd is down keeps retrying and succeeds once etcd is
 /// back; what was acknowledged before the crash is still there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_while_etcd_is_down_succeeds_once_it_is_back() {
-    let Some(mut server) = start_etcd() else { return };
+    let Some(mut server) = start_etcd() else {
+        return;
+    };
     let patient = EtcdOptions {
         max_retries: 100,
         ..options(server.endpoint())
     };
     let store = Arc::new(connect(patient).await);
-    let before = store.put("squall/before", b"acked".to_vec()).await.expect("put");
+    let before = store
+        .put("squall/before", b"acked".to_vec())
+        .await
+        .expect("put");
     server.stop().expect("stop etcd");
 
     let writer = Arc::clone(&store);
     let call = tokio::spawn(async move { writer.put("squall/during", b"late".to_vec()).await });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(!call.is_finished(), "a put must not finish while etcd is down");
+    assert!(
+        !call.is_finished(),
+        "a put must not finish while etcd is down"
+    );
     tokio::task::block_in_place(|| server.start_again()).expect("restart etcd");
 
     let during = tokio::time::timeout(Duration::from_secs(30), call)
@@ -118,17 +134,28 @@ async fn call_while_etcd_is_down_succeeds_once_it_is_back() {
 /// an error that names the address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_against_a_stopped_etcd_fails_within_its_retries() {
-    let Some(mut server) = start_etcd() else { return };
+    let Some(mut server) = start_etcd() else {
+        return;
+    };
     let store = connect(options(server.endpoint())).await;
     server.stop().expect("stop etcd");
     let started = Instant::now();
     let err = store.get("squall/x").await.expect_err("etcd is down");
     let elapsed = started.elapsed();
     // 5 attempts of at most 2 s each and 4 waits of at most 0.52 s.
-    assert!(elapsed < Duration::from_secs(13), "gave up after {elapsed:?}");
-    assert!(matches!(err, CheckpointError::Unavailable { .. }), "{err:?}");
+    assert!(
+        elapsed < Duration::from_secs(13),
+        "gave up after {elapsed:?}"
+    );
+    assert!(
+        matches!(err, CheckpointError::Unavailable { .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains(&server.endpoint()) && msg.contains("5 times"), "{msg}");
+    assert!(
+        msg.contains(&server.endpoint()) && msg.contains("5 times"),
+        "{msg}"
+    );
     assert!(err.is_retryable());
 }
 
@@ -145,9 +172,16 @@ async fn connect_to_an_unreachable_address_names_it() {
     let err = EtcdCheckpointStore::connect(options(endpoint.clone()))
         .await
         .expect_err("nothing listens there");
-    assert!(started.elapsed() < Duration::from_secs(13), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(13),
+        "{:?}",
+        started.elapsed()
+    );
     let msg = err.to_string();
-    assert!(msg.contains(&endpoint) && msg.contains("check that etcd is running"), "{msg}");
+    assert!(
+        msg.contains(&endpoint) && msg.contains("check that etcd is running"),
+        "{msg}"
+    );
 }
 
 /// `list` over many pages returns every key once, in order; `put_many`
@@ -161,14 +195,28 @@ async fn list_spans_many_pages_and_put_many_many_txns() {
     })
     .await;
     let items: Vec<(String, Vec<u8>)> = (0..300)
-        .map(|i| (format!("squall/jobs/j/t/{i:05}"), format!("v{i}").into_bytes()))
+        .map(|i| {
+            (
+                format!("squall/jobs/j/t/{i:05}"),
+                format!("v{i}").into_bytes(),
+            )
+        })
         .collect();
     let last = store.put_many(&items).await.expect("put_many");
-    store.put("squall/jobs/j/u", b"other".to_vec()).await.expect("put");
-    store.put("squall/jobs/j/t", b"no slash".to_vec()).await.expect("put");
+    store
+        .put("squall/jobs/j/u", b"other".to_vec())
+        .await
+        .expect("put");
+    store
+        .put("squall/jobs/j/t", b"no slash".to_vec())
+        .await
+        .expect("put");
 
     let listed = store.list("squall/jobs/j/t/").await.expect("list");
-    let got: Vec<(String, Vec<u8>)> = listed.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+    let got: Vec<(String, Vec<u8>)> = listed
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect();
     assert_eq!(got, items);
     assert_eq!(listed.iter().map(|(_, v)| v.revision).max(), last);
     // 300 puts in Txns of at most 128: three distinct revisions.
@@ -181,32 +229,63 @@ async fn list_spans_many_pages_and_put_many_many_txns() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefix_separates_stores() {
     let Some(server) = start_etcd() else { return };
-    let a = connect(EtcdOptions { prefix: "a/".into(), ..options(server.endpoint()) }).await;
-    let b = connect(EtcdOptions { prefix: "b/".into(), ..options(server.endpoint()) }).await;
-    let root = connect(EtcdOptions { prefix: String::new(), ..options(server.endpoint()) }).await;
+    let a = connect(EtcdOptions {
+        prefix: "a/".into(),
+        ..options(server.endpoint())
+    })
+    .await;
+    let b = connect(EtcdOptions {
+        prefix: "b/".into(),
+        ..options(server.endpoint())
+    })
+    .await;
+    let root = connect(EtcdOptions {
+        prefix: String::new(),
+        ..options(server.endpoint())
+    })
+    .await;
     a.put("squall/k", b"from a".to_vec()).await.expect("put");
     assert_eq!(b.get("squall/k").await.expect("get"), None);
     assert!(b.list("").await.expect("list").is_empty());
-    let all: Vec<String> = root.list("").await.expect("list").into_iter().map(|(k, _)| k).collect();
+    let all: Vec<String> = root
+        .list("")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(all, ["a/squall/k"]);
     assert_eq!(a.list("").await.expect("list").len(), 1);
 }
 
-/// etcd's refusals are not retried: a value over etcd's request limit is
+/// etcd's refusals are not retried: values over etcd's request limit
+/// (`--max-request-bytes`, 1.5 MiB) and over gRPC's message cap (2 MiB) are
 /// `Rejected` at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_value_is_rejected_without_retrying() {
     let Some(server) = start_etcd() else { return };
     let store = connect(options(server.endpoint())).await;
-    let started = Instant::now();
-    let err = store
-        .put("squall/big", vec![b'x'; 2 * 1024 * 1024])
-        .await
-        .expect_err("over --max-request-bytes");
-    assert!(matches!(err, CheckpointError::Rejected { .. }), "{err:?}");
-    assert!(!err.is_retryable());
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    for size in [1_700_000, 2 * 1024 * 1024] {
+        let started = Instant::now();
+        let err = store
+            .put("squall/big", vec![b'x'; size])
+            .await
+            .expect_err("over etcd's limits");
+        assert!(
+            matches!(err, CheckpointError::Rejected { .. }),
+            "{size}: {err:?}"
+        );
+        assert!(!err.is_retryable());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
     // The store still works afterwards.
-    let outcome = store.cas("squall/big", None, b"small".to_vec()).await.expect("cas");
+    let outcome = store
+        .cas("squall/big", None, b"small".to_vec())
+        .await
+        .expect("cas");
     assert!(matches!(outcome, CasOutcome::Swapped(_)), "{outcome:?}");
 }

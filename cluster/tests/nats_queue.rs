@@ -24,7 +24,10 @@ const RETRY_FOR: Duration = Duration::from_secs(4);
 fn server_or_skip() -> Option<NatsServer> {
     match NatsServer::start() {
         Ok(server) => Some(server),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && std::env::var("CI").as_deref() != Ok("true") => {
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound
+                && std::env::var("CI").as_deref() != Ok("true") =>
+        {
             eprintln!("skipping: {e}");
             None
         }
@@ -44,7 +47,9 @@ fn options(server: &NatsServer) -> NatsOptions {
 }
 
 async fn open(opts: &NatsOptions) -> NatsTaskQueue {
-    NatsTaskQueue::connect(opts.clone()).await.expect("open the queue")
+    NatsTaskQueue::connect(opts.clone())
+        .await
+        .expect("open the queue")
 }
 
 fn task(id: &str) -> TaskMessage {
@@ -63,7 +68,9 @@ squall_common::task_queue_test_suite!(nats_suite, {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_tasks_survive_a_server_restart() {
-    let Some(mut server) = server_or_skip() else { return };
+    let Some(mut server) = server_or_skip() else {
+        return;
+    };
     let q = open(&options(&server)).await;
     for id in ["a", "b"] {
         assert_eq!(q.publish(task(id)).await.unwrap(), Published::Queued);
@@ -88,36 +95,60 @@ async fn queued_tasks_survive_a_server_restart() {
             ("b".to_string(), b"payload-b".to_vec(), 1)
         ]
     );
-    assert!(q.pull(ACK_WAIT * 2).await.unwrap().is_none(), "nothing else");
+    assert!(
+        q.pull(ACK_WAIT * 2).await.unwrap().is_none(),
+        "nothing else"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_coordinator_republishing_gets_duplicate() {
-    let Some(server) = server_or_skip() else { return };
+    let Some(server) = server_or_skip() else {
+        return;
+    };
     let opts = options(&server);
     let first = open(&opts).await;
     assert_eq!(first.publish(task("a")).await.unwrap(), Published::Queued);
     drop(first);
     let restarted = open(&opts).await;
-    assert_eq!(restarted.publish(task("a")).await.unwrap(), Published::Duplicate);
-    let d = restarted.pull(Duration::from_secs(5)).await.unwrap().expect("the task");
+    assert_eq!(
+        restarted.publish(task("a")).await.unwrap(),
+        Published::Duplicate
+    );
+    let d = restarted
+        .pull(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("the task");
     assert_eq!((d.id.as_str(), d.delivered), ("a", 1));
     d.ack().await.unwrap();
     // Unlike the in-process queue, JetStream remembers the id past the ack
     // for its duplicate window (see the module doc of `nats`).
-    assert_eq!(restarted.publish(task("a")).await.unwrap(), Published::Duplicate);
-    assert!(restarted.pull(ACK_WAIT * 2).await.unwrap().is_none(), "only one copy");
+    assert_eq!(
+        restarted.publish(task("a")).await.unwrap(),
+        Published::Duplicate
+    );
+    assert!(
+        restarted.pull(ACK_WAIT * 2).await.unwrap().is_none(),
+        "only one copy"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delivery_stops_after_max_deliver_and_the_last_one_says_so() {
-    let Some(server) = server_or_skip() else { return };
+    let Some(server) = server_or_skip() else {
+        return;
+    };
     let mut opts = options(&server);
     opts.max_deliver = 3;
     let q = open(&opts).await;
     q.publish(task("doomed")).await.unwrap();
     for n in 1..=3 {
-        let d = q.pull(ACK_WAIT * 5).await.unwrap().unwrap_or_else(|| panic!("delivery {n}"));
+        let d = q
+            .pull(ACK_WAIT * 5)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("delivery {n}"));
         assert_eq!(d.delivered, n);
         assert_eq!(q.is_last_delivery(&d), n == 3, "delivery {n}");
         // Not acked: the first one times out, the others are given back.
@@ -125,17 +156,26 @@ async fn delivery_stops_after_max_deliver_and_the_last_one_says_so() {
             d.nak(Duration::ZERO).await.unwrap();
         }
     }
-    assert!(q.pull(ACK_WAIT * 4).await.unwrap().is_none(), "no fourth delivery");
+    assert!(
+        q.pull(ACK_WAIT * 4).await.unwrap().is_none(),
+        "no fourth delivery"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_worker_keeps_its_task_for_many_ack_waits() {
-    let Some(server) = server_or_skip() else { return };
+    let Some(server) = server_or_skip() else {
+        return;
+    };
     let opts = options(&server);
     let busy = open(&opts).await;
     let idle = Arc::new(open(&opts).await);
     busy.publish(task("long")).await.unwrap();
-    let d = busy.pull(Duration::from_secs(5)).await.unwrap().expect("the task");
+    let d = busy
+        .pull(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("the task");
     let other = {
         let idle = Arc::clone(&idle);
         tokio::spawn(async move { idle.pull(ACK_WAIT * 6).await.unwrap().map(|d| d.id) })
@@ -149,12 +189,17 @@ async fn a_busy_worker_keeps_its_task_for_many_ack_waits() {
     assert_eq!(other.await.unwrap(), None, "the other worker never got it");
     assert_eq!(d.delivered, 1);
     d.ack().await.unwrap();
-    assert!(idle.pull(ACK_WAIT * 3).await.unwrap().is_none(), "done for good");
+    assert!(
+        idle.pull(ACK_WAIT * 3).await.unwrap().is_none(),
+        "done for good"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_while_the_server_is_down_fail_in_bounded_time_and_work_after() {
-    let Some(mut server) = server_or_skip() else { return };
+    let Some(mut server) = server_or_skip() else {
+        return;
+    };
     let q = open(&options(&server)).await;
     server.stop().unwrap();
 
@@ -162,9 +207,14 @@ async fn calls_while_the_server_is_down_fail_in_bounded_time_and_work_after() {
     let started = Instant::now();
     let pulled = q.pull(wait).await;
     let took = started.elapsed();
-    assert!(took < wait + REQUEST_TIMEOUT + Duration::from_secs(1), "pull took {took:?}");
+    assert!(
+        took < wait + REQUEST_TIMEOUT + Duration::from_secs(1),
+        "pull took {took:?}"
+    );
     match pulled {
-        Err(QueueError::Unavailable { reason }) => assert!(reason.contains(&server.url()), "{reason}"),
+        Err(QueueError::Unavailable { reason }) => {
+            assert!(reason.contains(&server.url()), "{reason}")
+        }
         Ok(None) => {}
         other => panic!("pull while down: {other:?}"),
     }
@@ -174,22 +224,34 @@ async fn calls_while_the_server_is_down_fail_in_bounded_time_and_work_after() {
     let took = started.elapsed();
     match published {
         Err(QueueError::Unavailable { reason }) => {
-            assert!(reason.contains(&server.url()) && reason.contains("publish"), "{reason}");
+            assert!(
+                reason.contains(&server.url()) && reason.contains("publish"),
+                "{reason}"
+            );
         }
         other => panic!("publish while down: {other:?}"),
     }
-    assert!(took < RETRY_FOR + REQUEST_TIMEOUT * 2, "publish took {took:?}");
+    assert!(
+        took < RETRY_FOR + REQUEST_TIMEOUT * 2,
+        "publish took {took:?}"
+    );
 
     server.start_again().unwrap();
     assert_eq!(q.publish(task("a")).await.unwrap(), Published::Queued);
-    let d = q.pull(Duration::from_secs(10)).await.unwrap().expect("the task after restart");
+    let d = q
+        .pull(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("the task after restart");
     assert_eq!(d.id, "a");
     d.ack().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_again_is_idempotent_and_updates_the_consumer() {
-    let Some(server) = server_or_skip() else { return };
+    let Some(server) = server_or_skip() else {
+        return;
+    };
     let opts = options(&server);
     let q = open(&opts).await;
     q.publish(task("a")).await.unwrap();
@@ -199,14 +261,23 @@ async fn opening_again_is_idempotent_and_updates_the_consumer() {
     slower.max_deliver = 2;
     let updated = open(&slower).await;
     // The updated ack wait holds on the server: no redelivery after the old one.
-    let d = updated.pull(Duration::from_secs(5)).await.unwrap().expect("the queued task");
-    assert!(again.pull(ACK_WAIT * 3).await.unwrap().is_none(), "redelivered after the old ack wait");
+    let d = updated
+        .pull(Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("the queued task");
+    assert!(
+        again.pull(ACK_WAIT * 3).await.unwrap().is_none(),
+        "redelivered after the old ack wait"
+    );
     d.ack().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_stream_with_other_retention_is_refused() {
-    let Some(server) = server_or_skip() else { return };
+    let Some(server) = server_or_skip() else {
+        return;
+    };
     let opts = options(&server);
     let client = async_nats::connect(server.url()).await.unwrap();
     async_nats::jetstream::new(client)
@@ -220,7 +291,10 @@ async fn an_existing_stream_with_other_retention_is_refused() {
     match NatsTaskQueue::connect(opts).await {
         Err(e @ NatsOpenError::Mismatch { .. }) => {
             let text = e.to_string();
-            assert!(text.contains("WorkQueue") && text.contains(&server.url()), "{text}");
+            assert!(
+                text.contains("WorkQueue") && text.contains(&server.url()),
+                "{text}"
+            );
         }
         Err(other) => panic!("expected a mismatch, got {other}"),
         Ok(_) => panic!("expected a mismatch, the queue opened"),
@@ -229,7 +303,11 @@ async fn an_existing_stream_with_other_retention_is_refused() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_named_with_what_to_check() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("nats://127.0.0.1:{port}");
     let mut opts = NatsOptions::new(url.clone(), "squall-unreachable");
     opts.connect_timeout = Duration::from_secs(1);
@@ -241,5 +319,8 @@ async fn an_unreachable_server_is_named_with_what_to_check() {
     assert!(started.elapsed() < Duration::from_secs(10));
     let text = err.to_string();
     assert!(matches!(err, NatsOpenError::Unreachable { .. }), "{text}");
-    assert!(text.contains(&url) && text.contains("-js") && text.contains("scripts/setup.sh"), "{text}");
+    assert!(
+        text.contains(&url) && text.contains("-js") && text.contains("scripts/setup.sh"),
+        "{text}"
+    );
 }

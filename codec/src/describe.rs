@@ -5,6 +5,7 @@ use squall_common::schema::TableInfo;
 
 use crate::bytes::decode_bytes;
 use crate::datum_codec::{decode_row_value, describe_datum, describe_datums};
+use crate::error::CodecError;
 use crate::index_value::{split_index_value, NON_UNIQUE_VALUE};
 use crate::key::{decode_index_key, decode_record_key, is_index_key, is_record_key};
 use crate::number::{decode_compact_int, decode_float};
@@ -12,38 +13,74 @@ use crate::row_v2::{RowV2, CODEC_VER};
 
 /// Recognises a record key, an index key (raw, `z`-prefixed, or
 /// memcomparable-wrapped), a row-v2 value or an index value, and renders it.
+/// Bytes that are none of these render as `unrecognised …` with the reasons.
 pub fn describe(bytes: &[u8]) -> String {
-    describe_inner(bytes, None)
+    try_describe(bytes, None).unwrap_or_else(|e| e.to_string())
 }
 
 /// Like [`describe`], naming columns and typing row values with `table`.
 pub fn describe_with_table(bytes: &[u8], table: &TableInfo) -> String {
-    describe_inner(bytes, Some(table))
+    try_describe(bytes, Some(table)).unwrap_or_else(|e| e.to_string())
 }
 
-fn describe_inner(bytes: &[u8], table: Option<&TableInfo>) -> String {
+/// Like [`describe`], but bytes that are no key or value TiDB writes are an
+/// error saying what each plausible reading stopped at.
+pub fn try_describe(bytes: &[u8], table: Option<&TableInfo>) -> Result<String, CodecError> {
     if let Some(s) = describe_key(bytes, table) {
-        return s;
+        return Ok(s);
     }
     if let Some((&b'z', rest)) = bytes.split_first() {
         if let Some(s) = describe_key(rest, table) {
-            return format!("TiKV data key (z prefix): {s}");
+            return Ok(format!("TiKV data key (z prefix): {s}"));
         }
     }
     if let Ok(inner) = decode_bytes(&mut &bytes[..]) {
         if let Some(s) = describe_key(&inner, table) {
-            return format!("memcomparable-encoded {s}");
+            return Ok(format!("memcomparable-encoded {s}"));
         }
     }
     if bytes.first() == Some(&CODEC_VER) {
         if let Some(s) = describe_row(bytes, table) {
-            return s;
+            return Ok(s);
         }
     }
     if let Some(s) = describe_index_value(bytes) {
-        return s;
+        return Ok(s);
     }
-    format!("unrecognised {} bytes: {}", bytes.len(), hex::encode(bytes))
+    Err(CodecError::invalid(
+        "TiDB key or value",
+        format!(
+            "unrecognised {} bytes {}: {}",
+            bytes.len(),
+            hex::encode(bytes),
+            why_unrecognised(bytes)
+        ),
+    ))
+}
+
+/// What each reading the bytes could plausibly have stopped at.
+fn why_unrecognised(bytes: &[u8]) -> String {
+    let mut why = Vec::new();
+    if is_record_key(bytes) {
+        if let Err(e) = decode_record_key(bytes) {
+            why.push(format!("as a record key: {e}"));
+        }
+    }
+    if is_index_key(bytes) {
+        if let Err(e) = decode_index_key(bytes) {
+            why.push(format!("as an index key: {e}"));
+        }
+    }
+    if bytes.first() == Some(&CODEC_VER) {
+        if let Err(e) = RowV2::parse(bytes) {
+            why.push(format!("as a row v2 value: {e}"));
+        }
+    }
+    match split_index_value(bytes) {
+        Err(e) => why.push(format!("as an index value: {e}")),
+        Ok(_) => why.push("as an index value: holds no handle, version or restored data".into()),
+    }
+    why.join("; ")
 }
 
 fn describe_key(key: &[u8], table: Option<&TableInfo>) -> Option<String> {

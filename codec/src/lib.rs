@@ -36,7 +36,7 @@ pub use checksum::KvChecksum;
 pub use convert::{ConvertError, ConvertWarning, Converter, ValueForm};
 pub use datum::Datum;
 pub use decimal::Decimal;
-pub use describe::{describe, describe_with_table};
+pub use describe::{describe, describe_with_table, try_describe};
 pub use error::{CodecError, EncodeError};
 pub use handle::Handle;
 pub use index_value::{decode_handle_from_index_value, decode_index_handle};

@@ -156,6 +156,16 @@ impl<'a> RowV2<'a> {
             ));
         }
         let (not_null_ids, null_ids) = all.split_at(nn);
+        // Lookups binary-search the IDs: out of order, they would find the
+        // wrong column (or none) instead of failing.
+        for (ids, which) in [(not_null_ids, "not-null"), (null_ids, "null")] {
+            if let Some(w) = ids.windows(2).find(|w| w[0] >= w[1]) {
+                return Err(CodecError::invalid(
+                    "row v2 value",
+                    format!("{which} column IDs not ascending ({} then {})", w[0], w[1]),
+                ));
+            }
+        }
         Ok(Self {
             large,
             not_null_ids: not_null_ids.to_vec(),

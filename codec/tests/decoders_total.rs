@@ -149,17 +149,19 @@ fn time(fsp: u8) -> impl Strategy<Value = Time> {
         (0u16..10000, 1u8..13, 1u8..29),
         (0u8..24, 0u8..60, 0u8..60, 0u32..1_000_000),
     )
-        .prop_map(move |((year, month, day), (hour, minute, second, micro))| Time {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micro,
-            kind: TimeKind::Datetime,
-            fsp,
-        })
+        .prop_map(
+            move |((year, month, day), (hour, minute, second, micro))| Time {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+                micro,
+                kind: TimeKind::Datetime,
+                fsp,
+            },
+        )
 }
 
 fn text() -> impl Strategy<Value = Vec<u8>> {
@@ -594,7 +596,12 @@ fn issue_20_index_value_017d01_is_an_error() {
     // Version 1 header with a tail length of 1: the tail overlaps the header.
     let err = split_index_value(&hex("01 7D 01")).expect_err("tail overlaps the header");
     assert!(err.to_string().contains("version header"), "{err}");
-    assert!(describe(&hex("01 7D 01")).starts_with("unrecognised"));
+    let text = describe(&hex("01 7D 01"));
+    assert!(
+        text.contains("unrecognised 3 bytes 017d01") && text.contains("version header"),
+        "{text}"
+    );
+    assert!(squall_codec::try_describe(&hex("01 7D 01"), None).is_err());
 }
 
 #[test]
@@ -635,10 +642,15 @@ fn json_offsets_that_loop_or_nest_too_deep_are_errors() {
 #[test]
 fn row_v2_offsets_out_of_order_or_past_the_end_are_errors() {
     let cases = [
-        ("80 00 02 00 00 00 01 02 05 00 03 00 61 62 63 64 65", "before the previous"),
+        (
+            "80 00 02 00 00 00 01 02 05 00 03 00 61 62 63 64 65",
+            "before the previous",
+        ),
         ("80 00 01 00 00 00 01 FF 00", "row v2 data"),
         ("80 01 01 00 00 00 01 00 00 00 FF FF FF FF", "row v2 data"),
         ("80 00 FF FF FF FF", "column ids"),
+        ("80 00 02 00 00 00 02 01 01 00 02 00 61 62", "not ascending"),
+        ("80 00 00 00 02 00 03 03", "not ascending"),
     ];
     for (bad, why) in cases {
         let err = RowV2::parse(&hex(bad)).expect_err(bad);

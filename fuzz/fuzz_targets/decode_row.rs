@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
                     let _ = d.to_display_string(ft);
                 }
             }
-            assert!(matches!(row.get(i64::from(id)), Slot::Value(_) | Slot::Null));
+            assert!(matches!(
+                row.get(i64::from(id)),
+                Slot::Value(_) | Slot::Null
+            ));
         }
         assert!(row.value_at(row.not_null_ids.len()).is_none());
     }

@@ -50,7 +50,7 @@ impl StoreService {
         let first = req.ranges.first().map(|r| r.start.clone());
         self.admit(Rpc::Coprocessor, ctx.region_id, first.as_deref())
             .await?;
-        let checksum = match parse(&req) {
+        let mut checksum = match parse(&req) {
             Ok(c) => c,
             Err(OtherError(message)) => return Ok(other_error(message)),
         };
@@ -60,7 +60,7 @@ impl StoreService {
             .iter()
             .map(|r| range_in_region(&region, r))
             .collect::<Result<Vec<_>, _>>()?;
-        let rule = checksum.rule.unwrap_or_default();
+        let rule = checksum.rule.take().unwrap_or_default();
         let job = ChecksumJob {
             ranges,
             start_ts: match req.start_ts {

@@ -25,7 +25,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let seams = args.cluster.connect().await?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .with_context(|| format!("listening on {} (in use? pick another --listen)", args.listen))?;
+            .with_context(|| {
+                format!(
+                    "listening on {} (in use? pick another --listen)",
+                    args.listen
+                )
+            })?;
         let shutdown = CancellationToken::new();
         tokio::spawn(super::import::stop_on_signal(shutdown.clone()));
         eprintln!("coordinator listening on http://{}", args.listen);

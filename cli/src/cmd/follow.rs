@@ -87,19 +87,34 @@ fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
 /// `POST /jobs`: 202 started, 409 running already (then follow that run).
 async fn submit(host: &str, req: &JobRequest) -> anyhow::Result<JobStatus> {
     let body = serde_json::to_string(req).context("encoding the job request")?;
-    let resp = retrying(UNREACHABLE_FOR / 4, || request(host, "POST", "/jobs", &body, CALL_TIMEOUT)).await?;
+    let body = body.as_str();
+    let resp = retrying(UNREACHABLE_FOR / 4, || {
+        request(host, "POST", "/jobs", body, CALL_TIMEOUT)
+    })
+    .await?;
     match resp.status {
         202 => eprintln!("job submitted to http://{host}"),
         409 => eprintln!("the job is already running on http://{host}; following it"),
-        code => bail!("the coordinator at http://{host} refused the job ({code}): {}", resp.body),
+        code => bail!(
+            "the coordinator at http://{host} refused the job ({code}): {}",
+            resp.body
+        ),
     }
-    serde_json::from_str(&resp.body)
-        .with_context(|| format!("the coordinator's answer is not a job status: {}", resp.body))
+    serde_json::from_str(&resp.body).with_context(|| {
+        format!(
+            "the coordinator's answer is not a job status: {}",
+            resp.body
+        )
+    })
 }
 
 async fn get_status(host: &str, id: &str) -> anyhow::Result<JobStatus> {
     let path = format!("/jobs/{id}");
-    let resp = retrying(UNREACHABLE_FOR, || request(host, "GET", &path, "", CALL_TIMEOUT)).await?;
+    let path = path.as_str();
+    let resp = retrying(UNREACHABLE_FOR, || {
+        request(host, "GET", path, "", CALL_TIMEOUT)
+    })
+    .await?;
     if resp.status != 200 {
         bail!("GET http://{host}{path}: {} {}", resp.status, resp.body);
     }
@@ -119,9 +134,10 @@ where
         max_interval: Duration::from_secs(5),
         ..ExponentialBackoff::default()
     };
+    let call = &call;
     backoff::future::retry_notify(
         policy,
-        || async {
+        move || async move {
             match call().await {
                 Ok(r) if r.status == 503 => Err(backoff::Error::transient(anyhow::anyhow!(
                     "coordinator busy: {}",

@@ -98,7 +98,16 @@ mod tests {
     fn chunks_respect_both_limits_and_keep_order() {
         let big = vec![0u8; MAX_TXN_BYTES / 2];
         let items: Vec<(Vec<u8>, &[u8])> = (0..300u32)
-            .map(|i| (i.to_be_bytes().to_vec(), if i == 5 || i == 6 { &big[..] } else { &b"v"[..] }))
+            .map(|i| {
+                (
+                    i.to_be_bytes().to_vec(),
+                    if i == 5 || i == 6 {
+                        &big[..]
+                    } else {
+                        &b"v"[..]
+                    },
+                )
+            })
             .collect();
         let runs = chunks(&items);
         let lens: Vec<usize> = runs.iter().map(|r| r.len()).collect();

@@ -118,9 +118,15 @@ mod tests {
     #[test]
     fn conflicts_stay_conflicts_otherwise() {
         // First attempt: the conflict is real even if the bytes match.
-        assert_eq!(settle("k", conflict(b"mine", 7), b"mine", false), conflict(b"mine", 7));
+        assert_eq!(
+            settle("k", conflict(b"mine", 7), b"mine", false),
+            conflict(b"mine", 7)
+        );
         // Someone else's value.
-        assert_eq!(settle("k", conflict(b"theirs", 7), b"mine", true), conflict(b"theirs", 7));
+        assert_eq!(
+            settle("k", conflict(b"theirs", 7), b"mine", true),
+            conflict(b"theirs", 7)
+        );
         let gone = CasOutcome::Conflict { current: None };
         assert_eq!(settle("k", gone.clone(), b"mine", true), gone);
     }

@@ -158,7 +158,8 @@ impl CheckpointStore for EtcdCheckpointStore {
         let full = self.keys.full(key)?;
         self.retry
             .run(retry::CAS, key, |number| {
-                let attempt = cas::attempt(self.kv.clone(), key, full.clone(), expected, value.clone());
+                let attempt =
+                    cas::attempt(self.kv.clone(), key, full.clone(), expected, value.clone());
                 let value = &value;
                 async move {
                     let outcome = attempt.await?;

@@ -32,13 +32,34 @@ pub(super) struct Op {
     pub writes: bool,
 }
 
-pub(super) const GET: Op = Op { name: "get", writes: false };
-pub(super) const LIST: Op = Op { name: "list", writes: false };
-pub(super) const PROBE: Op = Op { name: "connect probe", writes: false };
-pub(super) const PUT: Op = Op { name: "put", writes: true };
-pub(super) const PUT_MANY: Op = Op { name: "put_many", writes: true };
-pub(super) const CAS: Op = Op { name: "cas", writes: true };
-pub(super) const DELETE: Op = Op { name: "delete", writes: true };
+pub(super) const GET: Op = Op {
+    name: "get",
+    writes: false,
+};
+pub(super) const LIST: Op = Op {
+    name: "list",
+    writes: false,
+};
+pub(super) const PROBE: Op = Op {
+    name: "connect probe",
+    writes: false,
+};
+pub(super) const PUT: Op = Op {
+    name: "put",
+    writes: true,
+};
+pub(super) const PUT_MANY: Op = Op {
+    name: "put_many",
+    writes: true,
+};
+pub(super) const CAS: Op = Op {
+    name: "cas",
+    writes: true,
+};
+pub(super) const DELETE: Op = Op {
+    name: "delete",
+    writes: true,
+};
 
 /// The retry policy and the endpoints it names in messages.
 #[derive(Debug, Clone)]
@@ -152,12 +173,10 @@ pub(super) fn classify(what: impl FnOnce() -> String, err: etcd_client::Error) -
         })
     };
     match err {
-        E::GRpcStatus(status) if code_transient(status.code()) => {
+        E::GRpcStatus(status) if status_transient(&status) => {
             AttemptError::Transient(format!("{:?}: {}", status.code(), status.message()))
         }
-        E::GRpcStatus(status) => {
-            permanent(format!("{:?}: {}", status.code(), status.message()))
-        }
+        E::GRpcStatus(status) => permanent(format!("{:?}: {}", status.code(), status.message())),
         E::TransportError(e) => AttemptError::Transient(format!("transport error: {e}")),
         E::IoError(e) => AttemptError::Transient(format!("io error: {e}")),
         // The rest are client-side misuse (bad URI, bad arguments, bad
@@ -167,18 +186,22 @@ pub(super) fn classify(what: impl FnOnce() -> String, err: etcd_client::Error) -
     }
 }
 
-/// gRPC codes worth another attempt. No wildcard: a code must be decided.
-fn code_transient(code: Code) -> bool {
-    match code {
+/// Whether etcd's answer is worth another attempt. No wildcard: a code
+/// must be decided.
+fn status_transient(status: &tonic::Status) -> bool {
+    match status.code() {
         // Unreachable, leader lost or changing, "request timed out", a
         // connection reset mid-call (tonic reports those as Unknown or
-        // Cancelled), or too many requests.
+        // Cancelled).
         Code::Unavailable
         | Code::DeadlineExceeded
         | Code::Unknown
         | Code::Cancelled
-        | Code::Aborted
-        | Code::ResourceExhausted => true,
+        | Code::Aborted => true,
+        // etcd uses this code for "too many requests" (passes), for a full
+        // database ("mvcc: database space exceeded", needs an operator) and
+        // gRPC for a message over its size cap (never passes).
+        Code::ResourceExhausted => status.message().contains("too many requests"),
         // Request too large or too many txn ops (InvalidArgument), no
         // permission, compacted revision (OutOfRange), and the rest.
         Code::Ok
@@ -220,7 +243,10 @@ mod tests {
             .await;
         assert_eq!(calls, 4, "one attempt plus three retries");
         let msg = result.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(msg.contains("10.0.0.1:2379") && msg.contains("4 times"), "{msg}");
+        assert!(
+            msg.contains("10.0.0.1:2379") && msg.contains("4 times"),
+            "{msg}"
+        );
         assert!(msg.contains("may or may not have been applied"), "{msg}");
     }
 
@@ -248,6 +274,9 @@ mod tests {
             })
             .await;
         assert_eq!(calls, 1);
-        assert!(matches!(result, Err(CheckpointError::Rejected { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(CheckpointError::Rejected { .. })),
+            "{result:?}"
+        );
     }
 }

@@ -22,7 +22,12 @@ pub(super) struct NatsDelivery {
 }
 
 impl NatsDelivery {
-    async fn send(&self, op: &'static str, kind: AckKind, budget: Duration) -> Result<(), QueueError> {
+    async fn send(
+        &self,
+        op: &'static str,
+        kind: AckKind,
+        budget: Duration,
+    ) -> Result<(), QueueError> {
         let call = Call {
             op,
             task: &self.id,
@@ -56,7 +61,11 @@ impl DeliveryHandle for NatsDelivery {
     async fn in_progress(&self) -> Result<(), QueueError> {
         // Past ack_wait the task is redelivered anyway: retrying a heartbeat
         // longer than that only delays the caller's next one.
-        self.send("in_progress", AckKind::Progress, self.retry_for.min(self.ack_wait))
-            .await
+        self.send(
+            "in_progress",
+            AckKind::Progress,
+            self.retry_for.min(self.ack_wait),
+        )
+        .await
     }
 }

@@ -18,7 +18,8 @@ use super::retry::{Call, Failure};
 /// back within a second or two), then at most every 2 s, forever.
 fn reconnect_delay(attempts: usize) -> Duration {
     let exp = u32::try_from(attempts.min(16)).unwrap_or(16);
-    Duration::from_millis(50u64.saturating_mul(2u64.saturating_pow(exp))).min(Duration::from_secs(2))
+    Duration::from_millis(50u64.saturating_mul(2u64.saturating_pow(exp)))
+        .min(Duration::from_secs(2))
 }
 
 pub(super) async fn connect(opts: &NatsOptions) -> Result<async_nats::Client, NatsOpenError> {
@@ -48,7 +49,8 @@ pub(super) async fn connect(opts: &NatsOptions) -> Result<async_nats::Client, Na
         .connect(opts.urls.as_slice());
     // The client tries each server once with `connect_timeout`; the outer
     // limit only guards against a handshake that never finishes.
-    let limit = opts.connect_timeout * u32::try_from(opts.urls.len()).unwrap_or(u32::MAX) + opts.request_timeout;
+    let limit = opts.connect_timeout * u32::try_from(opts.urls.len()).unwrap_or(u32::MAX)
+        + opts.request_timeout;
     match tokio::time::timeout(limit, connecting).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(unreachable(e.to_string())),
@@ -110,19 +112,28 @@ pub(super) async fn ensure_stream(
     let have = &stream.cached_info().config;
     let mut differences = Vec::new();
     if have.retention != RetentionPolicy::WorkQueue {
-        differences.push(format!("retention is {:?}, Squall needs WorkQueue", have.retention));
+        differences.push(format!(
+            "retention is {:?}, Squall needs WorkQueue",
+            have.retention
+        ));
     }
     if have.storage != StorageType::File {
         differences.push(format!("storage is {:?}, Squall needs File", have.storage));
     }
     if have.subjects != wanted.subjects {
-        differences.push(format!("subjects are {:?}, expected {:?}", have.subjects, wanted.subjects));
+        differences.push(format!(
+            "subjects are {:?}, expected {:?}",
+            have.subjects, wanted.subjects
+        ));
     }
     if !differences.is_empty() {
         return Err(NatsOpenError::Mismatch {
             what: format!("stream {:?}", opts.stream),
             servers,
-            reason: format!("{}; delete it or choose another stream name", differences.join("; ")),
+            reason: format!(
+                "{}; delete it or choose another stream name",
+                differences.join("; ")
+            ),
         });
     }
     if have.duplicate_window == wanted.duplicate_window {
@@ -150,7 +161,11 @@ async fn get_stream(
     match js.get_stream(name).await {
         Ok(stream) => Ok(Some(stream)),
         Err(e) => match e.kind() {
-            GetStreamErrorKind::JetStream(js_err) if js_err.error_code() == ErrorCode::STREAM_NOT_FOUND => Ok(None),
+            GetStreamErrorKind::JetStream(js_err)
+                if js_err.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+            {
+                Ok(None)
+            }
             GetStreamErrorKind::JetStream(js_err)
                 if js_err.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED
                     || js_err.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED_FOR_ACCOUNT =>
@@ -160,7 +175,10 @@ async fn get_stream(
                     reason: js_err.to_string(),
                 }))
             }
-            _ => Err(Failure::Transient(format!("{e}: {:?}", std::error::Error::source(&e).map(|s| s.to_string())))),
+            _ => Err(Failure::Transient(format!(
+                "{e}: {:?}",
+                std::error::Error::source(&e).map(|s| s.to_string())
+            ))),
         },
     }
 }
@@ -170,10 +188,12 @@ fn setup_failure(failure: Failure<NatsOpenError>, servers: &str, stream: &str) -
         Failure::Permanent(e) => e,
         // A JetStream request nobody answers is the usual sign of a server
         // started without `-js`.
-        Failure::Transient(reason) if reason.contains("no responders") => NatsOpenError::NoJetStream {
-            servers: servers.to_string(),
-            reason,
-        },
+        Failure::Transient(reason) if reason.contains("no responders") => {
+            NatsOpenError::NoJetStream {
+                servers: servers.to_string(),
+                reason,
+            }
+        }
         Failure::Transient(reason) => NatsOpenError::Setup {
             what: format!("stream {stream:?}"),
             servers: servers.to_string(),

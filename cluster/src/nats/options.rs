@@ -61,7 +61,9 @@ impl NatsOptions {
     /// the field.
     pub(super) fn validate(&self) -> Result<(), String> {
         let bad_name = |s: &str| {
-            s.is_empty() || s.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            s.is_empty()
+                || s.chars()
+                    .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         };
         if self.urls.is_empty() {
             return Err("nats urls: at least one server URL is needed".into());

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::context::{Publish, PublishErrorKind};
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use futures::StreamExt as _;
@@ -90,7 +91,12 @@ impl NatsTaskQueue {
         let batch = if wait < Duration::from_millis(1) {
             consumer.fetch().max_messages(1).messages().await
         } else {
-            consumer.batch().max_messages(1).expires(wait).messages().await
+            consumer
+                .batch()
+                .max_messages(1)
+                .expires(wait)
+                .messages()
+                .await
         };
         let mut batch = batch.map_err(|e| format!("sending the pull request: {e}"))?;
         match batch.next().await {
@@ -103,9 +109,15 @@ impl NatsTaskQueue {
     fn to_delivery(&self, msg: jetstream::Message) -> Result<Delivery, QueueError> {
         let (delivered, seq) = {
             let info = msg.info().map_err(|e| QueueError::Unavailable {
-                reason: format!("nats {}: delivery without JetStream metadata: {e}", self.inner.servers),
+                reason: format!(
+                    "nats {}: delivery without JetStream metadata: {e}",
+                    self.inner.servers
+                ),
             })?;
-            (u32::try_from(info.delivered).unwrap_or(u32::MAX), info.stream_sequence)
+            (
+                u32::try_from(info.delivered).unwrap_or(u32::MAX),
+                info.stream_sequence,
+            )
         };
         let id = msg
             .headers
@@ -146,7 +158,7 @@ fn publish_failure(kind: PublishErrorKind, e: impl std::fmt::Display) -> Failure
         | PublishErrorKind::TimedOut
         | PublishErrorKind::BrokenPipe
         | PublishErrorKind::MaxAckPending
-        | PublishErrorKind::Other => Failure::Transient(format!("{kind}: {e}")),
+        | PublishErrorKind::Other => Failure::Transient(e.to_string()),
     }
 }
 
@@ -159,7 +171,9 @@ impl TaskQueue for NatsTaskQueue {
         let call = self.call("publish", &task.id, self.inner.opts.retry_for);
         call.run_queue_op(|| async {
             require_connected(&self.inner.client)?;
-            let message = Publish::build().payload(payload.clone()).message_id(task.id.as_str());
+            let message = PublishMessage::build()
+                .payload(payload.clone())
+                .message_id(task.id.as_str());
             let ack = self
                 .inner
                 .js
@@ -168,7 +182,11 @@ impl TaskQueue for NatsTaskQueue {
                 .map_err(|e| publish_failure(e.kind(), &e))?
                 .await
                 .map_err(|e| publish_failure(e.kind(), &e))?;
-            Ok(if ack.duplicate { Published::Duplicate } else { Published::Queued })
+            Ok(if ack.duplicate {
+                Published::Duplicate
+            } else {
+                Published::Queued
+            })
         })
         .await
     }
@@ -179,7 +197,8 @@ impl TaskQueue for NatsTaskQueue {
     async fn pull(&self, wait: Duration) -> Result<Option<Delivery>, QueueError> {
         let give_up = Instant::now() + wait;
         let call = self.call("pull", "-", wait);
-        call.run_queue_op(|| async { require_connected(&self.inner.client) }).await?;
+        call.run_queue_op(|| async { require_connected(&self.inner.client) })
+            .await?;
         let wait = give_up.saturating_duration_since(Instant::now());
         let limit = wait + self.inner.opts.request_timeout;
         match tokio::time::timeout(limit, self.fetch_one(wait)).await {

@@ -37,7 +37,9 @@ impl EtcdServer {
         if !Path::new(ETCD_BIN).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{ETCD_BIN} not found: run scripts/setup.sh (installs Debian's etcd-server)"),
+                format!(
+                    "{ETCD_BIN} not found: run scripts/setup.sh (installs Debian's etcd-server)"
+                ),
             ));
         }
         let dir = tempfile::Builder::new().prefix("squall-etcd-").tempdir()?;

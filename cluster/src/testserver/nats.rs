@@ -39,7 +39,9 @@ impl NatsServer {
         if !Path::new(NATS_BIN).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{NATS_BIN} not found: run scripts/setup.sh (installs Debian's nats-server)"),
+                format!(
+                    "{NATS_BIN} not found: run scripts/setup.sh (installs Debian's nats-server)"
+                ),
             ));
         }
         let dir = tempfile::Builder::new().prefix("squall-nats-").tempdir()?;

@@ -194,7 +194,11 @@ pub async fn concurrent_increments_are_all_counted<S: CheckpointStore>(store: S)
     assert_eq!(got.value, total.to_string().into_bytes());
     revisions.sort();
     revisions.dedup();
-    assert_eq!(revisions.len() as u64, total, "one revision per winning swap");
+    assert_eq!(
+        revisions.len() as u64,
+        total,
+        "one revision per winning swap"
+    );
     assert_eq!(revisions.last(), Some(&got.revision));
 }
 

@@ -76,20 +76,24 @@ pub async fn wait_for_engines(
     shutdown: &CancellationToken,
 ) -> Result<(), CoordinatorError> {
     loop {
-        let engines: Vec<Stored<EngineCheckpoint>> =
-            match typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await {
-                Ok(engines) => engines,
-                // The store retried already; keep waiting while it is away
-                // (the workers wait for it too) instead of failing the job.
-                Err(e) if e.is_retryable() => {
-                    tracing::warn!(job = job_id, error = %e, "cannot read the engine records; trying again");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
-                        _ = tokio::time::sleep(POLL * 8) => continue,
-                    }
+        let engines: Vec<Stored<EngineCheckpoint>> = match typed::read_all(
+            store.as_ref(),
+            &keys::engines_prefix(job_id),
+        )
+        .await
+        {
+            Ok(engines) => engines,
+            // The store retried already; keep waiting while it is away
+            // (the workers wait for it too) instead of failing the job.
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(job = job_id, error = %e, "cannot read the engine records; trying again");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+                    _ = tokio::time::sleep(POLL * 8) => continue,
                 }
-                Err(e) => return Err(e.into()),
-            };
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(observer) = observer.as_deref_mut() {
             observer.observe(&engines);
         }

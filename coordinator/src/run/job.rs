@@ -109,7 +109,11 @@ pub async fn reopen_failed(
         reopened += 1;
     }
     if reopened > 0 {
-        tracing::info!(job = job_id, engines = reopened, "retrying engines that failed before");
+        tracing::info!(
+            job = job_id,
+            engines = reopened,
+            "retrying engines that failed before"
+        );
     }
     Ok(())
 }

@@ -276,8 +276,7 @@ async fn run_engines(
             tracing::info!(job = %job_id, engines = published, "engines published to the cluster's workers");
             let mut observer = EngineObserver::new(progress.workers(), &plan.engines);
             let mut none = JoinSet::new();
-            engines::wait_for_engines(store, job_id, &mut none, Some(&mut observer), shutdown)
-                .await
+            engines::wait_for_engines(store, job_id, &mut none, Some(&mut observer), shutdown).await
         }
     }
 }

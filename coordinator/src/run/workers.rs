@@ -80,7 +80,10 @@ impl EmbeddedWorkers {
             sorted_kv_dir: PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir).join(&job.job_id),
             output_dir: opts.output_dir.clone(),
             worker_id: format!("embedded-{}", std::process::id()),
-            budget: Arc::new(ErrorBudget::new(opts.cfg.lightning.max_error, already_skipped)),
+            budget: Arc::new(ErrorBudget::new(
+                opts.cfg.lightning.max_error,
+                already_skipped,
+            )),
             progress: progress.workers(),
             cancel: cancel.clone(),
         });
@@ -88,7 +91,11 @@ impl EmbeddedWorkers {
         for _ in 0..opts.cfg.lightning.index_concurrency.max(1) {
             loops.spawn(run_worker(Arc::clone(&cx), Arc::clone(&queue)));
         }
-        Ok(Self { queue, loops, cancel })
+        Ok(Self {
+            queue,
+            loops,
+            cancel,
+        })
     }
 
     /// Stops the loops and waits for them.

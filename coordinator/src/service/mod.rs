@@ -40,7 +40,9 @@ pub async fn serve(
     match resume_unfinished(&state).await {
         Ok(n) if n > 0 => tracing::info!(jobs = n, "resumed unfinished jobs"),
         Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "could not look for unfinished jobs; submit them again to resume"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not look for unfinished jobs; submit them again to resume")
+        }
     }
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "coordinator listening");
@@ -61,7 +63,10 @@ async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
         let Some(job) = typed::read::<JobCheckpoint>(store.as_ref(), key).await? else {
             continue;
         };
-        if matches!(job.record.state, JobState::Verified | JobState::Failed { .. }) {
+        if matches!(
+            job.record.state,
+            JobState::Verified | JobState::Failed { .. }
+        ) {
             continue;
         }
         let id = job.record.job_id;

@@ -14,7 +14,10 @@ pub fn import_options(req: &JobRequest, seams: &ClusterSeams) -> Result<ImportOp
     if req.pd_addrs.is_empty() {
         return Err("pd_addrs: at least one PD address is needed".into());
     }
-    for (field, path) in [("source_dir", &req.source_dir), ("output_dir", &req.output_dir)] {
+    for (field, path) in [
+        ("source_dir", &req.source_dir),
+        ("output_dir", &req.output_dir),
+    ] {
         if !Path::new(path).is_absolute() {
             return Err(format!(
                 "{field}: {path:?} must be an absolute path that every node sees"

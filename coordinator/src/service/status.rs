@@ -107,7 +107,11 @@ fn engine_status(e: &EngineCheckpoint) -> EngineStatus {
     let (state, worker, reason) = match &e.state {
         EngineState::Pending => ("pending", None, None),
         EngineState::Running { worker, .. } => ("running", Some(worker.clone()), None),
-        EngineState::Done(r) => ("done", Some(r.worker.clone()).filter(|w| !w.is_empty()), None),
+        EngineState::Done(r) => (
+            "done",
+            Some(r.worker.clone()).filter(|w| !w.is_empty()),
+            None,
+        ),
         EngineState::Failed { reason, .. } => ("failed", None, Some(reason.clone())),
     };
     EngineStatus {

@@ -40,7 +40,12 @@ fn index(id: i64, offsets: &[usize], unique: bool, primary: bool) -> IndexInfo {
     }
 }
 
-fn table(id: i64, columns: Vec<ColumnInfo>, indices: Vec<IndexInfo>, handle: HandleKind) -> TableInfo {
+fn table(
+    id: i64,
+    columns: Vec<ColumnInfo>,
+    indices: Vec<IndexInfo>,
+    handle: HandleKind,
+) -> TableInfo {
     TableInfo {
         id,
         db: "db".into(),
@@ -99,7 +104,10 @@ pub fn clustered() -> TableInfo {
 pub fn int_pk() -> TableInfo {
     table(
         47,
-        vec![col(1, 0, MysqlType::LongLong), col(2, 1, MysqlType::Varchar)],
+        vec![
+            col(1, 0, MysqlType::LongLong),
+            col(2, 1, MysqlType::Varchar),
+        ],
         vec![index(1, &[0], true, true), index(2, &[1], false, false)],
         HandleKind::IntPk,
     )

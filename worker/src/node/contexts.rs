@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use squall_client::{ClientOptions, ImportClient, PdClient};
-use squall_common::checkpoint::{keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore};
+use squall_common::checkpoint::{
+    keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore,
+};
 use squall_common::TaskConfig;
 use squall_source::SourceStore;
 use tokio::sync::Mutex;
@@ -35,7 +37,11 @@ pub struct JobContexts {
 }
 
 impl JobContexts {
-    pub fn new(node: NodeIdentity, store: SharedCheckpointStore, cancel: CancellationToken) -> Self {
+    pub fn new(
+        node: NodeIdentity,
+        store: SharedCheckpointStore,
+        cancel: CancellationToken,
+    ) -> Self {
         Self {
             node,
             store,

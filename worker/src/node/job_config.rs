@@ -37,7 +37,12 @@ impl Record for JobConfigRecord {
 }
 
 impl JobConfigRecord {
-    pub fn new(task_toml: String, source_dir: String, output_dir: String, pd_addrs: Vec<String>) -> Self {
+    pub fn new(
+        task_toml: String,
+        source_dir: String,
+        output_dir: String,
+        pd_addrs: Vec<String>,
+    ) -> Self {
         Self {
             version: RECORD_VERSION,
             task_toml,
@@ -64,7 +69,9 @@ pub async fn read(
     store: &SharedCheckpointStore,
     job_id: &str,
 ) -> Result<Option<JobConfigRecord>, CheckpointError> {
-    Ok(typed::read(store.as_ref(), &key(job_id)).await?.map(|s| s.record))
+    Ok(typed::read(store.as_ref(), &key(job_id))
+        .await?
+        .map(|s| s.record))
 }
 
 #[cfg(test)]

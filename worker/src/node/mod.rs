@@ -34,15 +34,30 @@ const MAX_QUEUE_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Runs `concurrency` pull loops until `cancel` fires. Tasks in flight at
 /// that moment are abandoned and nak'ed, for another node to redo.
-pub async fn run_node(contexts: Arc<JobContexts>, queue: SharedTaskQueue, concurrency: usize, cancel: CancellationToken) {
+pub async fn run_node(
+    contexts: Arc<JobContexts>,
+    queue: SharedTaskQueue,
+    concurrency: usize,
+    cancel: CancellationToken,
+) {
     let mut loops = JoinSet::new();
     for n in 0..concurrency.max(1) {
-        loops.spawn(pull_loop(n, Arc::clone(&contexts), Arc::clone(&queue), cancel.clone()));
+        loops.spawn(pull_loop(
+            n,
+            Arc::clone(&contexts),
+            Arc::clone(&queue),
+            cancel.clone(),
+        ));
     }
     while loops.join_next().await.is_some() {}
 }
 
-async fn pull_loop(n: usize, contexts: Arc<JobContexts>, queue: SharedTaskQueue, cancel: CancellationToken) {
+async fn pull_loop(
+    n: usize,
+    contexts: Arc<JobContexts>,
+    queue: SharedTaskQueue,
+    cancel: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let pulled = tokio::select! {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use etcd_client::{Client, ConnectOptions, LeaseKeeper, LeaseKeepAliveStream, PutOptions};
+use etcd_client::{Client, ConnectOptions, LeaseKeepAliveStream, LeaseKeeper, PutOptions};
 use tokio_util::sync::CancellationToken;
 
 use super::error::NodeError;
@@ -34,7 +34,11 @@ pub struct Registration {
 impl Registration {
     /// Connects, takes a lease and writes the worker's key under it. An
     /// etcd that does not answer within the timeouts is an error naming it.
-    pub async fn register(endpoints: &[String], worker_id: &str, about: String) -> Result<Self, NodeError> {
+    pub async fn register(
+        endpoints: &[String],
+        worker_id: &str,
+        about: String,
+    ) -> Result<Self, NodeError> {
         let err = |reason: String| NodeError::Register {
             id: worker_id.to_string(),
             endpoints: endpoints.join(","),
@@ -62,7 +66,11 @@ impl Registration {
         let lease = timed(self.client.lease_grant(LEASE_TTL_SECS, None)).await?;
         self.lease = lease.id();
         let put = PutOptions::new().with_lease(self.lease);
-        timed(self.client.put(key(&self.id), self.value.clone(), Some(put))).await?;
+        timed(
+            self.client
+                .put(key(&self.id), self.value.clone(), Some(put)),
+        )
+        .await?;
         Ok(())
     }
 
