@@ -100,7 +100,13 @@ impl Fixture {
 
     fn config(&self, strategy: Strategy, name: &str) -> PathBuf {
         let mut cfg = TaskConfig::default();
-        cfg.tikv_importer.sorted_kv_dir = self.work.path().join(name).join("sorted").display().to_string();
+        cfg.tikv_importer.sorted_kv_dir = self
+            .work
+            .path()
+            .join(name)
+            .join("sorted")
+            .display()
+            .to_string();
         cfg.mydumper.max_region_size = ByteSize::kib(16);
         cfg.mydumper.batch_size = ByteSize::kib(40);
         cfg.tikv_importer.region_split_size = ByteSize::kib(24);
@@ -109,15 +115,33 @@ impl Fixture {
         cfg.conflict.strategy = strategy.name().into();
         cfg.squall.max_retries = 20;
         let path = self.work.path().join(format!("{name}.toml"));
-        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes")).expect("write config");
+        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
+            .expect("write config");
         path
     }
 
-    fn import(&self, sim: &SimHandle, config: &Path, out: &Path, failpoint: Option<&str>) -> ProcessGuard {
+    fn import(
+        &self,
+        sim: &SimHandle,
+        config: &Path,
+        out: &Path,
+        failpoint: Option<&str>,
+    ) -> ProcessGuard {
         let mut cmd = Command::new(SQUALL);
         cmd.arg("--config").arg(config);
-        cmd.args(["--log-level", "info", "import", "--progress", "log", "--source"]);
-        cmd.arg(&self.dump).arg("--pd").arg(sim.pd_addr.to_string()).arg("--output").arg(out);
+        cmd.args([
+            "--log-level",
+            "info",
+            "import",
+            "--progress",
+            "log",
+            "--source",
+        ]);
+        cmd.arg(&self.dump)
+            .arg("--pd")
+            .arg(sim.pd_addr.to_string())
+            .arg("--output")
+            .arg(out);
         match failpoint {
             Some(spec) => cmd.env(squall_common::failpoint::ENV, spec),
             None => cmd.env_remove(squall_common::failpoint::ENV),
@@ -130,8 +154,16 @@ impl Fixture {
         let mut p = self.import(sim, config, out, None);
         let status = wait_exit(&mut p, RUN_TIMEOUT);
         let output = p.output();
-        assert!(status.success(), "import exits 0: {status}\n{}", output.join("\n"));
-        assert!(output.iter().any(|l| l.contains("verified")), "summary says verified:\n{}", output.join("\n"));
+        assert!(
+            status.success(),
+            "import exits 0: {status}\n{}",
+            output.join("\n")
+        );
+        assert!(
+            output.iter().any(|l| l.contains("verified")),
+            "summary says verified:\n{}",
+            output.join("\n")
+        );
     }
 
     async fn outcome(&self, sim: &SimHandle, out: &Path) -> Outcome {
@@ -151,13 +183,22 @@ async fn reference(fx: &Fixture, strategy: Strategy) -> Outcome {
     let config = fx.config(strategy, &name);
     fx.import_to_end(&sim, &config, &out);
     let outcome = fx.outcome(&sim, &out).await;
-    assert!(!outcome.report.is_empty(), "the dump has conflicts to report");
+    assert!(
+        !outcome.report.is_empty(),
+        "the dump has conflicts to report"
+    );
     sim.shutdown().await;
     outcome
 }
 
 /// Stops a run at `point` with `signal`, reruns it, compares with `want`.
-async fn crash_case(fx: &Fixture, want: &Outcome, strategy: Strategy, (point, hit): (&str, u32), signal: Signal) {
+async fn crash_case(
+    fx: &Fixture,
+    want: &Outcome,
+    strategy: Strategy,
+    (point, hit): (&str, u32),
+    signal: Signal,
+) {
     let name = format!("{}-{point}-{hit}-{signal:?}", strategy.name());
     eprintln!("case {name}");
     let sim = start_sim(&fx.work.path().join(format!("{name}-sim"))).await;
@@ -174,16 +215,33 @@ async fn crash_case(fx: &Fixture, want: &Outcome, strategy: Strategy, (point, hi
     fx.import_to_end(&sim, &config, &out);
     let after = engines(&out.join("checkpoint")).await;
     for (key, (ts, done)) in &before {
-        let (ts_after, done_after) = after.get(key).unwrap_or_else(|| panic!("{name}: {key} kept"));
-        assert_eq!(ts, ts_after, "{name}: {key}: a stored commit ts never changes");
+        let (ts_after, done_after) = after
+            .get(key)
+            .unwrap_or_else(|| panic!("{name}: {key} kept"));
+        assert_eq!(
+            ts, ts_after,
+            "{name}: {key}: a stored commit ts never changes"
+        );
         if done.is_some() {
-            assert_eq!(done, done_after, "{name}: {key}: a done engine is not redone");
+            assert_eq!(
+                done, done_after,
+                "{name}: {key}: a done engine is not redone"
+            );
         }
     }
     let got = fx.outcome(&sim, &out).await;
-    assert_eq!(got.totals, want.totals, "{name}: per-table totals equal a clean run's");
-    assert_eq!(got.report, want.report, "{name}: the conflict report equals a clean run's");
-    assert!(got.kvs == want.kvs, "{name}: TiKV holds the same KVs as after a clean run");
+    assert_eq!(
+        got.totals, want.totals,
+        "{name}: per-table totals equal a clean run's"
+    );
+    assert_eq!(
+        got.report, want.report,
+        "{name}: the conflict report equals a clean run's"
+    );
+    assert!(
+        got.kvs == want.kvs,
+        "{name}: TiKV holds the same KVs as after a clean run"
+    );
     sim.shutdown().await;
 }
 
@@ -194,7 +252,10 @@ fn stop(p: &mut ProcessGuard, signal: Signal, name: &str) {
         Signal::Kill => "-KILL",
         Signal::Int => "-INT",
     };
-    let sent = Command::new("kill").args([flag, &pid]).status().expect("run kill");
+    let sent = Command::new("kill")
+        .args([flag, &pid])
+        .status()
+        .expect("run kill");
     assert!(sent.success(), "{name}: kill {flag} {pid}");
     let status = wait_exit(p, Duration::from_secs(PAUSE_MS / 1000 + 120));
     if let Signal::Int = signal {
@@ -213,7 +274,11 @@ fn wait_exit(p: &mut ProcessGuard, timeout: Duration) -> ExitStatus {
         if let Some(status) = p.try_wait() {
             return status;
         }
-        assert!(Instant::now() < deadline, "import did not end in {timeout:?}: {}", p.output().join("\n"));
+        assert!(
+            Instant::now() < deadline,
+            "import did not end in {timeout:?}: {}",
+            p.output().join("\n")
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -226,9 +291,16 @@ fn export_kvs(sim: &SimHandle, dump: &Path) -> String {
         .arg(dump)
         .output()
         .expect("run squall export");
-    assert!(output.status.success(), "export: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "export: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let kvs = String::from_utf8(output.stdout).expect("export is UTF-8");
-    assert!(kvs.lines().count() as i64 >= ROWS_PER_FILE, "the table was imported");
+    assert!(
+        kvs.lines().count() as i64 >= ROWS_PER_FILE,
+        "the table was imported"
+    );
     kvs
 }
 
@@ -242,7 +314,8 @@ fn report_lines(dir: &Path) -> Vec<String> {
         let path = entry.expect("report entry").path();
         if path.extension().is_some_and(|e| e == "jsonl") {
             for line in std::fs::read_to_string(&path).expect("read report").lines() {
-                let mut v: serde_json::Value = serde_json::from_str(line).expect("report line is JSON");
+                let mut v: serde_json::Value =
+                    serde_json::from_str(line).expect("report line is JSON");
                 if let Some(obj) = v.as_object_mut() {
                     obj.remove("commit_ts");
                 }
@@ -259,8 +332,9 @@ async fn engines(checkpoint: &Path) -> BTreeMap<String, (u64, Option<u32>)> {
     let Ok(store) = LocalCheckpointStore::open(checkpoint) else {
         return BTreeMap::new();
     };
-    let all: Vec<Stored<EngineCheckpoint>> =
-        typed::read_all(&store, &keys::jobs_prefix()).await.unwrap_or_default();
+    let all: Vec<Stored<EngineCheckpoint>> = typed::read_all(&store, &keys::jobs_prefix())
+        .await
+        .unwrap_or_default();
     all.into_iter()
         .filter(|s| s.key.contains("/engines/"))
         .map(|s| {
@@ -275,8 +349,9 @@ async fn engines(checkpoint: &Path) -> BTreeMap<String, (u64, Option<u32>)> {
 
 async fn table_totals(checkpoint: &Path) -> Vec<String> {
     let store = LocalCheckpointStore::open(checkpoint).expect("open checkpoint");
-    let tables: Vec<Stored<TableCheckpoint>> =
-        typed::read_all(&store, &keys::jobs_prefix()).await.unwrap_or_default();
+    let tables: Vec<Stored<TableCheckpoint>> = typed::read_all(&store, &keys::jobs_prefix())
+        .await
+        .unwrap_or_default();
     tables
         .into_iter()
         .filter(|t| t.key.contains("/tables/"))
@@ -302,7 +377,11 @@ async fn table_totals(checkpoint: &Path) -> Vec<String> {
 /// before (cross-engine), every 43rd the unique `u` of an earlier row.
 fn write_dump(dir: &Path) {
     std::fs::create_dir_all(dir).expect("dump dir");
-    std::fs::write(dir.join("crash-schema-create.sql"), "CREATE DATABASE `crash`;\n").expect("write");
+    std::fs::write(
+        dir.join("crash-schema-create.sql"),
+        "CREATE DATABASE `crash`;\n",
+    )
+    .expect("write");
     std::fs::write(
         dir.join("crash.t-schema.sql"),
         "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `u` varchar(24) NOT NULL,\n  `v` int DEFAULT NULL,\n  \
@@ -319,8 +398,15 @@ fn write_dump(dir: &Path) {
             } else if f > 0 && i % 41 == 0 {
                 id = base - i;
             }
-            let u = if i % 43 == 0 { format!("u{}", base + i - 7) } else { format!("u{}", base + i) };
-            csv.push_str(&format!("{id},{u},{},\"row {f}-{i}, id {id}\"\n", (base + i) % 97));
+            let u = if i % 43 == 0 {
+                format!("u{}", base + i - 7)
+            } else {
+                format!("u{}", base + i)
+            };
+            csv.push_str(&format!(
+                "{id},{u},{},\"row {f}-{i}, id {id}\"\n",
+                (base + i) % 97
+            ));
         }
         std::fs::write(dir.join(format!("crash.t.{:09}.csv", f + 1)), csv).expect("write data");
     }
@@ -339,8 +425,19 @@ fn quick_cases(strategy: Strategy) -> Vec<((&'static str, u32), Signal)> {
         .iter()
         .enumerate()
         .filter(|(i, _)| i % 3 == offset)
-        .map(|(i, p)| (*p, if (i / 3) % 2 == 0 { Signal::Int } else { Signal::Kill }))
-        .chain((strategy == Strategy::Replace).then_some((("detect.segment-saved", 2), Signal::Int)))
+        .map(|(i, p)| {
+            (
+                *p,
+                if (i / 3) % 2 == 0 {
+                    Signal::Int
+                } else {
+                    Signal::Kill
+                },
+            )
+        })
+        .chain(
+            (strategy == Strategy::Replace).then_some((("detect.segment-saved", 2), Signal::Int)),
+        )
         .collect()
 }
 
@@ -352,7 +449,10 @@ async fn run_strategy(strategy: Strategy) {
     let fx = Fixture::new();
     let want = reference(&fx, strategy).await;
     let cases: Vec<_> = if full_matrix() {
-        POINTS.iter().flat_map(|p| [(*p, Signal::Kill), (*p, Signal::Int)]).collect()
+        POINTS
+            .iter()
+            .flat_map(|p| [(*p, Signal::Kill), (*p, Signal::Int)])
+            .collect()
     } else {
         quick_cases(strategy)
     };

@@ -90,8 +90,9 @@ async fn increments_from_separate_clients_are_all_counted() {
     );
 }
 
-/// A put issued while etcd is down keeps retrying and succeeds once etcd is
-/// back; what was acknowledged before the crash is still there.
+/// A put and a cas issued while etcd is down (killed: a crash) keep retrying
+/// and succeed once etcd is back; the value acknowledged before the crash
+/// was still there for the cas to swap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_while_etcd_is_down_succeeds_once_it_is_back() {
     let Some(mut server) = start_etcd() else {
@@ -110,10 +111,19 @@ async fn call_while_etcd_is_down_succeeds_once_it_is_back() {
 
     let writer = Arc::clone(&store);
     let call = tokio::spawn(async move { writer.put("squall/during", b"late".to_vec()).await });
+    let swapper = Arc::clone(&store);
+    let swap = tokio::spawn(async move {
+        let value = b"swapped".to_vec();
+        swapper.cas("squall/before", Some(before), value).await
+    });
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         !call.is_finished(),
         "a put must not finish while etcd is down"
+    );
+    assert!(
+        !swap.is_finished(),
+        "a cas must not finish while etcd is down"
     );
     tokio::task::block_in_place(|| server.start_again()).expect("restart etcd");
 
@@ -123,8 +133,13 @@ async fn call_while_etcd_is_down_succeeds_once_it_is_back() {
         .expect("writer task")
         .expect("the put succeeds after etcd is back");
     assert!(during > before);
+    let swapped = swap.await.expect("cas task").expect("the cas succeeds");
+    assert!(matches!(swapped, CasOutcome::Swapped(_)), "{swapped:?}");
     let fresh = connect(options(server.endpoint())).await;
-    for (key, value) in [("squall/before", &b"acked"[..]), ("squall/during", b"late")] {
+    for (key, value) in [
+        ("squall/before", &b"swapped"[..]),
+        ("squall/during", b"late"),
+    ] {
         let got = fresh.get(key).await.expect("get").expect("key survives");
         assert_eq!(got.value, value, "{key}");
     }

@@ -90,7 +90,7 @@ mod hex_bytes {
 
     fn decode(text: &str) -> Option<Vec<u8>> {
         let digits = text.as_bytes();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return None;
         }
         let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);

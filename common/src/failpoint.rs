@@ -74,7 +74,10 @@ fn triggered(name: &str) -> Option<Duration> {
     if hit != rule.on_hit {
         return None;
     }
-    eprintln!("failpoint {name} reached (hit {hit}), pausing {:?}", rule.pause);
+    eprintln!(
+        "failpoint {name} reached (hit {hit}), pausing {:?}",
+        rule.pause
+    );
     Some(rule.pause)
 }
 

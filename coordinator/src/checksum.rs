@@ -66,7 +66,9 @@ async fn piece_checksum(
 ) -> Result<KvChecksum, ClientError> {
     let scan_on = scan_on(&piece.start);
     let range = [(piece.start, piece.end)];
-    client.checksum(&piece.region, &range, scan_on, ts).await
+    let sum = client.checksum(&piece.region, &range, scan_on, ts).await?;
+    squall_common::failpoint::point("checksum.piece-done").await;
+    Ok(sum)
 }
 
 /// Index or record, from the piece's start key (`t{id}_i…` or `t{id}_r…`):

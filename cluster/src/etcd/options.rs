@@ -100,7 +100,8 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_fields_are_named() {
         assert!(EtcdOptions::default().validate().is_ok());
-        let cases: [(fn(&mut EtcdOptions), &str); 4] = [
+        type Spoil = fn(&mut EtcdOptions);
+        let cases: [(Spoil, &str); 4] = [
             (|o| o.endpoints.clear(), "endpoints"),
             (|o| o.prefix = "a\0".into(), "prefix"),
             (|o| o.request_timeout = Duration::ZERO, "request_timeout"),
