@@ -8,15 +8,20 @@
 #   DEMO_SIZE=100MiB   size of the generated dump
 #   DEMO_DIR=DIR       keep the work dir (dump, cluster data and logs, reports) there
 #   DEMO_WORKERS=N     worker processes (default 2)
+#   SQUALL_BIN=PATH    use this squall binary instead of building a release one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
 
 size="${DEMO_SIZE:-100MiB}"
-echo "demo: building squall (release)"
-cargo build --release --locked --bin squall
-squall="$CARGO_TARGET_DIR/release/squall"
+if [ -n "${SQUALL_BIN:-}" ]; then
+  squall="$SQUALL_BIN"   # a binary built already (e.g. a debug build while developing)
+else
+  echo "demo: building squall (release)"
+  cargo build --release --locked --bin squall
+  squall="$CARGO_TARGET_DIR/release/squall"
+fi
 
 if [ -n "${DEMO_DIR:-}" ]; then
   work="$DEMO_DIR"; rm -rf "$work"; mkdir -p "$work"
