@@ -48,7 +48,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 impl StoreService {
-    pub(crate) fn leader_region(&self, ctx: &Context, check: EpochCheck) -> Result<RegionMeta, Refusal> {
+    pub(crate) fn leader_region(
+        &self,
+        ctx: &Context,
+        check: EpochCheck,
+    ) -> Result<RegionMeta, Refusal> {
         let state = lock(&self.cluster.state);
         Ok(check_context(&state, self.store.id, ctx, check, None)?)
     }
@@ -265,13 +269,12 @@ impl tikvpb::tikv_server::Tikv for StoreService {
         &self,
         request: Request<coprocessor::Request>,
     ) -> Result<Response<coprocessor::Response>, Status> {
-        respond(
-            self.serve_coprocessor(request.into_inner()).await,
-            |e| coprocessor::Response {
+        respond(self.serve_coprocessor(request.into_inner()).await, |e| {
+            coprocessor::Response {
                 region_error: Some(e),
                 ..Default::default()
-            },
-        )
+            }
+        })
     }
 
     async fn split_region(
