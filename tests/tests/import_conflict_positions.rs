@@ -46,10 +46,10 @@ fn row(table: &str, f: usize, i: usize) -> (usize, String, u64) {
         "tb" | "tg" if i % 11 == 10 => (own, name(1000 + i / 11), size),
         "tb" | "tg" if i % 7 == 6 => (own, name(own - 3), size),
         // Many rows on one key, inside and across files.
-        "tc" if i % 5 == 0 => (4, name(own), size),
-        "td" if i % 5 == 0 => (own, name(4), size),
+        "tc" if i.is_multiple_of(5) => (4, name(own), size),
+        "td" if i.is_multiple_of(5) => (own, name(4), size),
         // Identical rows.
-        "te" if i % 6 == 0 => (7, name(7), 77),
+        "te" if i.is_multiple_of(6) => (7, name(7), 77),
         _ => (own, name(own), size),
     }
 }

@@ -191,10 +191,7 @@ impl<'a> MvccReader<'a> {
     ) -> Result<(), MvccError> {
         let mut it = self.range_iter(range);
         it.seek(keys::data_prefix(&range.lower));
-        loop {
-            let (Some(key), Some(value)) = (it.key(), it.value()) else {
-                break;
-            };
+        while let (Some(key), Some(value)) = (it.key(), it.value()) {
             let (enc, commit_ts) = keys::split_data_key(key)?;
             let enc = enc.to_vec();
             if commit_ts > ts {
