@@ -9,7 +9,6 @@
 //! Without `/usr/bin/etcd` a test prints why and passes, unless `CI=true`,
 //! where it fails: CI must run these.
 
-use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,16 +20,7 @@ use squall_common::checkpoint::{CasOutcome, CheckpointError, CheckpointStore};
 /// A running etcd, or `None` (test skipped) when the binary is missing and
 /// this is not CI.
 fn start_etcd() -> Option<EtcdServer> {
-    match EtcdServer::start() {
-        Ok(server) => Some(server),
-        Err(e)
-            if e.kind() == ErrorKind::NotFound && std::env::var("CI").as_deref() != Ok("true") =>
-        {
-            eprintln!("skipping: {e}");
-            None
-        }
-        Err(e) => panic!("cannot start etcd: {e}"),
-    }
+    squall_cluster::testserver::start_or_skip("etcd", EtcdServer::start)
 }
 
 /// Options for a test: short waits so failure paths finish quickly.

@@ -4,7 +4,6 @@
 //! `CI=true`, where they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,17 +21,7 @@ const RETRY_FOR: Duration = Duration::from_secs(4);
 /// A started server, or `None` (reason printed) when nats-server is not
 /// installed and this is not CI.
 fn server_or_skip() -> Option<NatsServer> {
-    match NatsServer::start() {
-        Ok(server) => Some(server),
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound
-                && std::env::var("CI").as_deref() != Ok("true") =>
-        {
-            eprintln!("skipping: {e}");
-            None
-        }
-        Err(e) => panic!("starting nats-server: {e}"),
-    }
+    squall_cluster::testserver::start_or_skip("nats-server", NatsServer::start)
 }
 
 fn options(server: &NatsServer) -> NatsOptions {
