@@ -213,8 +213,13 @@ fn mul(a: usize, b: usize) -> Result<usize, CodecError> {
         .ok_or_else(|| CodecError::invalid("binary JSON", "entry table size overflows"))
 }
 
-/// MySQL's limit on JSON nesting; deeper binary input is corrupt.
-const MAX_DEPTH: usize = 100;
+/// Nesting accepted when decoding. It bounds recursion on hostile input
+/// (offsets that point back at their own container), so it must stay far
+/// below what the stack holds, and above anything the encoder writes: JSON
+/// text is parsed with serde_json, which stops at 128 levels, and TiDB
+/// itself stores deeper documents than MySQL's 100 (Lightning's
+/// `lightning_various_types` has 127).
+const MAX_DEPTH: usize = 512;
 
 /// Reads binary JSON with bounded work. Offsets inside a container may point
 /// anywhere, even back at the container itself, so a hostile document could
