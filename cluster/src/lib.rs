@@ -2,12 +2,14 @@
 //!
 //! * [`EtcdCheckpointStore`]: the [`squall_common::checkpoint::CheckpointStore`] on etcd.
 //! * [`NatsTaskQueue`]: the [`squall_common::queue::TaskQueue`] on a NATS JetStream work queue.
+//! * [`leader`]: the coordinators' election and the fence on the leader's writes.
 //! * `testserver` (feature): real `etcd` and `nats-server` processes on free loopback ports.
 
 mod etcd;
+pub mod leader;
 mod nats;
 #[cfg(feature = "testserver")]
 pub mod testserver;
 
-pub use etcd::{EtcdCheckpointStore, EtcdOptions};
+pub use etcd::{EtcdCheckpointStore, EtcdOptions, Fence};
 pub use nats::{NatsOpenError, NatsOptions, NatsTaskQueue};

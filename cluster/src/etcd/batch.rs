@@ -8,7 +8,7 @@ use etcd_client::{Txn, TxnOp};
 use squall_common::checkpoint::{CheckpointError, Revision};
 
 use super::header_revision;
-use super::retry::{classify, PUT_MANY};
+use super::retry::{classify, AttemptError, PUT_MANY};
 use super::EtcdCheckpointStore;
 
 /// Puts per Txn: etcd's default `--max-txn-ops`.
@@ -79,11 +79,18 @@ async fn put_chunk(
                 .iter()
                 .map(|(key, value)| TxnOp::put(key.clone(), value.to_vec(), None))
                 .collect();
+            let txn = match &store.fence {
+                Some(f) => Txn::new()
+                    .when([f.compare()])
+                    .and_then(puts)
+                    .or_else([f.read()]),
+                None => Txn::new().and_then(puts),
+            };
             async move {
-                let resp = kv
-                    .txn(Txn::new().and_then(puts))
-                    .await
-                    .map_err(|e| classify(what, e))?;
+                let resp = kv.txn(txn).await.map_err(|e| classify(what, e))?;
+                if let (false, Some(f)) = (resp.succeeded(), &store.fence) {
+                    f.check(&what(), &resp).map_err(AttemptError::Permanent)?;
+                }
                 header_revision(resp.header(), what)
             }
         })

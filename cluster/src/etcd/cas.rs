@@ -22,6 +22,7 @@
 use etcd_client::{Compare, CompareOp, KvClient, Txn, TxnOp, TxnOpResponse, TxnResponse};
 use squall_common::checkpoint::{CasOutcome, CheckpointError, Revision};
 
+use super::fence::{compares, Fence};
 use super::retry::{classify, AttemptError};
 use super::{header_revision, versioned};
 
@@ -32,6 +33,7 @@ pub(super) async fn attempt(
     full_key: Vec<u8>,
     expected: Option<Revision>,
     value: Vec<u8>,
+    fence: Option<&Fence>,
 ) -> Result<CasOutcome, AttemptError> {
     let compare = match expected {
         None => Compare::create_revision(full_key.clone(), CompareOp::Equal, 0),
@@ -43,14 +45,21 @@ pub(super) async fn attempt(
             i64::try_from(rev.0).unwrap_or(i64::MAX),
         ),
     };
+    let reads = [TxnOp::get(full_key.clone(), None)]
+        .into_iter()
+        .chain(fence.map(Fence::read));
     let txn = Txn::new()
-        .when([compare])
-        .and_then([TxnOp::put(full_key.clone(), value, None)])
-        .or_else([TxnOp::get(full_key, None)]);
+        .when(compares(vec![compare], fence))
+        .and_then([TxnOp::put(full_key, value, None)])
+        .or_else(reads.collect::<Vec<_>>());
     let resp = kv
         .txn(txn)
         .await
         .map_err(|e| classify(|| format!("cas of {key:?}"), e))?;
+    if let (false, Some(f)) = (resp.succeeded(), fence) {
+        f.check(&format!("cas of {key:?}"), &resp)
+            .map_err(AttemptError::Permanent)?;
+    }
     outcome_of(key, &resp)
 }
 

@@ -19,6 +19,7 @@
 
 mod batch;
 mod cas;
+mod fence;
 mod keys;
 mod list;
 mod options;
@@ -27,11 +28,14 @@ mod retry;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use etcd_client::{Client, ConnectOptions, GetOptions, KeyValue, KvClient, ResponseHeader};
+use etcd_client::{
+    Client, ConnectOptions, GetOptions, KeyValue, KvClient, ResponseHeader, Txn, TxnOp,
+};
 use squall_common::checkpoint::{
     CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned,
 };
 
+pub use fence::Fence;
 use keys::KeySpace;
 pub use options::EtcdOptions;
 use retry::{classify, AttemptError, Retrier};
@@ -48,6 +52,8 @@ pub struct EtcdCheckpointStore {
     keys: KeySpace,
     retry: Retrier,
     page_size: i64,
+    /// Set on a leader's store: every write also checks its election key.
+    fence: Option<Fence>,
 }
 
 impl std::fmt::Debug for EtcdCheckpointStore {
@@ -80,6 +86,7 @@ impl EtcdCheckpointStore {
             keys: KeySpace::new(&options.prefix),
             retry: Retrier::new(&options, options.request_timeout),
             page_size: i64::try_from(options.list_page_size).unwrap_or(i64::MAX),
+            fence: None,
         };
         store.probe(&options).await?;
         tracing::debug!(endpoints = %options.endpoint_list(), prefix = %options.prefix, "etcd checkpoint store connected");
@@ -100,6 +107,41 @@ impl EtcdCheckpointStore {
                 }
             })
             .await
+    }
+
+    /// The same store whose every write holds only while `fence` (the
+    /// caller's election key) does; see [`fence`]. Reads are not fenced.
+    pub fn fenced(&self, fence: Fence) -> Self {
+        Self {
+            fence: Some(fence),
+            ..self.clone()
+        }
+    }
+
+    /// One attempt of an unconditional write: a plain request when the
+    /// store is not fenced, else a Txn guarded by the fence.
+    async fn write_once(
+        &self,
+        what: &str,
+        op: TxnOp,
+    ) -> Result<etcd_client::TxnResponse, AttemptError> {
+        let txn = match &self.fence {
+            Some(f) => Txn::new()
+                .when([f.compare()])
+                .and_then([op])
+                .or_else([f.read()]),
+            None => Txn::new().and_then([op]),
+        };
+        let resp = self
+            .kv
+            .clone()
+            .txn(txn)
+            .await
+            .map_err(|e| classify(|| what.to_string(), e))?;
+        if let (false, Some(f)) = (resp.succeeded(), &self.fence) {
+            f.check(what, &resp).map_err(AttemptError::Permanent)?;
+        }
+        Ok(resp)
     }
 
     /// Writes every `(key, value)` in as few Txns as etcd allows (128 puts,
@@ -134,16 +176,14 @@ impl CheckpointStore for EtcdCheckpointStore {
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<Revision, CheckpointError> {
         let full = self.keys.full(key)?;
-        let what = || format!("put of {key:?}");
+        let what = format!("put of {key:?}");
         self.retry
             .run(retry::PUT, key, |_| {
-                let (mut kv, full, value) = (self.kv.clone(), full.clone(), value.clone());
+                let op = TxnOp::put(full.clone(), value.clone(), None);
+                let what = &what;
                 async move {
-                    let resp = kv
-                        .put(full, value, None)
-                        .await
-                        .map_err(|e| classify(what, e))?;
-                    header_revision(resp.header(), what)
+                    let resp = self.write_once(what, op).await?;
+                    header_revision(resp.header(), || what.clone())
                 }
             })
             .await
@@ -158,8 +198,14 @@ impl CheckpointStore for EtcdCheckpointStore {
         let full = self.keys.full(key)?;
         self.retry
             .run(retry::CAS, key, |number| {
-                let attempt =
-                    cas::attempt(self.kv.clone(), key, full.clone(), expected, value.clone());
+                let attempt = cas::attempt(
+                    self.kv.clone(),
+                    key,
+                    full.clone(),
+                    expected,
+                    value.clone(),
+                    self.fence.as_ref(),
+                );
                 let value = &value;
                 async move {
                     let outcome = attempt.await?;
@@ -179,15 +225,16 @@ impl CheckpointStore for EtcdCheckpointStore {
     /// `false`. The key is gone either way.
     async fn delete(&self, key: &str) -> Result<bool, CheckpointError> {
         let full = self.keys.full(key)?;
+        let what = format!("delete of {key:?}");
         self.retry
             .run(retry::DELETE, key, |_| {
-                let (mut kv, full) = (self.kv.clone(), full.clone());
+                let op = TxnOp::delete(full.clone(), None);
+                let what = &what;
                 async move {
-                    let resp = kv
-                        .delete(full, None)
-                        .await
-                        .map_err(|e| classify(|| format!("delete of {key:?}"), e))?;
-                    Ok(resp.deleted() > 0)
+                    let resp = self.write_once(what, op).await?;
+                    Ok(resp.op_responses().into_iter().any(|r| {
+                        matches!(r, etcd_client::TxnOpResponse::Delete(d) if d.deleted() > 0)
+                    }))
                 }
             })
             .await

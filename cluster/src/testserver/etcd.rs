@@ -7,7 +7,9 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
+
+use super::{free_port, start_on_free_ports};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,15 +44,17 @@ impl EtcdServer {
                 ),
             ));
         }
-        let dir = tempfile::Builder::new().prefix("squall-etcd-").tempdir()?;
-        let mut server = Self {
-            dir,
-            client_port: free_port()?,
-            peer_port: free_port()?,
-            child: None,
-        };
-        server.start_again()?;
-        Ok(server)
+        start_on_free_ports(|| {
+            let dir = tempfile::Builder::new().prefix("squall-etcd-").tempdir()?;
+            let mut server = Self {
+                dir,
+                client_port: free_port()?,
+                peer_port: free_port()?,
+                child: None,
+            };
+            server.start_again()?;
+            Ok(server)
+        })
     }
 
     /// The client URL, e.g. `http://127.0.0.1:40123`.
@@ -157,11 +161,6 @@ impl Drop for EtcdServer {
     fn drop(&mut self) {
         let _ = self.stop();
     }
-}
-
-/// A port nothing listens on right now (bind port 0, read it, release it).
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// One `GET /health` over plain HTTP/1.0; true when etcd reports healthy.

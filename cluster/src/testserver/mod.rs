@@ -8,6 +8,36 @@ mod nats;
 pub use etcd::EtcdServer;
 pub use nats::NatsServer;
 
+use std::io;
+use std::net::TcpListener;
+
+/// Starts with fresh ports tried before a start is reported as failed: a free
+/// port is only free until the server binds it, and tests running in
+/// parallel may take it in between.
+const START_ATTEMPTS: usize = 5;
+
+/// A port nothing listens on right now (bind port 0, read it, release it).
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Runs `start` until it does not fail because its port was taken (the
+/// server's log, quoted in the error, says "address already in use").
+fn start_on_free_ports<S>(mut start: impl FnMut() -> io::Result<S>) -> io::Result<S> {
+    let mut attempt = 1;
+    loop {
+        match start() {
+            Err(e)
+                if attempt < START_ATTEMPTS && e.to_string().contains("address already in use") =>
+            {
+                eprintln!("testserver: port taken before the server bound it, new ports: {e}");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Starts a server for a test. When its binary is not installed the test is
 /// skipped (`None`, reason printed) — except under `CI=true`, where every
 /// prerequisite must be there and the test fails. Any other start failure

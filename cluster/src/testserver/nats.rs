@@ -7,7 +7,9 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
+
+use super::{free_port, start_on_free_ports};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,14 +46,16 @@ impl NatsServer {
                 ),
             ));
         }
-        let dir = tempfile::Builder::new().prefix("squall-nats-").tempdir()?;
-        let mut server = Self {
-            dir,
-            port: free_port()?,
-            child: None,
-        };
-        server.start_again()?;
-        Ok(server)
+        start_on_free_ports(|| {
+            let dir = tempfile::Builder::new().prefix("squall-nats-").tempdir()?;
+            let mut server = Self {
+                dir,
+                port: free_port()?,
+                child: None,
+            };
+            server.start_again()?;
+            Ok(server)
+        })
     }
 
     /// The client URL, e.g. `nats://127.0.0.1:40123`.
@@ -143,11 +147,6 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.stop();
     }
-}
-
-/// A port nothing listens on right now (bind port 0, read it, release it).
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// One `$JS.API.INFO` request in the plain NATS text protocol; true when

@@ -71,6 +71,11 @@ pub enum CheckpointError {
     /// configuration): trying the same call again gets the same answer.
     #[error("checkpoint store rejected {what}: {reason}")]
     Rejected { what: String, reason: String },
+    /// A write made under a leadership that has ended (the writer's
+    /// election key is gone): a newer coordinator leads, and this one must
+    /// stop instead of retrying.
+    #[error("{what} refused: this coordinator is no longer the leader (its election key {leader_key} is gone); another coordinator carries on")]
+    Fenced { what: String, leader_key: String },
 }
 
 impl CheckpointError {
@@ -85,7 +90,8 @@ impl CheckpointError {
             | Self::Encode { .. }
             | Self::UnsupportedVersion { .. }
             | Self::Missing { .. }
-            | Self::Rejected { .. } => false,
+            | Self::Rejected { .. }
+            | Self::Fenced { .. } => false,
         }
     }
 }

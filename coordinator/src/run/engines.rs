@@ -116,13 +116,20 @@ pub async fn wait_for_engines(
             return Ok(());
         }
         tokio::select! {
+            // Biased: worker loops also stop on `shutdown`, so after Ctrl-C
+            // both branches are ready, and a stopped loop is then the
+            // interruption, not a failure.
+            biased;
             _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
-            _ = tokio::time::sleep(POLL) => {}
             Some(joined) = workers.join_next() => {
                 let result = joined.map_err(|e| CoordinatorError::Blocking(format!("worker loop: {e}")))?;
+                if shutdown.is_cancelled() {
+                    return Err(CoordinatorError::Interrupted);
+                }
                 result?;
                 return Err(CoordinatorError::Blocking("a worker loop stopped before the engines were done".into()));
             }
+            _ = tokio::time::sleep(POLL) => {}
         }
     }
 }
