@@ -1,7 +1,7 @@
 # Sourced by the other scripts: one persistent target dir outside the checkout,
-# so a fresh clone (CI) rebuilds incrementally. One per checkout path: cargo
-# keeps a crate's build when only its directory changed, and tests that find
-# files through CARGO_MANIFEST_DIR would then read another checkout's tree.
-squall_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/squall-targets/$(printf '%s' "$squall_root" | tr '/' '_')}"
+# so a fresh clone (CI) rebuilds incrementally. A fresh clone's files are all
+# newer than the cached builds, so its own crates are always rebuilt; a
+# checkout whose files are older than another checkout's last build must be
+# touched (`find . -name '*.rs' | xargs touch`) or cargo reuses that build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/squall-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

@@ -32,4 +32,10 @@ if ! ls -d "$registry_src"/*/tikv-client-0.4.0/proto >/dev/null 2>&1; then
   echo "setup: fetching tikv-client 0.4.0 (upstream kvproto files)"
   (cd /tmp && cargo info tikv-client@0.4.0 >/dev/null)
 fi
+# The s3:// source tests run against moto_server, an S3-compatible server on
+# loopback (PyPI `moto[server]`).
+if ! have moto_server; then
+  echo "setup: installing moto[server] (S3-compatible test server)"
+  pip3 install --quiet 'moto[server]'
+fi
 echo "setup: ok"

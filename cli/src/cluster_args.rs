@@ -1,15 +1,22 @@
 //! Flags every cluster process shares: where etcd and NATS are, and the
-//! one work queue (stream and consumer) the coordinator and workers agree on.
+//! one work queue (stream and consumer) and artefact bucket the coordinator
+//! and workers agree on.
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use squall_cluster::{EtcdCheckpointStore, EtcdOptions, NatsOptions, NatsTaskQueue};
+use squall_cluster::{
+    EtcdCheckpointStore, EtcdOptions, NatsArtefactOptions, NatsArtefactStore, NatsOptions,
+    NatsTaskQueue,
+};
 use squall_coordinator::ClusterSeams;
 use squall_worker::task::MAX_DELIVERIES;
 
 /// The JetStream stream holding every job's tasks (one per cluster).
 const STREAM: &str = "squall";
+/// The JetStream object-store bucket holding every job's artefacts (one per
+/// cluster; jobs apart by key prefix).
+const ARTEFACT_BUCKET: &str = "squall-artefacts";
 
 #[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
@@ -22,8 +29,15 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    /// Connects to both; an unreachable server is an error naming it.
+    /// Connects to both (NATS twice: the queue and the artefact bucket); an
+    /// unreachable server is an error naming it.
     pub async fn connect(&self) -> anyhow::Result<ClusterSeams> {
+        Ok(self.connect_parts().await?.1)
+    }
+
+    /// [`ClusterArgs::connect`], also handing back the etcd store itself
+    /// (a leader writes through a fenced copy of it).
+    pub async fn connect_parts(&self) -> anyhow::Result<(EtcdCheckpointStore, ClusterSeams)> {
         let store = EtcdCheckpointStore::connect(EtcdOptions::new(self.etcd.clone()))
             .await
             .with_context(|| {
@@ -39,9 +53,22 @@ impl ClusterArgs {
         let queue = NatsTaskQueue::connect(nats)
             .await
             .with_context(|| format!("connecting to NATS at {} (check --nats)", self.nats))?;
-        Ok(ClusterSeams {
-            store: Arc::new(store),
+        let artefacts = NatsArtefactStore::connect(NatsArtefactOptions::new(
+            self.nats.clone(),
+            ARTEFACT_BUCKET,
+        ))
+        .await
+        .with_context(|| {
+            format!(
+                "opening the artefact bucket {ARTEFACT_BUCKET} at NATS {} (check --nats)",
+                self.nats
+            )
+        })?;
+        let seams = ClusterSeams {
+            store: Arc::new(store.clone()),
             queue: Arc::new(queue),
-        })
+            artefacts: Arc::new(artefacts),
+        };
+        Ok((store, seams))
     }
 }

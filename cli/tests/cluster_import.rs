@@ -5,7 +5,9 @@
 //! `squall import --coordinator`; what TiKV then holds must equal an
 //! embedded `squall import` of the same dump into a second sim, with the
 //! same conflicts reported, and the engine records in etcd must show the
-//! work shared by at least two workers.
+//! work shared by at least two workers. Each worker writes its reports to
+//! its own directory, as on machines that share no file system: the local
+//! duplicates reach the coordinator through the NATS artefact bucket only.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -14,7 +16,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use squall_cluster::testserver::{EtcdServer, NatsServer};
-use squall_cluster::{EtcdCheckpointStore, EtcdOptions};
+use squall_cluster::{EtcdCheckpointStore, EtcdOptions, NatsArtefactOptions, NatsArtefactStore};
+use squall_common::artefacts::ArtefactStore;
 use squall_common::checkpoint::{keys, typed, EngineCheckpoint, EngineState};
 use squall_tests::http::request;
 use squall_tests::sim::{pd_addr, start_sim};
@@ -71,7 +74,8 @@ async fn cluster_import_equals_embedded_import() {
     let mut workers = Vec::new();
     for n in 1..=3 {
         let (id, dir) = (format!("w{n}"), work.path().join(format!("w{n}-kv")));
-        let own: [&str; 7] = [
+        let out = work.path().join(format!("w{n}-out"));
+        let own: [&str; 9] = [
             "worker",
             "--id",
             &id,
@@ -79,6 +83,8 @@ async fn cluster_import_equals_embedded_import() {
             "1",
             "--sorted-kv-dir",
             dir.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
         ];
         let args = [&own[..], &cluster[..]].concat();
         let mut w = spawn(&id, &args);
@@ -130,6 +136,15 @@ async fn cluster_import_equals_embedded_import() {
     assert!(
         conflicts > 0,
         "the dump must hold cross-engine duplicates: {c_tables:?}"
+    );
+    let local: u64 = local_duplicate_counts(&clustered).iter().sum();
+    assert!(
+        local > 0,
+        "the dump must hold duplicates inside engines: {c_tables:?}"
+    );
+    assert!(
+        !work.path().join("out-cluster").join("duplicates").exists(),
+        "workers have their own output dirs; nothing reaches the coordinator's"
     );
 
     // TiKV holds the same KVs.
@@ -194,6 +209,7 @@ async fn cluster_import_equals_embedded_import() {
         by.len() >= 2 && by.iter().all(|w| w.starts_with('w')),
         "engines done by {by:?}"
     );
+    check_artefacts(work.path(), &nats.url(), job_id, &engines).await;
 
     // The API reports the job verified, and refuses nothing it should not.
     let status = request(
@@ -225,6 +241,51 @@ async fn cluster_import_equals_embedded_import() {
     );
     cluster_sim.shutdown().await;
     embedded_sim.shutdown().await;
+}
+
+/// The bucket holds one duplicates artefact per engine that recorded local
+/// duplicates, and the workers' own directories hold their copies.
+async fn check_artefacts(
+    work: &Path,
+    nats: &str,
+    job_id: &str,
+    engines: &[typed::Stored<EngineCheckpoint>],
+) {
+    let want: BTreeSet<String> = engines
+        .iter()
+        .filter_map(|e| match &e.record.state {
+            EngineState::Done(r) if r.local_duplicates > 0 => Some(format!(
+                "duplicates/t{}-e{}.jsonl",
+                e.record.table_id, e.record.engine_id
+            )),
+            _ => None,
+        })
+        .collect();
+    assert!(!want.is_empty(), "some engine recorded local duplicates");
+    let bucket = NatsArtefactStore::connect(NatsArtefactOptions::new(nats, "squall-artefacts"))
+        .await
+        .unwrap();
+    let prefix = format!("{job_id}/");
+    let stored: BTreeSet<String> = bucket
+        .list(&format!("{prefix}duplicates/"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.trim_start_matches(&prefix).to_string())
+        .collect();
+    assert_eq!(stored, want, "artefacts in the bucket");
+    let mut copies = BTreeSet::new();
+    for n in 1..=3 {
+        let dir = work
+            .join(format!("w{n}-out"))
+            .join(job_id)
+            .join("duplicates");
+        for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            copies.insert(format!("duplicates/{name}"));
+        }
+    }
+    assert_eq!(copies, want, "the workers' own copies");
 }
 
 fn write_config(path: &Path, sorted_kv_dir: &Path) {
@@ -274,6 +335,17 @@ fn table_lines(out: &Output) -> Vec<String> {
         .lines()
         .filter(|l| l.starts_with("  `"))
         .map(|l| l.split(" (detect+resolve").next().unwrap_or(l).to_string())
+        .collect()
+}
+
+/// The `n local duplicates` figure of each table line.
+fn local_duplicate_counts(out: &Output) -> Vec<u64> {
+    table_lines(out)
+        .iter()
+        .filter_map(|l| {
+            let head = l.split(" local duplicates").next()?;
+            head.rsplit(", ").next()?.parse().ok()
+        })
         .collect()
 }
 

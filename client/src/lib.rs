@@ -8,15 +8,19 @@
 //!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`, coprocessor
 //!   checksum), with a
 //!   channel cache per store address.
-//! - [`walk_regions`]: one call per region piece of some key ranges, with
-//!   bounded concurrency, following region errors (re-route, back off,
-//!   re-cut from PD).
+//! - [`RegionWalk`] / [`walk_regions`]: the one region walk: one call per
+//!   region piece of some key ranges, with bounded concurrency, following
+//!   region errors (re-route, back off, re-cut from PD), resuming pieces a
+//!   call finished only in part.
+//! - [`write_and_ingest`]: one region's SSTs written to every peer and
+//!   ingested on the leader.
 //! - [`ImportModeKeeper`]: holds the cluster in import mode during a job.
 //! - [`keys`]: the one place raw keys and encoded region keys meet.
 //! - [`ClientError`] / [`RegionError`]: what failed and what to do about it.
 //!
 //! Every call has a deadline (`squall.rpc-timeout-secs`) and transient
-//! failures are retried with jittered exponential backoff, logging each retry.
+//! failures are retried with jittered exponential backoff ([`RetryPolicy`],
+//! the one backoff policy of the workspace), logging each retry.
 
 mod channels;
 mod error;
@@ -26,6 +30,7 @@ mod options;
 mod pd;
 mod region;
 mod retry;
+mod sst;
 mod store;
 mod walk;
 
@@ -35,5 +40,6 @@ pub use options::ClientOptions;
 pub use pd::{compose_ts, service_address, OperatorState, PdClient, SCAN_PAGE};
 pub use region::RegionInfo;
 pub use retry::{retry, retry_if, Backoff, RetryPolicy};
+pub use sst::{write_and_ingest, WriteIngestError};
 pub use store::{put_batch, DuplicateStream, ImportClient, KvPair, WriteStream};
-pub use walk::{walk_regions, RegionPiece};
+pub use walk::{walk_regions, PieceFailed, RegionPiece, RegionWalk, Visit, WalkError, Walked};

@@ -1,5 +1,9 @@
-//! Bounded, jittered exponential retry (on the `backoff` crate) and RPC
-//! deadlines. Every retry writes one `tracing` line saying what and why.
+//! The one backoff policy of Squall ([`RetryPolicy`]: bounded, jittered
+//! exponential waits on the `backoff` crate, honouring a server's
+//! `backoff_ms` hint), its named presets, the generic [`retry`] helper and
+//! RPC deadlines. Every retry writes one `tracing` line saying what and why.
+//! The region walker (`walk`) counts its pieces' failures with the same
+//! [`Backoff`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -42,6 +46,31 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Redelivery of a failed engine task through the queue: 1 s, 2 s, 4 s
+    /// … capped at 30 s, without jitter (the queue spreads deliveries), for
+    /// `max_deliveries` deliveries in all.
+    pub fn task_redelivery(max_deliveries: u32) -> Self {
+        Self {
+            max_attempts: max_deliveries,
+            initial: Duration::from_secs(1),
+            max_interval: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: 0.0,
+        }
+    }
+
+    /// The wait after the `failures`-th failure in a row (counted from 1),
+    /// `None` once that many failures use the attempts up. For a count kept
+    /// elsewhere, such as a queue's delivery count.
+    pub fn nth_delay(&self, failures: u32) -> Option<Duration> {
+        let mut backoff = self.start();
+        let mut delay = None;
+        for _ in 0..failures.max(1) {
+            delay = backoff.next_delay(None);
+        }
+        delay
+    }
+
     /// A fresh attempt counter with this policy.
     pub fn start(&self) -> Backoff {
         let inner = ExponentialBackoffBuilder::new()
@@ -246,6 +275,16 @@ mod tests {
         }
         .start();
         assert_eq!(once.next_delay(None), None);
+    }
+
+    #[test]
+    fn task_redelivery_doubles_to_a_cap_and_ends() {
+        let policy = RetryPolicy::task_redelivery(8);
+        let waits: Vec<_> = (1..8).map(|n| policy.nth_delay(n)).collect();
+        let secs = [1, 2, 4, 8, 16, 30, 30].map(|s| Some(Duration::from_secs(s)));
+        assert_eq!(waits, secs);
+        assert_eq!(policy.nth_delay(8), None);
+        assert_eq!(RetryPolicy::task_redelivery(5).nth_delay(5), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -141,7 +141,9 @@ pub async fn campaign(
 pub async fn current_leader(endpoints: &[String]) -> Option<String> {
     let opts = ConnectOptions::new().with_connect_timeout(CALL_TIMEOUT);
     let client = timed(Client::connect(endpoints, Some(opts))).await.ok()?;
-    let resp = timed(client.election_client().leader(ELECTION)).await.ok()?;
+    let resp = timed(client.election_client().leader(ELECTION))
+        .await
+        .ok()?;
     let kv = resp.kv()?;
     Some(String::from_utf8_lossy(kv.value()).into_owned())
 }

@@ -2,14 +2,18 @@
 //!
 //! * [`EtcdCheckpointStore`]: the [`squall_common::checkpoint::CheckpointStore`] on etcd.
 //! * [`NatsTaskQueue`]: the [`squall_common::queue::TaskQueue`] on a NATS JetStream work queue.
+//! * [`NatsArtefactStore`]: the [`squall_common::artefacts::ArtefactStore`] on a
+//!   NATS JetStream object-store bucket.
 //! * [`leader`]: the coordinators' election and the fence on the leader's writes.
 //! * `testserver` (feature): real `etcd` and `nats-server` processes on free loopback ports.
 
 mod etcd;
 pub mod leader;
 mod nats;
+mod nats_objects;
 #[cfg(feature = "testserver")]
 pub mod testserver;
 
 pub use etcd::{EtcdCheckpointStore, EtcdOptions, Fence};
 pub use nats::{NatsOpenError, NatsOptions, NatsTaskQueue};
+pub use nats_objects::{NatsArtefactOptions, NatsArtefactStore};

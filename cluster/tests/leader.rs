@@ -45,12 +45,21 @@ async fn a_deposed_leader_writes_nothing_and_learns_it_lost() {
     );
     let base = store(&server.endpoint()).await;
     let store_a = base.fenced(a.fence());
-    let rev = store_a.put("job", b"a1".to_vec()).await.expect("the leader writes");
+    let rev = store_a
+        .put("job", b"a1".to_vec())
+        .await
+        .expect("the leader writes");
 
     // A standby waits while a leads.
     let b_endpoints = endpoints.clone();
     let standby = tokio::spawn(async move {
-        campaign(&b_endpoints, "coordinator-b", TTL, &CancellationToken::new()).await
+        campaign(
+            &b_endpoints,
+            "coordinator-b",
+            TTL,
+            &CancellationToken::new(),
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!standby.is_finished(), "no second leader while a leads");
@@ -59,7 +68,10 @@ async fn a_deposed_leader_writes_nothing_and_learns_it_lost() {
     let mut admin = etcd_client::Client::connect(&endpoints, None)
         .await
         .expect("admin client");
-    admin.lease_revoke(a.lease_id()).await.expect("revoke a's lease");
+    admin
+        .lease_revoke(a.lease_id())
+        .await
+        .expect("revoke a's lease");
     let b = tokio::time::timeout(Duration::from_secs(10), standby)
         .await
         .expect("the standby is elected once the leader's lease is gone")
@@ -73,8 +85,14 @@ async fn a_deposed_leader_writes_nothing_and_learns_it_lost() {
 
     // Every kind of write a makes now is refused, and changes nothing.
     assert!(fenced(store_a.put("job", b"a2".to_vec()).await), "put");
-    assert!(fenced(store_a.cas("job", Some(rev), b"a3".to_vec()).await), "cas at the right revision");
-    assert!(fenced(store_a.cas("new", None, b"a4".to_vec()).await), "cas create");
+    assert!(
+        fenced(store_a.cas("job", Some(rev), b"a3".to_vec()).await),
+        "cas at the right revision"
+    );
+    assert!(
+        fenced(store_a.cas("new", None, b"a4".to_vec()).await),
+        "cas create"
+    );
     assert!(fenced(store_a.delete("job").await), "delete");
     assert!(
         fenced(store_a.put_many(&[("x".into(), b"1".to_vec())]).await),

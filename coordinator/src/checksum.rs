@@ -15,7 +15,7 @@
 use squall_client::{walk_regions, ClientError, ImportClient, RegionPiece};
 use squall_codec::key::{table_index_range, table_record_range, INDEX_SEP, TABLE_PREFIX};
 use squall_codec::KvChecksum;
-use squall_common::checkpoint::{ChecksumRecord, TableCheckpoint};
+use squall_common::checkpoint::TableCheckpoint;
 use squall_proto::tipb::ChecksumScanOn;
 
 /// The checksum of everything TiKV holds at `ts` in `table`'s record and
@@ -26,7 +26,7 @@ pub async fn remote_checksum(
     table: &TableCheckpoint,
     ts: u64,
     concurrency: usize,
-) -> Result<ChecksumRecord, ClientError> {
+) -> Result<KvChecksum, ClientError> {
     let ranges = checksum_ranges(table);
     let pieces = walk_regions(
         client,
@@ -40,11 +40,7 @@ pub async fn remote_checksum(
     for piece in &pieces {
         sum.merge(piece);
     }
-    Ok(ChecksumRecord {
-        crc: sum.crc,
-        kvs: sum.kvs,
-        bytes: sum.bytes,
-    })
+    Ok(sum)
 }
 
 /// Every physical table's record range, then its written indexes' ranges

@@ -2,7 +2,8 @@
 
 use squall_client::ClientError;
 use squall_codec::CodecError;
-use squall_common::checkpoint::{CheckpointError, ChecksumRecord};
+use squall_codec::KvChecksum;
+use squall_common::checkpoint::CheckpointError;
 use squall_common::queue::QueueError;
 use squall_source::SourceError;
 use squall_worker::task::TaskError;
@@ -46,8 +47,8 @@ pub enum CoordinatorError {
     #[error("table {table}: checksum mismatch: local {local}, TiKV {remote}")]
     ChecksumMismatch {
         table: String,
-        local: ChecksumRecord,
-        remote: ChecksumRecord,
+        local: KvChecksum,
+        remote: KvChecksum,
     },
     #[error("table {table}: {count} duplicate keys found and conflict.strategy = {strategy:?}; they are listed in {report}")]
     Duplicates {

@@ -207,7 +207,10 @@ fn table_from_source(cfg: &TaskConfig, wanted: &str) -> Result<ExportTable, Coor
         .find(|t| name_matches(&t.info, wanted));
     let parsed = found.ok_or_else(|| CoordinatorError::TableNotFound {
         name: wanted.to_string(),
-        whence: format!("the schema files of {}", cfg.mydumper.data_source_dir),
+        whence: format!(
+            "the schema files of {}",
+            squall_source::storage::redacted(&cfg.mydumper.data_source_dir)
+        ),
     })?;
     let physical_ids = match &parsed.partition {
         Some(p) if !p.partitions.is_empty() => p.partitions.iter().map(|s| s.id).collect(),

@@ -16,7 +16,6 @@ use import_common::{config, export, import};
 use squall_client::{walk_regions, ClientOptions, ImportClient, PdClient};
 use squall_codec::key::table_range;
 use squall_codec::KvChecksum;
-use squall_common::checkpoint::ChecksumRecord;
 use squall_common::config::ByteSize;
 use squall_coordinator::ExportFormat;
 use squall_proto::tipb::ChecksumScanOn;
@@ -72,14 +71,6 @@ fn inject_region_errors(sim: &SimHandle) {
 
 fn fired(sim: &SimHandle) -> u64 {
     sim.faults().list().iter().map(|f| f.fired).sum()
-}
-
-fn record(sum: KvChecksum) -> ChecksumRecord {
-    ChecksumRecord {
-        crc: sum.crc,
-        kvs: sum.kvs,
-        bytes: sum.bytes,
-    }
 }
 
 /// `(key, value)` pairs of an `ExportFormat::Kv` export (read with KvScan).
@@ -164,21 +155,13 @@ async fn coprocessor_checksum_equals_local_and_sees_one_changed_kv() {
         let pairs = kv_pairs(&export(&sim, &source, &cfg, &table, ExportFormat::Kv).await);
         let mut scanned = KvChecksum::default();
         pairs.iter().for_each(|(k, v)| scanned.update(k, v));
-        assert_eq!(
-            record(scanned),
-            t.local,
-            "{table}: KvScan read-back = local"
-        );
+        assert_eq!(scanned, t.local, "{table}: KvScan read-back = local");
         let ids: BTreeSet<i64> = pairs.iter().map(|(k, _)| physical_id(k)).collect();
         if table == "rt.parts" {
             assert_eq!(ids.len(), 4, "rows spread over the four partitions");
         }
         let remote = coprocessor_sum(&client, &ids, ts).await;
-        assert_eq!(
-            record(remote),
-            t.local,
-            "{table}: whole-table coprocessor sum"
-        );
+        assert_eq!(remote, t.local, "{table}: whole-table coprocessor sum");
         all_ids.extend(ids);
     }
     let before_faults_cleared = coprocessor_sum(&client, &all_ids, ts).await;

@@ -1,8 +1,12 @@
-//! `squall import --coordinator URL`: submit the job to a coordinator and
-//! follow it with the embedded run's progress display and summary. Ctrl-C
-//! stops following only; the job keeps running on the coordinator.
+//! `squall import --coordinator URL[,URL...]`: submit the job to a
+//! coordinator and follow it with the embedded run's progress display and
+//! summary. With several coordinators (a leader and standbys), a call that
+//! cannot reach one, or that a standby declines (503), moves to the next, so
+//! following survives a leader's death. Ctrl-C stops following only; the job
+//! keeps running on the coordinator.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,8 +37,8 @@ pub async fn submit_and_follow(
     req: JobRequest,
     shutdown: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let host = authority(&f.url)?;
-    let first = submit(&host, &req).await?;
+    let coordinators = Coordinators::parse(&f.url)?;
+    let first = submit(&coordinators, &req).await?;
     let id = first.job_id.clone();
     let view = Arc::new(Mutex::new(first.progress.view(&first.phase)));
     let shown = Arc::clone(&view);
@@ -53,7 +57,7 @@ pub async fn submit_and_follow(
             }
             _ = tokio::time::sleep(POLL) => {}
         }
-        status = get_status(&host, &id).await?;
+        status = get_status(&coordinators, &id).await?;
         *view.lock().unwrap_or_else(|p| p.into_inner()) = status.progress.view(&status.phase);
     }
     if status.verified {
@@ -84,14 +88,60 @@ fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The coordinators to talk to, and the one in use.
+struct Coordinators {
+    hosts: Vec<String>,
+    current: AtomicUsize,
+}
+
+impl Coordinators {
+    fn parse(urls: &str) -> anyhow::Result<Self> {
+        let hosts = urls
+            .split(',')
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| authority(u.trim()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if hosts.is_empty() {
+            bail!("--coordinator {urls:?}: no coordinator URL");
+        }
+        Ok(Self {
+            hosts,
+            current: AtomicUsize::new(0),
+        })
+    }
+
+    fn host(&self) -> &str {
+        &self.hosts[self.current.load(Ordering::Relaxed) % self.hosts.len()]
+    }
+
+    /// One call, retried with backoff for up to `limit` while no
+    /// coordinator can be reached or each declines (503: a standby, or its
+    /// store unavailable); every failed attempt moves to the next one.
+    async fn call(
+        &self,
+        limit: Duration,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> anyhow::Result<(String, crate::http::Response)> {
+        retrying(limit, || async move {
+            let host = self.host().to_string();
+            let result = request(&host, method, path, body, CALL_TIMEOUT).await;
+            if !matches!(&result, Ok(r) if r.status != 503) {
+                self.current.fetch_add(1, Ordering::Relaxed);
+            }
+            result.map(|r| (host, r))
+        })
+        .await
+    }
+}
+
 /// `POST /jobs`: 202 started, 409 running already (then follow that run).
-async fn submit(host: &str, req: &JobRequest) -> anyhow::Result<JobStatus> {
+async fn submit(coordinators: &Coordinators, req: &JobRequest) -> anyhow::Result<JobStatus> {
     let body = serde_json::to_string(req).context("encoding the job request")?;
-    let body = body.as_str();
-    let resp = retrying(UNREACHABLE_FOR / 4, || {
-        request(host, "POST", "/jobs", body, CALL_TIMEOUT)
-    })
-    .await?;
+    let (host, resp) = coordinators
+        .call(UNREACHABLE_FOR / 4, "POST", "/jobs", &body)
+        .await?;
     match resp.status {
         202 => eprintln!("job submitted to http://{host}"),
         409 => eprintln!("the job is already running on http://{host}; following it"),
@@ -108,13 +158,10 @@ async fn submit(host: &str, req: &JobRequest) -> anyhow::Result<JobStatus> {
     })
 }
 
-async fn get_status(host: &str, id: &str) -> anyhow::Result<JobStatus> {
+async fn get_status(coordinators: &Coordinators, id: &str) -> anyhow::Result<JobStatus> {
     let path = format!("/jobs/{id}");
     let path = path.as_str();
-    let resp = retrying(UNREACHABLE_FOR, || {
-        request(host, "GET", path, "", CALL_TIMEOUT)
-    })
-    .await?;
+    let (host, resp) = coordinators.call(UNREACHABLE_FOR, "GET", path, "").await?;
     if resp.status != 200 {
         bail!("GET http://{host}{path}: {} {}", resp.status, resp.body);
     }
@@ -124,10 +171,10 @@ async fn get_status(host: &str, id: &str) -> anyhow::Result<JobStatus> {
 
 /// Retries a call that could not reach the coordinator, with backoff, for
 /// up to `limit`; a 503 (store unavailable) is retried too.
-async fn retrying<F, Fut>(limit: Duration, call: F) -> anyhow::Result<crate::http::Response>
+async fn retrying<F, Fut, T>(limit: Duration, call: F) -> anyhow::Result<(T, crate::http::Response)>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<crate::http::Response>>,
+    Fut: std::future::Future<Output = anyhow::Result<(T, crate::http::Response)>>,
 {
     let policy = ExponentialBackoff {
         max_elapsed_time: Some(limit),
@@ -139,8 +186,8 @@ where
         policy,
         move || async move {
             match call().await {
-                Ok(r) if r.status == 503 => Err(backoff::Error::transient(anyhow::anyhow!(
-                    "coordinator busy: {}",
+                Ok((_, r)) if r.status == 503 => Err(backoff::Error::transient(anyhow::anyhow!(
+                    "coordinator declined (503): {}",
                     r.body
                 ))),
                 Ok(r) => Ok(r),

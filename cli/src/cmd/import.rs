@@ -33,7 +33,10 @@ pub enum ProgressMode {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The dump directory (Dumpling/mydumper layout).
+    /// The dump (Dumpling/mydumper layout): a directory, or an
+    /// `s3://bucket/prefix` URL (settings as in TiDB Lightning: URL
+    /// parameters such as `endpoint`, `region`, `access-key`,
+    /// `secret-access-key`, `force-path-style`, or the `AWS_*` environment).
     #[arg(long)]
     source: PathBuf,
     /// PD address(es), comma separated; default `[tidb] pd-addr`.
@@ -48,8 +51,9 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     log_interval: u64,
     /// Run the job on a cluster: submit it to this `squall coordinator`
-    /// (`http://host:port`) and follow it. `--source` and `--output` must
-    /// be paths every node of the cluster sees.
+    /// (`http://host:port`; several, comma separated, to follow the job
+    /// across a leader's failover) and follow it. `--source` (unless a URL) and
+    /// `--output` must be paths every node of the cluster sees.
     #[arg(long)]
     coordinator: Option<String>,
 }
@@ -121,7 +125,11 @@ fn run_remote(
     };
     let req = JobRequest {
         task_toml: toml::to_string(&cfg).context("writing the task config as TOML")?,
-        source_dir: absolute(&args.source)?,
+        source_dir: match args.source.to_str() {
+            // A URL is no path: sent as given, never made absolute.
+            Some(url) if squall_source::storage::is_remote(url) => url.to_string(),
+            _ => absolute(&args.source)?,
+        },
         pd_addrs,
         output_dir: absolute(&output)?,
     };

@@ -24,6 +24,11 @@ pub struct Args {
     /// This worker's local engines (a cache: losing it costs only time).
     #[arg(long)]
     sorted_kv_dir: PathBuf,
+    /// This worker's reports (`errors/`, its copy of `duplicates/`), per job
+    /// under `<dir>/<job>`; default: the job's output directory, which every
+    /// node must then see. What the coordinator needs goes through NATS.
+    #[arg(long)]
+    output: Option<PathBuf>,
     /// Names the worker in etcd and in the engine records; default
     /// `<hostname>-<pid>`.
     #[arg(long)]
@@ -55,8 +60,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             worker_id: id.clone(),
             sorted_kv_dir: args.sorted_kv_dir.clone(),
             pd_override: args.pd.clone(),
+            output_override: args.output.clone(),
         };
-        let contexts = Arc::new(JobContexts::new(node, seams.store, cancel.clone()));
+        let contexts = Arc::new(JobContexts::new(
+            node,
+            seams.store,
+            seams.artefacts,
+            cancel.clone(),
+        ));
         tracing::info!(worker = %id, concurrency = args.concurrency, "worker ready, pulling tasks");
         run_node(contexts, seams.queue, args.concurrency, cancel).await;
         if let Err(e) = keeper.await {

@@ -41,7 +41,7 @@ impl Fence {
                 TxnOpResponse::Get(get) => Some(get),
                 _ => None,
             })
-            .last()
+            .next_back()
             .and_then(|get| get.kvs().first().map(|kv| kv.create_revision()));
         if held == Some(self.create_revision) {
             Ok(())

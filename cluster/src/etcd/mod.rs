@@ -232,9 +232,9 @@ impl CheckpointStore for EtcdCheckpointStore {
                 let what = &what;
                 async move {
                     let resp = self.write_once(what, op).await?;
-                    Ok(resp.op_responses().into_iter().any(|r| {
-                        matches!(r, etcd_client::TxnOpResponse::Delete(d) if d.deleted() > 0)
-                    }))
+                    Ok(resp.op_responses().into_iter().any(
+                        |r| matches!(r, etcd_client::TxnOpResponse::Delete(d) if d.deleted() > 0),
+                    ))
                 }
             })
             .await

@@ -22,9 +22,9 @@ pub mod testsuite;
 
 pub use local::LocalCheckpointStore;
 pub use records::{
-    ChecksumRecord, ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint,
-    JobState, JobSummaryRecord, PartitionRecord, SourceFileSpec, TableCheckpoint, TableState,
-    TableStep, TableTotals, RECORD_VERSION,
+    ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint, JobState,
+    JobSummaryRecord, PartitionRecord, SourceFileSpec, TableCheckpoint, TableState, TableStep,
+    TableTotals, RECORD_VERSION,
 };
 pub use store::{
     validate_key, CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned, MAX_KEY_LEN,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checksum::KvChecksum;
 use crate::schema::TableInfo;
 
 /// Format version written by this build; records with a larger one are refused.
@@ -20,34 +21,6 @@ use crate::schema::TableInfo;
 /// (failures are `last_error`); version-1 table records in those states
 /// cannot be read.
 pub const RECORD_VERSION: u32 = 2;
-
-/// Lightning's KV checksum triple: XOR of CRC-64/XZ over `key || value`, pair
-/// count and byte count. XOR and addition make it order-independent and
-/// additive across engines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChecksumRecord {
-    pub crc: u64,
-    pub kvs: u64,
-    pub bytes: u64,
-}
-
-impl ChecksumRecord {
-    pub fn merge(&mut self, other: &ChecksumRecord) {
-        self.crc ^= other.crc;
-        self.kvs += other.kvs;
-        self.bytes += other.bytes;
-    }
-}
-
-impl std::fmt::Display for ChecksumRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "crc={:#018x} kvs={} bytes={}",
-            self.crc, self.kvs, self.bytes
-        )
-    }
-}
 
 /// The whole import job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,7 +97,7 @@ pub struct TableCheckpoint {
     /// Merged engine results, set when the table reaches `Ingested`.
     pub local: Option<TableTotals>,
     /// Checksum read back from TiKV, set by the verify step.
-    pub remote: Option<ChecksumRecord>,
+    pub remote: Option<KvChecksum>,
     /// Why the last attempt at the table's next step failed (cleared when a
     /// step finishes). Interruptions are not failures and leave no note.
     #[serde(default)]
@@ -210,10 +183,10 @@ impl TableState {
 pub struct TableTotals {
     pub rows: u64,
     /// Data and every index together: the quantity compared with TiKV.
-    pub checksum: ChecksumRecord,
-    pub data: ChecksumRecord,
+    pub checksum: KvChecksum,
+    pub data: KvChecksum,
     #[serde(with = "super::int_keyed", default)]
-    pub indexes: BTreeMap<i64, ChecksumRecord>,
+    pub indexes: BTreeMap<i64, KvChecksum>,
     pub local_duplicates: u64,
     pub skipped_rows: u64,
     pub warnings: u64,
@@ -343,10 +316,10 @@ pub struct EngineResult {
     #[serde(default)]
     pub worker: String,
     pub rows: u64,
-    pub data: ChecksumRecord,
+    pub data: KvChecksum,
     /// Per index ID.
     #[serde(with = "super::int_keyed", default)]
-    pub indexes: BTreeMap<i64, ChecksumRecord>,
+    pub indexes: BTreeMap<i64, KvChecksum>,
     /// KV pairs ingested and their bytes (data and indexes, duplicates excluded).
     pub kvs: u64,
     pub bytes: u64,
@@ -370,13 +343,13 @@ mod tests {
         let mut r = EngineResult::default();
         r.indexes.insert(
             1,
-            ChecksumRecord {
+            KvChecksum {
                 crc: 7,
                 kvs: 1,
                 bytes: 9,
             },
         );
-        r.indexes.insert(-3, ChecksumRecord::default());
+        r.indexes.insert(-3, KvChecksum::default());
         for state in [
             EngineState::Done(r.clone()),
             EngineState::Running {
@@ -394,19 +367,19 @@ mod tests {
 
     #[test]
     fn checksum_merge_is_xor_and_sum() {
-        let mut a = ChecksumRecord {
+        let mut a = KvChecksum {
             crc: 0b1100,
             kvs: 2,
             bytes: 10,
         };
-        a.merge(&ChecksumRecord {
+        a.merge(&KvChecksum {
             crc: 0b1010,
             kvs: 3,
             bytes: 5,
         });
         assert_eq!(
             a,
-            ChecksumRecord {
+            KvChecksum {
                 crc: 0b0110,
                 kvs: 5,
                 bytes: 15
@@ -418,14 +391,14 @@ mod tests {
     fn table_totals_merge_data_and_indexes() {
         let r = EngineResult {
             rows: 2,
-            data: ChecksumRecord {
+            data: KvChecksum {
                 crc: 1,
                 kvs: 2,
                 bytes: 20,
             },
             indexes: BTreeMap::from([(
                 1,
-                ChecksumRecord {
+                KvChecksum {
                     crc: 2,
                     kvs: 2,
                     bytes: 8,
@@ -439,7 +412,7 @@ mod tests {
         assert_eq!(t.rows, 4);
         assert_eq!(
             t.checksum,
-            ChecksumRecord {
+            KvChecksum {
                 crc: 0,
                 kvs: 8,
                 bytes: 56
@@ -447,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             t.indexes[&1],
-            ChecksumRecord {
+            KvChecksum {
                 crc: 0,
                 kvs: 4,
                 bytes: 16

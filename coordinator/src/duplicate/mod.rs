@@ -8,14 +8,14 @@
 //! local checksum before comparing with TiKV.
 //!
 //! - [`target`]: which ranges are scanned (record range, unique indexes).
-//! - [`remote`]: DuplicateDetect region by region, resumable.
+//! - [`remote`]: DuplicateDetect region by region (the client's region
+//!   walk), resumable.
 //! - [`segment`] / [`segmenter`]: checkpointed detection progress.
 //! - [`local`]: duplicates found inside one engine (the worker's record).
 //! - [`run`]: the order of detect → report → resolve, and restarts.
 //! - resolution lives in [`crate::resolve`], the report in
 //!   [`crate::conflict_report`].
 
-pub mod attempts;
 pub mod cancel;
 pub mod context;
 pub mod error;

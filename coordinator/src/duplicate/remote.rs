@@ -1,27 +1,23 @@
 //! Remote detection: `ImportSST.DuplicateDetect` over every detection range,
-//! region by region, with at most `concurrency` streams in flight.
+//! region by region (`squall_client::RegionWalk`), with at most
+//! `concurrency` streams in flight.
 //!
-//! Work items are raw sub-ranges. One without a region is resolved with a
-//! paginated ScanRegions into one item per region (bounds clamped to the
-//! range, so the last region's empty end is never sent). One with a region
-//! opens a stream on the leader and stores a segment each time enough pairs
-//! are complete. When a stream breaks, the finished part is stored and only
-//! the rest `[resume key, end)` of *that* region is tried again: on the same
-//! region for a dropped stream or a leader hint, re-scanned from PD for any
-//! other region error. Failures in a row are bounded by the retry policy;
-//! progress resets the count. A key error (a Delete newer than
+//! Each region piece opens a stream on the leader and stores a segment each
+//! time enough pairs are complete. When a stream breaks, the finished part
+//! is stored and only the rest `[resume key, end)` of that piece is walked
+//! again, following the walk's region-error table (a dropped stream or a
+//! timeout re-cuts the rest from PD, so a leader that moved off a stopped
+//! store is found). Failures in a row are bounded by the retry policy;
+//! stored progress resets the count. A key error (a Delete newer than
 //! `min_commit_ts`) is never retried: it means the range was changed after
 //! the import, and scanning it again cannot help.
 
-use std::collections::VecDeque;
-
-use futures::stream::FuturesUnordered;
-use futures::StreamExt as _;
-use squall_client::keys::{min_end, HexKey};
-use squall_client::{ClientError, ImportClient, RegionAction, RegionInfo, RetryPolicy, SCAN_PAGE};
+use squall_client::keys::HexKey;
+use squall_client::{
+    ClientError, ImportClient, RegionPiece, RegionWalk, RetryPolicy, Visit, WalkError,
+};
 use squall_common::checkpoint::CheckpointStore;
 
-use super::attempts::Attempts;
 use super::cancel::Cancel;
 use super::error::DuplicateError;
 use super::pair::DupPair;
@@ -50,200 +46,91 @@ pub struct DetectStats {
     pub segments: u64,
 }
 
-/// A sub-range of one target, maybe pinned to a region.
-#[derive(Debug)]
-struct Work {
-    target: usize,
-    start: Vec<u8>,
-    end: Vec<u8>,
-    region: Option<RegionInfo>,
-    attempts: Attempts,
-}
-
-enum Outcome {
-    Done {
-        pairs: u64,
-        segments: u64,
-    },
-    /// Continue with these items (a region scan, or the rest after a failure).
-    Continue {
-        items: Vec<Work>,
-        pairs: u64,
-        segments: u64,
-        retried: bool,
-    },
-}
-
 impl Detector<'_> {
     /// Scans every part of `targets` that no stored segment covers.
     pub async fn run(&self, targets: &[DetectTarget]) -> Result<DetectStats, DuplicateError> {
-        let mut queue = VecDeque::new();
+        // Walk ranges, and the target each belongs to.
+        let (mut ranges, mut owners) = (Vec::new(), Vec::new());
         for (i, t) in targets.iter().enumerate() {
             let done = segment::load(self.store, self.job_id, t.table_id, t.kind).await?;
             // Coverage is kept and compared in raw keys, the form the scans
             // use ([bug 4]: Lightning deleted raw-key ranges from a DB keyed
             // by encoded keys, so its cleanup never matched).
-            for (start, end) in segment::gaps(&t.start, &t.end, &done) {
-                queue.push_back(Work {
-                    target: i,
-                    start,
-                    end,
-                    region: None,
-                    attempts: Attempts::default(),
-                });
+            for gap in segment::gaps(&t.start, &t.end, &done) {
+                ranges.push(gap);
+                owners.push(i);
             }
         }
-        let mut stats = DetectStats::default();
-        let mut running = FuturesUnordered::new();
-        loop {
-            while running.len() < self.concurrency.max(1) {
-                let Some(work) = queue.pop_front() else { break };
-                running.push(self.run_work(&targets[work.target], work));
-            }
-            let Some(outcome) = self.cancel.run(running.next()).await? else {
-                break;
-            };
-            match outcome? {
-                Outcome::Done { pairs, segments } => {
-                    stats.streams += 1;
-                    stats.pairs += pairs;
-                    stats.segments += segments;
-                }
-                Outcome::Continue {
-                    items,
-                    pairs,
-                    segments,
-                    retried,
-                } => {
-                    stats.pairs += pairs;
-                    stats.segments += segments;
-                    stats.retries += u64::from(retried);
-                    for item in items.into_iter().rev() {
-                        queue.push_front(item);
-                    }
+        let owner = |range: usize| &targets[owners[range]];
+        let walk = RegionWalk::new(self.client, "DuplicateDetect")
+            .concurrency(self.concurrency)
+            .policy(self.retry.clone())
+            .retry_if(|_| true)
+            .run(ranges, |piece| self.detect_piece(owner(piece.range), piece));
+        let walked = self.cancel.run(walk).await?.map_err(|err| match err {
+            WalkError::Op(err) => err,
+            WalkError::Piece(failed) => {
+                let t = owner(failed.range);
+                DuplicateError::RetriesExhausted {
+                    what: format!(
+                        "DuplicateDetect for table {} {} from {}",
+                        t.table_id,
+                        t.kind,
+                        HexKey(&failed.start)
+                    ),
+                    attempts: failed.attempts,
+                    source: failed.source,
                 }
             }
+        })?;
+        let mut stats = DetectStats {
+            retries: walked.retries,
+            ..DetectStats::default()
+        };
+        for piece in walked.values {
+            stats.streams += piece.streams;
+            stats.pairs += piece.pairs;
+            stats.segments += piece.segments;
         }
         Ok(stats)
     }
 
-    async fn run_work(&self, target: &DetectTarget, work: Work) -> Result<Outcome, DuplicateError> {
-        match work.region.clone() {
-            None => self.scan(target, work).await,
-            Some(region) => self.detect_region(target, work, region).await,
-        }
-    }
-
-    /// Splits a range into one item per region.
-    async fn scan(&self, target: &DetectTarget, mut work: Work) -> Result<Outcome, DuplicateError> {
-        match self
-            .client
-            .pd()
-            .scan_regions(&work.start, &work.end, SCAN_PAGE)
-            .await
-        {
-            Ok(regions) => {
-                let items = regions
-                    .into_iter()
-                    .filter_map(|region| {
-                        let start = work.start.as_slice().max(region.start.as_slice()).to_vec();
-                        let end = min_end(&work.end, &region.end).to_vec();
-                        (start < end).then_some(Work {
-                            target: work.target,
-                            start,
-                            end,
-                            region: Some(region),
-                            attempts: work.attempts,
-                        })
-                    })
-                    .collect();
-                Ok(Outcome::Continue {
-                    items,
-                    pairs: 0,
-                    segments: 0,
-                    retried: false,
-                })
-            }
-            Err(err) => {
-                let what = format!("ScanRegions for table {} {}", target.table_id, target.kind);
-                self.backoff(&mut work, &what, err).await?;
-                Ok(Outcome::Continue {
-                    items: vec![work],
-                    pairs: 0,
-                    segments: 0,
-                    retried: true,
-                })
-            }
-        }
-    }
-
-    /// Streams one region's part of the range.
-    async fn detect_region(
+    /// Streams one region piece, storing segments as they complete. A broken
+    /// stream after stored progress is `Partial` from the pending key.
+    async fn detect_piece(
         &self,
         target: &DetectTarget,
-        mut work: Work,
-        region: RegionInfo,
-    ) -> Result<Outcome, DuplicateError> {
-        let mut seg = Segmenter::new(work.start.clone(), self.segment_bytes);
-        let (mut pairs, mut segments) = (0u64, 0u64);
-        let err = match self
-            .stream(target, &region, &work, &mut seg, &mut pairs, &mut segments)
-            .await?
-        {
-            None => {
-                self.save(target, seg.finish(work.end.clone())).await?;
-                return Ok(Outcome::Done {
-                    pairs,
-                    segments: segments + 1,
-                });
-            }
-            Some(err) => err,
+        piece: RegionPiece,
+    ) -> Result<Visit<DetectStats>, DuplicateError> {
+        let mut seg = Segmenter::new(piece.start.clone(), self.segment_bytes);
+        let mut stats = DetectStats::default();
+        let Some(err) = self.stream(target, &piece, &mut seg, &mut stats).await? else {
+            self.save(target, seg.finish(piece.end.clone())).await?;
+            stats.streams = 1;
+            stats.segments += 1;
+            return Ok(Visit::Done(stats));
         };
-        let (piece, resume) = seg.interrupt();
-        if let Some(piece) = piece {
-            self.save(target, piece).await?;
-            segments += 1;
-        }
-        if pairs > 0 || resume > work.start {
-            work.attempts.reset();
+        let (done, resume) = seg.interrupt();
+        if let Some(done) = done {
+            self.save(target, done).await?;
+            stats.segments += 1;
         }
         if let ClientError::KeyError { message, .. } = &err {
             return Err(DuplicateError::KeyError {
                 table_id: target.table_id,
                 target: target.kind.to_string(),
                 start: HexKey(&resume).to_string(),
-                end: HexKey(&work.end).to_string(),
+                end: HexKey(&piece.end).to_string(),
                 message: message.clone(),
             });
         }
-        let what = format!(
-            "DuplicateDetect on region {} for table {} {} from {}",
-            region.id(),
-            target.table_id,
-            target.kind,
-            HexKey(&resume)
-        );
-        work.start = resume;
-        work.region = match err.region_error().map(|e| e.action()) {
-            // The store named the leader: go there directly.
-            Some(RegionAction::SwitchLeader(Some(peer))) => Some(region.with_leader(Some(peer))),
-            // Busy or raced: the same region again after the wait.
-            Some(RegionAction::Backoff(_)) => Some(region),
-            // The region moved, split or merged: re-scan just this rest.
-            Some(
-                RegionAction::SwitchLeader(None) | RegionAction::Replan(_) | RegionAction::Rescan,
-            ) => None,
-            // A dropped stream or a timeout: resume on the same region (a
-            // changed region answers with a region error next time).
-            None if err.is_transient() => Some(region),
-            None => None,
-        };
-        self.backoff(&mut work, &what, err).await?;
-        Ok(Outcome::Continue {
-            items: vec![work],
-            pairs,
-            segments,
-            retried: true,
+        Ok(match resume > piece.start {
+            true => Visit::Partial {
+                value: stats,
+                resume,
+                failure: Some(err),
+            },
+            false => Visit::Failed(err),
         })
     }
 
@@ -252,33 +139,32 @@ impl Detector<'_> {
     async fn stream(
         &self,
         target: &DetectTarget,
-        region: &RegionInfo,
-        work: &Work,
+        piece: &RegionPiece,
         seg: &mut Segmenter,
-        pairs: &mut u64,
-        segments: &mut u64,
+        stats: &mut DetectStats,
     ) -> Result<Option<ClientError>, DuplicateError> {
+        let region = &piece.region;
         let peer = match region.target_peer() {
             Ok(peer) => peer,
             Err(err) => return Ok(Some(err)),
         };
         let opened = self
-            .cancel
-            .run(self.client.duplicate_detect(
+            .client
+            .duplicate_detect(
                 peer.store_id,
                 region.context(&peer),
-                &work.start,
-                &work.end,
+                &piece.start,
+                &piece.end,
                 self.min_commit_ts,
                 false,
-            ))
-            .await?;
+            )
+            .await;
         let mut stream = match opened {
             Ok(stream) => stream,
             Err(err) => return Ok(Some(err)),
         };
         loop {
-            let batch = match self.cancel.run(stream.next()).await? {
+            let batch = match stream.next().await {
                 Ok(Some(batch)) => batch,
                 Ok(None) => return Ok(None),
                 Err(err) => {
@@ -287,52 +173,32 @@ impl Detector<'_> {
                 }
             };
             for p in batch {
-                *pairs += 1;
+                stats.pairs += 1;
                 let pair = DupPair {
                     key: p.key,
                     value: p.value,
                     commit_ts: p.commit_ts,
                 };
-                let piece = seg.push(pair).map_err(|reason| ClientError::Protocol {
-                    what: "DuplicateDetect",
-                    reason,
-                });
-                match piece {
-                    Ok(Some(piece)) => {
-                        self.save(target, piece).await?;
-                        *segments += 1;
+                match seg.push(pair) {
+                    Ok(Some(done)) => {
+                        self.save(target, done).await?;
+                        stats.segments += 1;
                     }
                     Ok(None) => {}
-                    Err(err) => return Ok(Some(err)),
+                    Err(reason) => {
+                        let what = "DuplicateDetect";
+                        return Ok(Some(ClientError::Protocol { what, reason }));
+                    }
                 }
             }
         }
-    }
-
-    /// Records a failure and waits, or fails when the attempts are used up.
-    async fn backoff(
-        &self,
-        work: &mut Work,
-        what: &str,
-        err: ClientError,
-    ) -> Result<(), DuplicateError> {
-        let Some(delay) = work.attempts.fail(self.retry, err.retry_after()) else {
-            tracing::warn!(what, attempts = work.attempts.failures(), error = %err, "giving up");
-            return Err(DuplicateError::RetriesExhausted {
-                what: what.to_string(),
-                attempts: work.attempts.failures(),
-                source: err,
-            });
-        };
-        tracing::warn!(what, attempt = work.attempts.failures(), delay_ms = delay.as_millis() as u64, error = %err, "retrying");
-        self.cancel.sleep(delay).await
     }
 
     /// Stores a finished piece before the scan goes on (retrying a store
     /// that is briefly unavailable).
     async fn save(&self, target: &DetectTarget, piece: Piece) -> Result<(), DuplicateError> {
         let record = DetectedSegment::new(target, piece.start, piece.end, piece.pairs);
-        let mut attempts = Attempts::default();
+        let mut backoff = self.retry.start();
         loop {
             match segment::save(self.store, self.job_id, &record, target.kind).await {
                 Ok(()) => {
@@ -340,7 +206,7 @@ impl Detector<'_> {
                     return Ok(());
                 }
                 Err(err) if err.is_retryable() => {
-                    let Some(delay) = attempts.fail(self.retry, None) else {
+                    let Some(delay) = backoff.next_delay(None) else {
                         return Err(err.into());
                     };
                     tracing::warn!(table = target.table_id, error = %err, "storing a detection segment failed; retrying");

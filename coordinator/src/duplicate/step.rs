@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use squall_client::{ClientOptions, RetryPolicy};
-use squall_codec::KvChecksum;
+use squall_common::artefacts::SharedArtefactStore;
 use squall_common::checkpoint::{
-    keys, typed, ChecksumRecord, EngineCheckpoint, SharedCheckpointStore,
+    keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore,
 };
 use squall_common::TaskConfig;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +30,9 @@ use crate::run::{DuplicateContext, DuplicateOutcome, DuplicateStep};
 
 pub struct GlobalDuplicates {
     pub store: SharedCheckpointStore,
+    /// The job's artefacts, where workers leave their local duplicates
+    /// ([`crate::run::Workers::artefacts`]).
+    pub artefacts: SharedArtefactStore,
     /// DuplicateDetect streams in flight (`tikv-importer.range-concurrency`).
     pub concurrency: usize,
     pub retry: RetryPolicy,
@@ -39,31 +42,44 @@ pub struct GlobalDuplicates {
 impl GlobalDuplicates {
     pub fn new(
         store: SharedCheckpointStore,
+        artefacts: SharedArtefactStore,
         cfg: &TaskConfig,
         shutdown: &CancellationToken,
     ) -> Self {
         Self {
             store,
+            artefacts,
             concurrency: cfg.tikv_importer.range_concurrency.max(1),
             retry: ClientOptions::from_task(cfg).retry,
             cancel: Cancel::from_token(shutdown),
         }
     }
 
+    /// The table's engines, and the local duplicates each `Done` one recorded.
     async fn engines(
         &self,
         job_id: &str,
         table_id: i64,
-    ) -> Result<Vec<EngineSource>, CoordinatorError> {
+    ) -> Result<(Vec<EngineSource>, HashMap<(i64, u32), u64>), CoordinatorError> {
         let stored = typed::read_all::<EngineCheckpoint>(
             &*self.store,
             &keys::table_engines_prefix(job_id, table_id),
         )
         .await?;
-        Ok(stored
+        let recorded = stored
+            .iter()
+            .filter_map(|s| match &s.record.state {
+                EngineState::Done(r) => {
+                    Some(((s.record.table_id, s.record.engine_id), r.local_duplicates))
+                }
+                _ => None,
+            })
+            .collect();
+        let engines = stored
             .iter()
             .map(|s| EngineSource::from_checkpoint(&s.record))
-            .collect())
+            .collect();
+        Ok((engines, recorded))
     }
 }
 
@@ -76,7 +92,7 @@ impl DuplicateStep for GlobalDuplicates {
         let table = &cx.table.table;
         let strategy = ConflictStrategy::parse(&cx.cfg.conflict.strategy)
             .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
-        let engines = self.engines(&cx.job.job_id, table.id).await?;
+        let (engines, recorded) = self.engines(&cx.job.job_id, table.id).await?;
         // Without the source, conflicting rows keep the positions engines recorded.
         let source_rows = SourceRows::for_job(cx.cfg, cx.job.created_unix_ms)
             .inspect_err(|e| tracing::warn!(error = %e, "source unreadable: some conflict positions unknown"))
@@ -102,8 +118,9 @@ impl DuplicateStep for GlobalDuplicates {
             retry: self.retry.clone(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
             local: Arc::new(WorkerDuplicateFiles {
-                output_dir: cx.output_dir.to_path_buf(),
+                artefacts: Arc::clone(&self.artefacts),
                 engines: HashMap::from([(table.id, engines)]),
+                recorded,
             }),
             source_rows,
             writer: Arc::new(RegionWriter {
@@ -121,17 +138,9 @@ impl DuplicateStep for GlobalDuplicates {
         };
         Ok(DuplicateOutcome {
             found: t.conflict_rows,
-            removed: record(&t.checksum.subtract_local),
-            added: record(&t.checksum.add),
+            removed: t.checksum.subtract_local,
+            added: t.checksum.add,
         })
-    }
-}
-
-fn record(c: &KvChecksum) -> ChecksumRecord {
-    ChecksumRecord {
-        crc: c.crc,
-        kvs: c.kvs,
-        bytes: c.bytes,
     }
 }
 

@@ -7,10 +7,11 @@
 //! chunk).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use squall_common::artefacts::{keys, SharedArtefactStore};
 use squall_common::duplicates_file::{DuplicateRecord, RowPosition};
 use squall_common::schema::TableInfo;
 use squall_worker::task::row_tag;
@@ -19,16 +20,35 @@ use super::context::EngineSource;
 use super::error::DuplicateError;
 use super::local::{LocalDuplicate, LocalDuplicateSource};
 
-/// Reads the worker's duplicate files of every engine of every table.
+/// Reads the workers' duplicate files of every engine of every table from
+/// the job's artefact store (the output directory in embedded mode, the
+/// cluster's NATS object store otherwise).
 pub struct WorkerDuplicateFiles {
-    pub output_dir: PathBuf,
+    /// The job's artefacts, by job-relative key ([`keys::local_duplicates`]).
+    pub artefacts: SharedArtefactStore,
     /// Each table's engines (commit ts and chunks).
     pub engines: HashMap<i64, Vec<EngineSource>>,
+    /// The local duplicates each `Done` engine recorded, by (table, engine).
+    /// An engine listed with n > 0 must have an artefact of n lines; one
+    /// listed with 0 is not read; one not listed may have none.
+    pub recorded: HashMap<(i64, u32), u64>,
 }
 
-/// The worker's file for one engine.
+/// The worker's file for one engine under an output directory (where the
+/// embedded run's artefact store keeps it).
 pub fn duplicates_path(output_dir: &Path, table_id: i64, engine_id: u32) -> PathBuf {
     squall_common::duplicates_file::duplicates_path(output_dir, table_id, engine_id)
+}
+
+impl WorkerDuplicateFiles {
+    /// Without recorded counts: a missing artefact means no duplicates.
+    pub fn new(artefacts: SharedArtefactStore, engines: HashMap<i64, Vec<EngineSource>>) -> Self {
+        Self {
+            artefacts,
+            engines,
+            recorded: HashMap::new(),
+        }
+    }
 }
 
 #[async_trait]
@@ -36,17 +56,12 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
     async fn load(&self, table: &TableInfo) -> Result<Vec<LocalDuplicate>, DuplicateError> {
         let mut out = Vec::new();
         for engine in self.engines.get(&table.id).into_iter().flatten() {
-            let path = duplicates_path(&self.output_dir, table.id, engine.engine_id);
-            let engine = engine.clone();
-            let name = table.qualified_name();
-            let copies = tokio::task::spawn_blocking(move || read_file(&path, &engine))
+            let expected = self.recorded.get(&(table.id, engine.engine_id)).copied();
+            let copies = self
+                .load_engine(table, engine, expected)
                 .await
-                .map_err(|e| DuplicateError::LocalDuplicates {
-                    table: name.clone(),
-                    reason: e.to_string(),
-                })?
                 .map_err(|reason| DuplicateError::LocalDuplicates {
-                    table: name,
+                    table: table.qualified_name(),
                     reason,
                 })?;
             out.extend(copies);
@@ -55,20 +70,58 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
     }
 }
 
-/// Every copy in one engine's file (none when the file does not exist: the
-/// worker creates it only when it found a duplicate).
-fn read_file(path: &Path, engine: &EngineSource) -> Result<Vec<LocalDuplicate>, String> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
+impl WorkerDuplicateFiles {
+    /// One engine's copies. The worker stores the artefact before it records
+    /// the engine done, so a recorded count without an artefact means the
+    /// artefact was lost since: an error naming the key, never "no duplicates".
+    async fn load_engine(
+        &self,
+        table: &TableInfo,
+        engine: &EngineSource,
+        expected: Option<u64>,
+    ) -> Result<Vec<LocalDuplicate>, String> {
+        if expected == Some(0) {
+            return Ok(Vec::new());
+        }
+        let key = keys::local_duplicates(table.id, engine.engine_id);
+        let name = format!("{key} in {}", self.artefacts.location());
+        let bytes = match (self.artefacts.get(&key).await, expected) {
+            (Err(e), _) => return Err(e.to_string()),
+            (Ok(Some(bytes)), _) => bytes,
+            (Ok(None), None) => return Ok(Vec::new()),
+            (Ok(None), Some(n)) => {
+                return Err(format!(
+                "{name} is missing, but engine {} recorded {n} local duplicates. Workers store it \
+                     before they record the engine done, so it was removed since, or the workers \
+                     use another artefact store than this coordinator (check --nats on every node)",
+                engine.engine_id
+            ))
+            }
+        };
+        let (owned, at) = (engine.clone(), name.clone());
+        let copies = tokio::task::spawn_blocking(move || parse(&bytes, &at, &owned))
+            .await
+            .map_err(|e| format!("{name}: {e}"))??;
+        let lines = copies.iter().filter(|c| !c.ingested).count() as u64;
+        match expected {
+            Some(n) if n != lines => Err(format!(
+                "{name} holds {lines} duplicates, but engine {} recorded {n}: the artefact is \
+                 incomplete or from another run",
+                engine.engine_id
+            )),
+            _ => Ok(copies),
+        }
+    }
+}
+
+/// Every copy in one engine's file. `name` says where it came from.
+fn parse(bytes: &[u8], name: &str, engine: &EngineSource) -> Result<Vec<LocalDuplicate>, String> {
     let mut out = Vec::new();
     // A key's lines are consecutive (the worker walks its engine in key
     // order): its ingested copy is emitted once, at its first line.
     let mut last_key: Option<Vec<u8>> = None;
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let at = || format!("{} line {}", path.display(), n + 1);
+    for (n, line) in bytes.lines().enumerate() {
+        let at = || format!("{name} line {}", n + 1);
         let line = line.map_err(|e| format!("{}: {e}", at()))?;
         if line.trim().is_empty() {
             continue;
@@ -127,18 +180,15 @@ fn tag_of(engine: &EngineSource, pos: &RowPosition) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use squall_common::artefacts::LocalArtefactStore;
+
     use super::*;
     use crate::duplicate::test_util::TempDir;
 
-    #[tokio::test]
-    async fn reads_the_workers_lines_and_rebuilds_row_tags() {
-        let dir = TempDir::new("worker-dups");
-        let engine = EngineSource::for_test(3, 77, 2);
-        let table =
-            crate::duplicate::target::tests::sample_table(squall_common::schema::HandleKind::IntPk);
-        let path = duplicates_path(dir.path(), table.id, 3);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        let line = |value: &str, kept: u64, dup: u64| DuplicateRecord {
+    fn line(value: &str, kept: u64, dup: u64) -> DuplicateRecord {
+        DuplicateRecord {
             table: "db.t".into(),
             kind: DuplicateRecord::kind_of(None),
             key: vec![0x74, 0x80],
@@ -152,17 +202,37 @@ mod tests {
                 file: "db.t.002.csv".into(),
                 offset: dup,
             },
-        };
-        let text = format!(
+        }
+    }
+
+    fn two_lines() -> String {
+        format!(
             "{}\n{}\n",
             line("01", 10, 40).to_line(),
             line("02", 10, 55).to_line()
-        );
-        std::fs::write(&path, text).expect("write");
-        let source = WorkerDuplicateFiles {
-            output_dir: dir.path().to_path_buf(),
-            engines: HashMap::from([(table.id, vec![engine])]),
-        };
+        )
+    }
+
+    fn sample_table() -> TableInfo {
+        crate::duplicate::target::tests::sample_table(squall_common::schema::HandleKind::IntPk)
+    }
+
+    fn source(dir: &TempDir, table: &TableInfo) -> WorkerDuplicateFiles {
+        WorkerDuplicateFiles::new(
+            Arc::new(LocalArtefactStore::new(dir.path())),
+            HashMap::from([(table.id, vec![EngineSource::for_test(3, 77, 2)])]),
+        )
+    }
+
+    #[tokio::test]
+    async fn reads_the_workers_lines_and_rebuilds_row_tags() {
+        let dir = TempDir::new("worker-dups");
+        let table = sample_table();
+        // Embedded mode: the worker's file at today's path is the artefact.
+        let path = duplicates_path(dir.path(), table.id, 3);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, two_lines()).expect("write");
+        let source = source(&dir, &table);
         let got = source.load(&table).await.expect("loads");
         let summary: Vec<_> = got
             .iter()
@@ -200,5 +270,48 @@ mod tests {
         .expect("write");
         let err = source.load(&table).await.expect_err("bad line");
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_recorded_count_needs_its_artefact() {
+        let dir = TempDir::new("worker-dups-missing");
+        let table = sample_table();
+        let mut source = source(&dir, &table);
+        assert!(
+            source.load(&table).await.expect("loads").is_empty(),
+            "no record, no artefact: no duplicates"
+        );
+        source.recorded.insert((table.id, 3), 2);
+        let err = source.load(&table).await.expect_err("lost artefact");
+        let key = keys::local_duplicates(table.id, 3);
+        assert!(
+            err.to_string().contains(&key) && err.to_string().contains("recorded 2"),
+            "{err}"
+        );
+        source
+            .artefacts
+            .put(&key, two_lines().into())
+            .await
+            .expect("put");
+        assert_eq!(source.load(&table).await.expect("loads").len(), 3);
+        source.recorded.insert((table.id, 3), 5);
+        let err = source.load(&table).await.expect_err("short artefact");
+        assert!(err.to_string().contains("holds 2 duplicates"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_engine_that_recorded_none_is_not_read() {
+        let dir = TempDir::new("worker-dups-none");
+        let table = sample_table();
+        let mut source = source(&dir, &table);
+        let key = keys::local_duplicates(table.id, 3);
+        source
+            .artefacts
+            .put(&key, b"not json\n".to_vec())
+            .await
+            .expect("put");
+        assert!(source.load(&table).await.is_err(), "unrecorded: read");
+        source.recorded.insert((table.id, 3), 0);
+        assert!(source.load(&table).await.expect("not read").is_empty());
     }
 }

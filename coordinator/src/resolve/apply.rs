@@ -1,25 +1,28 @@
 //! Writes a resolution's mutations (Puts and Deletes) into TiKV at one
-//! commit ts, region by region: `ImportSST.Write` to every peer, then
-//! `MultiIngest` on the leader, as the worker's region ingest does.
+//! commit ts, region by region (`squall_client::RegionWalk`, one region at
+//! a time): each region's mutations go through the client's
+//! `write_and_ingest` (Write to every peer, MultiIngest on the leader), as
+//! the worker's region ingest does.
 //!
 //! The worker's ingest (`squall_worker::ingest`) reads `SortedKvs` of
 //! key/value pairs and always sends `Op::Put`; resolution also needs
-//! `Op::Delete`, so this small adapter speaks the same protocol with both
-//! ops. A resolution touches only conflicting rows, so it does not need the
-//! worker's split, scatter and stream caps. Writing the same mutations at the
-//! same ts again is harmless, which makes a restarted resolution idempotent.
+//! `Op::Delete`, so it builds its own batches. A resolution touches only
+//! conflicting rows, so it does not need the worker's split, scatter and
+//! stream caps. Writing the same mutations at the same ts again is harmless,
+//! which makes a restarted resolution idempotent.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::convert::Infallible;
+use std::ops::Bound;
 
 use async_trait::async_trait;
-use futures::future::join_all;
-use squall_client::keys::{next_key, sst_range, HexKey};
-use squall_client::{ClientError, ImportClient, RegionInfo, RetryPolicy, SCAN_PAGE};
-use squall_proto::import_sstpb::{pair::Op, Pair, SstMeta, WriteBatch};
+use squall_client::keys::{next_key, HexKey};
+use squall_client::{
+    write_and_ingest, ImportClient, RegionPiece, RegionWalk, RetryPolicy, Visit, WalkError,
+    WriteIngestError,
+};
+use squall_proto::import_sstpb::{pair::Op, Pair, WriteBatch};
 
 use super::writeset::{Mutation, WriteSet};
-use crate::duplicate::attempts::Attempts;
 use crate::duplicate::cancel::Cancel;
 use crate::duplicate::error::DuplicateError;
 
@@ -53,104 +56,72 @@ impl ResolutionWriter for RegionWriter {
         commit_ts: u64,
         set: &WriteSet,
     ) -> Result<(), DuplicateError> {
-        let entries: Vec<(&Vec<u8>, &Mutation)> = set.iter().collect();
-        let mut done = 0;
-        let mut attempts = Attempts::default();
-        while done < entries.len() {
-            self.cancel.check()?;
-            let err = match self.write_from(&entries, &mut done, commit_ts).await {
-                Ok(()) => break,
-                Err(err) => err,
-            };
-            let Some(delay) = attempts.fail(&self.retry, err.retry_after()) else {
-                return Err(DuplicateError::Ingest {
-                    table: table.to_string(),
-                    commit_ts,
-                    reason: err.to_string(),
-                });
-            };
-            tracing::warn!(table, commit_ts, at = %HexKey(entries[done].0), attempt = attempts.failures(), error = %err, "resolution write failed; rescanning regions");
-            self.cancel.sleep(delay).await?;
+        let (Some((first, _)), Some((last, _))) = (set.first_key_value(), set.last_key_value())
+        else {
+            return Ok(());
+        };
+        let span = vec![(first.clone(), next_key(last))];
+        // Every client error is worth a re-scan and a new Write (with a
+        // new uuid), as in the worker's ingest.
+        let walk = RegionWalk::new(&self.client, "resolution write")
+            .policy(self.retry.clone())
+            .retry_if(|_| true)
+            .run(span, |piece| self.write_piece(set, commit_ts, piece));
+        match self.cancel.run(walk).await? {
+            Ok(_) => Ok(()),
+            Err(WalkError::Piece(failed)) => Err(DuplicateError::Ingest {
+                table: table.to_string(),
+                commit_ts,
+                reason: format!(
+                    "region piece from {} failed {} times: {}",
+                    HexKey(&failed.start),
+                    failed.attempts,
+                    failed.source
+                ),
+            }),
+            Err(WalkError::Op(never)) => match never {},
         }
-        Ok(())
     }
 }
 
 impl RegionWriter {
-    /// Writes `entries[*done..]` region by region, advancing `done`.
-    async fn write_from(
+    /// Writes the mutations inside one region piece.
+    async fn write_piece(
         &self,
-        entries: &[(&Vec<u8>, &Mutation)],
-        done: &mut usize,
+        set: &WriteSet,
         commit_ts: u64,
-    ) -> Result<(), ClientError> {
-        let (first, last) = (entries[*done].0, entries[entries.len() - 1].0);
-        let regions = self
-            .client
-            .pd()
-            .scan_regions(first, &next_key(last), SCAN_PAGE)
-            .await?;
-        for region in &regions {
-            let end = *done
-                + entries[*done..]
-                    .iter()
-                    .take_while(|(k, _)| region.contains(k))
-                    .count();
-            if end == *done {
-                continue;
-            }
-            self.write_region(region, &entries[*done..end], commit_ts)
-                .await?;
-            *done = end;
-            squall_common::failpoint::point("resolve.region-written").await;
-        }
-        Ok(())
-    }
-
-    async fn write_region(
-        &self,
-        region: &RegionInfo,
-        entries: &[(&Vec<u8>, &Mutation)],
-        commit_ts: u64,
-    ) -> Result<(), ClientError> {
-        let leader = region.target_peer()?;
-        let meta = SstMeta {
-            uuid: fresh_uuid(commit_ts, region.id()),
-            range: Some(sst_range(entries[0].0, entries[entries.len() - 1].0)),
-            region_id: region.id(),
-            region_epoch: Some(region.epoch()),
-            ..Default::default()
+        piece: RegionPiece,
+    ) -> Result<Visit<()>, Infallible> {
+        let end = match piece.end.is_empty() {
+            true => Bound::Unbounded,
+            false => Bound::Excluded(piece.end.as_slice()),
         };
-        let batches = batches(entries, commit_ts);
-        let writes = region.region.peers.iter().map(|peer| {
-            let (meta, batches) = (meta.clone(), batches.clone());
-            async move {
-                (
-                    peer.id,
-                    self.client
-                        .write(peer.store_id, region.context(peer), meta, batches)
-                        .await,
-                )
+        let entries: Vec<(&Vec<u8>, &Mutation)> = set
+            .range::<[u8], _>((Bound::Included(piece.start.as_slice()), end))
+            .collect();
+        let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
+            return Ok(Visit::Done(()));
+        };
+        let mut batches = futures::stream::iter(
+            batches(&entries, commit_ts)
+                .into_iter()
+                .map(Ok::<_, Infallible>),
+        );
+        let written = write_and_ingest(
+            &self.client,
+            &piece.region,
+            (first.as_slice(), last.as_slice()),
+            &mut batches,
+        )
+        .await;
+        match written {
+            Ok(()) => {
+                squall_common::failpoint::point("resolve.region-written").await;
+                Ok(Visit::Done(()))
             }
-        });
-        let mut leader_metas = None;
-        for (peer_id, answer) in join_all(writes).await {
-            let metas = answer?;
-            if peer_id == leader.id {
-                leader_metas = Some(metas);
-            }
+            Err(WriteIngestError::Client(err)) => Ok(Visit::Failed(err)),
+            Err(WriteIngestError::Batches(never)) => match never {},
         }
-        let metas = leader_metas
-            .filter(|m| !m.is_empty())
-            .ok_or(ClientError::Protocol {
-                what: "Write",
-                reason: format!("the leader of region {} returned no SST", region.id()),
-            })?;
-        // Any failure (a moved leader included) is answered by a rescan and
-        // a new Write with a new uuid, never by ingesting these SSTs again.
-        self.client
-            .multi_ingest(leader.store_id, region.context(&leader), metas)
-            .await
     }
 }
 
@@ -178,22 +149,6 @@ fn batches(entries: &[(&Vec<u8>, &Mutation)], commit_ts: u64) -> Vec<WriteBatch>
         .collect()
 }
 
-/// A uuid for one SST: commit ts, region and a per-process counter seeded
-/// from the clock. Every attempt gets a new one (an ingest that reported an
-/// error may still have happened, so an SST is never ingested twice).
-fn fresh_uuid(commit_ts: u64, region_id: u64) -> Vec<u8> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_add(seed);
-    let mut out = Vec::with_capacity(16);
-    out.extend_from_slice(&commit_ts.to_be_bytes());
-    out.extend_from_slice(&(region_id as u32).to_be_bytes());
-    out.extend_from_slice(&n.to_be_bytes());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +170,5 @@ mod tests {
                 op: Op::Delete as i32
             }
         );
-        assert_ne!(fresh_uuid(1, 2), fresh_uuid(1, 2));
-        assert_eq!(fresh_uuid(1, 2).len(), 16);
     }
 }

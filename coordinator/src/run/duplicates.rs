@@ -7,7 +7,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use squall_client::ImportClient;
-use squall_common::checkpoint::{ChecksumRecord, JobCheckpoint, TableCheckpoint, TableTotals};
+use squall_codec::KvChecksum;
+use squall_common::checkpoint::{JobCheckpoint, TableCheckpoint, TableTotals};
 use squall_common::TaskConfig;
 
 use crate::error::CoordinatorError;
@@ -29,9 +30,9 @@ pub struct DuplicateOutcome {
     /// Conflicting keys found across engines (or with pre-existing data).
     pub found: u64,
     /// KVs the resolution removed from TiKV: taken off the expected checksum.
-    pub removed: ChecksumRecord,
+    pub removed: KvChecksum,
     /// KVs the resolution added (e.g. `replace` re-ingesting a row).
-    pub added: ChecksumRecord,
+    pub added: KvChecksum,
 }
 
 #[async_trait]

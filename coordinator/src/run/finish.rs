@@ -5,9 +5,10 @@
 
 use futures::{stream, StreamExt};
 use squall_client::ImportClient;
+use squall_codec::KvChecksum;
 use squall_common::checkpoint::{
-    keys, typed, ChecksumRecord, Decision, EngineCheckpoint, EngineState, JobCheckpoint,
-    SharedCheckpointStore, Stored, TableCheckpoint, TableState, TableStep, TableTotals,
+    keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, SharedCheckpointStore,
+    Stored, TableCheckpoint, TableState, TableStep, TableTotals,
 };
 use squall_common::TaskConfig;
 
@@ -100,7 +101,7 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
 /// What a finished step changes besides the state.
 struct StepDone {
     totals: Option<TableTotals>,
-    remote: Option<ChecksumRecord>,
+    remote: Option<KvChecksum>,
 }
 
 async fn run_step(
@@ -137,7 +138,7 @@ async fn resolve_duplicates(
     let outcome = cx.duplicates.detect_and_resolve(&dcx).await?;
     totals.conflicts = outcome.found;
     totals.duplicate_ms = started.elapsed().as_millis() as u64;
-    subtract(&mut totals.checksum, &outcome.removed);
+    totals.checksum.subtract(&outcome.removed);
     totals.checksum.merge(&outcome.added);
     Ok(StepDone {
         totals: Some(totals),
@@ -224,13 +225,7 @@ where
     Ok(stored.record)
 }
 
-fn subtract(c: &mut ChecksumRecord, other: &ChecksumRecord) {
-    c.crc ^= other.crc;
-    c.kvs = c.kvs.saturating_sub(other.kvs);
-    c.bytes = c.bytes.saturating_sub(other.bytes);
-}
-
-fn summary(name: &str, t: &TableTotals, remote: Option<ChecksumRecord>) -> TableSummary {
+fn summary(name: &str, t: &TableTotals, remote: Option<KvChecksum>) -> TableSummary {
     TableSummary {
         name: name.to_string(),
         rows: t.rows,

@@ -35,6 +35,7 @@ use squall_common::checkpoint::{
     EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore,
 };
 use squall_common::TaskConfig;
+use squall_source::storage::{is_remote, redacted};
 use squall_worker::node::{job_config, JobConfigRecord};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -90,7 +91,8 @@ impl ImportOptions {
 
     /// The job's id: what it imports and where to.
     pub fn job_id(&self) -> Result<String, CoordinatorError> {
-        Ok(job_id(&canonical(&self.source_dir)?, &self.pd_addrs))
+        let source = redacted(&canonical(&self.source_dir)?);
+        Ok(job_id(&source, &self.pd_addrs))
     }
 
     /// Where the checkpoints are, for messages.
@@ -128,12 +130,15 @@ pub async fn run_import(
         _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
     };
     let client = ImportClient::new(pd.clone());
-    let id = job_id(&source_dir, &opts.pd_addrs);
+    // The job is named by the source without credentials: a changed key
+    // still resumes, and no secret reaches the checkpoint or a log.
+    let source_name = redacted(&source_dir);
+    let id = job_id(&source_name, &opts.pd_addrs);
     let hash = config_hash(&opts.cfg);
     let checkpoint_dir = opts.checkpoint_location();
     let identity = job::JobIdentity {
         job_id: &id,
-        source_dir: &source_dir,
+        source_dir: &source_name,
         pd_addrs: &opts.pd_addrs,
         config_hash: &hash,
         checkpoint_dir: &checkpoint_dir,
@@ -226,7 +231,11 @@ async fn import_and_verify(
     let duplicates: &dyn DuplicateStep = match &opts.duplicates {
         Some(step) => step.as_ref(),
         None => {
-            global = GlobalDuplicates::new(Arc::clone(store), &opts.cfg, shutdown);
+            let artefacts = match opts.workers.artefacts(&job.job_id, &opts.output_dir) {
+                Ok(a) => a,
+                Err(e) => return (Vec::new(), Err(e)),
+            };
+            global = GlobalDuplicates::new(Arc::clone(store), artefacts, &opts.cfg, shutdown);
             &global
         }
     };
@@ -317,7 +326,13 @@ fn report_totals(progress: &ImportProgress, plan: &StoredPlan) {
     );
 }
 
+/// The source as every node opens it: a local directory made canonical, or
+/// a URL (`s3://…`) exactly as given (it is no path, and its query holds
+/// settings).
 fn canonical(dir: &Path) -> Result<String, CoordinatorError> {
+    if let Some(url) = dir.to_str().filter(|d| is_remote(d)) {
+        return Ok(url.to_string());
+    }
     let path = dir
         .canonicalize()
         .map_err(|e| CoordinatorError::io("open source directory", dir, e))?;

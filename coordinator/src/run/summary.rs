@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use squall_common::checkpoint::ChecksumRecord;
+use squall_codec::KvChecksum;
 
 /// Serializable: `squall coordinator` sends it to `squall import --coordinator`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,9 +21,9 @@ pub struct TableSummary {
     pub conflicts: u64,
     /// Wall time of duplicate detection and resolution for this table.
     pub duplicate_ms: u64,
-    pub local: ChecksumRecord,
+    pub local: KvChecksum,
     /// `None` when the checksum was turned off.
-    pub remote: Option<ChecksumRecord>,
+    pub remote: Option<KvChecksum>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,13 +7,18 @@
 //!   (`squall import`).
 //! * [`Workers::Cluster`]: worker processes elsewhere (`squall worker`),
 //!   reached through a shared queue (NATS JetStream), checkpoints in a shared
-//!   store (etcd). No worker loop runs in this process.
+//!   store (etcd), artefacts (local duplicates) in a shared object store
+//!   (NATS JetStream). No worker loop runs in this process.
+//!
+//! Either way the workers and the duplicate step see artefacts through the
+//! same job-relative keys ([`Workers::artefacts`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use squall_client::ImportClient;
+use squall_common::artefacts::{self, LocalArtefactStore, SharedArtefactStore};
 use squall_common::checkpoint::{EngineState, JobCheckpoint, SharedCheckpointStore};
 use squall_common::queue::{InProcessQueue, SharedTaskQueue};
 use squall_source::SourceStore;
@@ -36,11 +41,34 @@ pub enum Workers {
     Cluster(ClusterSeams),
 }
 
-/// The shared checkpoint store and task queue of a cluster.
+/// The shared checkpoint store, task queue and artefact store of a cluster.
 #[derive(Clone)]
 pub struct ClusterSeams {
     pub store: SharedCheckpointStore,
     pub queue: SharedTaskQueue,
+    /// Shared by every job; each sees it under `<job>/`.
+    pub artefacts: SharedArtefactStore,
+}
+
+impl Workers {
+    /// The job's artefacts as its workers write them: files under the
+    /// output directory in embedded mode (today's paths), the cluster's
+    /// artefact store under `<job>/` otherwise.
+    pub fn artefacts(
+        &self,
+        job_id: &str,
+        output_dir: &Path,
+    ) -> Result<SharedArtefactStore, CoordinatorError> {
+        match self {
+            Workers::Embedded => Ok(Arc::new(LocalArtefactStore::new(output_dir))),
+            Workers::Cluster(seams) => artefacts::for_job(&seams.artefacts, job_id).map_err(|e| {
+                CoordinatorError::Invalid {
+                    what: "artefact store",
+                    reason: e.to_string(),
+                }
+            }),
+        }
+    }
 }
 
 /// Worker loops running in this process, and the queue they pull from.
@@ -79,6 +107,7 @@ impl EmbeddedWorkers {
             source: SourceStore::open(&opts.cfg.mydumper.data_source_dir)?,
             sorted_kv_dir: PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir).join(&job.job_id),
             output_dir: opts.output_dir.clone(),
+            artefacts: opts.workers.artefacts(&job.job_id, &opts.output_dir)?,
             worker_id: format!("embedded-{}", std::process::id()),
             budget: Arc::new(ErrorBudget::new(
                 opts.cfg.lightning.max_error,

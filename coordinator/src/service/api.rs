@@ -1,4 +1,5 @@
 //! The HTTP API (axum): `POST /jobs`, `GET /jobs/{id}`, `GET /healthz`.
+//! Every coordinator answers reads; only the leader takes jobs.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::jobs::{AlreadyRunning, Jobs};
+use super::leadership::Leading;
 use super::request::import_options;
 use super::status::job_status;
 use super::wire::JobRequest;
@@ -16,8 +18,11 @@ use crate::run::ClusterSeams;
 
 #[derive(Clone)]
 pub struct ApiState {
+    /// For reads: any coordinator answers status from the store.
     pub seams: ClusterSeams,
     pub jobs: Arc<Jobs>,
+    /// For runs: set once this coordinator leads.
+    pub leading: Leading,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -29,9 +34,14 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// 202 with the status when started, 409 with the running job's status
-/// when it runs already, 400 for a request that cannot run.
+/// when it runs already, 400 for a request that cannot run, 503 from a
+/// standby (the client tries the next coordinator).
 async fn submit(State(state): State<ApiState>, Json(req): Json<JobRequest>) -> Response {
-    let opts = match import_options(&req, &state.seams) {
+    let Some(seams) = state.leading.get() else {
+        let msg = "this coordinator is a standby; submit to the leader (any other coordinator)";
+        return (StatusCode::SERVICE_UNAVAILABLE, msg).into_response();
+    };
+    let opts = match import_options(&req, &seams) {
         Ok(o) => o,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
     };
@@ -62,7 +72,8 @@ async fn status_of(
     state: &ApiState,
     job_id: &str,
 ) -> Result<Option<Json<super::wire::JobStatus>>, Response> {
-    job_status(&state.seams.store, job_id, state.jobs.get(job_id))
+    let leader = state.leading.is_leader();
+    job_status(&state.seams.store, job_id, state.jobs.get(job_id), leader)
         .await
         .map(|s| s.map(Json))
         .map_err(|e| {

@@ -68,7 +68,8 @@ impl Jobs {
             entries.insert(job_id.to_string(), entry);
         }
         let (jobs, id, shutdown) = (Arc::clone(self), job_id.to_string(), self.shutdown.clone());
-        tracing::info!(job = %id, source = %opts.source_dir.display(), "job started");
+        let source = squall_source::storage::redacted(&opts.source_dir.display().to_string());
+        tracing::info!(job = %id, %source, "job started");
         lock(&self.runners).spawn(async move {
             let outcome = match run_import(opts, progress, shutdown).await {
                 Ok(summary) => {

@@ -12,6 +12,7 @@
 
 mod api;
 mod jobs;
+mod leadership;
 mod request;
 mod status;
 pub mod wire;
@@ -23,20 +24,61 @@ use tokio_util::sync::CancellationToken;
 use crate::run::ClusterSeams;
 use api::{router, ApiState};
 use jobs::Jobs;
+use leadership::Leading;
+pub use leadership::{Elected, Leadership};
 pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus};
 
-/// Serves the API on `listener` until `shutdown`; then stops the running
-/// jobs at their next checkpoint and returns.
+/// Serves the API on `listener` until `shutdown`; runs jobs once this
+/// coordinator leads (at once for [`Leadership::Sole`]). On `shutdown` the
+/// running jobs stop at their next checkpoint and leadership is handed
+/// over; a lost leadership stops the jobs and is an error (exit, so a
+/// supervisor restarts the process as a standby).
 pub async fn serve(
     listener: TcpListener,
     seams: ClusterSeams,
+    leadership: Leadership,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
-    let jobs = Jobs::new(shutdown.clone());
+    // Jobs stop on shutdown and on a lost leadership.
+    let stop_jobs = shutdown.child_token();
+    let jobs = Jobs::new(stop_jobs.clone());
+    let leading = Leading::default();
     let state = ApiState {
         seams: seams.clone(),
         jobs: jobs.clone(),
+        leading: leading.clone(),
     };
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "coordinator listening");
+    let stop_api = stop_jobs.clone().cancelled_owned();
+    let app = router(state.clone());
+    let api = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop_api)
+            .await
+    });
+    let elected = match leadership {
+        Leadership::Sole => None,
+        Leadership::Campaign(campaign) => tokio::select! {
+            _ = shutdown.cancelled() => return finish(api, &jobs, None).await,
+            elected = campaign => match elected {
+                Ok(Some(e)) => Some(e),
+                Ok(None) => return finish(api, &jobs, None).await,
+                Err(reason) => {
+                    stop_jobs.cancel();
+                    let _ = finish(api, &jobs, None).await;
+                    return Err(std::io::Error::other(format!("coordinator election: {reason}")));
+                }
+            },
+        },
+    };
+    let lost = elected.as_ref().map(|e| e.lost.clone()).unwrap_or_default();
+    let store = elected
+        .as_ref()
+        .map(|e| e.store.clone())
+        .unwrap_or(seams.store.clone());
+    leading.set(ClusterSeams { store, ..seams });
+    tracing::info!("leading: running jobs");
     match resume_unfinished(&state).await {
         Ok(n) if n > 0 => tracing::info!(jobs = n, "resumed unfinished jobs"),
         Ok(_) => {}
@@ -44,19 +86,42 @@ pub async fn serve(
             tracing::error!(error = %e, "could not look for unfinished jobs; submit them again to resume")
         }
     }
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "coordinator listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await?;
+    tokio::select! {
+        _ = shutdown.cancelled() => finish(api, &jobs, elected).await,
+        _ = lost.cancelled() => {
+            stop_jobs.cancel();
+            let _ = finish(api, &jobs, None).await;
+            Err(std::io::Error::other(
+                "leadership lost (lease expired): stopped; another coordinator carries on",
+            ))
+        }
+    }
+}
+
+/// Waits for the API and the runners to stop, then resigns.
+async fn finish(
+    api: tokio::task::JoinHandle<Result<(), std::io::Error>>,
+    jobs: &Jobs,
+    elected: Option<Elected>,
+) -> Result<(), std::io::Error> {
     jobs.wait_all().await;
-    Ok(())
+    if let Some(e) = elected {
+        e.resign.await;
+        tracing::info!("leadership handed over");
+    }
+    match api.await {
+        Ok(result) => result,
+        Err(e) => Err(std::io::Error::other(format!("API task: {e}"))),
+    }
 }
 
 /// Starts a runner for every job in the store that is planned, importing
 /// or post-processing. Returns how many.
 async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
-    let store = &state.seams.store;
+    let Some(seams) = state.leading.get() else {
+        return Ok(0);
+    };
+    let store = &seams.store;
     let listed = store.list(&keys::jobs_prefix()).await?;
     let mut resumed = 0;
     for (key, _) in listed.iter().filter(|(k, _)| k.ends_with("/job")) {
@@ -74,7 +139,7 @@ async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
             tracing::warn!(job = %id, "unfinished job has no stored config (not a cluster job); leaving it");
             continue;
         };
-        match request::import_options(&request::from_stored(config), &state.seams) {
+        match request::import_options(&request::from_stored(config), &seams) {
             Ok(opts) => {
                 tracing::info!(job = %id, state = ?job.record.state, "resuming unfinished job");
                 if state.jobs.start(&id, opts).is_ok() {

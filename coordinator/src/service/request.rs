@@ -18,9 +18,16 @@ pub fn import_options(req: &JobRequest, seams: &ClusterSeams) -> Result<ImportOp
         ("source_dir", &req.source_dir),
         ("output_dir", &req.output_dir),
     ] {
-        if !Path::new(path).is_absolute() {
+        // A source URL (s3://…) is reachable from every node as it is.
+        let url = field == "source_dir" && squall_source::storage::is_remote(path);
+        if !url && !Path::new(path).is_absolute() {
             return Err(format!(
-                "{field}: {path:?} must be an absolute path that every node sees"
+                "{field}: {path:?} must be an absolute path that every node sees{}",
+                if field == "source_dir" {
+                    " or an s3:// URL"
+                } else {
+                    ""
+                }
             ));
         }
     }

@@ -10,11 +10,14 @@ use squall_common::checkpoint::{
 use super::jobs::{JobEntry, Outcome};
 use super::wire::{EngineStatus, JobStatus, ProgressStatus, TableStatus};
 
-/// `None` when neither the store nor this coordinator knows the job.
+/// `None` when neither the store nor this coordinator knows the job. On a
+/// standby (`leader` false), an unfinished job counts as running: the
+/// leader runs it, or the next one will.
 pub async fn job_status(
     store: &SharedCheckpointStore,
     job_id: &str,
     entry: Option<JobEntry>,
+    leader: bool,
 ) -> Result<Option<JobStatus>, CheckpointError> {
     let job = typed::read::<JobCheckpoint>(store.as_ref(), &keys::job(job_id))
         .await?
@@ -27,9 +30,14 @@ pub async fn job_status(
     let engines: Vec<typed::Stored<EngineCheckpoint>> =
         typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
     let state = job.map(|j| j.state);
-    let running = entry.as_ref().is_some_and(|e| e.outcome.is_none());
+    let runs_here = entry.as_ref().is_some_and(|e| e.outcome.is_none());
+    let unfinished = matches!(
+        state,
+        Some(JobState::Planning | JobState::Importing | JobState::PostProcessing)
+    );
+    let running = runs_here || (!leader && unfinished);
     let (progress, phase) = match &entry {
-        Some(e) if running => {
+        Some(e) if runs_here => {
             let v = e.progress.view();
             let p = ProgressStatus {
                 total_source_bytes: v.total_source_bytes,
@@ -40,6 +48,7 @@ pub async fn job_status(
             };
             (p, v.phase.name().to_string())
         }
+        _ if running => (from_records(&engines), "waiting for the leader".to_string()),
         _ => (from_records(&engines), stopped_phase(state.as_ref())),
     };
     let (summary, mut error) = match entry.and_then(|e| e.outcome) {

@@ -107,13 +107,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Bytes under `path`. Writers and RocksDB create, rename and delete files
+/// while this walks (SST ingest, compaction, temp files), so an entry that
+/// vanishes between the listing and its stat counts as zero, not an error.
 fn dir_size(path: &Path) -> std::io::Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let mut total = 0;
     for entry in std::fs::read_dir(path)? {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(e),
+        };
         total += if meta.is_dir() {
-            dir_size(&entry.path())?
+            match dir_size(&entry.path()) {
+                Err(e) if gone(&e) => 0,
+                other => other?,
+            }
         } else {
             meta.len()
         };

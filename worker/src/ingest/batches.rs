@@ -2,12 +2,16 @@
 //! into `WriteBatch`es, stopping at the stream cap. Memory is bounded by the
 //! channel depth times the batch size.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
+use futures::Stream;
 use squall_client::put_batch;
 use squall_proto::import_sstpb::WriteBatch;
 use tokio::sync::mpsc;
 
+use super::error::IngestError;
 use super::source::{SortedKvs, SourceError};
 
 /// Batches buffered between the reader and the streams.
@@ -50,6 +54,60 @@ pub(crate) fn read_batches<S: SortedKvs>(
         };
     });
     rx
+}
+
+/// The batches of one job as the stream `write_and_ingest` sends, counting
+/// what went by and keeping where the stream cap stopped the reader.
+pub(crate) struct JobBatches {
+    rx: mpsc::Receiver<Result<Chunk, SourceError>>,
+    /// Pairs and key + value bytes handed out so far.
+    pub kvs: u64,
+    pub bytes: u64,
+    /// The first key left out at the stream cap (set at the end).
+    pub next: Option<Vec<u8>>,
+    ended: bool,
+}
+
+impl JobBatches {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Chunk, SourceError>>) -> Self {
+        Self {
+            rx,
+            kvs: 0,
+            bytes: 0,
+            next: None,
+            ended: false,
+        }
+    }
+}
+
+impl Stream for JobBatches {
+    type Item = Result<WriteBatch, IngestError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let item = match ready!(self.rx.poll_recv(cx)) {
+            Some(Ok(Chunk::Batch { batch, bytes })) => {
+                self.kvs += batch.pairs.len() as u64;
+                self.bytes += bytes;
+                return Poll::Ready(Some(Ok(batch)));
+            }
+            Some(Ok(Chunk::End { next })) => {
+                self.next = next;
+                None
+            }
+            Some(Err(err)) => Some(Err(IngestError::source(
+                "reading a region job's pairs",
+                err,
+            ))),
+            None => Some(Err(IngestError::Task(
+                "the engine reader stopped without finishing".into(),
+            ))),
+        };
+        self.ended = true;
+        Poll::Ready(item)
+    }
 }
 
 /// Returns `Ok(None)` when the receiver went away, else the `End` payload.

@@ -1,9 +1,9 @@
 //! Why an engine's ingest failed.
 
 use squall_client::keys::HexKey;
-use squall_client::ClientError;
+use squall_client::{ClientError, PieceFailed};
 
-use super::source::SourceError;
+use super::source::{KeyRange, SourceError};
 
 /// A failed ingest. Every variant names the range or keys involved.
 #[derive(Debug, thiserror::Error)]
@@ -39,18 +39,14 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    pub(crate) fn range_failed(
-        (start, end): (&[u8], &[u8]),
-        cursor: &[u8],
-        attempts: u32,
-        source: ClientError,
-    ) -> Self {
+    /// `failed`, a piece of `range` the region walk gave up on.
+    pub(crate) fn range_failed((start, end): &KeyRange, failed: PieceFailed) -> Self {
         Self::RangeFailed {
             start: HexKey(start).to_string(),
             end: HexKey(end).to_string(),
-            cursor: HexKey(cursor).to_string(),
-            attempts,
-            source,
+            cursor: HexKey(&failed.start).to_string(),
+            attempts: failed.attempts,
+            source: failed.source,
         }
     }
 

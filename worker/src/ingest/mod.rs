@@ -5,15 +5,18 @@
 //! 2. With more than one range, regions are split at the range boundaries
 //!    (batch SplitRegion on each leader), scattered, and the scatter awaited
 //!    up to a cap.
-//! 3. Ranges run `range-concurrency` at a time. A range walks its regions in
-//!    key order; for each it streams `Write` to every peer (the region's
-//!    epoch, a fresh uuid, the engine's commit ts) and `MultiIngest`s the
-//!    SSTs on the leader.
-//! 4. Failures are classified: NotLeader → write again to the new leader;
-//!    EpochNotMatch → continue with the current regions; ServerIsBusy /
-//!    StaleCommand / "ahead of local region" → back off and write again;
-//!    anything else → scan regions again. Retries are bounded; a range that
-//!    runs out of them fails the whole ingest (no SST is ever dropped).
+//! 3. The ranges are walked with `squall_client::RegionWalk`,
+//!    `range-concurrency` region jobs at a time: each region piece of a range
+//!    streams `Write` to every peer (the region's epoch, a fresh uuid, the
+//!    engine's commit ts) and `MultiIngest`s the SSTs on the leader
+//!    (`squall_client::write_and_ingest`). A job that hits the stream cap
+//!    splits off the rest, which is walked again.
+//! 4. Failures follow the walk's region-error table: NotLeader → write
+//!    again to the new leader; EpochNotMatch → continue with the current
+//!    regions; ServerIsBusy / StaleCommand / "ahead of local region" → back
+//!    off and write again; anything else → scan regions again. Every client
+//!    error is retried, boundedly: a piece that runs out of attempts fails
+//!    the whole ingest (no SST is ever dropped).
 //!
 //! Re-running an ingest writes the same keys at the same commit ts, so it is
 //! idempotent.
@@ -23,19 +26,17 @@ mod config;
 mod error;
 mod job;
 mod plan;
-mod range;
 mod source;
 mod split;
 mod stats;
 
 use std::sync::Arc;
 
-use futures::TryStreamExt as _;
-use squall_client::ImportClient;
+use squall_client::{ImportClient, RegionWalk, WalkError};
 
 pub use config::IngestConfig;
 pub use error::IngestError;
-pub use plan::{group_split_keys, range_boundaries, replan};
+pub use plan::range_boundaries;
 pub use source::{KeyBounds, KeyRange, MemKvs, PairIter, SortedKvs, SourceError};
 pub use stats::{IngestSummary, ProgressFn};
 
@@ -81,11 +82,20 @@ pub async fn ingest_engine<S: SortedKvs>(
     if ranges.len() > 1 {
         split::split_and_scatter(&shared, range_boundaries(&ranges)).await?;
     }
-    futures::stream::iter(ranges.iter().map(Ok))
-        .try_for_each_concurrent(cfg.range_concurrency.max(1), |range| {
-            range::ingest_range(&shared, &source, range)
+    let walked = RegionWalk::new(client, "region ingest")
+        .concurrency(cfg.range_concurrency)
+        .policy(cfg.retry.clone())
+        .retry_if(|_| true)
+        .scan_page(cfg.scan_page)
+        .run(ranges.clone(), |piece| {
+            job::run_job(&shared, &source, piece)
         })
-        .await?;
+        .await
+        .map_err(|err| match err {
+            WalkError::Piece(failed) => IngestError::range_failed(&ranges[failed.range], *failed),
+            WalkError::Op(err) => err,
+        })?;
+    shared.counters.retried(walked.retries);
     let summary = shared.counters.summary();
     tracing::info!(
         kvs = summary.kvs,

@@ -1,22 +1,25 @@
 //! Batch split at range boundaries, then scatter, then a capped wait for the
 //! scatter, so each range lands in regions of its own spread over the stores.
+//! The split keys are walked like any key range (`RegionWalk`): each region
+//! is split at the keys strictly inside it, and region errors re-route or
+//! re-cut only the keys not split yet.
 
+use std::convert::Infallible;
 use std::time::Instant;
 
-use squall_client::keys::{next_key, HexKey};
-use squall_client::{ClientError, OperatorState, RegionInfo};
+use squall_client::keys::{in_range, next_key, HexKey};
+use squall_client::{
+    ClientError, OperatorState, RegionInfo, RegionPiece, RegionWalk, Visit, WalkError,
+};
 
 use super::error::IngestError;
-use super::plan::group_split_keys;
 use super::Shared;
 
 /// Polls of GetRegionByID while PD learns about a new region.
 const SPLIT_VISIBLE_POLLS: u32 = 20;
 
-/// Splits regions at every key of `keys` (raw, sorted) that is not a region
+/// Splits regions at every key of `keys` (raw) that is not a region
 /// boundary yet, scatters the new regions and waits for the scatter.
-/// Retries in rounds with backoff; each round re-scans the regions and
-/// re-checks which keys still need a split.
 pub(crate) async fn split_and_scatter(
     shared: &Shared,
     mut keys: Vec<Vec<u8>>,
@@ -24,88 +27,95 @@ pub(crate) async fn split_and_scatter(
     keys.retain(|k| !k.is_empty());
     keys.sort();
     keys.dedup();
-    let mut new_regions = Vec::new();
-    let mut backoff = shared.cfg.retry.start();
-    while let (Some(first), Some(last)) = (keys.first(), keys.last()) {
-        let pd = shared.client.pd();
-        let regions = pd
-            .scan_regions(first, &next_key(last), shared.cfg.scan_page)
-            .await?;
-        let (groups, unplaced) = group_split_keys(&keys, &regions);
-        let mut failed = unplaced;
-        let mut last_err = None;
-        for (region, group) in groups {
-            let n = group.len() as u64;
-            match split_region(shared, region, group).await {
-                Ok(made) => {
-                    shared.counters.split(n);
-                    new_regions.extend(made);
-                }
-                Err((left, err)) => {
-                    failed.extend(left);
-                    last_err = Some(err);
-                }
-            }
-        }
-        if failed.is_empty() {
-            break;
-        }
-        failed.sort();
-        keys = failed;
-        let err = last_err.unwrap_or(ClientError::NoRegion {
-            start: HexKey(&keys[0]).to_string(),
-            end: HexKey(&keys[keys.len() - 1]).to_string(),
-        });
-        shared.counters.retried();
-        let Some(delay) = backoff.next_delay(err.retry_after()) else {
-            return Err(IngestError::SplitFailed {
-                pending: keys.len(),
-                first: HexKey(&keys[0]).to_string(),
-                source: err,
-            });
-        };
-        tracing::warn!(pending = keys.len(), delay_ms = delay.as_millis() as u64, error = %err, "split round failed; retrying");
-        tokio::time::sleep(delay).await;
-    }
-    scatter(shared, &new_regions).await;
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Ok(());
+    };
+    let span = vec![(first.clone(), next_key(last))];
+    let keys = &keys;
+    let walked = RegionWalk::new(&shared.client, "SplitRegion")
+        .policy(shared.cfg.retry.clone())
+        .retry_if(|_| true)
+        .scan_page(shared.cfg.scan_page)
+        .run(span, |piece| split_piece(shared, keys, piece))
+        .await
+        .map_err(|err| match err {
+            WalkError::Piece(failed) => IngestError::SplitFailed {
+                pending: keys.iter().filter(|k| **k >= failed.start).count(),
+                first: HexKey(&failed.start).to_string(),
+                source: failed.source,
+            },
+            WalkError::Op(never) => match never {},
+        })?;
+    shared.counters.retried(walked.retries);
+    let made: Vec<RegionInfo> = walked.values.into_iter().flatten().collect();
+    scatter(shared, &made).await;
     Ok(())
 }
 
-/// Splits one region at `keys` in chunks of `split-batch-keys`, following the
-/// piece that holds the next chunk. On failure returns the keys not split.
-async fn split_region(
+/// After a job hit the stream cap, split its region where the rest begins so
+/// the rest gets a region of its own. Best effort: without the split the rest
+/// is still ingested, into a bigger region that TiKV will split itself.
+pub(crate) async fn split_rest(shared: &Shared, region_id: u64, next: &[u8]) {
+    tracing::info!(region = region_id, next = %HexKey(next), "region job hit the stream cap; splitting at the rest");
+    if let Err(err) = split_and_scatter(shared, vec![next.to_vec()]).await {
+        tracing::warn!(region = region_id, error = %err, "split after the stream cap failed; going on without it");
+    }
+}
+
+/// Splits the piece's region at the keys strictly inside it (keys on a
+/// boundary need no split), `split-batch-keys` a request, following the new
+/// region that holds the next chunk. Returns the regions made.
+async fn split_piece(
     shared: &Shared,
-    mut region: RegionInfo,
-    keys: Vec<Vec<u8>>,
-) -> Result<Vec<RegionInfo>, (Vec<Vec<u8>>, ClientError)> {
+    keys: &[Vec<u8>],
+    piece: RegionPiece,
+) -> Result<Visit<Vec<RegionInfo>>, Infallible> {
+    let mut region = piece.region;
+    let inside: Vec<Vec<u8>> = keys
+        .iter()
+        .filter(|k| in_range(k, &piece.start, &piece.end) && region.strictly_contains(k))
+        .cloned()
+        .collect();
     let mut made = Vec::new();
-    let chunk = shared.cfg.split_batch_keys.max(1);
-    let mut rest = keys.as_slice();
-    while !rest.is_empty() {
-        let (now, later) = rest.split_at(chunk.min(rest.len()));
-        let pieces = match shared.client.split_region(&region, now.to_vec()).await {
-            Ok(pieces) => pieces,
-            Err(err) => {
-                tracing::debug!(region = region.id(), keys = rest.len(), error = %err, "split failed");
-                return Err((rest.to_vec(), err));
-            }
-        };
-        rest = later;
-        if let Some(next) = rest.first() {
-            match pieces.iter().find(|p| p.contains(next)) {
-                Some(piece) => region = piece.clone(),
-                None => {
-                    let err = ClientError::NoRegion {
-                        start: HexKey(next).to_string(),
-                        end: String::new(),
-                    };
-                    return Err((rest.to_vec(), err));
+    let mut chunks = inside.chunks(shared.cfg.split_batch_keys.max(1)).peekable();
+    while let Some(now) = chunks.next() {
+        // On failure: the first key not split yet, and why.
+        let (resume, err) = match shared.client.split_region(&region, now.to_vec()).await {
+            Ok(pieces) => {
+                shared.counters.split(now.len() as u64);
+                let Some(next) = chunks.peek().map(|c| &c[0]) else {
+                    made.extend(pieces);
+                    break;
+                };
+                let holder = pieces.iter().find(|p| p.contains(next)).cloned();
+                made.extend(pieces);
+                match holder {
+                    Some(holder) => {
+                        region = holder;
+                        continue;
+                    }
+                    None => {
+                        let err = ClientError::NoRegion {
+                            start: HexKey(next).to_string(),
+                            end: String::new(),
+                        };
+                        (next.clone(), err)
+                    }
                 }
             }
-        }
-        made.extend(pieces);
+            Err(err) => (now[0].clone(), err),
+        };
+        tracing::debug!(region = region.id(), resume = %HexKey(&resume), error = %err, "split failed");
+        return Ok(match made.is_empty() {
+            true => Visit::Failed(err),
+            false => Visit::Partial {
+                value: made,
+                resume,
+                failure: Some(err),
+            },
+        });
     }
-    Ok(made)
+    Ok(Visit::Done(made))
 }
 
 /// Scatters `regions` and waits, up to the configured cap, until PD has

@@ -52,8 +52,8 @@ impl Counters {
         }
     }
 
-    pub(crate) fn retried(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn retried(&self, n: u64) {
+        self.retries.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn ranges(&self, n: u64) {

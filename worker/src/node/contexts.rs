@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use squall_client::{ClientOptions, ImportClient, PdClient};
+use squall_common::artefacts::{self, SharedArtefactStore};
 use squall_common::checkpoint::{
     keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore,
 };
@@ -26,11 +27,16 @@ pub struct NodeIdentity {
     pub sorted_kv_dir: PathBuf,
     /// Overrides the job's PD addresses (a node that reaches PD elsewhere).
     pub pd_override: Vec<String>,
+    /// This node's own report directory; each job gets `<dir>/<job>`.
+    /// `None`: the job's output directory (a path every node then sees).
+    pub output_override: Option<PathBuf>,
 }
 
 pub struct JobContexts {
     node: NodeIdentity,
     store: SharedCheckpointStore,
+    /// The cluster's artefact store, shared by every job (each sees it under `<job>/`).
+    artefacts: SharedArtefactStore,
     cancel: CancellationToken,
     /// Held across the build, so two loops never build the same job twice.
     built: Mutex<HashMap<String, SharedWorkerContext>>,
@@ -40,11 +46,13 @@ impl JobContexts {
     pub fn new(
         node: NodeIdentity,
         store: SharedCheckpointStore,
+        artefacts: SharedArtefactStore,
         cancel: CancellationToken,
     ) -> Self {
         Self {
             node,
             store,
+            artefacts,
             cancel,
             built: Mutex::new(HashMap::new()),
         }
@@ -57,7 +65,9 @@ impl JobContexts {
             return Ok(Arc::clone(cx));
         }
         let cx = Arc::new(self.build(job_id).await?);
-        tracing::info!(job = job_id, source = %cx.cfg.mydumper.data_source_dir, "serving a new job");
+        // Redacted: an s3:// URL may carry credentials.
+        let source = squall_source::storage::redacted(&cx.cfg.mydumper.data_source_dir);
+        tracing::info!(job = job_id, %source, "serving a new job");
         built.insert(job_id.to_string(), Arc::clone(&cx));
         Ok(cx)
     }
@@ -90,16 +100,26 @@ impl JobContexts {
             })?;
         let source = SourceStore::open(&record.source_dir).map_err(|source| NodeError::Source {
             job_id: job_id.to_string(),
-            dir: record.source_dir.clone(),
+            dir: squall_source::storage::redacted(&record.source_dir),
             source,
         })?;
         let budget = ErrorBudget::new(cfg.lightning.max_error, self.skipped_so_far(job_id).await?);
+        let output_dir = match &self.node.output_override {
+            Some(dir) => dir.join(job_id),
+            None => Path::new(&record.output_dir).to_path_buf(),
+        };
+        let artefacts =
+            artefacts::for_job(&self.artefacts, job_id).map_err(|e| NodeError::Artefacts {
+                job_id: job_id.to_string(),
+                source: e,
+            })?;
         Ok(WorkerContext {
             store: Arc::clone(&self.store),
             client: ImportClient::new(pd),
             source,
             sorted_kv_dir: self.node.sorted_kv_dir.join(job_id),
-            output_dir: Path::new(&record.output_dir).to_path_buf(),
+            output_dir,
+            artefacts,
             worker_id: self.node.worker_id.clone(),
             budget: Arc::new(budget),
             progress: Arc::new(WorkerProgress::default()),

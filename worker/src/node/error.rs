@@ -1,6 +1,7 @@
 //! Why a worker node could not start or could not serve a job.
 
 use squall_client::ClientError;
+use squall_common::artefacts::ArtefactError;
 use squall_common::checkpoint::CheckpointError;
 use squall_common::config::ConfigError;
 use squall_source::SourceError;
@@ -31,6 +32,12 @@ pub enum NodeError {
     },
     #[error("checkpoint store: {0}")]
     Checkpoint(#[from] CheckpointError),
+    #[error("job {job_id}: artefact store: {source}")]
+    Artefacts {
+        job_id: String,
+        #[source]
+        source: ArtefactError,
+    },
     #[error("registering worker {id} in etcd at {endpoints}: {reason}. Check that etcd is running there and that --etcd is right")]
     Register {
         id: String,

@@ -24,8 +24,9 @@ pub struct JobConfigRecord {
     pub task_toml: String,
     /// The dump, at a path every node sees.
     pub source_dir: String,
-    /// Reports (`errors/`, `duplicates/`), at a path every node sees: the
-    /// coordinator reads the workers' duplicate files from it.
+    /// The coordinator's reports (`conflicts/`); workers write theirs
+    /// (`errors/`) here too unless started with `--output`. What workers hand
+    /// the coordinator goes through the artefact store, not this directory.
     pub output_dir: String,
     pub pd_addrs: Vec<String>,
 }

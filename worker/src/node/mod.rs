@@ -1,6 +1,7 @@
 //! A worker node of a cluster (`squall worker`): stateless, it registers in
 //! etcd, pulls engine tasks of any job from the shared queue, builds each
-//! job's context from the job's config in the checkpoint store, and runs
+//! job's context from the job's config in the checkpoint store (artefacts
+//! for the coordinator go to the cluster's artefact store), and runs
 //! every delivery exactly as the embedded worker loops do
 //! ([`crate::task::worker_loop::handle`]). Its engine directory is a cache:
 //! a node that dies loses nothing but time (its tasks are redelivered).

@@ -4,7 +4,9 @@
 //! `<output>/duplicates/t<table>-e<engine>.jsonl`
 //! ([`squall_common::duplicates_file`]: key, both copies' values and source
 //! positions) and sums their checksum, which is taken off the engine's
-//! encode-time checksum so the result matches what TiKV holds.
+//! encode-time checksum so the result matches what TiKV holds. The task then
+//! hands the file to the job's artefact store (`run.rs`), where the
+//! coordinator reads it.
 
 use std::collections::BTreeMap;
 use std::fs::File;

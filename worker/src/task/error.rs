@@ -2,6 +2,7 @@
 
 use squall_codec::convert::ConverterSetupError;
 use squall_codec::EncodeError;
+use squall_common::artefacts::ArtefactError;
 use squall_common::checkpoint::CheckpointError;
 use squall_common::queue::QueueError;
 use squall_source::SourceError;
@@ -55,6 +56,8 @@ pub enum TaskError {
     },
     #[error("task queue: {0}")]
     Queue(#[from] QueueError),
+    #[error("artefact store: {0}")]
+    Artefact(#[from] ArtefactError),
     #[error("background task failed: {0}")]
     Blocking(String),
     #[error("stopped by shutdown")]
@@ -71,6 +74,7 @@ impl TaskError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Checkpoint(e) => e.is_retryable(),
+            Self::Artefact(e) => e.is_retryable(),
             Self::Engine(_)
             | Self::Ingest(_)
             | Self::Io { .. }

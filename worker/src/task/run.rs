@@ -7,16 +7,15 @@
 //! same keys at the same timestamp; the result is written only by the
 //! attempt that holds the claim.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use squall_codec::{Converter, KvChecksum};
+use squall_codec::Converter;
 use squall_common::checkpoint::keys;
 use squall_common::checkpoint::{
-    typed, ChecksumRecord, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint,
+    typed, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint,
 };
 use squall_source::ReadOptions;
 
@@ -172,12 +171,8 @@ async fn encode_engine(
         attempt,
         worker: cx.worker_id.clone(),
         rows: total.rows,
-        data: record(&total.data),
-        indexes: total
-            .indexes
-            .iter()
-            .map(|(id, c)| (*id, record(c)))
-            .collect(),
+        data: total.data,
+        indexes: total.indexes.clone(),
         kvs: 0,
         bytes: 0,
         local_duplicates: 0,
@@ -244,14 +239,14 @@ async fn ingest_and_account(
     };
     result.ingest_ms = began.elapsed().as_millis() as u64;
     let encoded_kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
+    let mut duplicates_file = None;
     if encoded_kvs != summary.kvs {
         let (engine2, chunks) = (engine.clone(), ckpt.chunks.clone());
-        let (table, out) = (
-            format!("table {}", task.table_id),
-            cx.duplicates_path(task.table_id, task.engine_id),
-        );
-        let dups = blocking(move || duplicates::collect(&engine2, &chunks, &table, &out)).await?;
+        let out = cx.duplicates_path(task.table_id, task.engine_id);
+        let (table, out2) = (format!("table {}", task.table_id), out.clone());
+        let dups = blocking(move || duplicates::collect(&engine2, &chunks, &table, &out2)).await?;
         subtract(result, &dups);
+        duplicates_file = (dups.count > 0).then_some(out);
     }
     result.kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
     result.bytes = result.data.bytes + result.indexes.values().map(|c| c.bytes).sum::<u64>();
@@ -261,38 +256,37 @@ async fn ingest_and_account(
             summary.kvs, summary.bytes, result.kvs, result.bytes
         )));
     }
+    if let Some(file) = duplicates_file {
+        store_duplicates(cx, task, &file).await?;
+    }
+    Ok(())
+}
+
+/// Hands the engine's duplicates file to the artefact store, where the
+/// coordinator reads it. This runs before `Done` is recorded, so a `Done`
+/// engine that counts local duplicates always has its artefact; a redone
+/// task replaces it under the same key.
+async fn store_duplicates(
+    cx: &WorkerContext,
+    task: &EngineTask,
+    file: &std::path::Path,
+) -> Result<(), TaskError> {
+    let key = cx.duplicates_key(task.table_id, task.engine_id);
+    tokio::select! {
+        stored = cx.artefacts.put_file(&key, file) => stored?,
+        _ = cx.cancel.cancelled() => return Err(TaskError::Cancelled),
+    }
+    tracing::info!(%task, key, store = %cx.artefacts.location(), "local duplicates stored");
     Ok(())
 }
 
 fn subtract(result: &mut EngineResult, dups: &duplicates::LocalDuplicates) {
     result.local_duplicates = dups.count;
-    let mut data = kv(&result.data);
-    data.subtract(&dups.data);
-    result.data = record(&data);
-    let mut indexes: BTreeMap<i64, ChecksumRecord> = BTreeMap::new();
-    for (id, c) in &result.indexes {
-        let mut k = kv(c);
+    result.data.subtract(&dups.data);
+    for (id, c) in &mut result.indexes {
         if let Some(d) = dups.indexes.get(id) {
-            k.subtract(d);
+            c.subtract(d);
         }
-        indexes.insert(*id, record(&k));
-    }
-    result.indexes = indexes;
-}
-
-fn record(c: &KvChecksum) -> ChecksumRecord {
-    ChecksumRecord {
-        crc: c.crc,
-        kvs: c.kvs,
-        bytes: c.bytes,
-    }
-}
-
-fn kv(c: &ChecksumRecord) -> KvChecksum {
-    KvChecksum {
-        crc: c.crc,
-        kvs: c.kvs,
-        bytes: c.bytes,
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use squall_client::RetryPolicy;
 use squall_common::queue::{Delivery, SharedTaskQueue};
 
 use super::claim;
@@ -61,26 +62,28 @@ pub async fn handle(
             // Shutting down: leave the task for the next run.
             delivery.nak(Duration::ZERO).await?;
         }
-        Err((attempt, e)) if e.is_retryable() && delivery.delivered < MAX_DELIVERIES => {
-            let delay = retry_delay(delivery.delivered);
-            tracing::warn!(%task, ?attempt, delivered = delivery.delivered, error = %e, ?delay,
-                "engine task failed; it will be retried");
-            delivery.nak(delay).await?;
-        }
-        Err((attempt, e)) => {
-            tracing::error!(%task, ?attempt, error = %e, "engine task failed for good");
-            if let Some(attempt) = attempt {
-                claim::record_failed(&cx.store, &task, attempt, e.to_string()).await?;
+        Err((attempt, e)) => match redelivery_delay(delivery.delivered) {
+            Some(delay) if e.is_retryable() => {
+                tracing::warn!(%task, ?attempt, delivered = delivery.delivered, error = %e, ?delay,
+                    "engine task failed; it will be retried");
+                delivery.nak(delay).await?;
             }
-            delivery.ack().await?;
-        }
+            _ => {
+                tracing::error!(%task, ?attempt, error = %e, "engine task failed for good");
+                if let Some(attempt) = attempt {
+                    claim::record_failed(&cx.store, &task, attempt, e.to_string()).await?;
+                }
+                delivery.ack().await?;
+            }
+        },
     }
     Ok(())
 }
 
-/// 1 s, 2 s, 4 s, ... capped at 30 s.
-fn retry_delay(delivered: u32) -> Duration {
-    Duration::from_secs(1u64 << delivered.saturating_sub(1).min(5)).min(Duration::from_secs(30))
+/// The nak delay after the `delivered`-th delivery failed, `None` on the
+/// last of [`MAX_DELIVERIES`] (1 s, 2 s, 4 s … capped at 30 s).
+fn redelivery_delay(delivered: u32) -> Option<Duration> {
+    RetryPolicy::task_redelivery(MAX_DELIVERIES).nth_delay(delivered)
 }
 
 /// Sends `in_progress` every third of `ack_wait` until aborted.
@@ -102,9 +105,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_delay_grows_and_caps() {
-        assert_eq!(retry_delay(1), Duration::from_secs(1));
-        assert_eq!(retry_delay(3), Duration::from_secs(4));
-        assert_eq!(retry_delay(50), Duration::from_secs(30));
+    fn redelivery_delay_grows_until_the_last_delivery() {
+        assert_eq!(redelivery_delay(1), Some(Duration::from_secs(1)));
+        assert_eq!(redelivery_delay(3), Some(Duration::from_secs(4)));
+        assert_eq!(
+            redelivery_delay(MAX_DELIVERIES - 1),
+            Some(Duration::from_secs(8))
+        );
+        assert_eq!(redelivery_delay(MAX_DELIVERIES), None);
     }
 }

@@ -27,6 +27,7 @@ use crate::duplicate::worker_files::WorkerDuplicateFiles;
 use crate::resolve::apply::{RegionWriter, ResolutionWriter};
 use crate::resolve::decode::decode_row;
 use crate::resolve::writeset::WriteSet;
+use squall_common::artefacts::LocalArtefactStore;
 
 struct Loaded {
     fx: Fixture,
@@ -135,10 +136,10 @@ fn context(
         retry: fast_retry(),
         // Small segments: progress is checkpointed many times per range.
         segment_bytes: 512,
-        local: Arc::new(WorkerDuplicateFiles {
-            output_dir: l.worker_output.clone(),
+        local: Arc::new(WorkerDuplicateFiles::new(
+            Arc::new(LocalArtefactStore::new(&l.worker_output)),
             engines,
-        }),
+        )),
         source_rows: None,
         writer: Arc::new(RegionWriter {
             client: l.fx.client.clone(),

@@ -1,0 +1,31 @@
+//! Where each artefact lives. Keys here are relative to one job: a store
+//! shared by many jobs is seen through [`super::for_job`], which puts them
+//! under `<job>/`.
+
+/// Everything of one job in a store shared by a cluster: `<job>/`.
+pub fn job_prefix(job_id: &str) -> String {
+    format!("{job_id}/")
+}
+
+/// One engine's local duplicates (the format of [`crate::duplicates_file`]):
+/// `duplicates/t<table>-e<engine>.jsonl`, the same relative path as the file
+/// under the output directory in embedded mode.
+pub fn local_duplicates(table_id: i64, engine_id: u32) -> String {
+    format!("duplicates/t{table_id}-e{engine_id}.jsonl")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_key_is_the_files_relative_path() {
+        let root = std::path::Path::new("/out");
+        assert_eq!(
+            root.join(local_duplicates(7, 3)),
+            crate::duplicates_file::duplicates_path(root, 7, 3)
+        );
+        assert!(super::super::validate_key(&local_duplicates(-1, 0)).is_ok());
+        assert_eq!(job_prefix("j1"), "j1/");
+    }
+}
