@@ -66,8 +66,14 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
     let name = t.record.table.qualified_name();
     let key = t.key;
     let mut table = t.record;
+    let mut checksum_ms = 0;
     while let Some(step) = table.state.next_step() {
-        match run_step(cx, &table, step).await {
+        let started = std::time::Instant::now();
+        let done = run_step(cx, &table, step).await;
+        if step == TableStep::Checksum {
+            checksum_ms = started.elapsed().as_millis() as u64;
+        }
+        match done {
             Ok(StepDone { totals, remote }) => {
                 table = set(cx, &key, |r| {
                     r.local = totals.clone().or_else(|| r.local.take());
@@ -95,7 +101,10 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
         }
     }
     let totals = table.local.clone().unwrap_or_default();
-    Ok(summary(&name, &totals, table.remote))
+    Ok(TableSummary {
+        checksum_ms,
+        ..summary(&name, &totals, table.remote)
+    })
 }
 
 /// What a finished step changes besides the state.
@@ -236,6 +245,7 @@ fn summary(name: &str, t: &TableTotals, remote: Option<KvChecksum>) -> TableSumm
         warnings: t.warnings,
         conflicts: t.conflicts,
         duplicate_ms: t.duplicate_ms,
+        checksum_ms: 0,
         local: t.checksum,
         remote,
     }

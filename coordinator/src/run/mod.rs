@@ -26,7 +26,7 @@ mod workers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use squall_client::{
     ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL,
@@ -174,13 +174,14 @@ pub async fn run_import(
     if let Err(e) = keeper.finish().await {
         tracing::warn!(error = %e, "could not switch TiKV back to normal mode; it reverts by itself after its import-mode timeout");
     }
-    let (tables, outcome) = result;
+    let (tables, engines_elapsed, outcome) = result;
     let summary = ImportSummary {
         job_id: id.clone(),
         tables,
         engines: plan.engines.len() as u64,
         source_bytes: plan.source_bytes(),
         elapsed: started.elapsed(),
+        engines_elapsed,
         verified: outcome.is_ok(),
         already_done: false,
         output_dir: opts.output_dir.clone(),
@@ -209,7 +210,8 @@ pub async fn run_import(
     }
 }
 
-/// Steps 2 and 3; always returns what it has of the table summaries.
+/// Steps 2 and 3; always returns what it has of the table summaries, and
+/// how long the engines took.
 async fn import_and_verify(
     opts: &ImportOptions,
     store: &SharedCheckpointStore,
@@ -218,14 +220,16 @@ async fn import_and_verify(
     plan: &StoredPlan,
     progress: &Arc<ImportProgress>,
     shutdown: &CancellationToken,
-) -> (Vec<TableSummary>, Result<(), CoordinatorError>) {
+) -> (Vec<TableSummary>, Duration, Result<(), CoordinatorError>) {
     progress.set_phase(Phase::Importing);
+    let started = Instant::now();
     if let Err(e) = run_engines(opts, store, client, job, plan, progress, shutdown).await {
-        return (Vec::new(), Err(e));
+        return (Vec::new(), started.elapsed(), Err(e));
     }
+    let engines = started.elapsed();
     progress.set_phase(Phase::PostProcessing);
     if let Err(e) = job::set_state(store, &job.job_id, JobState::PostProcessing).await {
-        return (Vec::new(), Err(e));
+        return (Vec::new(), engines, Err(e));
     }
     let global;
     let duplicates: &dyn DuplicateStep = match &opts.duplicates {
@@ -233,7 +237,7 @@ async fn import_and_verify(
         None => {
             let artefacts = match opts.workers.artefacts(&job.job_id, &opts.output_dir) {
                 Ok(a) => a,
-                Err(e) => return (Vec::new(), Err(e)),
+                Err(e) => return (Vec::new(), engines, Err(e)),
             };
             global = GlobalDuplicates::new(Arc::clone(store), artefacts, &opts.cfg, shutdown);
             &global
@@ -248,7 +252,7 @@ async fn import_and_verify(
         output_dir: &opts.output_dir,
     };
     let (tables, error) = post_process(&cx).await;
-    (tables, error.map_or(Ok(()), Err))
+    (tables, engines, error.map_or(Ok(()), Err))
 }
 
 async fn run_engines(
@@ -421,6 +425,7 @@ async fn stored_summary(
                 warnings: totals.warnings,
                 conflicts: totals.conflicts,
                 duplicate_ms: totals.duplicate_ms,
+                checksum_ms: 0,
                 local: totals.checksum,
                 remote: t.record.remote,
             }
@@ -433,6 +438,7 @@ async fn stored_summary(
         engines: plan.engines.len() as u64,
         source_bytes: plan.source_bytes(),
         elapsed: started.elapsed(),
+        engines_elapsed: Duration::ZERO,
         verified: true,
         already_done: true,
         output_dir: output_dir.to_path_buf(),

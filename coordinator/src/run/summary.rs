@@ -21,6 +21,10 @@ pub struct TableSummary {
     pub conflicts: u64,
     /// Wall time of duplicate detection and resolution for this table.
     pub duplicate_ms: u64,
+    /// Wall time of this run's checksum of the table inside TiKV (0 when
+    /// an earlier run did it, or it is off).
+    #[serde(default)]
+    pub checksum_ms: u64,
     pub local: KvChecksum,
     /// `None` when the checksum was turned off.
     pub remote: Option<KvChecksum>,
@@ -33,6 +37,9 @@ pub struct ImportSummary {
     pub engines: u64,
     pub source_bytes: u64,
     pub elapsed: Duration,
+    /// Wall time of this run's engine phase (encode, sort, ingest).
+    #[serde(default)]
+    pub engines_elapsed: Duration,
     /// Every table's checksum matched TiKV's.
     pub verified: bool,
     /// The job had finished before this run; nothing was imported now.
@@ -61,6 +68,9 @@ impl ImportSummary {
     }
     pub fn duplicate_secs(&self) -> f64 {
         self.tables.iter().map(|t| t.duplicate_ms).sum::<u64>() as f64 / 1e3
+    }
+    pub fn checksum_secs(&self) -> f64 {
+        self.tables.iter().map(|t| t.checksum_ms).sum::<u64>() as f64 / 1e3
     }
     pub fn warnings(&self) -> u64 {
         self.tables.iter().map(|t| t.warnings).sum()
@@ -103,7 +113,7 @@ impl fmt::Display for ImportSummary {
         }
         write!(
             f,
-            "total: {} tables, {} engines, {} rows, {} KVs ({:.1} MB), source {:.1} MB in {:.1}s ({:.1} MB/s), {} local duplicates, {} conflicting rows (detect+resolve {:.1}s), {} skipped rows, {} warnings; reports in {}",
+            "total: {} tables, {} engines, {} rows, {} KVs ({:.1} MB), source {:.1} MB in {:.1}s ({:.1} MB/s), {} local duplicates, {} conflicting rows (detect+resolve {:.1}s), {} skipped rows, {} warnings; phases: engines {:.1}s, detect+resolve {:.1}s, checksum {:.1}s; reports in {}",
             self.tables.len(),
             self.engines,
             self.rows(),
@@ -117,6 +127,9 @@ impl fmt::Display for ImportSummary {
             self.duplicate_secs(),
             self.skipped_rows(),
             self.warnings(),
+            self.engines_elapsed.as_secs_f64(),
+            self.duplicate_secs(),
+            self.checksum_secs(),
             self.output_dir.display()
         )
     }
