@@ -10,6 +10,7 @@
 mod etcd;
 pub mod leader;
 mod nats;
+mod nats_connect;
 mod nats_objects;
 #[cfg(feature = "testserver")]
 pub mod testserver;

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{self, AckPolicy, PullConsumer};
-use async_nats::jetstream::context::ContextBuilder;
 use async_nats::jetstream::stream::{self, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, ErrorCode};
 
@@ -14,55 +13,18 @@ use super::error::NatsOpenError;
 use super::options::NatsOptions;
 use super::retry::{Call, Failure};
 
-/// Gaps between reconnect attempts: quick at first (a restarting server is
-/// back within a second or two), then at most every 2 s, forever.
-fn reconnect_delay(attempts: usize) -> Duration {
-    let exp = u32::try_from(attempts.min(16)).unwrap_or(16);
-    Duration::from_millis(50u64.saturating_mul(2u64.saturating_pow(exp)))
-        .min(Duration::from_secs(2))
-}
-
 pub(super) async fn connect(opts: &NatsOptions) -> Result<async_nats::Client, NatsOpenError> {
-    let servers = opts.servers();
-    let unreachable = |reason: String| NatsOpenError::Unreachable {
-        servers: servers.clone(),
-        reason,
-    };
-    let log_servers = servers.clone();
-    let connecting = async_nats::ConnectOptions::new()
-        .name("squall")
-        .connection_timeout(opts.connect_timeout)
-        .request_timeout(Some(opts.request_timeout))
-        .reconnect_delay_callback(reconnect_delay)
-        .event_callback(move |event| {
-            let servers = log_servers.clone();
-            async move {
-                match event {
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!(%servers, "lost the connection to nats, reconnecting")
-                    }
-                    async_nats::Event::Connected => tracing::info!(%servers, "connected to nats"),
-                    other => tracing::info!(%servers, event = %other, "nats connection event"),
-                }
-            }
-        })
-        .connect(opts.urls.as_slice());
-    // The client tries each server once with `connect_timeout`; the outer
-    // limit only guards against a handshake that never finishes.
-    let limit = opts.connect_timeout * u32::try_from(opts.urls.len()).unwrap_or(u32::MAX)
-        + opts.request_timeout;
-    match tokio::time::timeout(limit, connecting).await {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable(format!("no connection within {limit:?}"))),
-    }
+    crate::nats_connect::connect(crate::nats_connect::Connect {
+        name: "squall",
+        urls: &opts.urls,
+        connect_timeout: opts.connect_timeout,
+        request_timeout: opts.request_timeout,
+    })
+    .await
 }
 
 pub(super) fn context(client: async_nats::Client, opts: &NatsOptions) -> jetstream::Context {
-    ContextBuilder::new()
-        .timeout(opts.request_timeout)
-        .ack_timeout(opts.request_timeout)
-        .build(client)
+    crate::nats_connect::context(client, opts.request_timeout)
 }
 
 /// Setup requests are retried like queue calls: a server that just started

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::{ContextBuilder, GetStreamErrorKind};
+use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::object_store::{self, ObjectStore};
 use async_nats::jetstream::stream::StorageType;
 use async_nats::jetstream::{self, ErrorCode};
@@ -12,54 +12,17 @@ use async_nats::jetstream::{self, ErrorCode};
 use super::options::NatsArtefactOptions;
 use crate::NatsOpenError;
 
-/// Gaps between reconnect attempts: quick at first, then at most every 2 s,
-/// forever (calls give up on their own budget, not the connection).
-fn reconnect_delay(attempts: usize) -> Duration {
-    let exp = u32::try_from(attempts.min(16)).unwrap_or(16);
-    Duration::from_millis(50u64.saturating_mul(2u64.saturating_pow(exp)))
-        .min(Duration::from_secs(2))
-}
-
 pub(super) async fn connect(
     opts: &NatsArtefactOptions,
 ) -> Result<(async_nats::Client, jetstream::Context), NatsOpenError> {
-    let servers = opts.servers();
-    let unreachable = |reason: String| NatsOpenError::Unreachable {
-        servers: servers.clone(),
-        reason,
-    };
-    let log_servers = servers.clone();
-    let connecting = async_nats::ConnectOptions::new()
-        .name("squall-artefacts")
-        .connection_timeout(opts.connect_timeout)
-        .request_timeout(Some(opts.request_timeout))
-        .reconnect_delay_callback(reconnect_delay)
-        .event_callback(move |event| {
-            let servers = log_servers.clone();
-            async move {
-                match event {
-                    async_nats::Event::Disconnected => {
-                        tracing::warn!(%servers, "artefact store lost its nats connection, reconnecting")
-                    }
-                    async_nats::Event::Connected => {
-                        tracing::info!(%servers, "artefact store connected to nats")
-                    }
-                    other => tracing::info!(%servers, event = %other, "nats connection event"),
-                }
-            }
-        })
-        .connect(opts.urls.as_slice());
-    let limit = opts.connect_timeout * u32::try_from(opts.urls.len()).unwrap_or(u32::MAX)
-        + opts.request_timeout;
-    let client = match tokio::time::timeout(limit, connecting).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(e)) => return Err(unreachable(e.to_string())),
-        Err(_) => return Err(unreachable(format!("no connection within {limit:?}"))),
-    };
-    let js = ContextBuilder::new()
-        .timeout(opts.request_timeout)
-        .ack_timeout(opts.request_timeout)
-        .build(client.clone());
+    let client = crate::nats_connect::connect(crate::nats_connect::Connect {
+        name: "squall-artefacts",
+        urls: &opts.urls,
+        connect_timeout: opts.connect_timeout,
+        request_timeout: opts.request_timeout,
+    })
+    .await?;
+    let js = crate::nats_connect::context(client.clone(), opts.request_timeout);
     Ok((client, js))
 }
 
