@@ -12,6 +12,7 @@ pub mod leader;
 mod nats;
 mod nats_connect;
 mod nats_objects;
+mod nats_retry;
 #[cfg(feature = "testserver")]
 pub mod testserver;
 

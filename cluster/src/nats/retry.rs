@@ -5,18 +5,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backoff::backoff::Backoff as _;
-use backoff::ExponentialBackoffBuilder;
 use squall_common::queue::QueueError;
-use tokio::time::Instant;
+
+pub(super) use crate::nats_retry::require_connected;
+use crate::nats_retry::{retry, Schedule};
 
 /// How one attempt (or, from [`Call::run`], the whole call) failed.
-pub(super) enum Failure<E = QueueError> {
-    /// Connection lost, server restarting, request timed out: worth another try.
-    Transient(String),
-    /// Retrying cannot help; returned as is.
-    Permanent(E),
-}
+pub(super) type Failure<E = QueueError> = crate::nats_retry::Failure<E>;
 
 /// What is retried, for how long, and how long one attempt may take.
 pub(super) struct Call<'a> {
@@ -32,45 +27,29 @@ pub(super) struct Call<'a> {
 impl Call<'_> {
     /// Runs `attempt` until it succeeds, fails permanently, or the budget is
     /// spent (then `Transient` with the last reason and the attempts made).
-    pub async fn run<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, Failure<E>>
+    pub async fn run<T, E, F, Fut>(&self, attempt: F) -> Result<T, Failure<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure<E>>>,
     {
-        let mut backoff = ExponentialBackoffBuilder::new()
-            .with_initial_interval(Duration::from_millis(50))
-            .with_max_interval(Duration::from_secs(2))
-            .with_multiplier(2.0)
-            .with_randomization_factor(0.3)
-            .with_max_elapsed_time(Some(self.budget))
-            .build();
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let reason = match tokio::time::timeout(self.attempt_timeout, attempt()).await {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(Failure::Permanent(e))) => return Err(Failure::Permanent(e)),
-                Ok(Err(Failure::Transient(reason))) => reason,
-                Err(_) => format!("no answer within {:?}", self.attempt_timeout),
-            };
-            let Some(delay) = backoff.next_backoff() else {
-                return Err(Failure::Transient(format!(
-                    "{reason} (gave up after {attempts} attempts in {:.1?})",
-                    started.elapsed()
-                )));
-            };
+        let schedule = Schedule {
+            first_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(2),
+            budget: self.budget,
+            attempt_timeout: Some(self.attempt_timeout),
+        };
+        let log = |attempt, delay: Duration, reason: &str| {
             tracing::warn!(
                 op = self.op,
                 task = self.task,
                 servers = self.servers,
-                attempt = attempts,
+                attempt,
                 ?delay,
                 %reason,
                 "nats call failed, retrying"
-            );
-            tokio::time::sleep(delay).await;
-        }
+            )
+        };
+        retry(&schedule, log, attempt).await
     }
 
     /// [`Call::run`] for queue operations: a spent budget is `Unavailable`
@@ -93,16 +72,5 @@ impl Call<'_> {
                 self.op, self.task, self.servers
             ),
         }
-    }
-}
-
-/// Fails fast while the client is between connections: a message published
-/// then would only sit in the client's buffer, and the caller should know.
-pub(super) fn require_connected<E>(client: &async_nats::Client) -> Result<(), Failure<E>> {
-    match client.connection_state() {
-        async_nats::connection::State::Connected => Ok(()),
-        state => Err(Failure::Transient(format!(
-            "not connected ({state:?}); the client is reconnecting"
-        ))),
     }
 }
