@@ -21,19 +21,15 @@ use squall_common::artefacts::ArtefactStore;
 use squall_common::checkpoint::{keys, typed, EngineCheckpoint, EngineState};
 use squall_tests::http::request;
 use squall_tests::sim::{pd_addr, start_sim};
-use squall_tests::{find_binary, free_addr, skip, ProcessGuard};
+use squall_tests::{free_addr, servers_installed, ProcessGuard};
 
 const SQUALL: &str = env!("CARGO_BIN_EXE_squall");
 const TABLES: [&str; 3] = ["shop.customers", "shop.orders", "shop.events"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_import_equals_embedded_import() {
-    for server in ["etcd", "nats-server"] {
-        if find_binary(server).is_none() {
-            return skip(&format!(
-                "{server} is not installed (scripts/setup.sh installs it)"
-            ));
-        }
+    if !servers_installed(&["etcd", "nats-server"]) {
+        return;
     }
     let work = tempfile::tempdir().unwrap();
     let dump = work.path().join("dump");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use squall_cluster::testserver::{EtcdServer, NatsServer};
 use squall_tests::sim::{pd_addr, start_sim};
-use squall_tests::{find_binary, free_addr, skip, ProcessGuard};
+use squall_tests::{free_addr, servers_installed, ProcessGuard};
 
 const SQUALL: &str = env!("CARGO_BIN_EXE_squall");
 const TABLES: [&str; 3] = ["shop.customers", "shop.orders", "shop.events"];
@@ -20,12 +20,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_leader_is_replaced_and_fenced_and_the_job_ends_exact() {
-    for server in ["etcd", "nats-server"] {
-        if find_binary(server).is_none() {
-            return skip(&format!(
-                "{server} is not installed (scripts/setup.sh installs it)"
-            ));
-        }
+    if !servers_installed(&["etcd", "nats-server"]) {
+        return;
     }
     let work = tempfile::tempdir().unwrap();
     let dump = work.path().join("dump");

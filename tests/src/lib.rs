@@ -95,6 +95,20 @@ pub fn skip(reason: &str) {
     eprintln!("skipping: {reason}");
 }
 
+/// Whether every server binary in `names` is installed; if one is not, the
+/// test is skipped with the reason ([`skip`]: under `CI=true` it fails).
+pub fn servers_installed(names: &[&str]) -> bool {
+    match names.iter().find(|n| find_binary(n).is_none()) {
+        Some(missing) => {
+            skip(&format!(
+                "{missing} is not installed (scripts/setup.sh installs it)"
+            ));
+            false
+        }
+        None => true,
+    }
+}
+
 /// A binary named `name`: in the target profile dir, else on `PATH`.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
     let built = target_profile_dir()

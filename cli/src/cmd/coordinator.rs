@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use squall_cluster::{leader, EtcdCheckpointStore};
-use squall_coordinator::service::{self, Elected, Leadership};
+use squall_coordinator::service::{self, Campaign, Elected};
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster_args::ClusterArgs;
@@ -50,14 +50,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .advertise
             .clone()
             .unwrap_or_else(|| format!("http://{}", args.listen));
-        let leadership = campaign(
+        let campaign = campaign(
             args.cluster.etcd.clone(),
             etcd,
             advertise,
             args.leader_ttl_secs,
             shutdown.clone(),
         );
-        service::serve(listener, seams, leadership, shutdown)
+        service::serve(listener, seams, campaign, shutdown)
             .await
             .context("serving the coordinator API")?;
         Ok(ExitCode::SUCCESS)
@@ -72,8 +72,8 @@ fn campaign(
     advertise: String,
     ttl_secs: i64,
     cancel: CancellationToken,
-) -> Leadership {
-    Leadership::Campaign(Box::pin(async move {
+) -> Campaign {
+    Box::pin(async move {
         match leader::campaign(&endpoints, &advertise, ttl_secs, &cancel).await {
             Ok(Some(won)) => {
                 eprintln!("coordinator elected leader");
@@ -86,5 +86,5 @@ fn campaign(
             Ok(None) => Ok(None),
             Err(e) => Err(e.to_string()),
         }
-    }))
+    })
 }

@@ -22,14 +22,9 @@ pub struct Elected {
     pub resign: BoxFuture<'static, ()>,
 }
 
-/// How this coordinator comes to lead.
-pub enum Leadership {
-    /// The only coordinator (tests, a single node): leads at once.
-    Sole,
-    /// Campaigns; leads once the future resolves (`Ok(None)`: campaign
-    /// cancelled; `Err`: the election could not run).
-    Campaign(BoxFuture<'static, Result<Option<Elected>, String>>),
-}
+/// The campaign: resolves once this coordinator is elected (`Ok(None)`:
+/// cancelled; `Err`: the election could not run).
+pub type Campaign = BoxFuture<'static, Result<Option<Elected>, String>>;
 
 /// The seams jobs run with: `None` while this coordinator is a standby.
 #[derive(Clone, Default)]

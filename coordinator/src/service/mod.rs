@@ -25,18 +25,18 @@ use crate::run::ClusterSeams;
 use api::{router, ApiState};
 use jobs::Jobs;
 use leadership::Leading;
-pub use leadership::{Elected, Leadership};
+pub use leadership::{Campaign, Elected};
 pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus};
 
-/// Serves the API on `listener` until `shutdown`; runs jobs once this
-/// coordinator leads (at once for [`Leadership::Sole`]). On `shutdown` the
+/// Serves the API on `listener` until `shutdown`; runs jobs once
+/// `campaign` has made this coordinator the leader. On `shutdown` the
 /// running jobs stop at their next checkpoint and leadership is handed
 /// over; a lost leadership stops the jobs and is an error (exit, so a
 /// supervisor restarts the process as a standby).
 pub async fn serve(
     listener: TcpListener,
     seams: ClusterSeams,
-    leadership: Leadership,
+    campaign: Campaign,
     shutdown: CancellationToken,
 ) -> Result<(), std::io::Error> {
     // Jobs stop on shutdown and on a lost leadership.
@@ -57,27 +57,23 @@ pub async fn serve(
             .with_graceful_shutdown(stop_api)
             .await
     });
-    let elected = match leadership {
-        Leadership::Sole => None,
-        Leadership::Campaign(campaign) => tokio::select! {
-            _ = shutdown.cancelled() => return finish(api, &jobs, None).await,
-            elected = campaign => match elected {
-                Ok(Some(e)) => Some(e),
-                Ok(None) => return finish(api, &jobs, None).await,
-                Err(reason) => {
-                    stop_jobs.cancel();
-                    let _ = finish(api, &jobs, None).await;
-                    return Err(std::io::Error::other(format!("coordinator election: {reason}")));
-                }
-            },
+    let elected = tokio::select! {
+        _ = shutdown.cancelled() => return finish(api, &jobs, None).await,
+        elected = campaign => match elected {
+            Ok(Some(e)) => e,
+            Ok(None) => return finish(api, &jobs, None).await,
+            Err(reason) => {
+                stop_jobs.cancel();
+                let _ = finish(api, &jobs, None).await;
+                return Err(std::io::Error::other(format!("coordinator election: {reason}")));
+            }
         },
     };
-    let lost = elected.as_ref().map(|e| e.lost.clone()).unwrap_or_default();
-    let store = elected
-        .as_ref()
-        .map(|e| e.store.clone())
-        .unwrap_or(seams.store.clone());
-    leading.set(ClusterSeams { store, ..seams });
+    let lost = elected.lost.clone();
+    leading.set(ClusterSeams {
+        store: elected.store.clone(),
+        ..seams
+    });
     tracing::info!("leading: running jobs");
     match resume_unfinished(&state).await {
         Ok(n) if n > 0 => tracing::info!(jobs = n, "resumed unfinished jobs"),
@@ -87,7 +83,7 @@ pub async fn serve(
         }
     }
     tokio::select! {
-        _ = shutdown.cancelled() => finish(api, &jobs, elected).await,
+        _ = shutdown.cancelled() => finish(api, &jobs, Some(elected)).await,
         _ = lost.cancelled() => {
             stop_jobs.cancel();
             let _ = finish(api, &jobs, None).await;
