@@ -119,9 +119,9 @@ ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 rows, src = int(rows), int(src)
 total = (stdout.splitlines() or [""])[-1]
 def phase(name):
-    m = re.search(name + r" ([0-9.]+)s", total)
+    m = re.search(re.escape(name) + r" ([0-9.]+)s", total)
     return f"{name} {m.group(1)}s" if m else None
-phases = ", ".join(p for p in (phase("engines"), phase(r"detect\+resolve"), phase("checksum")) if p)
+phases = ", ".join(p for p in (phase("engines"), phase("detect+resolve"), phase("checksum")) if p)
 m = re.search(r"(\d+) conflicting rows", total)
 print(f"{label}: {rows} rows, {src/1e6:.0f} MB source in {secs:.1f}s: {rows/secs:,.0f} rows/s, "
       f"{src/1e6/secs:.1f} MB/s; {phases or 'no phase times in the summary'}; "
@@ -143,7 +143,7 @@ run_embedded() {
   echo "bench: importing $size ($rows rows), embedded"
   {
     measure "$size embedded" "$work" "$rows" "$src_bytes" \
-      "$squall" --config "$work/task.toml" import --source "$work/dump" --pd "$pd" \
+      "$squall" --log-level info --config "$work/task.toml" import --source "$work/dump" --pd "$pd" \
       --output "$work/out" --progress log --log-interval 30
     echo "  $(usage sim "$sim_pid")"
   } | tee -a "$base/results.txt"
@@ -164,11 +164,13 @@ run_cluster() {
     adder=$!
   fi
   echo "bench: importing $size ($rows rows) on a cluster of $workers workers${adder:+, one more after ${BENCH_ADD_WORKER_AFTER}s}"
+  measure "$size cluster, $workers workers${adder:+ +1}" "$work" "$rows" "$src_bytes" \
+    "$squall" --config "$work/task.toml" import --coordinator "http://$API" --source "$work/dump" \
+    --pd "$PD" --output "$work/out" --progress log --log-interval 30 | tee -a "$base/results.txt"
+  if [ -n "$adder" ]; then
+    wait "$adder" || echo "bench: adding a worker failed: $(tail -n 3 "$work/add-worker.log")" >&2
+  fi
   {
-    measure "$size cluster, $workers workers${adder:+ +1}" "$work" "$rows" "$src_bytes" \
-      "$squall" --config "$work/task.toml" import --coordinator "http://$API" --source "$work/dump" \
-      --pd "$PD" --output "$work/out" --progress log --log-interval 30
-    if [ -n "$adder" ]; then wait "$adder" || echo "  adding a worker failed: $(tail -n 3 "$work/add-worker.log")"; fi
     for f in "$cluster_dir"/pids/*.pid; do
       echo "  $(usage "$(basename "$f" .pid)" "$(cat "$f")")"
     done
