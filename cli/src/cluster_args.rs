@@ -26,6 +26,12 @@ pub struct ClusterArgs {
     /// NATS server URL, JetStream enabled (`nats://127.0.0.1:4222`).
     #[arg(long, env = "SQUALL_NATS")]
     pub nats: String,
+    /// Seconds a task may go without a worker's sign of life before the
+    /// queue hands it to another worker (busy workers renew every third of
+    /// it). Give every process of a cluster the same value: the shared
+    /// consumer takes the last one set.
+    #[arg(long, default_value_t = 30, env = "SQUALL_ACK_WAIT_SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ack_wait_secs: u64,
 }
 
 impl ClusterArgs {
@@ -50,6 +56,7 @@ impl ClusterArgs {
         // The worker records a task's failure on its last delivery; the
         // server must give up at the same count.
         nats.max_deliver = MAX_DELIVERIES;
+        nats.ack_wait = std::time::Duration::from_secs(self.ack_wait_secs);
         let queue = NatsTaskQueue::connect(nats)
             .await
             .with_context(|| format!("connecting to NATS at {} (check --nats)", self.nats))?;
