@@ -222,6 +222,21 @@ async fn cluster_import_equals_embedded_import() {
     assert_eq!(status["verified"], true, "{status}");
     assert_eq!(status["running"], false, "{status}");
 
+    // Prometheus metrics, read from the store: every engine done, the
+    // leader and the three workers counted.
+    let metrics = request(api, "GET", "/metrics", "", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    let lines: BTreeSet<&str> = metrics.body.lines().collect();
+    let done = format!(
+        "squall_engines{{job=\"{job_id}\",state=\"done\"}} {}",
+        engines.len()
+    );
+    for want in [done.as_str(), "squall_leader 1", "squall_workers 3"] {
+        assert!(lines.contains(want), "no {want:?} in\n{}", metrics.body);
+    }
+
     for w in workers {
         let exit = tokio::task::block_in_place(|| w.terminate(Duration::from_secs(20))).unwrap();
         assert!(

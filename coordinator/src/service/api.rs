@@ -1,4 +1,4 @@
-//! The HTTP API (axum): `POST /jobs`, `GET /jobs/{id}`, `GET /healthz`.
+//! The HTTP API (axum): `POST /jobs`, `GET /jobs/{id}`, `GET /metrics`, `GET /healthz`.
 //! Every coordinator answers reads; only the leader takes jobs.
 
 use std::sync::Arc;
@@ -28,6 +28,7 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/jobs", post(submit))
         .route("/jobs/{id}", get(status))
         .with_state(state)
@@ -57,6 +58,20 @@ async fn submit(State(state): State<ApiState>, Json(req): Json<JobRequest>) -> R
         Ok(Some(body)) => (code, body).into_response(),
         Ok(None) => (code, Json(serde_json::json!({ "job_id": job_id }))).into_response(),
         Err(e) => e,
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    match super::metrics::render(&state).await {
+        Ok(text) => (
+            [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            let msg = format!("reading the checkpoint store: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+        }
     }
 }
 

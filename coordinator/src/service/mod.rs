@@ -13,6 +13,7 @@
 mod api;
 mod jobs;
 mod leadership;
+mod metrics;
 mod request;
 mod status;
 pub mod wire;
