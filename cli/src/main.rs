@@ -48,6 +48,8 @@ enum Command {
     Coordinator(cmd::coordinator::Args),
     /// Run a stateless cluster worker: pull engine tasks from NATS and run them.
     Worker(cmd::worker::Args),
+    /// List a cluster's jobs, or show one, from its coordinators.
+    Job(cmd::job::Args),
     /// Print a table as it is in TiKV (CSV, JSON lines or raw KVs).
     Export(cmd::export::Args),
     /// Print a raw TiDB key or value (hex) in human-readable form.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(&cli.global, args),
         Command::Coordinator(args) => cmd::coordinator::run(args),
         Command::Worker(args) => cmd::worker::run(args),
+        Command::Job(args) => cmd::job::run(args),
         Command::Export(args) => cmd::export::run(&cli.global, args),
     };
     match result {

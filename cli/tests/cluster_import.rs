@@ -237,6 +237,21 @@ async fn cluster_import_equals_embedded_import() {
         assert!(lines.contains(want), "no {want:?} in\n{}", metrics.body);
     }
 
+    // `squall job list|status` read the same.
+    let url = format!("http://{api}");
+    let list = stdout(&run_ok(squall(&["job", "--coordinator", &url, "list"])).await);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(job_id) && l.ends_with("verified")),
+        "{list}"
+    );
+    let shown = stdout(&run_ok(squall(&["job", "--coordinator", &url, "status", job_id])).await);
+    let engines_done = shown
+        .lines()
+        .filter(|l| l.contains(": done (attempt"))
+        .count();
+    assert_eq!(engines_done, engines.len(), "{shown}");
+
     for w in workers {
         let exit = tokio::task::block_in_place(|| w.terminate(Duration::from_secs(20))).unwrap();
         assert!(

@@ -89,13 +89,13 @@ fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// The coordinators to talk to, and the one in use.
-struct Coordinators {
+pub(crate) struct Coordinators {
     hosts: Vec<String>,
     current: AtomicUsize,
 }
 
 impl Coordinators {
-    fn parse(urls: &str) -> anyhow::Result<Self> {
+    pub(crate) fn parse(urls: &str) -> anyhow::Result<Self> {
         let hosts = urls
             .split(',')
             .filter(|u| !u.trim().is_empty())
@@ -117,7 +117,7 @@ impl Coordinators {
     /// One call, retried with backoff for up to `limit` while no
     /// coordinator can be reached or each declines (503: a standby, or its
     /// store unavailable); every failed attempt moves to the next one.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         limit: Duration,
         method: &str,

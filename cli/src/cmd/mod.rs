@@ -7,5 +7,6 @@ pub mod export;
 mod follow;
 pub mod gen_dump;
 pub mod import;
+pub mod job;
 pub mod sim;
 pub mod worker;

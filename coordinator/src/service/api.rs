@@ -1,4 +1,5 @@
-//! The HTTP API (axum): `POST /jobs`, `GET /jobs/{id}`, `GET /metrics`, `GET /healthz`.
+//! The HTTP API (axum): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `GET /metrics`,
+//! `GET /healthz`.
 //! Every coordinator answers reads; only the leader takes jobs.
 
 use std::sync::Arc;
@@ -29,7 +30,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .route("/jobs", post(submit))
+        .route("/jobs", post(submit).get(list))
         .route("/jobs/{id}", get(status))
         .with_state(state)
 }
@@ -58,6 +59,17 @@ async fn submit(State(state): State<ApiState>, Json(req): Json<JobRequest>) -> R
         Ok(Some(body)) => (code, body).into_response(),
         Ok(None) => (code, Json(serde_json::json!({ "job_id": job_id }))).into_response(),
         Err(e) => e,
+    }
+}
+
+/// Every job the store holds, with its status.
+async fn list(State(state): State<ApiState>) -> Response {
+    match super::status::all_jobs(&state).await {
+        Ok(jobs) => Json(jobs).into_response(),
+        Err(e) => {
+            let msg = format!("reading the checkpoint store: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+        }
     }
 }
 

@@ -9,10 +9,10 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use squall_common::checkpoint::{keys, CheckpointError};
+use squall_common::checkpoint::CheckpointError;
 
 use super::api::ApiState;
-use super::status::job_status;
+use super::status::all_jobs;
 use super::wire::JobStatus;
 
 /// Where `squall worker` registers (see `squall_worker::node::registration`).
@@ -106,15 +106,8 @@ pub async fn render(state: &ApiState) -> Result<String, CheckpointError> {
     gauges.leader.set(i64::from(state.leading.is_leader()));
     let workers = store.list(WORKERS_PREFIX).await?;
     gauges.workers.set(workers.len() as i64);
-    let jobs = store.list(&keys::jobs_prefix()).await?;
-    let ids = jobs
-        .iter()
-        .filter_map(|(k, _)| k.strip_prefix(&keys::jobs_prefix())?.strip_suffix("/job"));
-    for id in ids {
-        let leader = state.leading.is_leader();
-        if let Some(status) = job_status(store, id, state.jobs.get(id), leader).await? {
-            gauges.add_job(&status);
-        }
+    for status in all_jobs(state).await? {
+        gauges.add_job(&status);
     }
     let mut text = String::new();
     // Writing into a String cannot fail.

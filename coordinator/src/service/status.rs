@@ -7,8 +7,27 @@ use squall_common::checkpoint::{
     SharedCheckpointStore, TableCheckpoint,
 };
 
+use super::api::ApiState;
 use super::jobs::{JobEntry, Outcome};
 use super::wire::{EngineStatus, JobStatus, ProgressStatus, TableStatus};
+
+/// The status of every job the store holds, in job id order.
+pub async fn all_jobs(state: &ApiState) -> Result<Vec<JobStatus>, CheckpointError> {
+    let store = &state.seams.store;
+    let prefix = keys::jobs_prefix();
+    let listed = store.list(&prefix).await?;
+    let ids = listed
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(&prefix)?.strip_suffix("/job"));
+    let leader = state.leading.is_leader();
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(status) = job_status(store, id, state.jobs.get(id), leader).await? {
+            out.push(status);
+        }
+    }
+    Ok(out)
+}
 
 /// `None` when neither the store nor this coordinator knows the job. On a
 /// standby (`leader` false), an unfinished job counts as running: the
