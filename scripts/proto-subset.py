@@ -38,7 +38,9 @@ WANTED = {
              "SplitID", "ReportBatchSplitRequest", "ReportBatchSplitResponse",
              "SplitRegionsRequest", "SplitRegionsResponse", "ScatterRegionRequest",
              "ScatterRegionResponse", "GetOperatorRequest", "GetOperatorResponse",
-             "OperatorStatus"],
+             "OperatorStatus", "GetGCSafePointRequest", "GetGCSafePointResponse",
+             "UpdateGCSafePointRequest", "UpdateGCSafePointResponse",
+             "UpdateServiceGCSafePointRequest", "UpdateServiceGCSafePointResponse"],
     "coprocessor": ["KeyRange", "Request", "Response"],
     "tikvpb": [],
 }
@@ -47,7 +49,8 @@ RPCS = {
                                    "DuplicateDetect"]},
     "pdpb": {"PD": ["GetMembers", "Tso", "GetStore", "GetAllStores", "GetRegion",
                     "GetRegionByID", "ScanRegions", "AskBatchSplit", "ReportBatchSplit",
-                    "SplitRegions", "ScatterRegion", "GetOperator"]},
+                    "SplitRegions", "ScatterRegion", "GetOperator", "GetGCSafePoint",
+                    "UpdateGCSafePoint", "UpdateServiceGCSafePoint"]},
     "tikvpb": {"Tikv": ["KvGet", "KvScan", "KvBatchGet", "SplitRegion", "Coprocessor"]},
 }
 IMPORTS = {

@@ -15,7 +15,7 @@ pub enum LogFormatArg {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Task config file (TiDB Lightning layout; unknown keys are errors).
+    /// Task config file (TiDB Lightning layout, docs/lightning-config.md; unknown keys are errors).
     #[arg(long, global = true, env = "SQUALL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Log level (overridden by RUST_LOG).

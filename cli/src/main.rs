@@ -43,6 +43,9 @@ enum Command {
     /// Import a dump into TiKV (coordinator and workers in this process, or
     /// on a cluster with --coordinator).
     Import(cmd::import::Args),
+    /// Run the prechecks of `import` alone (source, schemas, CSV/SQL
+    /// settings, cluster, stores, regions, disk, empty tables) and print them.
+    Precheck(cmd::precheck::Args),
     /// Run a cluster's coordinator: an HTTP API that runs submitted jobs on
     /// `squall worker` processes (checkpoints in etcd, tasks on NATS).
     Coordinator(cmd::coordinator::Args),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Import(args) => cmd::import::run(&cli.global, args),
+        Command::Precheck(args) => cmd::precheck::run(&cli.global, args),
         Command::Coordinator(args) => cmd::coordinator::run(args),
         Command::Worker(args) => cmd::worker::run(args),
         Command::Job(args) => cmd::job::run(args),

@@ -52,6 +52,12 @@ enum Strategy {
 }
 
 impl Strategy {
+    /// `record` keeps every copy: conflict resolution writes nothing, so
+    /// its failpoint is never reached.
+    fn reaches(self, point: &str) -> bool {
+        !(self == Strategy::Record && point.starts_with("resolve."))
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Record => "record",
@@ -112,7 +118,7 @@ impl Fixture {
         cfg.tikv_importer.region_split_size = ByteSize::kib(24);
         cfg.tikv_importer.local_writer_mem_cache_size = ByteSize::kib(64);
         cfg.lightning.region_concurrency = 2;
-        cfg.conflict.strategy = strategy.name().into();
+        cfg.conflict.strategy = strategy.name().parse().expect("strategy");
         cfg.squall.max_retries = 20;
         let path = self.work.path().join(format!("{name}.toml"));
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
@@ -153,7 +159,7 @@ impl Fixture {
     fn import_to_end(&self, sim: &SimHandle, config: &Path, out: &Path) {
         let mut p = self.import(sim, config, out, None);
         let status = wait_exit(&mut p, RUN_TIMEOUT);
-        let output = p.output();
+        let output = p.final_output();
         assert!(
             status.success(),
             "import exits 0: {status}\n{}",
@@ -451,6 +457,7 @@ async fn run_strategy(strategy: Strategy) {
     let cases: Vec<_> = if full_matrix() {
         POINTS
             .iter()
+            .filter(|p| strategy.reaches(p.0))
             .flat_map(|p| [(*p, Signal::Kill), (*p, Signal::Int)])
             .collect()
     } else {

@@ -3,7 +3,7 @@
 //! care) whether the cluster is TiKV or tikv-sim.
 //!
 //! - [`PdClient`]: PD leader discovery and following, TSO, region lookups and
-//!   paginated scans, stores, scatter and operators.
+//!   paginated scans, stores, scatter and operators, GC safepoints.
 //! - [`ImportClient`]: calls to stores (import mode, `Write` streams,
 //!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`, coprocessor
 //!   checksum), with a
@@ -16,6 +16,7 @@
 //!   ingested on the leader.
 //! - [`ImportModeKeeper`]: holds the cluster in import mode during a job.
 //! - [`keys`]: the one place raw keys and encoded region keys meet.
+//! - [`observe`]: a hook telling metrics about retries and region ingests.
 //! - [`ClientError`] / [`RegionError`]: what failed and what to do about it.
 //!
 //! Every call has a deadline (`squall.rpc-timeout-secs`) and transient
@@ -26,6 +27,7 @@ mod channels;
 mod error;
 mod import_mode;
 pub mod keys;
+pub mod observe;
 mod options;
 mod pd;
 mod region;
@@ -37,7 +39,7 @@ mod walk;
 pub use error::{ClientError, PdErrorKind, RegionAction, RegionError, WriteRejection};
 pub use import_mode::{ImportModeKeeper, DEFAULT_RENEW_INTERVAL};
 pub use options::ClientOptions;
-pub use pd::{compose_ts, service_address, OperatorState, PdClient, SCAN_PAGE};
+pub use pd::{compose_ts, service_address, OperatorState, PdClient, ServiceSafePoint, SCAN_PAGE};
 pub use region::RegionInfo;
 pub use retry::{retry, retry_if, Backoff, RetryPolicy};
 pub use sst::{write_and_ingest, WriteIngestError};

@@ -157,6 +157,7 @@ where
             tracing::warn!(what, attempts = backoff.failures(), error = %err, "giving up after retries");
             return Err(err);
         };
+        crate::observe::retried(&err);
         tracing::warn!(
             what,
             attempt = backoff.failures(),

@@ -42,6 +42,7 @@ pub async fn write_and_ingest<S, E>(
 where
     S: Stream<Item = Result<WriteBatch, E>> + Unpin,
 {
+    let started = std::time::Instant::now();
     let target = region.target_peer()?;
     let peers = &region.region.peers;
     if !peers.iter().any(|p| p.id == target.id) {
@@ -95,6 +96,7 @@ where
         .multi_ingest(target.store_id, region.context(&target), metas)
         .await
         .inspect_err(|err| client.report_failure(target.store_id, err))?;
+    crate::observe::region_ingested(started.elapsed());
     Ok(())
 }
 

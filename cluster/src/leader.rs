@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use etcd_client::{
-    CampaignResponse, Client, ConnectOptions, ElectionClient, LeaseKeepAliveStream, LeaseKeeper,
-};
+use tokio::time::Instant;
+
+use etcd_client::{CampaignResponse, Client, ConnectOptions, ElectionClient};
 use tokio_util::sync::CancellationToken;
 
 use crate::etcd::Fence;
@@ -25,6 +25,12 @@ pub const ELECTION: &str = "squall/coordinator/leader";
 pub const DEFAULT_TTL_SECS: i64 = 5;
 /// Limit of one etcd call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// First wait after a failed campaign or renewal; doubles up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+/// A standby gives up campaigning (and exits, for its supervisor to start it
+/// again) after failing this long in a row: etcd is gone, not restarting.
+const CAMPAIGN_GIVE_UP: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderError {
@@ -82,8 +88,39 @@ impl Leadership {
 }
 
 /// Campaigns as `value` (the address others should know the leader by)
-/// and returns once elected; `None` if `cancel` fires first.
+/// and returns once elected; `None` if `cancel` fires first. A campaign cut
+/// short by etcd (restarted, unreachable, the lease lost meanwhile) starts
+/// over with a new lease, with backoff and a warning each time, for up to
+/// [`CAMPAIGN_GIVE_UP`] of failures in a row: a standby outlives an etcd
+/// restart instead of exiting.
 pub async fn campaign(
+    endpoints: &[String],
+    value: &str,
+    ttl_secs: i64,
+    cancel: &CancellationToken,
+) -> Result<Option<Leadership>, LeaderError> {
+    let mut backoff = RETRY_FIRST;
+    let mut failing_since: Option<Instant> = None;
+    loop {
+        let err = match campaign_once(endpoints, value, ttl_secs, cancel).await {
+            Ok(done) => return Ok(done),
+            Err(e) => e,
+        };
+        let since = *failing_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= CAMPAIGN_GIVE_UP {
+            return Err(err);
+        }
+        tracing::warn!(error = %err, retry_in = ?backoff, "campaign for leadership failed; campaigning again");
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(None),
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(RETRY_MAX);
+    }
+}
+
+/// One campaign on one lease.
+async fn campaign_once(
     endpoints: &[String],
     value: &str,
     ttl_secs: i64,
@@ -101,34 +138,52 @@ pub async fn campaign(
     let mut client = timed(Client::connect(endpoints, Some(opts)))
         .await
         .map_err(err("connect"))?;
+    let granted = Instant::now();
     let lease = timed(client.lease_grant(ttl_secs, None))
         .await
         .map_err(err("lease grant"))?
         .id();
     let lost = CancellationToken::new();
-    let (keeper, stream) = timed(client.lease_keep_alive(lease))
-        .await
-        .map_err(err("lease keep-alive"))?;
-    tokio::spawn(keep_alive(keeper, stream, ttl_secs, lost.clone()));
+    tokio::spawn(keep_alive(
+        client.clone(),
+        lease,
+        ttl_secs,
+        granted,
+        lost.clone(),
+    ));
     let mut election: ElectionClient = client.election_client();
     tracing::info!(lease, election = ELECTION, "campaigning for leadership");
-    let resp: CampaignResponse = tokio::select! {
+    let resp: Result<CampaignResponse, LeaderError> = tokio::select! {
         _ = cancel.cancelled() => {
             lost.cancel();
             let _ = timed(client.lease_revoke(lease)).await;
             return Ok(None);
         }
-        _ = lost.cancelled() => return Err(LeaderError::LeaseLost("keep-alive failed".into())),
-        resp = election.campaign(ELECTION, value, lease) => resp.map_err(|e| err("campaign")(e.to_string()))?,
+        _ = lost.cancelled() => Err(LeaderError::LeaseLost("keep-alive failed".into())),
+        resp = election.campaign(ELECTION, value, lease) => resp.map_err(|e| err("campaign")(e.to_string())),
     };
-    let Some(key) = resp.leader() else {
-        return Err(err("campaign")("etcd answered without a leader key".into()));
+    let key = resp.and_then(|resp| {
+        resp.leader()
+            .map(|k| (k.key().to_vec(), k.rev()))
+            .ok_or_else(|| err("campaign")("etcd answered without a leader key".into()))
+    });
+    let (key, revision) = match key {
+        Ok(k) => k,
+        Err(e) => {
+            // Gives the lease (and with it any election key it holds) back, so
+            // the next campaign does not queue behind this one's key.
+            lost.cancel();
+            if let Err(reason) = timed(client.lease_revoke(lease)).await {
+                tracing::info!(lease, %reason, "could not revoke the failed campaign's lease; it expires by itself");
+            }
+            return Err(e);
+        }
     };
     let fence = Fence {
-        key: key.key().to_vec(),
-        create_revision: key.rev(),
+        key,
+        create_revision: revision,
     };
-    tracing::info!(key = %String::from_utf8_lossy(key.key()), revision = key.rev(), "elected leader");
+    tracing::info!(key = %String::from_utf8_lossy(&fence.key), revision, "elected leader");
     Ok(Some(Leadership {
         fence,
         lost,
@@ -148,31 +203,68 @@ pub async fn current_leader(endpoints: &[String]) -> Option<String> {
     Some(String::from_utf8_lossy(kv.value()).into_owned())
 }
 
-/// Renews every third of the TTL; the first failure, a missing answer or an
-/// expired lease cancels `lost` (no second lease: the key is gone with the
-/// first one, and a new campaign is a new process's job).
+/// Renews the lease every third of its TTL until `lost` is cancelled. A
+/// failed renewal (etcd restarting, a broken stream) is retried on a new
+/// stream with backoff, each failure logged. Leadership is lost when etcd
+/// says the lease is gone, or when no renewal has succeeded for a whole TTL
+/// (as etcd's own client does: the lease may have expired, and a standby
+/// may lead by now), whichever comes first.
 async fn keep_alive(
-    mut keeper: LeaseKeeper,
-    mut stream: LeaseKeepAliveStream,
+    mut client: Client,
+    lease: i64,
     ttl_secs: i64,
+    granted: Instant,
     lost: CancellationToken,
 ) {
-    let every = Duration::from_millis((ttl_secs.max(1) as u64 * 1000) / 3);
+    let ttl = Duration::from_secs(u64::try_from(ttl_secs.max(1)).unwrap_or(1));
+    let every = ttl / 3;
+    // The lease is safe until a TTL after the last renewal was sent.
+    let mut safe_until = granted + ttl;
+    let mut backoff = RETRY_FIRST;
     let reason = loop {
-        if let Err(e) = timed(keeper.keep_alive()).await {
-            break e;
+        // No wait outlasts the lease: past `safe_until` leadership is lost.
+        let limit = |safe_until: Instant| {
+            CALL_TIMEOUT.min(safe_until.saturating_duration_since(Instant::now()))
+        };
+        let opened = tokio::time::timeout(limit(safe_until), client.lease_keep_alive(lease)).await;
+        let failure = match opened {
+            Err(_) => "no keep-alive stream".to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok((mut keeper, mut stream))) => loop {
+                let sent = Instant::now();
+                let answer = async {
+                    keeper.keep_alive().await?;
+                    stream.message().await
+                };
+                match tokio::time::timeout(limit(safe_until), answer).await {
+                    Err(_) => break "no keep-alive answer".to_string(),
+                    Ok(Err(e)) => break e.to_string(),
+                    Ok(Ok(None)) => break "keep-alive stream closed".to_string(),
+                    Ok(Ok(Some(resp))) if resp.ttl() <= 0 => {
+                        safe_until = sent;
+                        break "etcd says the lease expired".to_string();
+                    }
+                    Ok(Ok(Some(_))) => {
+                        safe_until = sent + ttl;
+                        backoff = RETRY_FIRST;
+                    }
+                }
+                tokio::select! {
+                    _ = lost.cancelled() => return,
+                    _ = tokio::time::sleep(every) => {}
+                }
+            },
+        };
+        let left = safe_until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break failure;
         }
-        match tokio::time::timeout(CALL_TIMEOUT, stream.message()).await {
-            Err(_) => break "no keep-alive answer".to_string(),
-            Ok(Err(e)) => break e.to_string(),
-            Ok(Ok(None)) => break "keep-alive stream closed".to_string(),
-            Ok(Ok(Some(resp))) if resp.ttl() <= 0 => break "lease expired".to_string(),
-            Ok(Ok(Some(_))) => {}
-        }
+        tracing::warn!(lease, error = %failure, retry_in = ?backoff, lease_safe_for = ?left, "leader lease renewal failed; retrying");
         tokio::select! {
             _ = lost.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(backoff.min(left)) => {}
         }
+        backoff = (backoff * 2).min(RETRY_MAX);
     };
     if !lost.is_cancelled() {
         tracing::error!(%reason, "leader lease lost: this coordinator stops leading");

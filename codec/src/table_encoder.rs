@@ -392,13 +392,6 @@ fn bad(table: &TableInfo, reason: &str) -> EncodeError {
 
 fn validate_columns(table: &TableInfo) -> Result<(), EncodeError> {
     for (i, c) in table.columns.iter().enumerate() {
-        if let Some(expr) = &c.generated {
-            return Err(EncodeError::GeneratedColumn {
-                table: table.qualified_name(),
-                column: c.name.clone(),
-                expr: expr.clone(),
-            });
-        }
         if c.offset != i {
             return Err(bad(
                 table,
@@ -434,6 +427,11 @@ fn skipped_in_row(
     opts: EncodeOptions,
 ) -> bool {
     if int_handle == Some(col.offset) {
+        return true;
+    }
+    // A VIRTUAL generated column is computed on read: TiDB leaves it out of
+    // the row (its value is in the indexes that use it).
+    if col.generated.is_some() && !col.generated_stored {
         return true;
     }
     common_handle_columns(table).iter().any(|ic| {

@@ -102,6 +102,58 @@ fn golden_new_collation_index() {
     );
 }
 
+/// A unique index on one column of `collate` (table 45, index 2).
+fn unique_on(collate: &str) -> TableInfo {
+    let cols = vec![
+        col(1, "id", 0, MysqlType::Long),
+        varchar(2, "s", 1, collate),
+    ];
+    table(
+        45,
+        cols,
+        vec![index(2, "us", &[1], true)],
+        HandleKind::RowId,
+    )
+}
+
+fn unique_key(collate: &str, s: &str) -> Vec<u8> {
+    encode(
+        &unique_on(collate),
+        &[Datum::Null, Datum::Bytes(s.as_bytes().to_vec())],
+        9,
+    )[1]
+    .key
+    .clone()
+}
+
+#[test]
+fn unique_index_keys_follow_every_collation() {
+    // 0900_ai_ci: 'a' = [1C47]; the key holds the sort key, memcomparable.
+    assert_eq!(
+        unique_key("utf8mb4_0900_ai_ci", "A"),
+        hex("74 80 00 00 00 00 00 00 2D 5F 69 80 00 00 00 00 00 00 02 01 1C 47 00 00 00 00 00 00 F9")
+    );
+    // The conflicts: equal keys are one unique key in TiKV.
+    let same = |c: &str, a: &str, b: &str| unique_key(c, a) == unique_key(c, b);
+    assert!(same("utf8mb4_0900_ai_ci", "a", "A"));
+    assert!(!same("utf8mb4_0900_ai_ci", "a", "a "));
+    assert!(same("utf8mb4_unicode_ci", "a", "A "));
+    assert!(!same("utf8mb4_bin", "a", "A"));
+    assert!(same("utf8_unicode_ci", "straße", "STRASSE"));
+    assert!(same("gbk_chinese_ci", "abc ", "ABC"));
+    assert!(!same("gbk_bin", "abc", "ABC"));
+    // Case-folding collations keep the original value in the index value.
+    let kvs = encode(
+        &unique_on("utf8mb4_unicode_ci"),
+        &[Datum::Null, Datum::Bytes(b"A".to_vec())],
+        9,
+    );
+    assert_eq!(
+        kvs[1].value,
+        hex("08 80 00 01 00 00 00 02 01 00 41 00 00 00 00 00 00 00 09")
+    );
+}
+
 #[test]
 fn new_collation_off_uses_raw_bytes_and_old_values() {
     let opts = EncodeOptions {
@@ -207,24 +259,40 @@ fn clustered_common_handle_table() {
 }
 
 #[test]
-fn schema_problems_are_reported_up_front() {
-    let mut g = col(2, "g", 1, MysqlType::Long);
-    g.generated = Some("a + 1".into());
+fn virtual_generated_columns_are_indexed_but_not_in_the_row() {
+    let mut v = col(2, "v", 1, MysqlType::Long);
+    v.generated = Some("a + 1".into());
+    let mut s = col(3, "s", 2, MysqlType::Long);
+    s.generated = Some("a * 2".into());
+    s.generated_stored = true;
     let t = table(
         45,
-        vec![col(1, "a", 0, MysqlType::Long), g],
-        vec![],
+        vec![col(1, "a", 0, MysqlType::Long), v, s],
+        vec![index(2, "iv", &[1], false)],
         HandleKind::RowId,
     );
-    let err = TableEncoder::new(&t).expect_err("generated columns are refused");
-    assert!(err.to_string().contains("generated"), "{err}");
+    let kvs = encode(&t, &[Datum::Int(7), Datum::Int(8), Datum::Int(14)], 9);
+    // Row v2 with columns 1 and 3 only: ids [01, 03], values 07 and 0E.
+    assert_eq!(
+        kvs[0].value,
+        hex("80 00 02 00 00 00 01 03 01 00 02 00 07 0E")
+    );
+    // The index holds the virtual column's value 8.
+    assert_eq!(
+        kvs[1].key,
+        hex("74 80 00 00 00 00 00 00 2D 5F 69 80 00 00 00 00 00 00 02 03 80 00 00 00 00 00 00 08 03 80 00 00 00 00 00 00 09")
+    );
+}
+
+#[test]
+fn schema_problems_are_reported_up_front() {
     let t = table(
         45,
-        vec![varchar(1, "s", 0, "utf8mb4_unicode_ci")],
+        vec![varchar(1, "s", 0, "latin1_swedish_ci")],
         vec![index(2, "is", &[0], false)],
         HandleKind::RowId,
     );
-    let err = TableEncoder::new(&t).expect_err("unicode_ci unsupported");
+    let err = TableEncoder::new(&t).expect_err("latin1_swedish_ci unsupported");
     assert!(err.to_string().contains("unsupported collation"), "{err}");
     let mut enc = TableEncoder::new(&int_index_table(false)).expect("valid");
     assert!(enc.encode_row(&[], 1, &mut Vec::new()).is_err());

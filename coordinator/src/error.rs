@@ -70,6 +70,14 @@ pub enum CoordinatorError {
     },
     #[error("interrupted; the job is checkpointed and resumes when run again")]
     Interrupted,
+    /// The operator cancelled the job (`POST /jobs/{id}/cancel`).
+    #[error("job {job_id} was cancelled: {engines_done} of {engines} engines done, {rows} rows ingested; submit it again to go on from its checkpoints, or `squall job destroy {job_id}` to remove them")]
+    Cancelled {
+        job_id: String,
+        engines_done: u64,
+        engines: u64,
+        rows: u64,
+    },
     #[error("background task failed: {0}")]
     Blocking(String),
 }

@@ -11,6 +11,8 @@
 //! * [`checksum`]: the table checksum computed from TiKV.
 //! * [`export`]: read a table back from TiKV (`squall export`).
 //! * [`scan`]: region-by-region `KvScan` of a key range at a timestamp.
+//! * [`precheck`]: what must hold before an import writes anything.
+//! * [`gc_safepoint`]: the job's PD service GC safepoint, held while it runs.
 //! * [`job_id`]: how a rerun finds its job, and which settings must not change.
 
 pub mod checksum;
@@ -18,8 +20,10 @@ pub mod conflict_report;
 pub mod duplicate;
 mod error;
 pub mod export;
+pub mod gc_safepoint;
 pub mod job_id;
 pub mod plan;
+pub mod precheck;
 pub mod resolve;
 pub mod run;
 pub mod scan;

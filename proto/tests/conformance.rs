@@ -98,6 +98,11 @@ fn subset_matches_upstream_kvproto() {
         ".coprocessor.Response",
         ".coprocessor.KeyRange",
         ".tikvpb.Tikv.Coprocessor",
+        // The job's service GC safepoint (and the sim's GC bookkeeping).
+        ".pdpb.PD.UpdateServiceGCSafePoint",
+        ".pdpb.UpdateServiceGCSafePointRequest",
+        ".pdpb.PD.GetGCSafePoint",
+        ".pdpb.PD.UpdateGCSafePoint",
     ] {
         assert!(defined.contains(name), "{name} is not in the subset");
     }

@@ -16,6 +16,9 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    /// Snappy's framing format (`.snappy`, what Dumpling writes and
+    /// Lightning reads with golang/snappy's stream reader).
+    Snappy,
 }
 
 /// One data file of a table.

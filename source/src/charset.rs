@@ -97,6 +97,38 @@ impl SourceCharset {
     }
 }
 
+impl SourceCharset {
+    /// [`Self::convert_value`], but invalid UTF-8 (`utf8mb4`) is replaced
+    /// with `replace` when given. Returns how many sequences were replaced
+    /// and the first of them (to log: replacing is never silent).
+    pub fn convert_value_with(
+        self,
+        value: &mut Vec<u8>,
+        replace: Option<&str>,
+    ) -> Result<(u64, Vec<u8>), CharsetError> {
+        let (Self::Utf8mb4, Some(rep)) = (self, replace) else {
+            return self.convert_value(value).map(|()| (0, Vec::new()));
+        };
+        if value.is_ascii() || std::str::from_utf8(value).is_ok() {
+            return Ok((0, Vec::new()));
+        }
+        let mut out = Vec::with_capacity(value.len() + rep.len());
+        let (mut count, mut first) = (0u64, Vec::new());
+        for chunk in value.utf8_chunks() {
+            out.extend_from_slice(chunk.valid().as_bytes());
+            if !chunk.invalid().is_empty() {
+                if count == 0 {
+                    first = chunk.invalid().to_vec();
+                }
+                count += 1;
+                out.extend_from_slice(rep.as_bytes());
+            }
+        }
+        *value = out;
+        Ok((count, first))
+    }
+}
+
 fn decode_utf8(bytes: &[u8]) -> Result<String, CharsetError> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),

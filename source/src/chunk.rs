@@ -11,7 +11,8 @@
 //!   tuple) starting `max-region-size` bytes after the chunk start; a SQL
 //!   chunk remembers that it starts inside a `VALUES` list and that
 //!   statement's column list.
-//! * Compressed files are one chunk, read once to count rows.
+//! * Compressed files, and files converted from GBK, GB18030 or latin1
+//!   while read, are one chunk, read once to count rows.
 //!
 //! Row IDs: a scanned chunk's range is its exact row count; an unscanned
 //! one gets an upper bound from its size (a CSV row with n fields takes at
@@ -21,10 +22,10 @@ use std::io::Read;
 
 use squall_common::config::MydumperConfig;
 
-use crate::catalog::{Chunk, Compression, DataFile, FileKind, TableSource};
+use crate::catalog::{Chunk, DataFile, FileKind, TableSource};
 use crate::csv::{CsvOptions, CsvReader, CsvSpan};
 use crate::error::SourceError;
-use crate::open::open_decompressed;
+use crate::open::{is_streamed, open_decoded};
 use crate::row::{ReadOptions, Row, RowReader};
 use crate::sql::{SqlReader, SqlSpan};
 use crate::storage::SourceStore;
@@ -84,9 +85,11 @@ fn chunk_file(
     columns: Option<usize>,
 ) -> Result<Vec<Piece>, SourceError> {
     let limit = cfg.max_region_size.0.max(1);
-    let compressed = file.compression != Compression::None;
-    let split = !compressed && file.size > limit.saturating_add(limit / 10);
-    if !split && !compressed {
+    // Streamed: compressed, or converted to UTF-8 while read (offsets are
+    // then in the converted text): read whole, as one chunk.
+    let streamed = is_streamed(file, cfg);
+    let split = !streamed && file.size > limit.saturating_add(limit / 10);
+    if !split && !streamed {
         let max_rows = bound_rows(file, cfg, file.size, columns);
         let est = estimate_rows(store, file, cfg, file.size)?.min(max_rows);
         return Ok(vec![Piece {
@@ -99,9 +102,9 @@ fn chunk_file(
             in_values: false,
         }]);
     }
-    let max = if compressed { u64::MAX } else { limit };
+    let max = if streamed { u64::MAX } else { limit };
     match file.kind {
-        FileKind::Csv if cfg.strict_format && !compressed => {
+        FileKind::Csv if cfg.strict_format && !streamed => {
             strict_csv_cuts(store, file, cfg, columns)
         }
         FileKind::Csv => scan_csv(store, file, cfg, max),
@@ -149,7 +152,7 @@ fn estimate_rows(
     if bytes == 0 {
         return Ok(0);
     }
-    let input = open_decompressed(store, file, 0)?.take(SAMPLE_BYTES);
+    let input = open_decoded(store, file, 0, cfg)?.take(SAMPLE_BYTES);
     let mut reader: Box<dyn RowReader> = match file.kind {
         FileKind::Csv => {
             let opts = CsvOptions::from_config(&cfg.csv)?;
@@ -316,7 +319,7 @@ fn scan_csv(
         columns: None,
     };
     let mut r = CsvReader::new(
-        open_decompressed(store, file, 0)?,
+        open_decoded(store, file, 0, cfg)?,
         opts,
         &file.path,
         span,
@@ -352,7 +355,7 @@ fn scan_csv(
         cur.max_rows += 1;
         cur.est_rows += 1;
     }
-    finish(&mut pieces, file);
+    finish(&mut pieces, file, cfg);
     Ok(pieces)
 }
 
@@ -369,7 +372,7 @@ fn scan_sql(
         ..SqlSpan::default()
     };
     let mut r = SqlReader::new(
-        open_decompressed(store, file, 0)?,
+        open_decoded(store, file, 0, cfg)?,
         &file.path,
         span,
         &scan_options(),
@@ -404,16 +407,16 @@ fn scan_sql(
         cur.max_rows += 1;
         cur.est_rows += 1;
     }
-    finish(&mut pieces, file);
+    finish(&mut pieces, file, cfg);
     Ok(pieces)
 }
 
-fn finish(pieces: &mut [Piece], file: &DataFile) {
+fn finish(pieces: &mut [Piece], file: &DataFile, cfg: &MydumperConfig) {
     if let Some(last) = pieces.last_mut() {
-        last.end = if file.compression == Compression::None {
-            file.size
-        } else {
+        last.end = if is_streamed(file, cfg) {
             u64::MAX
+        } else {
+            file.size
         };
     }
 }

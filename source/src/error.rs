@@ -20,7 +20,7 @@ pub enum ErrorKind {
     Charset,
     /// A `CREATE TABLE`/`CREATE DATABASE` that cannot be turned into a table model.
     Schema,
-    /// Something Squall does not support (parquet, snappy, generated columns).
+    /// Something Squall does not support (parquet, generated columns).
     Unsupported,
     /// File discovery or routing: bad rule, unknown table, missing schema file.
     Routing,
@@ -111,6 +111,19 @@ impl SourceError {
     /// so the error stays small on the hot path.
     pub fn io(file: &str, err: impl std::error::Error) -> Self {
         Self::new(ErrorKind::Io, file, err.to_string())
+    }
+
+    /// A failed read at `offset`/`line`, unless the reader below already
+    /// made a `SourceError` (a charset conversion names its own file offset).
+    pub fn from_io(file: &str, err: std::io::Error, offset: u64, line: u64) -> Self {
+        match err.get_ref().and_then(|e| e.downcast_ref::<SourceError>()) {
+            Some(inner) => Self {
+                kind: inner.kind,
+                pos: inner.pos.clone(),
+                reason: inner.reason.clone(),
+            },
+            None => Self::io(file, err).at(offset, line),
+        }
     }
 
     pub fn at(mut self, offset: u64, line: u64) -> Self {

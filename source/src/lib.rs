@@ -20,6 +20,8 @@ pub mod row;
 pub mod schema_parse;
 pub mod sql;
 pub mod storage;
+mod transcode;
+mod value_charset;
 
 pub use catalog::{
     Chunk, Compression, DataFile, DatabaseSource, FileKind, SourceCatalog, TableSource, ViewSource,
@@ -28,7 +30,7 @@ pub use charset::SourceCharset;
 pub use chunk::chunk_table;
 pub use discover::discover;
 pub use error::{ErrorKind, Position, SourceError};
-pub use open::{open_chunk, open_chunk_in, open_decompressed};
+pub use open::{is_streamed, open_chunk, open_chunk_in, open_decoded, open_decompressed};
 pub use row::{ReadOptions, Row, RowReader, ValueKind};
 pub use schema_parse::{load_schemas, LoadedSchemas, ParsedTable};
 pub use storage::SourceStore;

@@ -1,18 +1,20 @@
-//! Opening a chunk for reading: storage, decompression, format.
+//! Opening a chunk for reading: storage, decompression, character set, format.
 
 use std::io::Read;
 
-use squall_common::config::MydumperConfig;
+use squall_common::config::{DataCharset, MydumperConfig};
 
 use crate::catalog::{Chunk, Compression, DataFile, FileKind};
+use crate::charset::SourceCharset;
 use crate::csv::{CsvOptions, CsvReader, CsvSpan};
 use crate::error::{ErrorKind, SourceError};
 use crate::row::{ReadOptions, RowReader};
 use crate::sql::{SqlReader, SqlSpan};
 use crate::storage::SourceStore;
+use crate::transcode::Transcoder;
 
 /// The reader of one chunk, with Lightning's defaults for everything not in
-/// `[mydumper]` (data charset `binary`, no field-count check).
+/// `[mydumper]` (no field-count check).
 pub fn open_chunk(
     file: &DataFile,
     chunk: &Chunk,
@@ -22,7 +24,9 @@ pub fn open_chunk(
     open_chunk_in(&store, file, chunk, cfg, &ReadOptions::default())
 }
 
-/// [`open_chunk`] over a given store and with explicit read options.
+/// [`open_chunk`] over a given store and with explicit read options. The
+/// data character set comes from `cfg` (`mydumper.data-character-set`)
+/// unless it is `binary` there and `read` sets one.
 pub fn open_chunk_in(
     store: &SourceStore,
     file: &DataFile,
@@ -30,7 +34,8 @@ pub fn open_chunk_in(
     cfg: &MydumperConfig,
     read: &ReadOptions,
 ) -> Result<Box<dyn RowReader + Send>, SourceError> {
-    let input = open_decompressed(store, file, chunk.start)?;
+    let input = open_decoded(store, file, chunk.start, cfg)?;
+    let read = &data_read_options(read, cfg);
     let block = usize::try_from(cfg.read_block_size.0)
         .unwrap_or(usize::MAX)
         .min(16 << 20);
@@ -86,5 +91,67 @@ pub fn open_decompressed(
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?,
         ),
+        Compression::Snappy => Box::new(snap::read::FrameDecoder::new(raw)),
     })
+}
+
+/// Whether a file is read whole, as one chunk, with offsets in the bytes the
+/// parser sees (decompressed, converted to UTF-8) rather than as stored.
+pub fn is_streamed(file: &DataFile, cfg: &MydumperConfig) -> bool {
+    file.compression != Compression::None || stream_encoding(cfg).is_some()
+}
+
+/// The encoding converted to UTF-8 before parsing, for the character sets
+/// where a byte that looks like `\`, `"` or `,` can be half of a character
+/// (GBK, GB18030), or where a character's length changes (latin1).
+fn stream_encoding(cfg: &MydumperConfig) -> Option<(&'static encoding_rs::Encoding, &'static str)> {
+    match cfg.data_character_set {
+        DataCharset::Gbk => Some((encoding_rs::GBK, "gbk")),
+        DataCharset::Gb18030 => Some((encoding_rs::GB18030, "gb18030")),
+        DataCharset::Latin1 => Some((encoding_rs::WINDOWS_1252, "latin1")),
+        DataCharset::Binary | DataCharset::Utf8mb4 => None,
+    }
+}
+
+/// The file's bytes from `start` on, decompressed and converted to UTF-8
+/// as `mydumper.data-character-set` says: what the parsers read.
+pub fn open_decoded(
+    store: &SourceStore,
+    file: &DataFile,
+    start: u64,
+    cfg: &MydumperConfig,
+) -> Result<Box<dyn Read + Send>, SourceError> {
+    let Some((encoding, name)) = stream_encoding(cfg) else {
+        return open_decompressed(store, file, start);
+    };
+    if start != 0 {
+        let reason = format!(
+            "a file converted from {name} is one chunk; cannot start reading at byte {start}"
+        );
+        return Err(SourceError::new(ErrorKind::Io, &file.path, reason));
+    }
+    let raw = open_decompressed(store, file, 0)?;
+    let replace = Some(cfg.data_invalid_char_replace.as_str()).filter(|r| !r.is_empty());
+    Ok(Box::new(Transcoder::new(
+        raw, encoding, name, replace, &file.path,
+    )))
+}
+
+/// Read options for data values under `cfg`: UTF-8 data is checked value by
+/// value (a file converted while read is UTF-8 already).
+pub(crate) fn data_read_options(read: &ReadOptions, cfg: &MydumperConfig) -> ReadOptions {
+    let mut out = read.clone();
+    if cfg.data_character_set == DataCharset::Binary {
+        return out;
+    }
+    out.invalid_char_replace =
+        Some(cfg.data_invalid_char_replace.clone()).filter(|r| !r.is_empty());
+    match cfg.data_character_set {
+        DataCharset::Binary => {}
+        DataCharset::Utf8mb4 => out.data_charset = SourceCharset::Utf8mb4,
+        DataCharset::Gbk | DataCharset::Gb18030 | DataCharset::Latin1 => {
+            out.data_charset = SourceCharset::Binary
+        }
+    }
+    out
 }

@@ -91,6 +91,10 @@ pub struct ReadOptions {
     /// Character set of data values (Lightning's `data-character-set`,
     /// default `binary`: bytes pass through unchanged).
     pub data_charset: SourceCharset,
+    /// What replaces invalid `utf8mb4` bytes in values; `None` (the default
+    /// here) makes them an error. `open_chunk_in` sets it from
+    /// `mydumper.data-invalid-char-replace` (Lightning's default: U+FFFD).
+    pub invalid_char_replace: Option<String>,
     /// Fields every row must have when the file does not say (no header,
     /// no column list): the table's column count. `None` disables the check.
     pub expected_fields: Option<usize>,
@@ -103,6 +107,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         Self {
             data_charset: SourceCharset::Binary,
+            invalid_char_replace: None,
             expected_fields: None,
             max_row_bytes: 64 << 20,
         }

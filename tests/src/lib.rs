@@ -164,6 +164,18 @@ impl ProcessGuard {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }
 
+    /// Every line the process printed, once it has exited: the reader
+    /// threads are drained first, so no line written just before the exit
+    /// is missed. Before the exit it is [`Self::output`].
+    pub fn final_output(&mut self) -> Vec<String> {
+        if self.try_wait().is_some() {
+            for reader in self.readers.drain(..) {
+                let _ = reader.join();
+            }
+        }
+        self.output()
+    }
+
     /// Waits until a line containing `needle` is printed; returns it.
     pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;
@@ -172,6 +184,9 @@ impl ProcessGuard {
                 return Ok(line);
             }
             if let Some(status) = self.try_wait() {
+                if let Some(line) = self.final_output().into_iter().find(|l| l.contains(needle)) {
+                    return Ok(line);
+                }
                 return Err(format!(
                     "{} exited ({status}) before printing {needle:?}",
                     self.name
@@ -190,6 +205,35 @@ impl ProcessGuard {
     /// The exit status, if the process has ended.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Sends a signal by name (`KILL`, `STOP`, `CONT`, ...) to the process,
+    /// through `kill(1)` as an operator would.
+    pub fn signal(&self, name: &str) -> Result<(), String> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| format!("{} is not running", self.name))?
+            .to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{name}").as_str(), &pid])
+            .status()
+            .map_err(|e| format!("running kill: {e}"))?;
+        if sent.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -{name} {pid} ({}) failed: {sent}", self.name))
+        }
+    }
+
+    /// Kills the process (SIGKILL, a crash: no handler runs), reaps it and
+    /// returns everything it printed.
+    pub fn kill(mut self) -> Vec<String> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.join_readers();
+        self.output()
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the process to exit;

@@ -111,7 +111,7 @@ async fn every_conflicting_row_is_reported_at_its_source_position() {
     let sim = start_sim(&work.path().join("sim")).await;
     let mut cfg = config(None, work.path());
     cfg.mydumper.batch_size = ByteSize::kib(1);
-    cfg.conflict.strategy = "record".into();
+    cfg.conflict.strategy = "record".parse().expect("strategy");
     let summary = import(&sim, &source, cfg, work.path()).await;
     sim.shutdown().await;
     let summary = summary.unwrap_or_else(|e| panic!("import failed: {e}"));

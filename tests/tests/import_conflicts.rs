@@ -50,7 +50,7 @@ fn cfg_for(work: &Path, strategy: &str) -> TaskConfig {
     cfg.tidb.sql_mode = squall_common::config::SQUALL_DEFAULT_SQL_MODE.into();
     cfg.mydumper.csv.header = true;
     cfg.mydumper.batch_size = ByteSize::kib(4);
-    cfg.conflict.strategy = strategy.into();
+    cfg.conflict.strategy = strategy.parse().expect("strategy");
     cfg
 }
 

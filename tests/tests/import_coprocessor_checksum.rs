@@ -119,7 +119,7 @@ async fn coprocessor_checksum_equals_local_and_sees_one_changed_kv() {
     cfg.mydumper.csv.header = true;
     cfg.mydumper.batch_size = ByteSize::kib(8);
     cfg.tikv_importer.region_split_size = ByteSize::kib(16);
-    cfg.conflict.strategy = "replace".into();
+    cfg.conflict.strategy = "replace".parse().expect("strategy");
 
     // The import's own checksum step runs on the coprocessor, under faults.
     let summary = import(&sim, &source, cfg.clone(), work.path())

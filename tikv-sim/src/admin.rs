@@ -10,6 +10,8 @@
 //! | `POST /faults` (body: a fault spec) | add a fault; answers `{"id": N}` |
 //! | `DELETE /faults`, `DELETE /faults/{id}` | remove all faults, or one |
 //! | `GET /versions?start=HEX&end=HEX` | every stored version of raw keys in `[start, end)` |
+//! | `GET /gc` | PD's GC safepoint, service safepoints, GC rounds and versions collected |
+//! | `POST /gc` (optional body `{"safe_point": TS}`) | run a GC round now (default proposal: now - GC life time) |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -110,6 +112,35 @@ async fn versions(
     }
 }
 
+async fn gc_status(State(s): State<AdminState>) -> Response {
+    match crate::gc::status(&s.cluster) {
+        Ok(status) => Json(status).into_response(),
+        Err(e) => sim_error(e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct GcRequest {
+    safe_point: Option<u64>,
+}
+
+async fn gc_round(State(s): State<AdminState>, body: String) -> Response {
+    let req: GcRequest = match body.trim() {
+        "" => GcRequest::default(),
+        text => match serde_json::from_str(text) {
+            Ok(req) => req,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
+        },
+    };
+    let cluster = s.cluster.clone();
+    match tokio::task::spawn_blocking(move || crate::gc::run_round(&cluster, req.safe_point)).await
+    {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(e)) => sim_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
 fn router(state: AdminState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -123,6 +154,7 @@ fn router(state: AdminState) -> Router {
         )
         .route("/faults/{id}", delete(remove_fault))
         .route("/versions", get(versions))
+        .route("/gc", get(gc_status).post(gc_round))
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@ use squall_proto::metapb;
 
 use crate::error::SimError;
 use crate::faults::FaultController;
+use crate::gc::GcState;
 use crate::meta::{self, ClusterRecord, StoreRecord};
 use crate::observe::{RegionInfo, StoreInfo};
 use crate::pd::tso::Tso;
@@ -31,6 +32,11 @@ pub struct Settings {
     pub l0_stall_files: u64,
     /// Staged SSTs older than this are deleted.
     pub staged_ttl: Duration,
+    /// A GC round runs this often (`None`: only when asked).
+    pub gc_interval: Option<Duration>,
+    /// A GC round proposes `now - gc_life_time` as the safepoint (TiDB's
+    /// `tidb_gc_life_time`).
+    pub gc_life_time: Duration,
 }
 
 /// A running scatter, as GetOperator reports it.
@@ -64,6 +70,10 @@ pub struct Cluster {
     pub settings: Settings,
     pub tso: Mutex<Tso>,
     pub cluster_id: u64,
+    /// PD's GC safepoints (see `gc`).
+    pub gc: Mutex<GcState>,
+    /// Held while versions are collected, so rounds do not overlap.
+    pub gc_running: Mutex<()>,
 }
 
 impl Cluster {
@@ -75,6 +85,10 @@ impl Cluster {
         settings: Settings,
     ) -> Result<Self, SimError> {
         let tso = Tso::new(meta::load_tso_limit(&storage)?);
+        let gc = GcState {
+            safe_points: meta::load_gc(&storage)?,
+            ..GcState::default()
+        };
         let cluster_id = state.record.cluster_id;
         Ok(Cluster {
             storage,
@@ -84,6 +98,8 @@ impl Cluster {
             settings,
             tso: Mutex::new(tso),
             cluster_id,
+            gc: Mutex::new(gc),
+            gc_running: Mutex::new(()),
         })
     }
 

@@ -38,6 +38,12 @@ pub struct SimConfig {
     pub l0_stall_files: u64,
     /// Staged SSTs that were never ingested are deleted after this long.
     pub staged_ttl: Duration,
+    /// Run a GC round (TiDB's GC worker, then TiKV's collection) this often;
+    /// `None` (default): only on demand (`SimHandle::run_gc`, `POST /gc`).
+    pub gc_interval: Option<Duration>,
+    /// A round proposes `now - gc_life_time` as the GC safepoint (TiDB's
+    /// `tidb_gc_life_time`, default 10 min); service safepoints hold it back.
+    pub gc_life_time: Duration,
 }
 
 impl SimConfig {
@@ -55,6 +61,8 @@ impl SimConfig {
             import_mode_timeout: Duration::from_secs(600),
             l0_stall_files: 20,
             staged_ttl: Duration::from_secs(3600),
+            gc_interval: None,
+            gc_life_time: Duration::from_secs(600),
         }
     }
 }
@@ -91,6 +99,13 @@ pub struct SimArgs {
     /// How long a scatter operator runs (milliseconds).
     #[arg(long, default_value_t = 300)]
     pub scatter_ms: u64,
+    /// Run a GC round every this many milliseconds (0: only on `POST /gc`).
+    #[arg(long, default_value_t = 0)]
+    pub gc_interval_ms: u64,
+    /// GC keeps versions newer than this many milliseconds (TiDB's
+    /// `tidb_gc_life_time`); service GC safepoints hold it back further.
+    #[arg(long, default_value_t = 600_000)]
+    pub gc_life_time_ms: u64,
 }
 
 impl SimArgs {
@@ -104,6 +119,9 @@ impl SimArgs {
             initial_faults: self.faults,
             advertise_host: self.advertise_host,
             scatter_duration: Duration::from_millis(self.scatter_ms),
+            gc_interval: (self.gc_interval_ms > 0)
+                .then(|| Duration::from_millis(self.gc_interval_ms)),
+            gc_life_time: Duration::from_millis(self.gc_life_time_ms),
             ..SimConfig::new(self.data_dir)
         }
     }

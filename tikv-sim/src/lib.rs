@@ -38,6 +38,12 @@
 //!   re-ingesting it is StaleCommand; L0 write stall in normal mode is
 //!   ServerIsBusy), DuplicateDetect (TiKV's exact reporting rules, batches
 //!   of 4096 pairs).
+//! * **GC.** PD's GC safepoint and service safepoints (`GetGCSafePoint`,
+//!   `UpdateGCSafePoint`, `UpdateServiceGCSafePoint` with PD's rules: TTL,
+//!   expiry, refusal below the minimum, `gc_worker`), and GC rounds as
+//!   TiDB's GC worker runs them (propose `now - life time`, held back by
+//!   service safepoints) followed by TiKV's collection of old versions
+//!   below the GC safepoint; on a timer or on demand ([`gc`]).
 //! * **Errors** as `errorpb.Error` with TiKV's fields and messages:
 //!   NotLeader, EpochNotMatch (with current regions), RegionNotFound,
 //!   KeyNotInRegion, ServerIsBusy, StaleCommand, StoreNotMatch.
@@ -60,7 +66,9 @@
 //!   on one machine: import mode changes nothing but the write-stall check,
 //!   and ingest and read speeds say nothing about a TiKV cluster. Never quote
 //!   sim numbers as TiKV numbers.
-//! * **No transactions**: no Prewrite/Commit, no locks, no GC.
+//! * **No transactions**: no Prewrite/Commit, no locks. GC collects at once
+//!   (no compaction filter lag) and reads below the GC safepoint are not
+//!   refused (TiKV does not refuse them either; TiDB does).
 //!
 //! # Known deviations from TiKV
 //!
@@ -80,6 +88,7 @@ pub mod config;
 mod coprocessor;
 pub mod error;
 pub mod faults;
+pub mod gc;
 mod import;
 pub mod keys;
 mod kv;
@@ -99,6 +108,7 @@ pub use error::SimError;
 pub use faults::{
     ActiveFault, FaultAction, FaultController, FaultError, FaultRule, FaultSpecError, Rpc,
 };
+pub use gc::{GcReport, GcStatus, ServiceSafePoint};
 pub use mvcc::{VersionInfo, WriteKind};
 pub use observe::{PeerInfo, RegionInfo, StoreInfo};
 pub use sim::{start, SimHandle};

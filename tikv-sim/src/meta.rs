@@ -15,6 +15,8 @@ use crate::storage::{Storage, CF_META};
 
 const KEY_CLUSTER: &[u8] = b"cluster";
 const KEY_TSO: &[u8] = b"tso";
+/// PD's GC safepoint and service safepoints (JSON), as PD keeps them in etcd.
+const KEY_GC: &[u8] = b"gc";
 const REGION_PREFIX: &[u8] = b"region/";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,4 +135,30 @@ pub fn save(
         op: "saving cluster metadata",
         source,
     })
+}
+
+/// PD's GC state; a data dir without one starts with none (as a new PD).
+pub fn load_gc(storage: &Storage) -> Result<crate::gc::SafePoints, SimError> {
+    let raw = storage
+        .db()
+        .get_cf(storage.cf(CF_META), KEY_GC)
+        .map_err(|source| SimError::Db {
+            op: "reading the GC safepoints",
+            source,
+        })?;
+    match raw {
+        None => Ok(crate::gc::SafePoints::default()),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("GC safepoints", e)),
+    }
+}
+
+pub fn save_gc(storage: &Storage, gc: &crate::gc::SafePoints) -> Result<(), SimError> {
+    let json = serde_json::to_vec(gc).map_err(|e| corrupt("GC safepoints", e))?;
+    storage
+        .db()
+        .put_cf(storage.cf(CF_META), KEY_GC, json)
+        .map_err(|source| SimError::Db {
+            op: "saving the GC safepoints",
+            source,
+        })
 }

@@ -15,6 +15,7 @@ use crate::cluster::{self, Cluster, Settings};
 use crate::config::SimConfig;
 use crate::error::SimError;
 use crate::faults::{FaultController, Outage};
+use crate::gc::{GcReport, GcStatus};
 use crate::import::staging;
 use crate::keys;
 use crate::mvcc::{KeyRange, MvccReader, VersionInfo};
@@ -90,6 +91,21 @@ impl SimHandle {
     /// bound), newest first within a key.
     pub fn dump_versions(&self, start: &[u8], end: &[u8]) -> Result<Vec<VersionInfo>, SimError> {
         dump_versions(&self.cluster, start, end)
+    }
+
+    /// Runs one GC round now (TiDB's GC worker, then TiKV's collection):
+    /// proposes `proposed` (default `now - gc_life_time`), held back by
+    /// every live service safepoint, as PD and TiDB would.
+    pub async fn run_gc(&self, proposed: Option<u64>) -> Result<GcReport, SimError> {
+        let cluster = self.cluster.clone();
+        tokio::task::spawn_blocking(move || crate::gc::run_round(&cluster, proposed))
+            .await
+            .map_err(|e| SimError::Task(e.to_string()))?
+    }
+
+    /// PD's GC safepoint and service safepoints, and GC counters.
+    pub fn gc_status(&self) -> Result<GcStatus, SimError> {
+        crate::gc::status(&self.cluster)
     }
 
     /// Stops store `id`: its port stops answering, its leaders move to
@@ -224,6 +240,8 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         import_mode_timeout: cfg.import_mode_timeout,
         l0_stall_files: cfg.l0_stall_files,
         staged_ttl: cfg.staged_ttl,
+        gc_interval: cfg.gc_interval,
+        gc_life_time: cfg.gc_life_time,
     };
     let cluster = Arc::new(Cluster::new(
         storage,
@@ -250,6 +268,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
     let background = vec![
         tokio::spawn(run_outages(outage_rx, servers.clone())),
         tokio::spawn(collect_staged_garbage(cluster.clone())),
+        tokio::spawn(crate::gc::run_periodically(cluster.clone())),
     ];
     for rule in &cfg.initial_faults {
         faults.inject(rule.clone())?;

@@ -3,7 +3,9 @@
 //! summary. With several coordinators (a leader and standbys), a call that
 //! cannot reach one, or that a standby declines (503), moves to the next, so
 //! following survives a leader's death. Ctrl-C stops following only; the job
-//! keeps running on the coordinator.
+//! keeps running on the coordinator. A job paused by the operator is said
+//! so (and followed on); a cancelled one ends the command with an error
+//! saying what was written.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use backoff::ExponentialBackoff;
+use squall_common::checkpoint::JobState;
 use squall_coordinator::service::{JobRequest, JobStatus};
 use squall_coordinator::{Phase, ProgressView};
 use tokio_util::sync::CancellationToken;
@@ -48,6 +51,8 @@ pub async fn submit_and_follow(
         f.log_interval,
     ));
     let mut status = first;
+    let mut control = String::from("running");
+    say_control(&status, &mut control, &f.url);
     while status.running {
         tokio::select! {
             _ = shutdown.cancelled() => {
@@ -59,6 +64,7 @@ pub async fn submit_and_follow(
         }
         status = get_status(&coordinators, &id).await?;
         *view.lock().unwrap_or_else(|p| p.into_inner()) = status.progress.view(&status.phase);
+        say_control(&status, &mut control, &f.url);
     }
     if status.verified {
         *view.lock().unwrap_or_else(|p| p.into_inner()) = ProgressView {
@@ -71,7 +77,33 @@ pub async fn submit_and_follow(
     finish(&status, &f.url)
 }
 
+/// Says when the operator paused, resumed or cancelled the job.
+fn say_control(status: &JobStatus, said: &mut String, url: &str) {
+    if status.control == *said {
+        return;
+    }
+    let id = &status.job_id;
+    match status.control.as_str() {
+        "paused" => eprintln!(
+            "job {id} is paused: nothing new starts; `squall job --coordinator {url} resume {id}` lets it go on"
+        ),
+        "running" => eprintln!("job {id} resumed"),
+        "cancelled" => eprintln!("job {id} is being cancelled"),
+        other => eprintln!("job {id}: control {other}"),
+    }
+    *said = status.control.clone();
+}
+
 fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
+    if let Some(JobState::Cancelled { engines_done, rows }) = &status.state {
+        bail!(
+            "job {} was cancelled on the coordinator at {url}: {engines_done} of {} engines done, {rows} rows ingested; \
+             run the same command again to go on from its checkpoints, or `squall job --coordinator {url} destroy {}` to remove them",
+            status.job_id,
+            status.engines.len(),
+            status.job_id
+        );
+    }
     if let Some(summary) = &status.summary {
         println!("{summary}");
     } else if status.verified {

@@ -8,5 +8,6 @@ mod follow;
 pub mod gen_dump;
 pub mod import;
 pub mod job;
+pub mod precheck;
 pub mod sim;
 pub mod worker;

@@ -1,10 +1,12 @@
 //! PD client: finds the PD leader with GetMembers, follows it when it moves,
-//! and wraps the PD calls Squall needs (TSO, regions, stores, scatter).
+//! and wraps the PD calls Squall needs (TSO, regions, stores, scatter, GC
+//! safepoints).
 //!
 //! Every call has a deadline and is retried with backoff; a failed attempt
 //! that points at the connection makes the client look for the leader again
 //! before the next attempt.
 
+mod gc;
 mod regions;
 mod scatter;
 mod stores;
@@ -21,6 +23,7 @@ use crate::error::{ClientError, PdErrorKind};
 use crate::options::ClientOptions;
 use crate::retry::{retry, with_timeout};
 
+pub use gc::ServiceSafePoint;
 pub use regions::SCAN_PAGE;
 pub use scatter::OperatorState;
 pub use stores::service_address;

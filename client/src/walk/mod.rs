@@ -287,6 +287,7 @@ impl<'a> RegionWalk<'a> {
             Some(region) => next::after_failure(&err, region, &work.start, &work.end),
             None => Next::Rescan,
         };
+        crate::observe::retried(&err);
         tracing::warn!(
             what,
             attempt = work.backoff.failures(),

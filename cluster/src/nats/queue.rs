@@ -10,7 +10,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{self, Context};
 use async_trait::async_trait;
 use futures::StreamExt as _;
-use squall_common::queue::{Delivery, Published, QueueError, TaskMessage, TaskQueue};
+use squall_common::queue::{Delivery, Published, QueueDepth, QueueError, TaskMessage, TaskQueue};
 use tokio::time::Instant;
 
 use super::delivery::NatsDelivery;
@@ -70,6 +70,24 @@ impl NatsTaskQueue {
     /// failure (in the checkpoint store) before it lets go of the delivery.
     pub fn is_last_delivery(&self, delivery: &Delivery) -> bool {
         delivery.delivered >= self.max_deliver()
+    }
+
+    /// Deliveries the shared consumer has made so far, redeliveries
+    /// included (its consumer sequence; kept in the server's store, so a
+    /// restarted nats-server goes on counting). For tests and reports.
+    pub async fn deliveries(&self) -> Result<u64, QueueError> {
+        let call = self.call("consumer info", "-", self.inner.opts.retry_for);
+        let info = call
+            .run_queue_op(|| async {
+                require_connected(&self.inner.client)?;
+                self.inner
+                    .consumer
+                    .get_info()
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))
+            })
+            .await?;
+        Ok(info.delivered.consumer_sequence)
     }
 
     fn call<'a>(&'a self, op: &'static str, task: &'a str, budget: Duration) -> Call<'a> {
@@ -211,5 +229,26 @@ impl TaskQueue for NatsTaskQueue {
 
     fn ack_wait(&self) -> Duration {
         self.inner.opts.ack_wait
+    }
+
+    /// From the shared consumer's info: `num_pending` (not yet delivered)
+    /// and `num_ack_pending` (delivered, not acked). One request, retried
+    /// like any call but only for one request timeout: a scrape must not hang.
+    async fn depth(&self) -> Result<Option<QueueDepth>, QueueError> {
+        let call = self.call("consumer info", "-", self.inner.opts.request_timeout);
+        let info = call
+            .run_queue_op(|| async {
+                require_connected(&self.inner.client)?;
+                self.inner
+                    .consumer
+                    .get_info()
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))
+            })
+            .await?;
+        Ok(Some(QueueDepth {
+            pending: info.num_pending,
+            in_flight: u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX),
+        }))
     }
 }

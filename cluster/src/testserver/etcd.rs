@@ -77,6 +77,25 @@ impl EtcdServer {
         Ok(())
     }
 
+    /// A crash and a restart: kills the server (SIGKILL), leaves it down for
+    /// `outage` (the clients' view of a server that is away), then starts it
+    /// on the same port(s) and data dir and waits until it serves again.
+    /// Returns how long the server was unreachable, start-up included.
+    pub fn restart(&mut self, outage: Duration) -> io::Result<Duration> {
+        let down = Instant::now();
+        self.stop()?;
+        std::thread::sleep(outage);
+        self.start_again()?;
+        Ok(down.elapsed())
+    }
+
+    /// Whether the process is running (not stopped, not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     /// (Re)starts etcd on the same ports and data dir and waits until it
     /// serves. A running server is stopped first.
     pub fn start_again(&mut self) -> io::Result<()> {

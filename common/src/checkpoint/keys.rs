@@ -7,8 +7,18 @@ pub fn jobs_prefix() -> String {
     format!("{ROOT}/")
 }
 
+/// Every record of one job (job, tables, engines, control, config, ...).
+pub fn job_prefix(job_id: &str) -> String {
+    format!("{ROOT}/{job_id}/")
+}
+
 pub fn job(job_id: &str) -> String {
     format!("{ROOT}/{job_id}/job")
+}
+
+/// The operator's pause / resume / cancel of the job (`control::JobControl`).
+pub fn control(job_id: &str) -> String {
+    format!("{ROOT}/{job_id}/control")
 }
 
 pub fn tables_prefix(job_id: &str) -> String {
@@ -42,6 +52,8 @@ mod tests {
         assert!(table("j1", 42).starts_with(&tables_prefix("j1")));
         assert!(!table("j1", 42).starts_with(&engines_prefix("j1")));
         assert!(job("j1").starts_with(&jobs_prefix()));
+        assert!(control("j1").starts_with(&job_prefix("j1")));
+        assert!(!job("j10").starts_with(&job_prefix("j1")));
         // Numeric order equals key order.
         assert!(engine("j", 9, 10) < engine("j", 10, 0));
         assert!(engine("j", 10, 9) < engine("j", 10, 10));

@@ -5,11 +5,13 @@
 //!   and compare-and-swap that maps 1:1 onto etcd's KV and Txn API.
 //! * [`local`]: [`LocalCheckpointStore`], one file per key, crash safe.
 //! * [`records`]: the job, table and engine records and their state machines.
+//! * [`control`]: the operator's pause / resume / cancel of a job.
 //! * [`keys`]: where each record lives.
 //! * [`typed`]: JSON encoding, version checks and a read-modify-CAS loop.
 //! * `testsuite` (tests and the `testsuite` feature): the contract every store
 //!   implementation must pass, stamped out by [`checkpoint_store_test_suite!`].
 
+pub mod control;
 mod int_keyed;
 pub mod keys;
 mod local;
@@ -20,6 +22,7 @@ pub mod typed;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
+pub use control::{Control, ControlAction, JobControl};
 pub use local::LocalCheckpointStore;
 pub use records::{
     ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint, JobState,

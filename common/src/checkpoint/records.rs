@@ -60,6 +60,26 @@ pub enum JobState {
     Failed {
         reason: String,
     },
+    /// The operator cancelled the job (see `control`); what was written
+    /// stays in TiKV and in the checkpoints. Submitting the job again goes
+    /// on from there.
+    #[serde(rename_all = "kebab-case")]
+    Cancelled {
+        /// Engines encoded and ingested when the job stopped.
+        engines_done: u64,
+        /// Rows those engines ingested.
+        rows: u64,
+    },
+}
+
+impl JobState {
+    /// Nothing more happens to the job unless it is submitted again.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            Self::Verified | Self::Failed { .. } | Self::Cancelled { .. }
+        )
+    }
 }
 
 /// Totals stored with a finished job (the printed summary).
@@ -114,6 +134,10 @@ pub struct PartitionRecord {
     pub expr: String,
     /// `(name, physical table ID)` in declaration order.
     pub partitions: Vec<(String, i64)>,
+    /// The parsed scheme the worker routes rows with (absent in records
+    /// written before Squall routed RANGE/LIST/KEY partitions).
+    #[serde(default)]
+    pub scheme: Option<crate::schema::PartitionScheme>,
 }
 
 impl TableCheckpoint {

@@ -1,16 +1,26 @@
 //! The task configuration: a TOML file in TiDB Lightning's layout (so a
-//! Lightning `tidb-lightning.toml` mostly works as is), overridden by CLI
-//! flags and environment variables. Unknown keys are errors that name the key.
+//! Lightning `tidb-lightning.toml` loads as is), overridden by CLI flags and
+//! environment variables. Every key of Lightning's reference is known: it
+//! acts, acts differently, is accepted with a warning, or is refused with a
+//! reason ([`keys`], docs/lightning-config.md). Unknown keys are errors that
+//! name the key; all of a file's problems are reported together ([`check`]).
 
 mod bytesize;
+pub mod check;
+mod enums;
+pub mod keys;
 mod mydumper;
 mod sections;
+mod validate;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 pub use bytesize::ByteSize;
+pub use check::{check_toml, ConfigProblem, ConfigReport};
+pub use enums::{Backend, CheckpointDriver, ConflictStrategy, DataCharset, PostOpLevel};
 pub use mydumper::{CsvConfig, FileRule, MydumperConfig, NullMarkers};
 pub use sections::{
     CheckpointConfig, ConflictConfig, ImporterConfig, LightningConfig, PostRestoreConfig,
@@ -26,8 +36,37 @@ pub enum ConfigError {
     },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("invalid config: `{key}`: {reason}")]
-    Invalid { key: &'static str, reason: String },
+    /// Every problem found, each naming its key (and line, column when known).
+    #[error("{}", Problems(.origin, .problems))]
+    Invalid {
+        /// The file (or what the text came from); empty when unknown.
+        origin: String,
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+/// Formats a list of problems: one line, or one per problem when several.
+struct Problems<'a>(&'a String, &'a Vec<ConfigProblem>);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (origin, problems) = (self.0, self.1);
+        let head = if origin.is_empty() {
+            "invalid config".to_string()
+        } else {
+            format!("invalid config {origin}")
+        };
+        match problems.as_slice() {
+            [one] => write!(f, "{head}: {one}"),
+            many => {
+                write!(f, "{head}: {} problems:", many.len())?;
+                for p in many {
+                    write!(f, "\n  {p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -44,12 +83,24 @@ pub struct TaskConfig {
 }
 
 impl TaskConfig {
-    /// Parses TOML text; `origin` names the file in errors.
+    /// Parses TOML text; `origin` names the file in errors. Every unknown
+    /// key, refused key and badly typed value is in the one error; keys
+    /// accepted without effect are logged as warnings, each by name.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let report = check_toml(text).map_err(|message| ConfigError::Parse {
             path: origin.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
-        })
+            message,
+        })?;
+        for w in &report.warnings {
+            tracing::warn!(config = %origin.display(), "{w}");
+        }
+        if !report.errors.is_empty() {
+            return Err(ConfigError::Invalid {
+                origin: origin.display().to_string(),
+                problems: report.errors,
+            });
+        }
+        Ok(report.config)
     }
 
     /// Reads and parses a config file (no validation: apply overrides first).
@@ -61,100 +112,32 @@ impl TaskConfig {
         Self::from_toml(&text, path)
     }
 
-    /// Checks values that parse but make no sense; errors name the key.
+    /// Checks values that parse but make no sense (zero concurrencies and
+    /// sizes, bad patterns, clashing CSV marks); the error lists them all.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        fn bad(key: &'static str, reason: impl Into<String>) -> Result<(), ConfigError> {
-            Err(ConfigError::Invalid {
+        let problems: Vec<ConfigProblem> = self
+            .problems()
+            .into_iter()
+            .map(|(key, message)| ConfigProblem {
                 key,
-                reason: reason.into(),
+                line: None,
+                column: None,
+                message,
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                origin: String::new(),
+                problems,
             })
         }
-        if self.tikv_importer.backend != "local" {
-            return bad(
-                "tikv-importer.backend",
-                format!(
-                    "{:?} is not supported: Squall only does physical import (`local`)",
-                    self.tikv_importer.backend
-                ),
-            );
-        }
-        if !matches!(
-            self.conflict.strategy.as_str(),
-            "error" | "record" | "none" | "remove" | "replace"
-        ) {
-            return bad(
-                "conflict.strategy",
-                format!(
-                    "{:?}: expected error, record, none, remove or replace",
-                    self.conflict.strategy
-                ),
-            );
-        }
-        if !matches!(
-            self.post_restore.checksum.as_str(),
-            "required" | "optional" | "off" | "true" | "false"
-        ) {
-            return bad(
-                "post-restore.checksum",
-                format!(
-                    "{:?}: expected required, optional or off",
-                    self.post_restore.checksum
-                ),
-            );
-        }
-        if !matches!(self.checkpoint.driver.as_str(), "file" | "etcd") {
-            return bad(
-                "checkpoint.driver",
-                format!("{:?}: expected file or etcd", self.checkpoint.driver),
-            );
-        }
-        let csv = &self.mydumper.csv;
-        if csv.separator.is_empty() {
-            return bad("mydumper.csv.separator", "must not be empty");
-        }
-        if !csv.delimiter.is_empty() && csv.separator.starts_with(&csv.delimiter) {
-            return bad("mydumper.csv.delimiter", "must differ from the separator");
-        }
-        if self.tikv_importer.region_split_size.0 == 0 {
-            return bad("tikv-importer.region-split-size", "must be positive");
-        }
-        if self.tikv_importer.send_kv_pairs == 0 || self.tikv_importer.send_kv_size.0 == 0 {
-            return bad(
-                "tikv-importer.send-kv-size",
-                "send-kv-pairs and send-kv-size must be positive",
-            );
-        }
-        if self.tikv_importer.range_concurrency == 0 {
-            return bad("tikv-importer.range-concurrency", "must be at least 1");
-        }
-        if self.tidb.distsql_scan_concurrency == 0 {
-            return bad("tidb.distsql-scan-concurrency", "must be at least 1");
-        }
-        if self.mydumper.batch_size.0 == 0 || self.mydumper.max_region_size.0 == 0 {
-            return bad(
-                "mydumper.batch-size",
-                "engine and chunk sizes must be positive",
-            );
-        }
-        for rule in &self.mydumper.files {
-            if rule.pattern.is_empty() == rule.path.is_empty() {
-                return bad(
-                    "mydumper.files",
-                    "each rule needs exactly one of `pattern` and `path`",
-                );
-            }
-            if !rule.pattern.is_empty() {
-                if let Err(e) = regex::Regex::new(&rule.pattern) {
-                    return bad("mydumper.files.pattern", format!("{:?}: {e}", rule.pattern));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Whether a `post-restore.checksum` mismatch fails the job.
     pub fn checksum_required(&self) -> bool {
-        matches!(self.post_restore.checksum.as_str(), "required" | "true")
+        self.post_restore.checksum == PostOpLevel::Required
     }
 }
 
@@ -183,14 +166,17 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_key() {
-        let cfg = TaskConfig::from_toml("[conflict]\nstrategy = \"smash\"\n", Path::new("c.toml"))
-            .expect("parses");
-        let msg = cfg.validate().expect_err("invalid").to_string();
+        let msg = TaskConfig::from_toml("[conflict]\nstrategy = \"smash\"\n", Path::new("c.toml"))
+            .expect_err("a typo fails at load")
+            .to_string();
         assert!(msg.contains("conflict.strategy"), "{msg}");
-        let cfg =
+        assert!(msg.contains("line 2"), "{msg}");
+        let msg =
             TaskConfig::from_toml("[tikv-importer]\nbackend = \"tidb\"\n", Path::new("c.toml"))
-                .expect("parses");
-        assert!(cfg.validate().is_err());
+                .expect_err("refused")
+                .to_string();
+        assert!(msg.contains("tikv-importer.backend"), "{msg}");
+        assert!(msg.contains("physical"), "{msg}");
         let cfg = TaskConfig::from_toml(
             "[tikv-importer]\nsend-kv-size = \"0\"\n",
             Path::new("c.toml"),
@@ -205,5 +191,18 @@ mod tests {
         .expect("parses");
         assert_eq!(cfg.tikv_importer.send_kv_size.as_u64(), 256 << 10);
         assert!(cfg.validate().is_ok());
+    }
+
+    #[test]
+    fn written_config_reloads_unchanged() {
+        let mut cfg = TaskConfig::default();
+        cfg.conflict.strategy = ConflictStrategy::Replace;
+        cfg.post_restore.checksum = PostOpLevel::Optional;
+        cfg.checkpoint.driver = CheckpointDriver::Etcd;
+        cfg.mydumper.data_character_set = DataCharset::Gbk;
+        cfg.lightning.max_error = 7;
+        let text = toml::to_string(&cfg).expect("serializes");
+        let back = TaskConfig::from_toml(&text, Path::new("w.toml")).expect("reloads");
+        assert_eq!(back, cfg);
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::enums::DataCharset;
 use super::ByteSize;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,8 +17,16 @@ pub struct MydumperConfig {
     /// Source bytes per engine: the unit of work one worker sorts and ingests. Default 4GiB
     /// (Lightning calls this `batch-size` and defaults to 100GiB).
     pub batch_size: ByteSize,
-    /// `auto`, `utf8mb4`, `binary`, `latin1`, `gbk`, `gb18030`. Default `auto` (UTF-8, else GB18030).
+    /// Character set of the schema files: `auto`, `utf8mb4`, `binary`, `latin1`,
+    /// `gbk`, `gb18030`. Default `auto` (UTF-8, else GB18030).
     pub character_set: String,
+    /// Character set of the data files (CSV, SQL), converted to UTF-8 while
+    /// reading. Default `binary`: bytes pass through (as Lightning).
+    pub data_character_set: DataCharset,
+    /// What replaces bytes that are invalid in `data-character-set`. Default
+    /// U+FFFD (as Lightning); empty makes them an error naming the file,
+    /// the byte offset and the bytes.
+    pub data_invalid_char_replace: String,
     /// Promise that CSV fields hold no terminators, so files may be split without a quote-aware scan.
     /// Default false.
     pub strict_format: bool,
@@ -40,6 +49,8 @@ impl Default for MydumperConfig {
             max_region_size: ByteSize::mib(256),
             batch_size: ByteSize::gib(4),
             character_set: "auto".into(),
+            data_character_set: DataCharset::Binary,
+            data_invalid_char_replace: "\u{FFFD}".into(),
             strict_format: false,
             case_sensitive: false,
             default_file_rules: true,

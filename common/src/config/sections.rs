@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::enums::{Backend, CheckpointDriver, ConflictStrategy, PostOpLevel};
 use super::ByteSize;
 
 /// `[lightning]`: process-wide knobs.
@@ -15,11 +16,8 @@ pub struct LightningConfig {
     pub index_concurrency: usize,
     /// Encoding threads per engine. Default: number of CPUs.
     pub region_concurrency: usize,
-    /// Log level (`debug`, `info`, `warn`, `warning`, `error`). Default `info`.
-    pub level: String,
-    /// Log file; empty = stderr. Default empty.
-    pub file: String,
-    /// Run pre-checks before importing. Accepted for Lightning compatibility. Default true.
+    /// Run the prechecks (`squall precheck` runs them alone) before importing,
+    /// and refuse to start when one fails. Default true (as Lightning).
     pub check_requirements: bool,
     /// Rows with conversion errors that may be skipped and recorded before the job
     /// aborts. Syntax errors always abort. Default 0 (as Lightning).
@@ -32,8 +30,6 @@ impl Default for LightningConfig {
             table_concurrency: 6,
             index_concurrency: 2,
             region_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            level: "info".into(),
-            file: String::new(),
             check_requirements: true,
             max_error: 0,
         }
@@ -45,7 +41,7 @@ impl Default for LightningConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct ImporterConfig {
     /// Only `local` (physical import) exists in Squall. Default `local`.
-    pub backend: String,
+    pub backend: Backend,
     /// Directory for local sorted engines. Default `<tmp>/squall-sorted-kv`.
     pub sorted_kv_dir: String,
     /// Regions written and ingested at once per engine. Default 16.
@@ -64,14 +60,20 @@ pub struct ImporterConfig {
     pub region_split_keys: u64,
     /// Memory for one engine's sort buffer before it is flushed as a sorted run. Default 128MiB.
     pub local_writer_mem_cache_size: ByteSize,
-    /// Deprecated Lightning option; use `[conflict] strategy`. Default empty.
-    pub duplicate_resolution: String,
+    /// Most bytes the local engines of one worker process may hold on disk
+    /// (Lightning's name). When an engine's sorted runs reach it, the worker
+    /// ingests what is sorted so far and goes on with an empty engine, instead
+    /// of filling the disk. Default 0: no quota.
+    pub disk_quota: ByteSize,
+    /// Import into tables that already hold rows (Lightning's name): the
+    /// "target tables are empty" precheck is skipped. Default false.
+    pub incremental_import: bool,
 }
 
 impl Default for ImporterConfig {
     fn default() -> Self {
         Self {
-            backend: "local".into(),
+            backend: Backend::Local,
             sorted_kv_dir: std::env::temp_dir()
                 .join("squall-sorted-kv")
                 .to_string_lossy()
@@ -82,7 +84,8 @@ impl Default for ImporterConfig {
             region_split_size: ByteSize::mib(96),
             region_split_keys: 1_280_000,
             local_writer_mem_cache_size: ByteSize::mib(128),
-            duplicate_resolution: String::new(),
+            disk_quota: ByteSize(0),
+            incremental_import: false,
         }
     }
 }
@@ -132,7 +135,7 @@ pub struct CheckpointConfig {
     /// Keep checkpoints so an interrupted job resumes. Default true.
     pub enable: bool,
     /// `file` (embedded mode) or `etcd` (distributed mode). Default `file`.
-    pub driver: String,
+    pub driver: CheckpointDriver,
     /// Where: a directory for `file`, endpoints for `etcd`. Default: `<output>/checkpoint`.
     pub dsn: String,
 }
@@ -141,7 +144,7 @@ impl Default for CheckpointConfig {
     fn default() -> Self {
         Self {
             enable: true,
-            driver: "file".into(),
+            driver: CheckpointDriver::File,
             dsn: String::new(),
         }
     }
@@ -152,16 +155,13 @@ impl Default for CheckpointConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct PostRestoreConfig {
     /// `required` (mismatch fails the job), `optional` (mismatch warns) or `off`. Default `required`.
-    pub checksum: String,
-    /// Accepted for Lightning compatibility; Squall does not run ANALYZE. Default `off`.
-    pub analyze: String,
+    pub checksum: PostOpLevel,
 }
 
 impl Default for PostRestoreConfig {
     fn default() -> Self {
         Self {
-            checksum: "required".into(),
-            analyze: "off".into(),
+            checksum: PostOpLevel::Required,
         }
     }
 }
@@ -170,8 +170,9 @@ impl Default for PostRestoreConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct ConflictConfig {
-    /// `error`, `record` (alias `none`), `remove` or `replace`. Default `error`.
-    pub strategy: String,
+    /// `error`, `record` (aliases `none` and Lightning's `""`), `remove` or
+    /// `replace`. Default `error`.
+    pub strategy: ConflictStrategy,
     /// Stop the job once more conflicting rows than this are found (0 = no limit). Default 0.
     pub threshold: u64,
 }
@@ -179,7 +180,7 @@ pub struct ConflictConfig {
 impl Default for ConflictConfig {
     fn default() -> Self {
         Self {
-            strategy: "error".into(),
+            strategy: ConflictStrategy::Error,
             threshold: 0,
         }
     }
@@ -206,6 +207,12 @@ pub struct SquallConfig {
     /// has a batch of duplicates or reaches the region's end), in seconds.
     /// Default 300.
     pub stream_idle_timeout_secs: u64,
+    /// TTL of the job's PD service GC safepoint, in seconds: it keeps the
+    /// versions the job reads from TiKV's GC and is renewed every third of
+    /// this while the job runs, removed when it ends. A killed job holds GC
+    /// back at most this long. 0 registers none (only when GC is disabled on
+    /// the cluster, or you hold your own safepoint). Default 600 (Lightning's).
+    pub gc_safepoint_ttl_secs: u64,
 }
 
 impl Default for SquallConfig {
@@ -218,6 +225,7 @@ impl Default for SquallConfig {
             rpc_timeout_secs: 30,
             max_retries: 10,
             stream_idle_timeout_secs: 300,
+            gc_safepoint_ttl_secs: 600,
         }
     }
 }

@@ -14,7 +14,9 @@ mod seam;
 pub mod testsuite;
 
 pub use in_process::InProcessQueue;
-pub use seam::{Delivery, DeliveryHandle, Published, QueueError, TaskMessage, TaskQueue};
+pub use seam::{
+    Delivery, DeliveryHandle, Published, QueueDepth, QueueError, TaskMessage, TaskQueue,
+};
 
 /// The queue as the rest of Squall holds it.
 pub type SharedTaskQueue = std::sync::Arc<dyn TaskQueue>;

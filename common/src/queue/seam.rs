@@ -66,6 +66,21 @@ pub trait TaskQueue: Send + Sync + 'static {
     /// How long a delivery may go without `ack`/`in_progress` before it is
     /// delivered again. Consumers heartbeat well within it.
     fn ack_wait(&self) -> Duration;
+
+    /// How many tasks wait and how many are in flight, for metrics; `None`
+    /// from a queue that cannot tell.
+    async fn depth(&self) -> Result<Option<QueueDepth>, QueueError> {
+        Ok(None)
+    }
+}
+
+/// What [`TaskQueue::depth`] reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Tasks not yet delivered (or handed back and due again).
+    pub pending: u64,
+    /// Tasks delivered and not yet acked.
+    pub in_flight: u64,
 }
 
 /// The acknowledgement side of one delivery, implemented per queue.

@@ -178,9 +178,12 @@ pub struct ColumnInfo {
     pub auto_increment: bool,
     /// `AUTO_RANDOM(shard_bits)` on a bigint primary key.
     pub auto_random_bits: Option<u32>,
-    /// Expression text of a generated column; Squall refuses to import into
-    /// tables that have one, as it cannot evaluate the expression.
+    /// Expression text of a generated column (`AS (expr)`), as written.
     pub generated: Option<String>,
+    /// `STORED` (kept in the row) rather than `VIRTUAL` (computed on read,
+    /// left out of the row, present in indexes that use it).
+    #[serde(default)]
+    pub generated_stored: bool,
     pub comment: String,
 }
 
@@ -195,6 +198,7 @@ impl ColumnInfo {
             auto_increment: false,
             auto_random_bits: None,
             generated: None,
+            generated_stored: false,
             comment: String::new(),
         }
     }

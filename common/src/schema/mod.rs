@@ -3,7 +3,9 @@
 //! rows and indexes are laid out as key/value pairs.
 
 mod column;
+mod partition;
 mod table;
 
 pub use column::{Charset, ColumnDefault, ColumnInfo, FieldType, MysqlType};
+pub use partition::{PartitionBound, PartitionExpr, PartitionMethod, PartitionScheme};
 pub use table::{DatabaseInfo, HandleKind, IndexColumn, IndexInfo, TableInfo};

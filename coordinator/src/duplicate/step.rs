@@ -90,7 +90,7 @@ impl DuplicateStep for GlobalDuplicates {
         cx: &DuplicateContext<'_>,
     ) -> Result<DuplicateOutcome, CoordinatorError> {
         let table = &cx.table.table;
-        let strategy = ConflictStrategy::parse(&cx.cfg.conflict.strategy)
+        let strategy = ConflictStrategy::parse(cx.cfg.conflict.strategy.as_str())
             .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
         let (engines, recorded) = self.engines(&cx.job.job_id, table.id).await?;
         // Without the source, conflicting rows keep the positions engines recorded.

@@ -76,6 +76,7 @@ fn table_checkpoint(parsed: ParsedTable, engines: &[PlannedEngine]) -> TableChec
         kind: p.kind,
         expr: p.expr,
         partitions: p.partitions.into_iter().map(|s| (s.name, s.id)).collect(),
+        scheme: p.scheme,
     });
     TableCheckpoint {
         version: RECORD_VERSION,

@@ -1,7 +1,9 @@
 //! Post-processing, per table (several at once) and idempotent: merge engine
 //! results, run the duplicate step, then compare the expected checksum with
 //! TiKV's. The table's state is the last step that finished; a rerun starts
-//! at the step after it.
+//! at the step after it. Each step starts only once the job's control
+//! lets it ([`Gate::pass`]): a paused job finishes the steps under way and
+//! starts no other.
 
 use futures::{stream, StreamExt};
 use squall_client::ImportClient;
@@ -12,6 +14,7 @@ use squall_common::checkpoint::{
 };
 use squall_common::TaskConfig;
 
+use super::control::Gate;
 use super::duplicates::{DuplicateContext, DuplicateStep};
 use super::summary::TableSummary;
 use crate::checksum::remote_checksum;
@@ -24,6 +27,7 @@ pub struct PostContext<'a> {
     pub job: &'a JobCheckpoint,
     pub duplicates: &'a dyn DuplicateStep,
     pub output_dir: &'a std::path::Path,
+    pub gate: &'a Gate,
 }
 
 /// Runs post-processing for every table; returns one summary per table and
@@ -68,11 +72,17 @@ async fn process_table(cx: &PostContext<'_>, t: Stored<TableCheckpoint>) -> Tabl
     let mut table = t.record;
     let mut checksum_ms = 0;
     while let Some(step) = table.state.next_step() {
-        let started = std::time::Instant::now();
-        let done = run_step(cx, &table, step).await;
-        if step == TableStep::Checksum {
-            checksum_ms = started.elapsed().as_millis() as u64;
-        }
+        let done = match cx.gate.pass().await {
+            Ok(_) => {
+                let started = std::time::Instant::now();
+                let done = run_step(cx, &table, step).await;
+                if step == TableStep::Checksum {
+                    checksum_ms = started.elapsed().as_millis() as u64;
+                }
+                done
+            }
+            Err(e) => Err(e),
+        };
         match done {
             Ok(StepDone { totals, remote }) => {
                 table = set(cx, &key, |r| {

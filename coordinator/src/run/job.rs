@@ -1,10 +1,12 @@
 //! The job record: created on the first run, found again by every rerun
 //! (same source, same cluster), checked against the current config.
 
+use std::time::Duration;
+
 use squall_client::PdClient;
 use squall_common::checkpoint::{
-    keys, typed, Decision, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
-    SharedCheckpointStore, Stored, Swap, RECORD_VERSION,
+    control, keys, typed, ControlAction, Decision, EngineCheckpoint, EngineState, JobCheckpoint,
+    JobState, SharedCheckpointStore, Stored, Swap, RECORD_VERSION,
 };
 
 use crate::error::CoordinatorError;
@@ -116,4 +118,69 @@ pub async fn reopen_failed(
         );
     }
     Ok(())
+}
+
+/// A run someone asked for (a submission, `squall import`): a paused or
+/// cancelled job goes on ([`ControlAction::Restart`]; a running one is left
+/// as it is, nothing written).
+pub async fn lift_control(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+) -> Result<(), CoordinatorError> {
+    let before = control::read(store.as_ref(), job_id).await?;
+    if !before.control.holds() {
+        return Ok(());
+    }
+    match control::change(
+        store.as_ref(),
+        job_id,
+        ControlAction::Restart,
+        now_unix_ms(),
+    )
+    .await?
+    {
+        Ok(now) => {
+            tracing::info!(job = job_id, was = %before.control, generation = now.generation, "job submitted again: it goes on from its checkpoints")
+        }
+        // Restart applies from every control; kept for exhaustiveness.
+        Err(refused) => tracing::warn!(job = job_id, %refused, "job control not changed"),
+    }
+    Ok(())
+}
+
+/// How long a cancelled job waits for the workers to let go of its engines
+/// (they look at the control twice a second), so the job ends with no
+/// engine shown running. A dead worker's engine stays `Running` until its
+/// task comes back from the queue and is withdrawn.
+const LET_GO_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits (at most [`LET_GO_WAIT`]) until no engine of the job is `Running`.
+pub async fn wait_let_go(store: &SharedCheckpointStore, job_id: &str) {
+    let deadline = tokio::time::Instant::now() + LET_GO_WAIT;
+    loop {
+        let engines: Result<Vec<Stored<EngineCheckpoint>>, _> =
+            typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await;
+        let running = match engines {
+            Ok(all) => all
+                .iter()
+                .filter(|e| matches!(e.record.state, EngineState::Running { .. }))
+                .count(),
+            Err(e) => {
+                tracing::warn!(job = job_id, error = %e, "cannot read the engine records");
+                return;
+            }
+        };
+        if running == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                job = job_id,
+                engines = running,
+                "cancelled, but engines are still held by workers that do not answer; their tasks are withdrawn when the queue hands them out again"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

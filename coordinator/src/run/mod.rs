@@ -14,7 +14,13 @@
 //! Stopping (`shutdown`) or killing the process at any point leaves a
 //! checkpoint from which a rerun continues: finished engines are kept, the
 //! others are redone at their stored commit ts with their stored row IDs.
+//!
+//! The operator's pause, resume and cancel (`checkpoint::control`) are
+//! obeyed through one [`control::Gate`], passed before each step: paused,
+//! nothing new starts and TiKV is in normal mode; cancelled, the runner
+//! stops as if interrupted and ends the job `Cancelled`.
 
+mod control;
 mod duplicates;
 mod engines;
 mod finish;
@@ -28,11 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use squall_client::{
-    ClientOptions, ImportClient, ImportModeKeeper, PdClient, DEFAULT_RENEW_INTERVAL,
-};
+use squall_client::{ClientOptions, ImportClient, PdClient};
 use squall_common::checkpoint::{
-    EngineState, JobState, JobSummaryRecord, LocalCheckpointStore, SharedCheckpointStore,
+    keys, typed, EngineCheckpoint, EngineState, JobState, JobSummaryRecord, LocalCheckpointStore,
+    SharedCheckpointStore, Stored,
 };
 use squall_common::TaskConfig;
 use squall_source::storage::{is_remote, redacted};
@@ -49,7 +54,8 @@ use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
 use crate::job_id::{config_hash, job_id};
 use crate::plan::{build_plan, load_plan, persist_plan, StoredPlan};
-use engines::MessageIds;
+use control::Gate;
+use engines::{MessageIds, Publisher};
 use finish::{post_process, PostContext};
 use observe::EngineObserver;
 use workers::EmbeddedWorkers;
@@ -68,6 +74,11 @@ pub struct ImportOptions {
     pub duplicates: Option<Arc<dyn DuplicateStep>>,
     /// Embedded (default) or a cluster's store and queue.
     pub workers: Workers,
+    /// Someone asked for this run (`squall import`, a submission): a
+    /// paused or cancelled job goes on. `false` when a coordinator resumes
+    /// the jobs it finds in the store: a cancelled job stays cancelled, a
+    /// paused one paused.
+    pub restart: bool,
 }
 
 impl ImportOptions {
@@ -86,6 +97,7 @@ impl ImportOptions {
             client,
             duplicates: None,
             workers: Workers::Embedded,
+            restart: true,
         }
     }
 
@@ -143,10 +155,41 @@ pub async fn run_import(
         config_hash: &hash,
         checkpoint_dir: &checkpoint_dir,
     };
+    // Before the job record exists: a failed precheck leaves no checkpoint.
+    tokio::select! {
+        checked = crate::precheck::before_job(
+            &opts.cfg,
+            &opts.pd_addrs,
+            &opts.client,
+            &store,
+            &id,
+            matches!(opts.workers, Workers::Embedded),
+        ) => checked?,
+        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+    }
     let job = job::open_job(&store, &identity, &pd).await?.record;
     if job.state == JobState::Verified {
         return stored_summary(&store, &job, &opts.output_dir, started).await;
     }
+    if opts.restart {
+        job::lift_control(&store, &id).await?;
+    } else if let JobState::Cancelled { engines_done, rows } = job.state {
+        let engines = load_plan(&store, &id).await?.engines.len() as u64;
+        return Err(CoordinatorError::Cancelled {
+            job_id: id,
+            engines_done,
+            engines,
+            rows,
+        });
+    }
+    // Keeps the job's versions from TiKV's GC until `finish` below (or drop).
+    let gc_safepoint = crate::gc_safepoint::GcSafepointKeeper::start(
+        &pd,
+        &id,
+        job.start_ts,
+        Duration::from_secs(opts.cfg.squall.gc_safepoint_ttl_secs),
+    )
+    .await?;
     job::reopen_failed(&store, &id).await?;
     if let Workers::Cluster(_) = &opts.workers {
         store_job_config(&store, &id, &opts).await?;
@@ -169,10 +212,16 @@ pub async fn run_import(
     let plan = load_plan(&store, &id).await?;
     report_totals(&progress, &plan);
 
-    let keeper = ImportModeKeeper::start(client.clone(), DEFAULT_RENEW_INTERVAL).await?;
-    let result = import_and_verify(&opts, &store, &client, &job, &plan, &progress, &shutdown).await;
-    if let Err(e) = keeper.finish().await {
-        tracing::warn!(error = %e, "could not switch TiKV back to normal mode; it reverts by itself after its import-mode timeout");
+    // TiKV is in import mode while the gate lets the job go on.
+    let gate = Gate::open(&store, &id, &client, &progress, &shutdown).await?;
+    let result = import_and_verify(&opts, &store, &client, &job, &plan, &progress, &gate).await;
+    let cancelled = gate.is_cancelled();
+    if cancelled {
+        job::wait_let_go(&store, &id).await;
+    }
+    gate.close().await;
+    if let Some(Err(e)) = finish_gc_safepoint(gc_safepoint).await {
+        tracing::warn!(error = %e, "could not remove the job's service GC safepoint; PD drops it when its TTL ends");
     }
     let (tables, engines_elapsed, outcome) = result;
     let summary = ImportSummary {
@@ -192,6 +241,9 @@ pub async fn run_import(
             finish_job(&store, &id, state, &summary).await?;
             progress.set_phase(Phase::Done);
             Ok(summary)
+        }
+        Err(CoordinatorError::Interrupted) if cancelled => {
+            end_cancelled(&store, &id, &summary).await
         }
         Err(CoordinatorError::Interrupted) => Err(CoordinatorError::Interrupted),
         Err(e) => {
@@ -219,14 +271,17 @@ async fn import_and_verify(
     job: &squall_common::checkpoint::JobCheckpoint,
     plan: &StoredPlan,
     progress: &Arc<ImportProgress>,
-    shutdown: &CancellationToken,
+    gate: &Gate,
 ) -> (Vec<TableSummary>, Duration, Result<(), CoordinatorError>) {
     progress.set_phase(Phase::Importing);
     let started = Instant::now();
-    if let Err(e) = run_engines(opts, store, client, job, plan, progress, shutdown).await {
+    if let Err(e) = run_engines(opts, store, client, job, plan, progress, gate).await {
         return (Vec::new(), started.elapsed(), Err(e));
     }
     let engines = started.elapsed();
+    if let Err(e) = gate.pass().await {
+        return (Vec::new(), engines, Err(e));
+    }
     progress.set_phase(Phase::PostProcessing);
     if let Err(e) = job::set_state(store, &job.job_id, JobState::PostProcessing).await {
         return (Vec::new(), engines, Err(e));
@@ -239,7 +294,7 @@ async fn import_and_verify(
                 Ok(a) => a,
                 Err(e) => return (Vec::new(), engines, Err(e)),
             };
-            global = GlobalDuplicates::new(Arc::clone(store), artefacts, &opts.cfg, shutdown);
+            global = GlobalDuplicates::new(Arc::clone(store), artefacts, &opts.cfg, &gate.stop);
             &global
         }
     };
@@ -250,6 +305,7 @@ async fn import_and_verify(
         job,
         duplicates,
         output_dir: &opts.output_dir,
+        gate,
     };
     let (tables, error) = post_process(&cx).await;
     (tables, engines, error.map_or(Ok(()), Err))
@@ -262,36 +318,62 @@ async fn run_engines(
     job: &squall_common::checkpoint::JobCheckpoint,
     plan: &StoredPlan,
     progress: &Arc<ImportProgress>,
-    shutdown: &CancellationToken,
+    gate: &Gate,
 ) -> Result<(), CoordinatorError> {
     let job_id = &job.job_id;
+    // Nothing is handed out while the job is paused; what was withdrawn
+    // while it was held is in the engine records read now.
+    let control = gate.pass().await?;
+    let engines = current_engines(store, job_id).await?;
     match &opts.workers {
         Workers::Embedded => {
             let mut workers =
-                EmbeddedWorkers::start(opts, store, client, job, plan, progress, shutdown)?;
-            let published =
-                engines::publish_unfinished(&workers.queue, &plan.engines, MessageIds::PerEngine)
-                    .await?;
+                EmbeddedWorkers::start(opts, store, client, job, plan, progress, &gate.stop)?;
+            let mut publisher =
+                Publisher::new(&workers.queue, MessageIds::PerEngine, control.generation);
+            let published = publisher.publish_unfinished(&engines).await?;
             tracing::info!(
                 engines = published,
                 workers = workers.loops.len(),
                 "engines handed to workers"
             );
-            let waited =
-                engines::wait_for_engines(store, job_id, &mut workers.loops, None, shutdown).await;
+            let waited = engines::wait_for_engines(
+                store,
+                job_id,
+                &mut workers.loops,
+                None,
+                gate,
+                &mut publisher,
+            )
+            .await;
             workers.stop().await;
             waited
         }
         Workers::Cluster(seams) => {
-            let published =
-                engines::publish_unfinished(&seams.queue, &plan.engines, MessageIds::PerAttempt)
-                    .await?;
+            let mut publisher =
+                Publisher::new(&seams.queue, MessageIds::PerAttempt, control.generation);
+            let published = publisher.publish_unfinished(&engines).await?;
             tracing::info!(job = %job_id, engines = published, "engines published to the cluster's workers");
             let mut observer = EngineObserver::new(progress.workers(), &plan.engines);
             let mut none = JoinSet::new();
-            engines::wait_for_engines(store, job_id, &mut none, Some(&mut observer), shutdown).await
+            engines::wait_for_engines(
+                store,
+                job_id,
+                &mut none,
+                Some(&mut observer),
+                gate,
+                &mut publisher,
+            )
+            .await
         }
     }
+}
+
+async fn current_engines(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+) -> Result<Vec<Stored<EngineCheckpoint>>, CoordinatorError> {
+    Ok(typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?)
 }
 
 /// The job's settings, for the workers of a cluster to build their context
@@ -368,6 +450,41 @@ fn open_store(opts: &ImportOptions) -> Result<SharedCheckpointStore, Coordinator
         std::fs::remove_dir_all(&dir).map_err(|e| CoordinatorError::io("remove", &dir, e))?;
     }
     Ok(Arc::new(LocalCheckpointStore::open(&dir)?))
+}
+
+/// Removes the job's service GC safepoint, if one was registered.
+async fn finish_gc_safepoint(
+    keeper: Option<crate::gc_safepoint::GcSafepointKeeper>,
+) -> Option<Result<(), squall_client::ClientError>> {
+    Some(keeper?.finish().await)
+}
+
+/// Ends a cancelled job: `Cancelled` with what its engines wrote, which
+/// is also the error the runner returns.
+async fn end_cancelled(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    summary: &ImportSummary,
+) -> Result<ImportSummary, CoordinatorError> {
+    let engines = current_engines(store, job_id).await?;
+    let done: Vec<_> = engines
+        .iter()
+        .filter_map(|e| match &e.record.state {
+            EngineState::Done(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let (engines_done, rows) = (done.len() as u64, done.iter().map(|r| r.rows).sum());
+    let state = JobState::Cancelled { engines_done, rows };
+    finish_job(store, job_id, state, summary).await?;
+    let e = CoordinatorError::Cancelled {
+        job_id: job_id.to_string(),
+        engines_done,
+        engines: engines.len() as u64,
+        rows,
+    };
+    tracing::info!(job = job_id, "{e}");
+    Err(e)
 }
 
 async fn finish_job(

@@ -2,7 +2,8 @@
 //! bar or log lines).
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use squall_worker::task::{ProgressSnapshot, WorkerProgress};
 
@@ -46,6 +47,32 @@ pub struct ImportProgress {
     done_before: AtomicU64,
     total_engines: AtomicU64,
     phase: AtomicU8,
+    /// Time spent importing, pauses left out: the throughput's denominator.
+    clock: Mutex<ImportClock>,
+}
+
+/// Bytes per second over `elapsed`; `None` before the first second (too
+/// noisy) or the first bytes.
+fn rate(bytes: u64, elapsed: Duration) -> Option<f64> {
+    let secs = elapsed.as_secs_f64();
+    (bytes > 0 && secs >= 1.0).then(|| bytes as f64 / secs)
+}
+
+/// Import time, started when the engines are handed out, stopped while the
+/// job is paused.
+#[derive(Debug, Default)]
+struct ImportClock {
+    counted: Duration,
+    /// Running since (`None`: not started, or paused).
+    since: Option<Instant>,
+    started: bool,
+    paused: bool,
+}
+
+impl ImportClock {
+    fn elapsed(&self) -> Duration {
+        self.counted + self.since.map_or(Duration::ZERO, |s| s.elapsed())
+    }
 }
 
 /// A snapshot for display.
@@ -84,6 +111,50 @@ impl ImportProgress {
 
     pub(crate) fn set_phase(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
+        let mut clock = self.clock();
+        if phase == Phase::Importing && !clock.started {
+            clock.started = true;
+            if !clock.paused {
+                clock.since = Some(Instant::now());
+            }
+        }
+    }
+
+    /// The job is paused (or goes on): the clock stops (or goes on).
+    pub(crate) fn set_paused(&self, paused: bool) {
+        let mut clock = self.clock();
+        if clock.paused == paused {
+            return;
+        }
+        clock.paused = paused;
+        if paused {
+            if let Some(since) = clock.since.take() {
+                clock.counted += since.elapsed();
+            }
+        } else if clock.started {
+            clock.since = Some(Instant::now());
+        }
+    }
+
+    /// Whether the job is paused now (as the runner last saw its control).
+    pub fn is_paused(&self) -> bool {
+        self.clock().paused
+    }
+
+    /// Source bytes per second imported by this run, pauses left out;
+    /// `None` before the first second or the first bytes.
+    pub fn throughput(&self) -> Option<f64> {
+        let v = self.view();
+        let bytes = v
+            .encoded_bytes
+            .saturating_sub(self.done_before.load(Ordering::Relaxed));
+        rate(bytes, self.clock().elapsed())
+    }
+
+    fn clock(&self) -> std::sync::MutexGuard<'_, ImportClock> {
+        // Each critical section is a few assignments; a panic cannot leave
+        // the clock half-changed.
+        self.clock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn set_totals(
@@ -100,5 +171,35 @@ impl ImportProgress {
         for _ in 0..done_engines {
             self.workers.engine_done();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_stops_while_paused() {
+        let p = ImportProgress::new();
+        p.set_paused(true);
+        p.set_phase(Phase::Importing);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(p.clock().elapsed(), Duration::ZERO, "paused from the start");
+        assert!(p.is_paused());
+        p.set_paused(false);
+        std::thread::sleep(Duration::from_millis(30));
+        p.set_paused(true);
+        let counted = p.clock().elapsed();
+        assert!(counted >= Duration::from_millis(30), "{counted:?}");
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(p.clock().elapsed(), counted, "no time counted while paused");
+        assert_eq!(p.throughput(), None, "nothing imported yet");
+    }
+
+    #[test]
+    fn the_rate_waits_for_a_second_and_some_bytes() {
+        assert_eq!(rate(0, Duration::from_secs(10)), None);
+        assert_eq!(rate(1000, Duration::from_millis(500)), None);
+        assert_eq!(rate(3000, Duration::from_secs(2)), Some(1500.0));
     }
 }

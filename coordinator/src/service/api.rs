@@ -1,6 +1,8 @@
-//! The HTTP API (axum): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `GET /metrics`,
-//! `GET /healthz`.
-//! Every coordinator answers reads; only the leader takes jobs.
+//! The HTTP API (axum): `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`,
+//! `DELETE /jobs/{id}`, `POST /jobs/{id}/pause|resume|cancel`,
+//! `GET /metrics`, `GET /healthz`.
+//! Every coordinator answers reads; only the leader takes jobs and acts on
+//! them (see `control`).
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use squall_common::checkpoint::ControlAction;
 
 use super::jobs::{AlreadyRunning, Jobs};
 use super::leadership::Leading;
@@ -31,7 +34,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/jobs", post(submit).get(list))
-        .route("/jobs/{id}", get(status))
+        .route("/jobs/{id}", get(status).delete(destroy))
+        .route("/jobs/{id}/pause", post(pause))
+        .route("/jobs/{id}/resume", post(resume))
+        .route("/jobs/{id}/cancel", post(cancel))
+        .merge(super::web::routes())
         .with_state(state)
 }
 
@@ -52,7 +59,12 @@ async fn submit(State(state): State<ApiState>, Json(req): Json<JobRequest>) -> R
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let code = match state.jobs.start(&job_id, opts) {
-        Ok(()) => StatusCode::ACCEPTED,
+        Ok(()) => {
+            // The runner lifts a pause or cancel too; done here as well so
+            // that the answer already says the job runs.
+            super::control::lift(&seams.store, &job_id).await;
+            StatusCode::ACCEPTED
+        }
         Err(AlreadyRunning) => StatusCode::CONFLICT,
     };
     match status_of(&state, &job_id).await {
@@ -85,6 +97,22 @@ async fn metrics(State(state): State<ApiState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
         }
     }
+}
+
+async fn pause(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    super::control::apply(&state, &id, ControlAction::Pause).await
+}
+
+async fn resume(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    super::control::apply(&state, &id, ControlAction::Resume).await
+}
+
+async fn cancel(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    super::control::apply(&state, &id, ControlAction::Cancel).await
+}
+
+async fn destroy(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    super::control::destroy(&state, &id).await
 }
 
 async fn status(State(state): State<ApiState>, Path(id): Path<String>) -> Response {

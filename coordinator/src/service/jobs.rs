@@ -17,6 +17,8 @@ pub enum Outcome {
     Failed(String),
     /// The coordinator is stopping; the job resumes when it starts again.
     Interrupted,
+    /// The operator cancelled the job (the job record says what was written).
+    Cancelled,
 }
 
 #[derive(Clone)]
@@ -49,6 +51,17 @@ impl Jobs {
         lock(&self.entries).get(job_id).cloned()
     }
 
+    /// Forgets the last outcome of a job that is not running (its records
+    /// were destroyed). `false`: a runner is on it.
+    pub fn forget(&self, job_id: &str) -> bool {
+        let mut entries = lock(&self.entries);
+        if entries.get(job_id).is_some_and(|e| e.outcome.is_none()) {
+            return false;
+        }
+        entries.remove(job_id);
+        true
+    }
+
     /// Starts a runner for `job_id`, unless one is running.
     pub fn start(
         self: &Arc<Self>,
@@ -77,6 +90,7 @@ impl Jobs {
                     Outcome::Finished(summary)
                 }
                 Err(CoordinatorError::Interrupted) => Outcome::Interrupted,
+                Err(CoordinatorError::Cancelled { .. }) => Outcome::Cancelled,
                 Err(e) => {
                     tracing::error!(job = %id, error = %e, "job failed");
                     Outcome::Failed(e.to_string())

@@ -2,14 +2,16 @@
 //! from the checkpoint store at each scrape (the store is the truth, and a
 //! standby answers the same as the leader): per job, engines by state,
 //! source/encoded/ingested bytes, engines redone (attempt > 1) and claims
-//! made; per table, rows and conflicts once known; workers registered; and
-//! whether this coordinator leads.
+//! made; per table, rows and conflicts once known; workers registered;
+//! whether this coordinator leads; and the task queue's depth, read from
+//! NATS (the shared consumer's info), the same for every coordinator.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use squall_common::checkpoint::CheckpointError;
+use squall_worker::metrics::scrape::add_queue_depth;
 
 use super::api::ApiState;
 use super::status::all_jobs;
@@ -109,8 +111,10 @@ pub async fn render(state: &ApiState) -> Result<String, CheckpointError> {
     for status in all_jobs(state).await? {
         gauges.add_job(&status);
     }
+    let mut registry = gauges.register();
+    add_queue_depth(&mut registry, state.seams.queue.as_ref()).await;
     let mut text = String::new();
     // Writing into a String cannot fail.
-    let _ = encode(&mut text, &gauges.register());
+    let _ = encode(&mut text, &registry);
     Ok(text)
 }

@@ -8,17 +8,19 @@
 //! * [`wire`]: the API's JSON ([`JobRequest`], [`JobStatus`]).
 //! * `api`: the axum routes; `jobs`: the runners of this process;
 //!   `status`: a job's status from the store; `request`: a request as the
-//!   runner's options.
+//!   runner's options; `control`: pause, resume, cancel and destroy.
 
 mod api;
+mod control;
 mod jobs;
 mod leadership;
 mod metrics;
 mod request;
 mod status;
+mod web;
 pub mod wire;
 
-use squall_common::checkpoint::{keys, typed, CheckpointError, JobCheckpoint, JobState};
+use squall_common::checkpoint::{keys, typed, CheckpointError, JobCheckpoint};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +29,7 @@ use api::{router, ApiState};
 use jobs::Jobs;
 use leadership::Leading;
 pub use leadership::{Campaign, Elected};
-pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus};
+pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus, WorkerStatus};
 
 /// Serves the API on `listener` until `shutdown`; runs jobs once
 /// `campaign` has made this coordinator the leader. On `shutdown` the
@@ -113,7 +115,8 @@ async fn finish(
 }
 
 /// Starts a runner for every job in the store that is planned, importing
-/// or post-processing. Returns how many.
+/// or post-processing (a paused one waits paused; one cancelled while its
+/// last leader stopped ends cancelled). Returns how many.
 async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
     let Some(seams) = state.leading.get() else {
         return Ok(0);
@@ -125,10 +128,7 @@ async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
         let Some(job) = typed::read::<JobCheckpoint>(store.as_ref(), key).await? else {
             continue;
         };
-        if matches!(
-            job.record.state,
-            JobState::Verified | JobState::Failed { .. }
-        ) {
+        if job.record.state.is_finished() {
             continue;
         }
         let id = job.record.job_id;
@@ -137,7 +137,9 @@ async fn resume_unfinished(state: &ApiState) -> Result<usize, CheckpointError> {
             continue;
         };
         match request::import_options(&request::from_stored(config), &seams) {
-            Ok(opts) => {
+            Ok(mut opts) => {
+                // Found, not asked for: a paused job stays paused.
+                opts.restart = false;
                 tracing::info!(job = %id, state = ?job.record.state, "resuming unfinished job");
                 if state.jobs.start(&id, opts).is_ok() {
                     resumed += 1;

@@ -1,15 +1,22 @@
 //! A job's status as `GET /jobs/{id}` answers it: the records in the
-//! checkpoint store (job, tables, engines) plus, while a runner is on it,
-//! the runner's phase and progress.
+//! checkpoint store (job, tables, engines, control, registered workers)
+//! plus, while a runner is on it, the runner's phase, progress and
+//! throughput.
+
+use std::collections::{BTreeMap, HashMap};
 
 use squall_common::checkpoint::{
-    keys, typed, CheckpointError, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
+    control, keys, typed, CheckpointError, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
     SharedCheckpointStore, TableCheckpoint,
 };
+use squall_worker::node::registration;
 
 use super::api::ApiState;
 use super::jobs::{JobEntry, Outcome};
-use super::wire::{EngineStatus, JobStatus, ProgressStatus, TableStatus};
+use super::wire::{EngineStatus, JobStatus, ProgressStatus, TableStatus, WorkerStatus};
+
+/// At most this many errors in `last_errors`.
+const LAST_ERRORS: usize = 10;
 
 /// The status of every job the store holds, in job id order.
 pub async fn all_jobs(state: &ApiState) -> Result<Vec<JobStatus>, CheckpointError> {
@@ -48,6 +55,9 @@ pub async fn job_status(
         typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
     let engines: Vec<typed::Stored<EngineCheckpoint>> =
         typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    let control = control::read(store.as_ref(), job_id).await?.control;
+    let registered = store.list(&registration::key("")).await?;
+    let workers = workers(&registered, &tables, &engines);
     let state = job.map(|j| j.state);
     let runs_here = entry.as_ref().is_some_and(|e| e.outcome.is_none());
     let unfinished = matches!(
@@ -55,6 +65,8 @@ pub async fn job_status(
         Some(JobState::Planning | JobState::Importing | JobState::PostProcessing)
     );
     let running = runs_here || (!leader && unfinished);
+    let mut throughput = None;
+    let mut eta_secs = None;
     let (progress, phase) = match &entry {
         Some(e) if runs_here => {
             let v = e.progress.view();
@@ -65,6 +77,12 @@ pub async fn job_status(
                 total_engines: v.total_engines,
                 engines_done: v.engines_done,
             };
+            throughput = e.progress.throughput();
+            let importing = v.phase == crate::run::Phase::Importing;
+            if let (true, false, Some(rate)) = (importing, e.progress.is_paused(), throughput) {
+                let left = v.total_source_bytes.saturating_sub(v.encoded_bytes);
+                eta_secs = Some((left as f64 / rate).ceil() as u64);
+            }
             (p, v.phase.name().to_string())
         }
         _ if running => (from_records(&engines), "waiting for the leader".to_string()),
@@ -73,11 +91,12 @@ pub async fn job_status(
     let (summary, mut error) = match entry.and_then(|e| e.outcome) {
         Some(Outcome::Finished(s)) => (Some(s), None),
         Some(Outcome::Failed(reason)) => (None, Some(reason)),
-        Some(Outcome::Interrupted) | None => (None, None),
+        Some(Outcome::Interrupted | Outcome::Cancelled) | None => (None, None),
     };
     if let (None, Some(JobState::Failed { reason })) = (&error, &state) {
         error = Some(reason.clone());
     }
+    let last_errors = last_errors(error.as_deref(), &tables, &engines);
     Ok(Some(JobStatus {
         job_id: job_id.to_string(),
         running,
@@ -89,15 +108,97 @@ pub async fn job_status(
         engines: engines.iter().map(|e| engine_status(&e.record)).collect(),
         summary,
         error,
+        control: control.name().to_string(),
+        throughput_bytes_per_sec: throughput,
+        eta_secs,
+        workers,
+        last_errors,
     }))
 }
 
 fn stopped_phase(state: Option<&JobState>) -> String {
     match state {
         Some(JobState::Verified) => "done",
+        Some(JobState::Cancelled { .. }) => "cancelled",
         _ => "stopped",
     }
     .to_string()
+}
+
+/// The registered workers (`squall/workers/<id>`), plus any worker that
+/// holds an engine of the job without being registered; each with what it
+/// does for this job, read from the engines it holds.
+fn workers(
+    registered: &[(String, squall_common::checkpoint::Versioned)],
+    tables: &[typed::Stored<TableCheckpoint>],
+    engines: &[typed::Stored<EngineCheckpoint>],
+) -> Vec<WorkerStatus> {
+    let prefix = registration::key("");
+    let names: HashMap<i64, String> = tables
+        .iter()
+        .map(|t| (t.record.table.id, t.record.table.qualified_name()))
+        .collect();
+    let mut doing: BTreeMap<String, Vec<String>> = registered
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(&prefix))
+        .map(|id| (id.to_string(), Vec::new()))
+        .collect();
+    let alive: std::collections::HashSet<String> = doing.keys().cloned().collect();
+    for e in engines {
+        let EngineState::Running {
+            worker, encoded, ..
+        } = &e.record.state
+        else {
+            continue;
+        };
+        let table = names
+            .get(&e.record.table_id)
+            .cloned()
+            .unwrap_or_else(|| format!("table {}", e.record.table_id));
+        let what = if encoded.is_some() {
+            "ingesting"
+        } else {
+            "encoding"
+        };
+        doing
+            .entry(worker.clone())
+            .or_default()
+            .push(format!("{what} {table} engine {}", e.record.engine_id));
+    }
+    doing
+        .into_iter()
+        .map(|(id, d)| WorkerStatus {
+            alive: alive.contains(&id),
+            doing: (!d.is_empty()).then(|| d.join(", ")),
+            id,
+        })
+        .collect()
+}
+
+/// The job's error, then each table's last failed step, then each engine
+/// that failed for good; at most [`LAST_ERRORS`].
+fn last_errors(
+    job: Option<&str>,
+    tables: &[typed::Stored<TableCheckpoint>],
+    engines: &[typed::Stored<EngineCheckpoint>],
+) -> Vec<String> {
+    let tables = tables.iter().filter_map(|t| {
+        let e = t.record.last_error.as_ref()?;
+        Some(format!("table {}: {e}", t.record.table.qualified_name()))
+    });
+    let engines = engines.iter().filter_map(|e| match &e.record.state {
+        EngineState::Failed { reason, attempt } => Some(format!(
+            "table {}, engine {} (attempt {attempt}): {reason}",
+            e.record.table_id, e.record.engine_id
+        )),
+        _ => None,
+    });
+    job.map(str::to_string)
+        .into_iter()
+        .chain(tables)
+        .chain(engines)
+        .take(LAST_ERRORS)
+        .collect()
 }
 
 fn from_records(engines: &[typed::Stored<EngineCheckpoint>]) -> ProgressStatus {

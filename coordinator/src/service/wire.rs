@@ -19,8 +19,11 @@ pub struct JobRequest {
     pub output_dir: String,
 }
 
-/// `POST /jobs` (202 started, 409 already running) and `GET /jobs/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /jobs` (202 started, 409 already running), `GET /jobs/{id}`, and
+/// the answer of `POST /jobs/{id}/pause|resume|cancel`. Fields added after
+/// the first release have serde defaults, so an older coordinator's answer
+/// still reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobStatus {
     pub job_id: String,
     /// A runner is working on the job in the coordinator now.
@@ -39,6 +42,41 @@ pub struct JobStatus {
     pub error: Option<String>,
     /// Every table's checksum matched TiKV's.
     pub verified: bool,
+    /// The operator's control: `running`, `paused` or `cancelled`.
+    #[serde(default = "running")]
+    pub control: String,
+    /// Source bytes per second imported by the runner of this coordinator
+    /// (pauses left out); `None` without a runner here or before its first
+    /// engine is done.
+    #[serde(default)]
+    pub throughput_bytes_per_sec: Option<f64>,
+    /// Seconds until every engine is imported at that throughput
+    /// (post-processing not included); `None` while paused or unknown.
+    #[serde(default)]
+    pub eta_secs: Option<u64>,
+    /// Every registered worker, and any that holds an engine of this job
+    /// without being registered (dead or cut off).
+    #[serde(default)]
+    pub workers: Vec<WorkerStatus>,
+    /// The latest errors known for the job: its own, each table's last
+    /// failed step, each engine that failed for good.
+    #[serde(default)]
+    pub last_errors: Vec<String>,
+}
+
+fn running() -> String {
+    "running".to_string()
+}
+
+/// One worker as a job's status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    pub id: String,
+    /// Registered in etcd (its lease is kept alive).
+    pub alive: bool,
+    /// What it does for this job, e.g. `encoding shop.orders engine 3`
+    /// (comma separated when it runs several engines); `None`: idle here.
+    pub doing: Option<String>,
 }
 
 impl JobStatus {

@@ -5,12 +5,12 @@
 
 use std::io::Read;
 
-use crate::charset::SourceCharset;
 use crate::csv::CsvOptions;
 use crate::error::{ErrorKind, SourceError};
 use crate::escape::unescape_into;
 use crate::input::Input;
 use crate::row::{ReadOptions, Row, RowReader};
+use crate::value_charset::ValueCharset;
 
 /// What ended a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct CsvReader<R> {
     end: u64,
     columns: Option<Vec<String>>,
     expected_fields: Option<usize>,
-    charset: SourceCharset,
+    charset: ValueCharset,
     max_row: usize,
     /// Raw field bytes (escapes kept, doubled quotes collapsed), back to back.
     record: Vec<u8>,
@@ -71,7 +71,7 @@ impl<R: Read> CsvReader<R> {
             end: span.end,
             columns: span.columns,
             expected_fields: read.expected_fields,
-            charset: read.data_charset,
+            charset: ValueCharset::new(read, file),
             max_row: read.max_row_bytes,
             record: Vec::new(),
             ends: Vec::new(),
@@ -123,7 +123,7 @@ impl<R: Read> CsvReader<R> {
     }
 
     fn io_err(&self, e: std::io::Error) -> SourceError {
-        SourceError::io(&self.file, e).at(self.input.offset(), self.row_line)
+        SourceError::from_io(&self.file, e, self.input.offset(), self.row_line)
     }
 
     /// Length of the terminator at the read position, if one is there.
@@ -427,7 +427,7 @@ impl<R: Read> CsvReader<R> {
                 row.set_null(i);
                 continue;
             }
-            if let Err(e) = self.charset.convert_value(buf) {
+            if let Err(e) = self.charset.convert(buf, self.row_offset) {
                 let col = self.column_name(i);
                 let reason = format!("{} (byte {} of the value)", e.reason, e.offset);
                 let (o, l) = (self.row_offset, self.row_line);

@@ -240,11 +240,7 @@ fn parse_compression(s: &str) -> Result<Compression, SourceError> {
         "" => Ok(Compression::None),
         "gz" | "gzip" => Ok(Compression::Gzip),
         "zst" | "zstd" => Ok(Compression::Zstd),
-        "snappy" => Err(SourceError::new(
-            ErrorKind::Unsupported,
-            "",
-            "snappy compression is not supported",
-        )),
+        "snappy" => Ok(Compression::Snappy),
         other => Err(routing_err(format!("unknown compression {other:?}"))),
     }
 }
@@ -307,11 +303,15 @@ mod tests {
     }
 
     #[test]
-    fn snappy_and_unknown_compression_are_errors() {
+    fn snappy_is_read_and_unknown_compression_is_an_error() {
         let router = Router::new(&MydumperConfig::default()).expect("router");
+        let r = router
+            .route("db.t.000000001.sql.snappy")
+            .expect("routes")
+            .expect("data");
         assert_eq!(
-            router.route("db.t.sql.snappy").expect_err("snappy").kind,
-            ErrorKind::Unsupported
+            (r.compression, r.kind),
+            (Compression::Snappy, RouteType::Sql)
         );
         assert_eq!(
             router.route("db.t.sql.bak").expect_err("bak").kind,

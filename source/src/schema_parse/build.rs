@@ -7,7 +7,7 @@ use squall_common::schema::{
     ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, TableInfo,
 };
 
-use super::grammar::{ColumnDef, Constraint, ConstraintKind, TableDef};
+use super::grammar::{ColumnDef, Constraint, ConstraintKind, PartitionDef, TableDef};
 use super::types::{check_default, field_type, CharsetScope};
 use super::{ParsedTable, PartitionInfo, PartitionSpec};
 
@@ -39,6 +39,9 @@ pub(crate) fn build_table(
         columns.push(column(c, i, &table_scope)?);
     }
     check_unique_names(&def.columns)?;
+    for (c, d) in columns.iter().zip(&def.columns) {
+        check_generated(c, d.offset, &columns)?;
+    }
     // TiDB: table constraints first, then column constraints in column order.
     let mut constraints = def.constraints.clone();
     for c in &def.columns {
@@ -65,6 +68,9 @@ pub(crate) fn build_table(
     let handle = handle_kind(&constraints, &columns)?;
     let indices = indices(&constraints, &mut columns, handle)?;
     check_auto_random(&columns, handle, &def)?;
+    if let Some(p) = &def.partition {
+        check_partition(p, &columns)?;
+    }
     let partition = def.partition.map(|p| PartitionInfo {
         kind: p.kind,
         expr: p.expr,
@@ -73,6 +79,7 @@ pub(crate) fn build_table(
             .into_iter()
             .map(|name| PartitionSpec { name, id: 0 })
             .collect(),
+        scheme: Some(p.scheme),
     });
     Ok(ParsedTable {
         info: TableInfo {
@@ -92,15 +99,6 @@ pub(crate) fn build_table(
 }
 
 fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, BuildError> {
-    if let Some(expr) = &c.generated {
-        return Err(unsupported(
-            c.offset,
-            format!(
-                "column `{}` is a generated column (AS ({expr})): not supported",
-                c.name
-            ),
-        ));
-    }
     let mut ft = field_type(c, scope)
         .map_err(|e| schema_err(c.offset, format!("column `{}`: {e}", c.name)))?;
     ft.not_null = c.not_null == Some(true);
@@ -108,6 +106,8 @@ fn column(c: &ColumnDef, i: usize, scope: &CharsetScope) -> Result<ColumnInfo, B
     info.auto_increment = c.auto_increment;
     info.auto_random_bits = c.auto_random;
     info.comment = c.comment.clone();
+    info.generated = c.generated.clone();
+    info.generated_stored = c.generated_stored;
     if let Some(d) = &c.default {
         if let ColumnDefault::Literal(v) = d {
             check_default(&info.field_type, v)
@@ -265,4 +265,136 @@ fn check_auto_random(
         }
     }
     Ok(())
+}
+
+/// Refuses, at planning time, a partitioning the worker cannot route: an
+/// unknown column or function, or bounds that do not fit the method.
+fn check_partition(p: &PartitionDef, columns: &[ColumnInfo]) -> Result<(), BuildError> {
+    use squall_common::schema::{PartitionBound as B, PartitionExpr as E, PartitionMethod as M};
+    let s = &p.scheme;
+    let refuse = |reason: String| {
+        unsupported(
+            p.offset,
+            format!("PARTITION BY {} ({}): {reason}", p.kind, p.expr),
+        )
+    };
+    for c in &s.columns {
+        if find(columns, c).is_none() {
+            return Err(refuse(format!("column `{c}` is not in the table")));
+        }
+    }
+    fn walk(e: &E, columns: &[ColumnInfo], bad: &mut Option<String>) {
+        match e {
+            E::Column(c) if find(columns, c).is_none() => {
+                *bad = Some(format!("column `{c}` is not in the table"));
+            }
+            E::Call(name, args) => {
+                if !super::partition::FUNCTIONS.contains(&name.as_str()) {
+                    *bad = Some(format!(
+                        "function {name} cannot be evaluated by Squall (it evaluates {})",
+                        super::partition::FUNCTIONS.join(", ")
+                    ));
+                }
+                args.iter().for_each(|a| walk(a, columns, bad));
+            }
+            E::Binary(_, l, r) => {
+                walk(l, columns, bad);
+                walk(r, columns, bad);
+            }
+            E::Neg(x) => walk(x, columns, bad),
+            _ => {}
+        }
+    }
+    let mut bad = None;
+    if let Some(e) = &s.expr {
+        walk(e, columns, &mut bad);
+    }
+    for b in &s.bounds {
+        match b {
+            B::LessThan(vs) => vs.iter().for_each(|v| walk(v, columns, &mut bad)),
+            B::In(ts) => ts.iter().flatten().for_each(|v| walk(v, columns, &mut bad)),
+            _ => {}
+        }
+    }
+    if let Some(reason) = bad {
+        return Err(refuse(reason));
+    }
+    let want_cols = match s.method {
+        M::RangeColumns | M::ListColumns => s.columns.len(),
+        _ => 1,
+    };
+    for (name, b) in p.names.iter().zip(&s.bounds) {
+        let ok = match (s.method, b) {
+            (M::Range | M::RangeColumns, B::LessThan(vs)) => {
+                vs.len() == want_cols || vs == &[E::MaxValue]
+            }
+            (M::List | M::ListColumns, B::In(ts)) => ts.iter().all(|t| t.len() == want_cols),
+            (M::List | M::ListColumns, B::Default) => true,
+            (M::Hash | M::Key, B::Numbered) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(refuse(format!(
+                "partition `{name}` has a bound that does not fit the method"
+            )));
+        }
+    }
+    if s.method == M::Key && s.columns.is_empty() {
+        return Err(refuse(
+            "KEY () on the primary key: name the key columns".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses, at planning time, a generated column whose expression the
+/// worker cannot evaluate: it names the column, the expression and why.
+fn check_generated(
+    col: &ColumnInfo,
+    offset: usize,
+    columns: &[ColumnInfo],
+) -> Result<(), BuildError> {
+    use squall_common::schema::PartitionExpr as E;
+    let Some(text) = &col.generated else {
+        return Ok(());
+    };
+    let refuse = |why: String| {
+        unsupported(
+            offset,
+            format!(
+                "generated column `{}` AS ({text}): {why}; Squall evaluates {} and + - * DIV MOD",
+                col.name,
+                super::partition::GENERATED_FUNCTIONS.join(", ")
+            ),
+        )
+    };
+    let expr = super::partition::parse_expression(text).map_err(&refuse)?;
+    fn walk(e: &E, me: &ColumnInfo, columns: &[ColumnInfo]) -> Result<(), String> {
+        match e {
+            E::Column(c) => match find(columns, c) {
+                None => Err(format!("column `{c}` is not in the table")),
+                Some(i) if columns[i].generated.is_some() && columns[i].offset >= me.offset => Err(
+                    format!("it refers to generated column `{c}` defined at or after it"),
+                ),
+                Some(_) => Ok(()),
+            },
+            E::Call(name, args) => {
+                if !super::partition::GENERATED_FUNCTIONS.contains(&name.as_str()) {
+                    return Err(format!("function {name} cannot be evaluated by Squall"));
+                }
+                args.iter().try_for_each(|a| walk(a, me, columns))
+            }
+            E::Binary(op, l, r) => {
+                if op == "/" {
+                    return Err("`/` (decimal division) cannot be evaluated by Squall".into());
+                }
+                walk(l, me, columns)?;
+                walk(r, me, columns)
+            }
+            E::Neg(x) => walk(x, me, columns),
+            E::MaxValue => Err("MAXVALUE is not a value".into()),
+            _ => Ok(()),
+        }
+    }
+    walk(&expr, col, columns).map_err(refuse)
 }

@@ -30,6 +30,8 @@ pub(crate) struct ColumnDef {
     pub clustered: Option<bool>,
     pub comment: String,
     pub generated: Option<String>,
+    /// `STORED` after `AS (expr)`.
+    pub generated_stored: bool,
     /// Where the definition starts in the text (for errors).
     pub offset: usize,
 }
@@ -51,11 +53,14 @@ pub(crate) struct Constraint {
     pub offset: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct PartitionDef {
     pub kind: String,
     pub expr: String,
     pub names: Vec<String>,
+    pub scheme: squall_common::schema::PartitionScheme,
+    /// Where `PARTITION BY` starts (for errors).
+    pub offset: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,22 +87,22 @@ impl<'a> Parser<'a> {
         Self { toks, i: 0, text }
     }
 
-    fn peek(&self) -> Option<&'a Tok> {
+    pub(crate) fn peek(&self) -> Option<&'a Tok> {
         self.toks.get(self.i).map(|t| &t.tok)
     }
 
-    fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         // Past the end: just after the statement's last token.
         self.toks
             .get(self.i)
             .map_or_else(|| self.toks.last().map_or(0, |t| t.end), |t| t.start)
     }
 
-    fn err<T>(&self, reason: impl Into<String>) -> Result<T, ParseError> {
+    pub(crate) fn err<T>(&self, reason: impl Into<String>) -> Result<T, ParseError> {
         Err((self.offset(), reason.into()))
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.peek() {
             None => "end of statement".into(),
             Some(Tok::Word(w) | Tok::Ident(w)) => format!("`{w}`"),
@@ -120,18 +125,18 @@ impl<'a> Parser<'a> {
         hit
     }
 
-    fn expect_kw(&mut self, kw: &str) -> Result<(), ParseError> {
+    pub(crate) fn expect_kw(&mut self, kw: &str) -> Result<(), ParseError> {
         if self.eat_kw(kw) {
             return Ok(());
         }
         self.err(format!("expected {kw}, found {}", self.describe()))
     }
 
-    fn is_punct(&self, c: char) -> bool {
+    pub(crate) fn is_punct(&self, c: char) -> bool {
         self.peek() == Some(&Tok::Punct(c))
     }
 
-    fn eat_punct(&mut self, c: char) -> bool {
+    pub(crate) fn eat_punct(&mut self, c: char) -> bool {
         let hit = self.is_punct(c);
         if hit {
             self.i += 1;
@@ -139,7 +144,7 @@ impl<'a> Parser<'a> {
         hit
     }
 
-    fn expect_punct(&mut self, c: char) -> Result<(), ParseError> {
+    pub(crate) fn expect_punct(&mut self, c: char) -> Result<(), ParseError> {
         if self.eat_punct(c) {
             return Ok(());
         }
@@ -156,7 +161,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn number(&mut self) -> Result<u64, ParseError> {
+    pub(crate) fn number(&mut self) -> Result<u64, ParseError> {
         match self.peek() {
             Some(Tok::Num(n)) => {
                 let v = n
@@ -169,7 +174,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<String, ParseError> {
+    pub(crate) fn string(&mut self) -> Result<String, ParseError> {
         match self.peek() {
             Some(Tok::Str(s)) => {
                 self.i += 1;
@@ -180,7 +185,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips a balanced `( ... )` group, returning its inner text.
-    fn skip_group(&mut self) -> Result<String, ParseError> {
+    pub(crate) fn skip_group(&mut self) -> Result<String, ParseError> {
         let open = self.offset();
         self.expect_punct('(')?;
         let inner_start = self.offset();
@@ -515,11 +520,9 @@ impl<'a> Parser<'a> {
             col.generated = Some(self.skip_group()?);
         } else if self.eat_kw("AS") {
             col.generated = Some(self.skip_group()?);
-        } else if self.eat_kw("VIRTUAL")
-            || self.eat_kw("STORED")
-            || self.eat_kw("VISIBLE")
-            || self.eat_kw("INVISIBLE")
-        {
+        } else if self.eat_kw("STORED") {
+            col.generated_stored = true;
+        } else if self.eat_kw("VIRTUAL") || self.eat_kw("VISIBLE") || self.eat_kw("INVISIBLE") {
         } else if self.eat_kw("COLUMN_FORMAT") || self.eat_kw("STORAGE") || self.eat_kw("SRID") {
             self.i += 1;
         } else if self.eat_kw("SERIAL") {
@@ -656,49 +659,5 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(())
-    }
-
-    /// `PARTITION BY kind (expr) [PARTITIONS n] [(PARTITION p ..., ...)]`.
-    fn partition(&mut self) -> Result<PartitionDef, ParseError> {
-        self.expect_kw("PARTITION")?;
-        self.expect_kw("BY")?;
-        let mut kind = Vec::new();
-        while let Some(Tok::Word(w)) = self.peek() {
-            kind.push(w.to_ascii_uppercase());
-            self.i += 1;
-        }
-        let expr = self.skip_group()?;
-        let mut part = PartitionDef {
-            kind: kind.join(" "),
-            expr,
-            names: Vec::new(),
-        };
-        if self.eat_kw("PARTITIONS") {
-            let n = self.number()?;
-            part.names = (0..n).map(|i| format!("p{i}")).collect();
-        }
-        if self.is_punct('(') {
-            self.expect_punct('(')?;
-            loop {
-                self.expect_kw("PARTITION")?;
-                let name = self.ident()?;
-                while self.peek().is_some() && !self.is_punct(',') && !self.is_punct(')') {
-                    if self.is_punct('(') {
-                        self.skip_group()?;
-                    } else {
-                        self.i += 1;
-                    }
-                }
-                part.names.push(name);
-                if self.eat_punct(')') {
-                    break;
-                }
-                self.expect_punct(',')?;
-            }
-        }
-        if part.names.is_empty() {
-            part.names.push("p0".into());
-        }
-        Ok(part)
     }
 }

@@ -13,6 +13,7 @@ mod grammar;
 mod ids;
 mod lexer;
 mod load;
+mod partition;
 mod types;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,7 @@ use lexer::{line_of, tokenize, Tok, Token};
 
 pub use ids::{assign_table_ids, ConfigTableIds, TableIdSource, DETERMINISTIC_TABLE_ID_BASE};
 pub use load::{load_schemas, LoadedSchemas, MAX_SCHEMA_FILE_BYTES};
+pub use partition::{parse_expression, GENERATED_FUNCTIONS};
 
 /// A parsed `CREATE TABLE`, with what `TableInfo` has no place for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +45,8 @@ pub struct PartitionInfo {
     /// The partitioning expression or column list, as written.
     pub expr: String,
     pub partitions: Vec<PartitionSpec>,
+    /// The parsed scheme (method, expression or columns, bounds).
+    pub scheme: Option<squall_common::schema::PartitionScheme>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ impl<R: Read> Lexer<R> {
     }
 
     fn io(&self, e: std::io::Error) -> SourceError {
-        SourceError::io(&self.file, e).at(self.input.offset(), 0)
+        SourceError::from_io(&self.file, e, self.input.offset(), 0)
     }
 
     pub(crate) fn peek(&mut self) -> Result<Option<u8>, SourceError> {

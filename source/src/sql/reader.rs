@@ -10,6 +10,7 @@ use crate::error::{ErrorKind, SourceError};
 use crate::input::Input;
 use crate::row::{ReadOptions, Row, RowReader, ValueKind};
 use crate::sql::lexer::{decode_bits, decode_hex, is_word_byte, Lexer};
+use crate::value_charset::ValueCharset;
 
 /// Where a reader starts and stops in its file.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +41,7 @@ pub struct SqlReader<R> {
     end: u64,
     columns: Option<Vec<String>>,
     expected_fields: Option<usize>,
-    charset: SourceCharset,
+    charset: ValueCharset,
     word: Vec<u8>,
     position: u64,
 }
@@ -67,7 +68,7 @@ impl<R: Read> SqlReader<R> {
             end: span.end,
             columns: span.columns,
             expected_fields: read.expected_fields,
-            charset: read.data_charset,
+            charset: ValueCharset::new(read, file),
             word: Vec::new(),
             position: span.start,
         }
@@ -336,7 +337,7 @@ impl<R: Read> SqlReader<R> {
         let Some(Some(buf)) = row.fields.get_mut(i) else {
             return Ok(());
         };
-        if let Err(e) = self.charset.convert_value(buf) {
+        if let Err(e) = self.charset.convert(buf, o) {
             let col = self.column_name(i);
             let reason = format!("{} (byte {} of the value)", e.reason, e.offset);
             return Err(SourceError::new(ErrorKind::Charset, &self.lex.file, reason)
@@ -434,12 +435,12 @@ impl<R: Read> SqlReader<R> {
             // Charset introducer: `_binary 'x'`, `_utf8mb4'x'`, `_binary 0x..`.
             self.lex.skip_blank()?;
             let binary = w.eq_ignore_ascii_case(b"_binary");
-            let saved = self.charset;
+            let saved = self.charset.charset;
             if binary {
-                self.charset = SourceCharset::Binary;
+                self.charset.charset = SourceCharset::Binary;
             }
             let r = self.value(row, i);
-            self.charset = saved;
+            self.charset.charset = saved;
             r?;
         } else if w.eq_ignore_ascii_case(b"convert") {
             self.convert_using(row, i)?;

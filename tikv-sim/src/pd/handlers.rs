@@ -397,4 +397,27 @@ impl Pd for PdService {
             .collect();
         self.split_by_keys(keys).map(Response::new)
     }
+
+    // GC safepoints take no injected faults: the fault rules name no such
+    // RPC yet (`faults::Rpc`); the handlers check the cluster id as PD does.
+    async fn get_gc_safe_point(
+        &self,
+        request: Request<GetGcSafePointRequest>,
+    ) -> Result<Response<GetGcSafePointResponse>, Status> {
+        self.get_gc_safe_point_impl(request.get_ref())
+    }
+
+    async fn update_gc_safe_point(
+        &self,
+        request: Request<UpdateGcSafePointRequest>,
+    ) -> Result<Response<UpdateGcSafePointResponse>, Status> {
+        self.update_gc_safe_point_impl(request.get_ref())
+    }
+
+    async fn update_service_gc_safe_point(
+        &self,
+        request: Request<UpdateServiceGcSafePointRequest>,
+    ) -> Result<Response<UpdateServiceGcSafePointResponse>, Status> {
+        self.update_service_gc_safe_point_impl(request.get_ref())
+    }
 }

@@ -1,6 +1,7 @@
 //! The `pdpb.PD` service: members, stores, regions (boundaries encoded as
-//! PD stores them), splits, scatter with operator progress, and the TSO.
+//! PD stores them), splits, scatter with operator progress, the TSO and GC safepoints.
 
+mod gc;
 mod handlers;
 pub mod scatter;
 pub mod tso;

@@ -11,7 +11,7 @@ use squall_common::config::ImporterConfig;
 use super::budget::WriterBudget;
 use super::error::EngineError;
 use super::meta::{self, RunRecord};
-use super::options::{self, DATA_CF, META_CF};
+use super::options::{self, DATA_CF, INGESTED_CF, META_CF};
 use super::split::KeyRange;
 use super::writer::EngineWriter;
 
@@ -39,28 +39,30 @@ pub struct EngineStats {
 }
 
 #[derive(Debug, Default)]
-struct Lifecycle {
-    finished: bool,
-    open_writers: usize,
+pub(crate) struct Lifecycle {
+    pub(crate) finished: bool,
+    pub(crate) open_writers: usize,
+    /// Parts imported early (`parts.rs`).
+    pub(crate) parts: u64,
 }
 
 #[derive(Debug, Default)]
-struct Totals {
-    runs: u64,
-    rec: RunRecord,
+pub(crate) struct Totals {
+    pub(crate) runs: u64,
+    pub(crate) rec: RunRecord,
 }
 
 /// Shared state behind every handle and writer of one engine.
 pub(crate) struct EngineInner {
     pub(crate) id: String,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     dir: PathBuf,
-    cfg: ImporterConfig,
+    pub(crate) cfg: ImporterConfig,
     pub(crate) db: DB,
     pub(crate) sst_options: Options,
     pub(crate) budget: WriterBudget,
-    lifecycle: Mutex<Lifecycle>,
-    totals: Mutex<Totals>,
+    pub(crate) lifecycle: Mutex<Lifecycle>,
+    pub(crate) totals: Mutex<Totals>,
     next_run_id: AtomicU64,
 }
 
@@ -101,7 +103,7 @@ fn validate_id(id: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The guarded data are plain counters that stay consistent even if a
     // holder panicked, so a poisoned lock is still usable.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -110,7 +112,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Bytes under `path`. Writers and RocksDB create, rename and delete files
 /// while this walks (SST ingest, compaction, temp files), so an entry that
 /// vanishes between the listing and its stat counts as zero, not an error.
-fn dir_size(path: &Path) -> std::io::Result<u64> {
+pub(crate) fn dir_size(path: &Path) -> std::io::Result<u64> {
     let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let mut total = 0;
     for entry in std::fs::read_dir(path)? {
@@ -156,7 +158,7 @@ impl LocalEngine {
         std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(id, "create", &tmp, e))?;
         let db = DB::open_cf_descriptors(&options::db_options(), &dir, options::column_families())
             .map_err(|e| EngineError::rocks(id, "open", e))?;
-        for cf in [DATA_CF, META_CF] {
+        for cf in [DATA_CF, META_CF, INGESTED_CF] {
             if db.cf_handle(cf).is_none() {
                 return Err(EngineError::CorruptMeta {
                     engine: id.to_owned(),
@@ -184,6 +186,7 @@ impl LocalEngine {
             lifecycle: Mutex::new(Lifecycle {
                 finished: loaded.finished,
                 open_writers: 0,
+                parts: loaded.parts,
             }),
             totals: Mutex::new(Totals {
                 runs: loaded.runs,
@@ -211,9 +214,13 @@ impl LocalEngine {
         &self.inner.dir
     }
 
-    /// Whether `finish_writes` completed, now or before a restart.
+    /// Whether `finish_writes` completed, now or before a restart, and the
+    /// engine holds all its KVs: one that imported parts early (`parts.rs`)
+    /// is never reused after a restart (those parts are in TiKV, not here),
+    /// so it reads as unfinished and is re-encoded.
     pub fn is_finished(&self) -> bool {
-        lock(&self.inner.lifecycle).finished
+        let state = lock(&self.inner.lifecycle);
+        state.finished && state.parts == 0
     }
 
     /// A new writer. Any number may be open at once (one per chunk being encoded);
@@ -369,6 +376,12 @@ impl EngineInner {
         self.db
             .cf_handle(DATA_CF)
             .expect("data column family is checked at open")
+    }
+
+    pub(crate) fn ingested_cf(&self) -> &ColumnFamily {
+        self.db
+            .cf_handle(INGESTED_CF)
+            .expect("ingested column family is checked at open")
     }
 
     /// A fresh run id and the path its SST is built at.

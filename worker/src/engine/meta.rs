@@ -9,6 +9,8 @@ use super::options::META_CF;
 
 const RUN_PREFIX: &[u8] = b"run/";
 const FINISHED_KEY: &[u8] = b"finished";
+/// How many parts were imported early (`tikv-importer.disk-quota`).
+const PARTS_KEY: &[u8] = b"parts";
 
 /// What one ingested sorted run holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub struct LoadedMeta {
     pub totals: RunRecord,
     pub next_run_id: u64,
     pub finished: bool,
+    /// Parts imported early; their KVs are in TiKV, not here.
+    pub parts: u64,
 }
 
 fn run_key(id: u64) -> Vec<u8> {
@@ -78,6 +82,12 @@ pub fn load(db: &DB, engine: &str) -> Result<LoadedMeta, EngineError> {
         let (key, value) = item.map_err(|e| EngineError::rocks(engine, "read meta", e))?;
         if key.as_ref() == FINISHED_KEY {
             meta.finished = true;
+        } else if key.as_ref() == PARTS_KEY {
+            meta.parts = be_u64(&value).ok_or_else(|| EngineError::CorruptMeta {
+                engine: engine.to_owned(),
+                key_hex: hex::encode(&key),
+                reason: "part count is not 8 bytes",
+            })?;
         } else if key.starts_with(RUN_PREFIX) {
             let (id, rec) = decode_run(engine, &key, &value)?;
             meta.runs += 1;
@@ -108,4 +118,25 @@ pub fn mark_finished(db: &DB, engine: &str) -> Result<(), EngineError> {
         .map_err(|e| EngineError::rocks(engine, "mark finished", e))?;
     db.flush_cf(cf)
         .map_err(|e| EngineError::rocks(engine, "flush meta", e))
+}
+
+/// After an early import: the run records are replaced by `retained` (the
+/// run holding what stayed, if anything) and the part count is `parts`.
+pub fn record_part(
+    db: &DB,
+    engine: &str,
+    parts: u64,
+    retained: Option<(u64, RunRecord)>,
+) -> Result<(), EngineError> {
+    let cf = meta_cf(db);
+    let mut batch = rocksdb::WriteBatch::default();
+    let mut end = RUN_PREFIX.to_vec();
+    end.extend_from_slice(&[0xFF; 9]);
+    batch.delete_range_cf(cf, RUN_PREFIX, &end);
+    if let Some((id, rec)) = retained {
+        batch.put_cf(cf, run_key(id), encode_run(rec));
+    }
+    batch.put_cf(cf, PARTS_KEY, parts.to_be_bytes());
+    db.write_opt(batch, &synced())
+        .map_err(|e| EngineError::rocks(engine, "record an early import", e))
 }

@@ -19,6 +19,9 @@
 //! [`LocalEngine::is_finished`] lost its writers' buffers and must be
 //! [`LocalEngine::reset`] and re-encoded.
 //!
+//! Under `tikv-importer.disk-quota`, a job's engines that reach the quota
+//! import what they have sorted early and drop it from disk ([`parts`]).
+//!
 //! Every call blocks on disk I/O. From async code use
 //! [`LocalEngine::run_blocking`] / [`LocalEngine::stream_range`], or
 //! `spawn_blocking` (writers are `Send`; move them into the blocking task).
@@ -30,17 +33,21 @@ pub mod key_adapter;
 mod local;
 mod meta;
 mod options;
+mod parts;
 mod reader;
 mod sort_buffer;
 mod split;
 mod writer;
 
 #[cfg(test)]
+mod parts_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::EngineError;
 pub use key_adapter::next_key;
 pub use local::{EngineStats, LocalEngine};
+pub use parts::PartRetired;
 pub use reader::{EngineKv, RangeIter};
 pub use split::KeyRange;
 pub use writer::{EngineWriter, WriterStats};

@@ -13,6 +13,10 @@ use rocksdb::{BlockBasedOptions, ColumnFamilyDescriptor, DBCompressionType, Opti
 pub const DATA_CF: &str = "default";
 /// Column family holding run records and the finished marker.
 pub const META_CF: &str = "meta";
+/// Column family of the keys already ingested into TiKV by an early import
+/// (`tikv-importer.disk-quota`): encoded user key → row tag of the copy
+/// that was ingested. Empty unless the engine imported parts early.
+pub const INGESTED_CF: &str = "ingested";
 
 /// SST block size: large blocks make the sequential scan cheaper (Lightning: 16 KiB).
 const BLOCK_SIZE: usize = 16 << 10;
@@ -87,6 +91,7 @@ pub fn column_families() -> Vec<ColumnFamilyDescriptor> {
     vec![
         ColumnFamilyDescriptor::new(DATA_CF, data_cf_options()),
         ColumnFamilyDescriptor::new(META_CF, meta_cf_options()),
+        ColumnFamilyDescriptor::new(INGESTED_CF, meta_cf_options()),
     ]
 }
 

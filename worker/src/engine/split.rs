@@ -93,6 +93,9 @@ impl LocalEngine {
     /// The smallest and largest user key with `start <= key < end` (an empty
     /// `end`: no upper bound), found with two seeks; `None` when there is none.
     pub fn key_bounds(&self, start: &[u8], end: &[u8]) -> Result<Option<KeyBounds>, EngineError> {
+        if self.parts() > 0 {
+            return self.put_bounds(start, end);
+        }
         let inner = &*self.inner;
         let id = inner.id.as_str();
         let mut opts = rocksdb::ReadOptions::default();

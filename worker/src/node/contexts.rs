@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::NodeError;
 use super::job_config;
-use crate::task::{ErrorBudget, SharedWorkerContext, WorkerContext, WorkerProgress};
+use crate::task::{
+    ErrorBudget, ProgressSnapshot, SharedWorkerContext, WorkerContext, WorkerProgress,
+};
 
 /// What every job's context on this node shares.
 pub struct NodeIdentity {
@@ -70,6 +72,15 @@ impl JobContexts {
         tracing::info!(job = job_id, %source, "serving a new job");
         built.insert(job_id.to_string(), Arc::clone(&cx));
         Ok(cx)
+    }
+
+    /// Each served job's progress on this node so far, for metrics.
+    pub async fn progress(&self) -> Vec<(String, ProgressSnapshot)> {
+        let built = self.built.lock().await;
+        built
+            .iter()
+            .map(|(job, cx)| (job.clone(), cx.progress.snapshot()))
+            .collect()
     }
 
     async fn build(&self, job_id: &str) -> Result<WorkerContext, NodeError> {

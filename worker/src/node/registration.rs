@@ -16,13 +16,15 @@ const LEASE_TTL_SECS: i64 = 10;
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Cap of the wait between attempts to restore a lost lease.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Tries at deleting the key and revoking the lease on the way out.
+const DEREGISTER_ATTEMPTS: u32 = 3;
 
 pub fn key(worker_id: &str) -> String {
     format!("squall/workers/{worker_id}")
 }
 
 /// A registered worker. [`Registration::keep_alive`] runs until `cancel`,
-/// then revokes the lease so the key goes at once.
+/// then deletes the key and revokes the lease, so the worker is gone at once.
 pub struct Registration {
     client: Client,
     id: String,
@@ -94,8 +96,41 @@ impl Registration {
                 tracing::warn!(worker = %self.id, etcd = %self.endpoints, %reason, "registering again failed");
             }
         }
-        if let Err(reason) = timed(self.client.lease_revoke(self.lease)).await {
-            tracing::warn!(worker = %self.id, %reason, "could not revoke the worker's lease; its key expires by itself");
+        self.deregister().await;
+    }
+
+    /// Deletes the key, then revokes the lease (which would delete it too:
+    /// the explicit delete also covers a key left under an older lease).
+    /// [`DEREGISTER_ATTEMPTS`] tries with backoff; what still fails expires
+    /// with its lease within [`LEASE_TTL_SECS`].
+    async fn deregister(&mut self) {
+        let key = key(&self.id);
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1..=DEREGISTER_ATTEMPTS {
+            let deleted = timed(self.client.delete(key.clone(), None)).await;
+            // A lease revoked by an earlier try is gone: that is the goal.
+            let revoked = match timed(self.client.lease_revoke(self.lease)).await {
+                Err(e) if e.contains("lease not found") => Ok(()),
+                other => other.map(|_| ()),
+            };
+            let reason = match (deleted, revoked) {
+                (Ok(_), Ok(_)) => {
+                    tracing::info!(worker = %self.id, %key, lease = self.lease, "deregistered from etcd");
+                    return;
+                }
+                (deleted, revoked) => [deleted.err(), revoked.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            if attempt == DEREGISTER_ATTEMPTS {
+                tracing::warn!(worker = %self.id, %key, %reason, "could not deregister from etcd; the key expires with its lease");
+                return;
+            }
+            tracing::warn!(worker = %self.id, %key, %reason, attempt, retry_in = ?delay, "deregistering failed; retrying");
+            tokio::time::sleep(delay).await;
+            delay *= 2;
         }
     }
 

@@ -3,11 +3,19 @@
 //! only while the engine is still `Running` at that attempt. A worker that
 //! was presumed dead (its message redelivered to another) therefore cannot
 //! overwrite the newer attempt's result.
+//!
+//! The job's control (`checkpoint::control`) is read before every claim: a
+//! paused or cancelled job's task is withdrawn instead (the runner publishes
+//! the job's unfinished engines again when it goes on). A withdrawn task
+//! whose engine is still `Running` lets go of it: its holder lost the task
+//! (it died, froze, or handed it back after an error), and an engine left
+//! `Running` with no task anywhere would never be published again.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use squall_common::checkpoint::{
-    typed, Decision, EngineCheckpoint, EngineResult, EngineState, SharedCheckpointStore,
+    control, typed, Control, Decision, EngineCheckpoint, EngineResult, EngineState,
+    SharedCheckpointStore,
 };
 
 use super::error::TaskError;
@@ -29,6 +37,12 @@ pub enum Claim {
     AlreadyFailed {
         reason: String,
     },
+    /// The job is paused or cancelled: not claimed. `released`: the engine
+    /// was `Running` under a holder that lost its task, and is `Pending` now.
+    Withdrawn {
+        control: Control,
+        released: bool,
+    },
 }
 
 pub fn now_unix_ms() -> u64 {
@@ -42,6 +56,10 @@ pub async fn claim(
     task: &EngineTask,
     worker: &str,
 ) -> Result<Claim, TaskError> {
+    let held = control::read(store.as_ref(), &task.job_id).await?.control;
+    if held.holds() {
+        return withdraw(store, task, held).await;
+    }
     let key = task.checkpoint_key();
     let stored = typed::update(store.as_ref(), &key, |e: &mut EngineCheckpoint| {
         let encoded = match &e.state {
@@ -80,6 +98,65 @@ pub async fn claim(
         },
         EngineState::Pending => unreachable!("a claim never leaves the engine pending"),
     })
+}
+
+/// Claim's answer for a job that is held: nothing claimed, and a `Running`
+/// engine let go of (keeping its attempt: its holder may still be alive,
+/// e.g. frozen, and must never see its attempt number handed out again).
+async fn withdraw(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    control: Control,
+) -> Result<Claim, TaskError> {
+    let mut released = false;
+    typed::update(
+        store.as_ref(),
+        &task.checkpoint_key(),
+        |e: &mut EngineCheckpoint| {
+            released = matches!(e.state, EngineState::Running { .. });
+            if !released {
+                return Decision::Keep;
+            }
+            e.state = EngineState::Pending;
+            Decision::Write
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        squall_common::checkpoint::CheckpointError::Missing { key } => {
+            TaskError::MissingCheckpoint { key }
+        }
+        other => other.into(),
+    })?;
+    Ok(Claim::Withdrawn { control, released })
+}
+
+/// Gives back a claim this worker holds and stops working on (the job was
+/// paused or cancelled): the engine goes back to `Pending` and its attempt
+/// back to what it was before the claim, so the pause costs no attempt.
+/// Safe because every other claimant ever had a smaller attempt, and this
+/// worker writes nothing more. Returns whether the claim was still held.
+pub async fn release(
+    store: &SharedCheckpointStore,
+    task: &EngineTask,
+    attempt: u32,
+) -> Result<bool, TaskError> {
+    let mut released = false;
+    typed::update(
+        store.as_ref(),
+        &task.checkpoint_key(),
+        |e: &mut EngineCheckpoint| {
+            released = matches!(e.state, EngineState::Running { attempt: a, .. } if a == attempt);
+            if !released {
+                return Decision::Keep;
+            }
+            e.state = EngineState::Pending;
+            e.attempt = attempt.saturating_sub(1);
+            Decision::Write
+        },
+    )
+    .await?;
+    Ok(released)
 }
 
 /// Applies `next` if the engine is still running as `attempt`; returns

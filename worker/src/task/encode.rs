@@ -295,16 +295,23 @@ impl EncodeContext {
                 Target::RowId => row_id = parse_row_id(field.as_deref())?,
             }
         }
-        for (c, col) in cols.iter().enumerate().filter(|(c, _)| !given[*c]) {
+        // Generated columns take no default: they are computed below.
+        for (c, col) in cols
+            .iter()
+            .enumerate()
+            .filter(|(c, col)| !given[*c] && col.generated.is_none())
+        {
             datums[c] = self
                 .converter
                 .default_for(col, &mut state.warnings)
                 .map_err(RowProblem::Convert)?;
         }
         self.converter.fill_auto_ids(&self.table, datums, row_id);
+        map.fill_generated(&self.table, datums, &self.converter)
+            .map_err(RowProblem::Encode)?;
         let part = self
             .router
-            .route(datums)
+            .route(datums, &self.converter)
             .map_err(|e| RowProblem::Encode(e.to_string()))?;
         encoders[part]
             .encode_row(datums, row_id, &mut state.kvs)

@@ -18,7 +18,8 @@ impl SortedKvs for EngineKvs {
     fn iter<'a>(&'a self, start: &[u8], end: &[u8]) -> PairIter<'a> {
         Box::new(self.0.iter_range(start, end).filter_map(|kv| match kv {
             Ok(EngineKv::Put { key, value, .. }) => Some(Ok((key, value))),
-            Ok(EngineKv::Duplicate { .. }) => None,
+            // Already in TiKV (an early import under disk-quota), or a duplicate.
+            Ok(EngineKv::Duplicate { .. } | EngineKv::Ingested { .. }) => None,
             Err(e) => Some(Err(Box::new(e) as SourceError)),
         }))
     }

@@ -14,6 +14,7 @@ pub mod claim;
 pub mod columns;
 mod context;
 pub mod duplicates;
+pub mod early_import;
 pub mod encode;
 pub mod engine_kvs;
 mod error;

@@ -6,6 +6,13 @@
 //! says it was completely encoded and it is still on disk; ingest rewrites the
 //! same keys at the same timestamp; the result is written only by the
 //! attempt that holds the claim.
+//!
+//! A paused or cancelled job (`checkpoint::control`) is obeyed at the claim
+//! (the task is withdrawn) and while the task runs ([`watch`]): the claim is
+//! handed back ([`claim::release`]) and the task withdrawn, unless the job
+//! was let go again meanwhile, in which case the task simply carries on.
+
+mod watch;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,13 +22,15 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use squall_codec::Converter;
 use squall_common::checkpoint::keys;
 use squall_common::checkpoint::{
-    typed, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint,
+    control, typed, Control, EngineCheckpoint, EngineResult, JobCheckpoint, TableCheckpoint,
 };
 use squall_source::ReadOptions;
+use tokio_util::sync::CancellationToken;
 
 use super::claim::{self, Claim};
 use super::context::WorkerContext;
 use super::duplicates;
+use super::early_import;
 use super::encode::{encode_chunk, ChunkOutcome, EncodeContext};
 use super::engine_kvs::EngineKvs;
 use super::error::TaskError;
@@ -31,6 +40,7 @@ use super::rejects::RejectLog;
 use super::spec::chunk_source_bytes;
 use crate::engine::LocalEngine;
 use crate::ingest::{ingest_engine, IngestConfig, ProgressFn};
+use watch::ControlWatch;
 
 /// How a task ended (errors aside).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +52,12 @@ pub enum TaskOutcome {
     AlreadyFailed {
         reason: String,
     },
+    /// The job is paused or cancelled: the task is dropped from the queue
+    /// (ack) and its engine left `Pending`; the runner publishes it again
+    /// when the job goes on.
+    Withdrawn {
+        control: Control,
+    },
 }
 
 /// Runs `task`; a returned error leaves the engine `Running` (the caller
@@ -51,20 +67,86 @@ pub async fn run_engine_task(
     cx: &WorkerContext,
     task: &EngineTask,
 ) -> Result<TaskOutcome, (Option<u32>, TaskError)> {
-    let (attempt, engine_ckpt, encoded) = match claim::claim(&cx.store, task, &cx.worker_id).await {
-        Ok(Claim::Run {
-            attempt,
-            engine,
-            encoded,
-        }) => (attempt, engine, encoded),
-        Ok(Claim::AlreadyDone) => return Ok(TaskOutcome::AlreadyDone),
-        Ok(Claim::AlreadyFailed { reason }) => return Ok(TaskOutcome::AlreadyFailed { reason }),
-        Err(e) => return Err((None, e)),
-    };
-    tracing::info!(%task, attempt, chunks = engine_ckpt.chunks.len(), commit_ts = engine_ckpt.commit_ts, "engine task started");
-    run_claimed(cx, task, attempt, &engine_ckpt, encoded)
-        .await
-        .map_err(|e| (Some(attempt), e))
+    // Each turn is one claim; a turn ends in another only when the job was
+    // held and let go again while this task let go of its engine.
+    loop {
+        let claimed = match claim::claim(&cx.store, task, &cx.worker_id).await {
+            Ok(c) => c,
+            Err(e) => return Err((None, e)),
+        };
+        let (attempt, engine_ckpt, encoded) = match claimed {
+            Claim::Run {
+                attempt,
+                engine,
+                encoded,
+            } => (attempt, engine, encoded),
+            Claim::AlreadyDone => return Ok(TaskOutcome::AlreadyDone),
+            Claim::AlreadyFailed { reason } => return Ok(TaskOutcome::AlreadyFailed { reason }),
+            Claim::Withdrawn { control, released } => {
+                if released {
+                    tracing::info!(%task, %control, "job {control}: engine let go of (its holder had lost the task)");
+                    if going_on(cx, task).await {
+                        continue;
+                    }
+                }
+                tracing::info!(%task, %control, "job {control}: task withdrawn");
+                return Ok(TaskOutcome::Withdrawn { control });
+            }
+        };
+        tracing::info!(%task, attempt, chunks = engine_ckpt.chunks.len(), commit_ts = engine_ckpt.commit_ts, "engine task started");
+        let watch = ControlWatch::start(&cx.store, &task.job_id, &cx.cancel);
+        let result = run_claimed(cx, task, attempt, &engine_ckpt, encoded, &watch).await;
+        let stopped_by = watch.stopped_by();
+        drop(watch);
+        let error = match result {
+            Ok(outcome) => return Ok(outcome),
+            // Shutdown: the caller hands the task back.
+            Err(e) if cx.cancel.is_cancelled() => return Err((Some(attempt), e)),
+            Err(e) => e,
+        };
+        // A retryable failure while the job is held is let go of like a
+        // stopped one: handed back, it would only be withdrawn.
+        let held = match stopped_by {
+            Some(c) => Some(c),
+            None if error.is_retryable() => held_now(cx, task).await,
+            None => None,
+        };
+        let Some(control) = held else {
+            return Err((Some(attempt), error));
+        };
+        match claim::release(&cx.store, task, attempt).await {
+            Ok(true) => {
+                tracing::info!(%task, attempt, %control, "job {control}: engine handed back")
+            }
+            Ok(false) => {
+                tracing::info!(%task, attempt, "engine not handed back: a newer attempt holds it")
+            }
+            Err(e) => return Err((Some(attempt), e)),
+        }
+        if going_on(cx, task).await {
+            continue;
+        }
+        return Ok(TaskOutcome::Withdrawn { control });
+    }
+}
+
+/// The job's control if it holds the job now (`None`: running, or unknown).
+async fn held_now(cx: &WorkerContext, task: &EngineTask) -> Option<Control> {
+    let c = control::read(cx.store.as_ref(), &task.job_id).await.ok()?;
+    c.control.holds().then_some(c.control)
+}
+
+/// After this task let go of its engine: whether the job runs again (it
+/// was resumed meanwhile). Then the runner may have looked at the engine
+/// before it was let go of and published nothing for it, so this task
+/// claims it again rather than dropping the only message for it. Unknown
+/// (the store is away) counts as running: the claim then fails and the
+/// task is handed back to the queue, never dropped.
+async fn going_on(cx: &WorkerContext, task: &EngineTask) -> bool {
+    match control::read(cx.store.as_ref(), &task.job_id).await {
+        Ok(c) => !c.control.holds(),
+        Err(_) => true,
+    }
 }
 
 async fn run_claimed(
@@ -73,9 +155,12 @@ async fn run_claimed(
     attempt: u32,
     ckpt: &EngineCheckpoint,
     encoded: Option<EngineResult>,
+    watch: &ControlWatch,
 ) -> Result<TaskOutcome, TaskError> {
     let started = claim::now_unix_ms();
     let engine = open_engine(cx, task).await?;
+    // What early imports under `disk-quota` sent (`early_import.rs`).
+    let mut parts = early_import::Parts::default();
     let (engine, mut result) = match encoded {
         Some(enc) if engine.is_finished() => {
             tracing::info!(%task, "local engine was fully encoded before a restart; ingesting it");
@@ -84,7 +169,8 @@ async fn run_claimed(
         }
         _ => {
             let engine = blocking(move || engine.reset().map_err(TaskError::from)).await?;
-            let result = encode_engine(cx, task, ckpt, attempt, &engine).await?;
+            let result =
+                encode_engine(cx, task, ckpt, attempt, &engine, &mut parts, &watch.encode).await?;
             if !claim::record_encoded(&cx.store, task, attempt, &cx.worker_id, started, &result)
                 .await?
             {
@@ -93,7 +179,7 @@ async fn run_claimed(
             (engine, result)
         }
     };
-    ingest_and_account(cx, task, ckpt, &engine, &mut result).await?;
+    ingest_and_account(cx, task, ckpt, &engine, &mut result, parts, &watch.all).await?;
     if !claim::record_done(&cx.store, task, attempt, result.clone()).await? {
         return Ok(TaskOutcome::Superseded);
     }
@@ -117,23 +203,37 @@ async fn open_engine(cx: &WorkerContext, task: &EngineTask) -> Result<LocalEngin
     .await
 }
 
-/// Encodes every chunk, `region-concurrency` at a time, and finishes the engine.
+/// Encodes every chunk, `region-concurrency` at a time, and finishes the
+/// engine; `stop` ends it early (shutdown, or the job held).
 async fn encode_engine(
     cx: &WorkerContext,
     task: &EngineTask,
     ckpt: &EngineCheckpoint,
     attempt: u32,
     engine: &LocalEngine,
+    parts: &mut early_import::Parts,
+    stop: &CancellationToken,
 ) -> Result<EngineResult, TaskError> {
     let began = Instant::now();
-    let ecx = Arc::new(encode_context(cx, task).await?);
+    // Set when the disk quota is reached: no new chunk until the ones in
+    // flight are done and what they sorted is imported.
+    let mut quota_used: Option<u64> = None;
+    let ecx = Arc::new(encode_context(cx, task, stop).await?);
     let mut pending = ckpt.chunks.iter().cloned();
     let mut running = FuturesUnordered::new();
     let mut total = ChunkOutcome::default();
     let mut first_error: Option<TaskError> = None;
     let limit = cx.cfg.lightning.region_concurrency.max(1);
     loop {
-        while first_error.is_none() && running.len() < limit {
+        if let (Some(used), None, true) = (quota_used, &first_error, running.is_empty()) {
+            quota_used = None;
+            let imported =
+                early_import::import_part(cx, task, ckpt, engine, used, parts, stop).await;
+            if let Err(e) = imported {
+                first_error = Some(e);
+            }
+        }
+        while first_error.is_none() && quota_used.is_none() && running.len() < limit {
             let Some(spec) = pending.next() else { break };
             let (ecx, engine) = (Arc::clone(&ecx), engine.clone());
             running.push(tokio::task::spawn_blocking(move || {
@@ -148,7 +248,15 @@ async fn encode_engine(
             .map_err(|e| TaskError::Blocking(e.to_string()))
             .and_then(|r| r)
         {
-            Ok(out) => total.merge(&out),
+            Ok(out) => {
+                total.merge(&out);
+                if quota_used.is_none() && first_error.is_none() {
+                    match early_import::quota_reached(engine).await {
+                        Ok(used) => quota_used = used,
+                        Err(e) => first_error = Some(e),
+                    }
+                }
+            }
             Err(e) if first_error.is_none() => {
                 // Stop the other chunks of this engine; the attempt is lost.
                 ecx.cancel.cancel();
@@ -183,7 +291,11 @@ async fn encode_engine(
     })
 }
 
-async fn encode_context(cx: &WorkerContext, task: &EngineTask) -> Result<EncodeContext, TaskError> {
+async fn encode_context(
+    cx: &WorkerContext,
+    task: &EngineTask,
+    stop: &CancellationToken,
+) -> Result<EncodeContext, TaskError> {
     let store = cx.store.as_ref();
     let job: JobCheckpoint = typed::read(store, &keys::job(&task.job_id))
         .await?
@@ -213,18 +325,22 @@ async fn encode_context(cx: &WorkerContext, task: &EngineTask) -> Result<EncodeC
         rejects,
         budget: Arc::clone(&cx.budget),
         taken: Default::default(),
-        cancel: cx.cancel.child_token(),
+        // A child: a failed chunk cancels its siblings, not the task.
+        cancel: stop.child_token(),
         progress: Arc::clone(&cx.progress),
     })
 }
 
-/// Ingests the engine, then takes local duplicates out of the result.
+/// Ingests the engine, then takes local duplicates out of the result;
+/// `stop` ends it early (shutdown, or the job cancelled).
 async fn ingest_and_account(
     cx: &WorkerContext,
     task: &EngineTask,
     ckpt: &EngineCheckpoint,
     engine: &LocalEngine,
     result: &mut EngineResult,
+    parts: early_import::Parts,
+    stop: &CancellationToken,
 ) -> Result<(), TaskError> {
     let began = Instant::now();
     let compacting = engine.clone();
@@ -233,10 +349,13 @@ async fn ingest_and_account(
     let on_ingest: ProgressFn = Arc::new(move |bytes| progress.ingested(bytes));
     let kvs = Arc::new(EngineKvs(engine.clone()));
     let cfg = IngestConfig::from_task(&cx.cfg);
-    let summary = tokio::select! {
+    let mut summary = tokio::select! {
         r = ingest_engine(&cx.client, kvs, ckpt.commit_ts, &cfg, Some(on_ingest)) => r?,
-        _ = cx.cancel.cancelled() => return Err(TaskError::Cancelled),
+        _ = stop.cancelled() => return Err(TaskError::Cancelled),
     };
+    // Parts imported early under disk-quota count with the final ingest.
+    summary.kvs += parts.kvs;
+    summary.bytes += parts.bytes;
     result.ingest_ms = began.elapsed().as_millis() as u64;
     let encoded_kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
     let mut duplicates_file = None;
@@ -244,7 +363,11 @@ async fn ingest_and_account(
         let (engine2, chunks) = (engine.clone(), ckpt.chunks.clone());
         let out = cx.duplicates_path(task.table_id, task.engine_id);
         let (table, out2) = (format!("table {}", task.table_id), out.clone());
-        let dups = blocking(move || duplicates::collect(&engine2, &chunks, &table, &out2)).await?;
+        let kept = early_import::kept_values(cx, engine, ckpt.commit_ts).await?;
+        let dups = blocking(move || {
+            duplicates::collect_with_kept(&engine2, &chunks, &table, &out2, &kept)
+        })
+        .await?;
         subtract(result, &dups);
         duplicates_file = (dups.count > 0).then_some(out);
     }
@@ -257,7 +380,7 @@ async fn ingest_and_account(
         )));
     }
     if let Some(file) = duplicates_file {
-        store_duplicates(cx, task, &file).await?;
+        store_duplicates(cx, task, &file, stop).await?;
     }
     Ok(())
 }
@@ -270,11 +393,12 @@ async fn store_duplicates(
     cx: &WorkerContext,
     task: &EngineTask,
     file: &std::path::Path,
+    stop: &CancellationToken,
 ) -> Result<(), TaskError> {
     let key = cx.duplicates_key(task.table_id, task.engine_id);
     tokio::select! {
         stored = cx.artefacts.put_file(&key, file) => stored?,
-        _ = cx.cancel.cancelled() => return Err(TaskError::Cancelled),
+        _ = stop.cancelled() => return Err(TaskError::Cancelled),
     }
     tracing::info!(%task, key, store = %cx.artefacts.location(), "local duplicates stored");
     Ok(())

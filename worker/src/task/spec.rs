@@ -51,6 +51,7 @@ pub fn source_from_spec(spec: &ChunkSpec) -> Result<(DataFile, Chunk), BadChunkS
         "none" => Compression::None,
         "gzip" => Compression::Gzip,
         "zstd" => Compression::Zstd,
+        "snappy" => Compression::Snappy,
         other => return Err(bad("compression", other)),
     };
     let file = DataFile {
@@ -88,6 +89,7 @@ fn compression_name(c: Compression) -> &'static str {
         Compression::None => "none",
         Compression::Gzip => "gzip",
         Compression::Zstd => "zstd",
+        Compression::Snappy => "snappy",
     }
 }
 

@@ -1,10 +1,12 @@
 //! The worker loop: pull an engine task, run it while heartbeating the
-//! delivery, then ack (done, or failed for good) or nak (try again later).
+//! delivery, then ack (done, or failed for good) or nak (try again later,
+//! or at once on shutdown, optionally releasing the engine record).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use squall_client::RetryPolicy;
+use squall_common::checkpoint::EngineResult;
 use squall_common::queue::{Delivery, SharedTaskQueue};
 
 use super::claim;
@@ -32,6 +34,41 @@ pub async fn run_worker(cx: Arc<WorkerContext>, queue: SharedTaskQueue) -> Resul
     }
 }
 
+/// How [`handle_with`] settled a delivery, for the caller's accounting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// This delivery finished the engine (acked).
+    Done(EngineResult),
+    /// The engine had ended before (done or failed): acked, nothing run.
+    Skipped,
+    /// A newer attempt holds the engine; this one's work was discarded (acked).
+    Superseded,
+    /// Failed; handed back to be tried again after a delay.
+    Retried,
+    /// Failed for good: recorded `Failed` (when claimed) and acked.
+    Failed,
+    /// Stopped by shutdown and handed back at once for another worker.
+    Released,
+    /// The job is paused or cancelled: dropped (acked), the engine left
+    /// `Pending` for the coordinator to publish again.
+    Withdrawn,
+    /// Not an engine task: dropped (acked).
+    Dropped,
+}
+
+/// What a shutdown does to the engine record of the task it interrupts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnCancel {
+    /// Leave it `Running` with whatever it has encoded, for this process's
+    /// next run to pick up from its local engine (embedded mode).
+    Keep,
+    /// Give the claim back ([`claim::release`]): a draining cluster
+    /// worker leaves and takes its local engine with it, so nothing of the
+    /// attempt is reusable and the record should not name a worker that is
+    /// gone (`squall worker` on SIGTERM).
+    Release,
+}
+
 /// Runs one delivery of an engine task in `cx` and settles it: ack when
 /// the engine is done or failed for good (recording the failure on the last
 /// delivery), nak to retry later or on shutdown. Shared by the embedded
@@ -41,32 +78,60 @@ pub async fn handle(
     ack_wait: Duration,
     delivery: Delivery,
 ) -> Result<(), TaskError> {
+    handle_with(cx, ack_wait, delivery, OnCancel::Keep)
+        .await
+        .map(|_| ())
+}
+
+/// [`handle`], choosing what a shutdown does to the engine record and
+/// saying how the delivery was settled.
+pub async fn handle_with(
+    cx: &WorkerContext,
+    ack_wait: Duration,
+    delivery: Delivery,
+    on_cancel: OnCancel,
+) -> Result<Settled, TaskError> {
     let task = match EngineTask::from_message(&delivery.id, &delivery.payload) {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = %e, "dropping a task message that is not an engine task");
-            return Ok(delivery.ack().await?);
+            delivery.ack().await?;
+            return Ok(Settled::Dropped);
         }
     };
     let heartbeat = spawn_heartbeat(&delivery, ack_wait);
     let result = run_engine_task(cx, &task).await;
     heartbeat.abort();
-    match result {
+    let settled = match result {
         Ok(outcome) => {
-            if let TaskOutcome::AlreadyFailed { reason } = &outcome {
-                tracing::warn!(%task, %reason, "engine already failed; dropping its task");
-            }
             delivery.ack().await?;
+            match outcome {
+                TaskOutcome::Done(r) => Settled::Done(r),
+                TaskOutcome::Superseded => Settled::Superseded,
+                TaskOutcome::AlreadyDone => Settled::Skipped,
+                // Job paused or cancelled (job control): dropped, the engine
+                // handed back to the coordinator, which publishes it again.
+                TaskOutcome::Withdrawn { .. } => Settled::Withdrawn,
+                TaskOutcome::AlreadyFailed { reason } => {
+                    tracing::warn!(%task, %reason, "engine already failed; dropping its task");
+                    Settled::Skipped
+                }
+            }
         }
-        Err((_, TaskError::Cancelled)) => {
-            // Shutting down: leave the task for the next run.
+        Err((attempt, TaskError::Cancelled)) => {
+            if let (OnCancel::Release, Some(attempt)) = (on_cancel, attempt) {
+                release(cx, &task, attempt).await;
+            }
+            // Shutting down: hand the task back for the next run or worker.
             delivery.nak(Duration::ZERO).await?;
+            Settled::Released
         }
         Err((attempt, e)) => match redelivery_delay(delivery.delivered) {
             Some(delay) if e.is_retryable() => {
                 tracing::warn!(%task, ?attempt, delivered = delivery.delivered, error = %e, ?delay,
                     "engine task failed; it will be retried");
                 delivery.nak(delay).await?;
+                Settled::Retried
             }
             _ => {
                 tracing::error!(%task, ?attempt, error = %e, "engine task failed for good");
@@ -74,10 +139,27 @@ pub async fn handle(
                     claim::record_failed(&cx.store, &task, attempt, e.to_string()).await?;
                 }
                 delivery.ack().await?;
+                Settled::Failed
             }
         },
+    };
+    Ok(settled)
+}
+
+/// Gives the claim back ([`claim::release`]: `Pending`, the attempt as
+/// before the claim). Best effort: a failure only leaves the record
+/// `Running` under this worker's name, and the next claim takes over from
+/// that just as well.
+async fn release(cx: &WorkerContext, task: &EngineTask, attempt: u32) {
+    match claim::release(&cx.store, task, attempt).await {
+        Ok(true) => tracing::info!(%task, attempt, "engine released for another worker"),
+        Ok(false) => {
+            tracing::info!(%task, attempt, "engine not released: a newer attempt holds it")
+        }
+        Err(e) => {
+            tracing::warn!(%task, attempt, error = %e, "could not release the engine; the next claim takes it over anyway")
+        }
     }
-    Ok(())
 }
 
 /// The nak delay after the `delivered`-th delivery failed, `None` on the

@@ -3,8 +3,16 @@
 //! fields are in table order). Columns the source does not give take their
 //! defaults; a name the table does not have is an error, except
 //! `_tidb_rowid`, which sets the row's handle (Lightning accepts it too).
+//! Generated columns are never read from the source (Dumpling leaves them
+//! out): positional rows skip them, and [`ColumnMap::fill_generated`]
+//! computes them once the other columns are known.
 
+mod generated;
+
+use squall_codec::{Converter, Datum};
 use squall_common::schema::TableInfo;
+
+pub use generated::GeneratedColumns;
 
 /// The hidden handle column of tables without a clustered primary key.
 pub const ROW_ID_COLUMN: &str = "_tidb_rowid";
@@ -22,6 +30,10 @@ pub enum ColumnError {
     Unknown { table: String, name: String },
     #[error("column `{name}` is given twice")]
     Repeated { name: String },
+    #[error("column `{name}` of table {table} is a generated column: the source may not give it a value (TiDB error 3105)")]
+    Generated { table: String, name: String },
+    #[error("table {table}: {reason}")]
+    Expression { table: String, reason: String },
 }
 
 /// The field → column mapping for rows with one column list.
@@ -30,19 +42,30 @@ pub struct ColumnMap {
     /// The source's column names this map was built from (`None`: positional).
     names: Option<Vec<String>>,
     targets: Vec<Target>,
-    /// Offsets of table columns no field fills.
+    /// Offsets of table columns no field fills (generated columns excluded).
     missing: Vec<usize>,
+    generated: GeneratedColumns,
 }
 
 impl ColumnMap {
     /// Positional when `names` is `None` (every column, in table order).
     pub fn build(table: &TableInfo, names: Option<&[String]>) -> Result<Self, ColumnError> {
+        let generated = GeneratedColumns::new(table).map_err(|reason| ColumnError::Expression {
+            table: table.qualified_name(),
+            reason,
+        })?;
         let Some(names) = names else {
-            let targets = (0..table.columns.len()).map(Target::Column).collect();
+            let targets = table
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .map(|c| Target::Column(c.offset))
+                .collect();
             return Ok(Self {
                 names: None,
                 targets,
                 missing: Vec::new(),
+                generated,
             });
         };
         let mut given = vec![false; table.columns.len()];
@@ -63,6 +86,12 @@ impl ColumnMap {
                         table: table.qualified_name(),
                         name: name.clone(),
                     })?;
+                if col.generated.is_some() {
+                    return Err(ColumnError::Generated {
+                        table: table.qualified_name(),
+                        name: name.clone(),
+                    });
+                }
                 if std::mem::replace(&mut given[col.offset], true) {
                     return Err(ColumnError::Repeated { name: name.clone() });
                 }
@@ -73,13 +102,14 @@ impl ColumnMap {
         let missing = given
             .iter()
             .enumerate()
-            .filter(|(_, g)| !**g)
+            .filter(|(i, g)| !**g && table.columns[*i].generated.is_none())
             .map(|(i, _)| i)
             .collect();
         Ok(Self {
             names: Some(names.to_vec()),
             targets,
             missing,
+            generated,
         })
     }
 
@@ -95,6 +125,17 @@ impl ColumnMap {
     /// Table columns every row of this map takes defaults for.
     pub fn missing(&self) -> &[usize] {
         &self.missing
+    }
+
+    /// Computes every generated column of `row` (in column order, so one may
+    /// use an earlier one), converted to its column's type.
+    pub fn fill_generated(
+        &self,
+        table: &TableInfo,
+        row: &mut [Datum],
+        conv: &Converter,
+    ) -> Result<(), String> {
+        self.generated.fill(table, row, conv)
     }
 
     /// Fields a row must have: all mapped ones, or none at all (`VALUES ()`,
