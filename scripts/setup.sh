@@ -45,6 +45,9 @@ have curl || need_apt+=(curl)
 # The web page test drives headless Chromium through WebDriver (chromedriver).
 have chromium || need_apt+=(chromium)
 have chromedriver || need_apt+=(chromium-driver)
+# The SQL-step tests ([tidb] host) run a MariaDB server of their own
+# (tests/src/mariadb.rs): Debian's, for what is plain MySQL protocol.
+{ [ -x /usr/sbin/mariadbd ] || have mariadbd; } && have mariadb-install-db || need_apt+=(mariadb-server)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"

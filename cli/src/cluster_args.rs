@@ -12,6 +12,8 @@ use squall_cluster::{
 use squall_coordinator::ClusterSeams;
 use squall_worker::task::MAX_DELIVERIES;
 
+use crate::tls_args::TlsArgs;
+
 /// The JetStream stream holding every job's tasks (one per cluster).
 const STREAM: &str = "squall";
 /// The JetStream object-store bucket holding every job's artefacts (one per
@@ -20,12 +22,16 @@ const ARTEFACT_BUCKET: &str = "squall-artefacts";
 
 #[derive(Debug, clap::Args)]
 pub struct ClusterArgs {
-    /// etcd client endpoints, comma separated (`http://127.0.0.1:2379`).
+    /// etcd client endpoints, comma separated (`http://127.0.0.1:2379`;
+    /// `https://...` for TLS, see --tls-ca).
     #[arg(long, value_delimiter = ',', required = true, env = "SQUALL_ETCD")]
     pub etcd: Vec<String>,
-    /// NATS server URL, JetStream enabled (`nats://127.0.0.1:4222`).
+    /// NATS server URL, JetStream enabled (`nats://127.0.0.1:4222`;
+    /// `tls://...` to require TLS, see --tls-ca).
     #[arg(long, env = "SQUALL_NATS")]
     pub nats: String,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Seconds a task may go without a worker's sign of life before the
     /// queue hands it to another worker (busy workers renew every third of
     /// it). Give every process of a cluster the same value: the shared
@@ -41,14 +47,27 @@ impl ClusterArgs {
         Ok(self.connect_parts().await?.1)
     }
 
+    /// etcd's connect options with the TLS files (for the election and the
+    /// worker's registration, which open their own clients).
+    pub fn etcd_connect_options(&self) -> anyhow::Result<squall_cluster::EtcdConnectOptions> {
+        self.tls
+            .files()
+            .etcd_options(&self.etcd)
+            .with_context(|| format!("etcd at {}", self.etcd.join(",")))
+    }
+
     /// [`ClusterArgs::connect`], also handing back the etcd store itself
     /// (a leader writes through a fenced copy of it).
     pub async fn connect_parts(&self) -> anyhow::Result<(EtcdCheckpointStore, ClusterSeams)> {
-        let store = EtcdCheckpointStore::connect(EtcdOptions::new(self.etcd.clone()))
+        let etcd = EtcdOptions {
+            tls: self.tls.files(),
+            ..EtcdOptions::new(self.etcd.clone())
+        };
+        let store = EtcdCheckpointStore::connect(etcd)
             .await
             .with_context(|| {
                 format!(
-                    "connecting to etcd at {} (is etcd running there? check --etcd)",
+                    "connecting to etcd at {} (is etcd running there? check --etcd, and --tls-* for https://)",
                     self.etcd.join(",")
                 )
             })?;
@@ -57,13 +76,14 @@ impl ClusterArgs {
         // server must give up at the same count.
         nats.max_deliver = MAX_DELIVERIES;
         nats.ack_wait = std::time::Duration::from_secs(self.ack_wait_secs);
+        nats.tls = self.tls.files();
         let queue = NatsTaskQueue::connect(nats)
             .await
             .with_context(|| format!("connecting to NATS at {} (check --nats)", self.nats))?;
-        let artefacts = NatsArtefactStore::connect(NatsArtefactOptions::new(
-            self.nats.clone(),
-            ARTEFACT_BUCKET,
-        ))
+        let artefacts = NatsArtefactStore::connect(NatsArtefactOptions {
+            tls: self.tls.files(),
+            ..NatsArtefactOptions::new(self.nats.clone(), ARTEFACT_BUCKET)
+        })
         .await
         .with_context(|| {
             format!(

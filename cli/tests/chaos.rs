@@ -21,7 +21,7 @@
 //!
 //! `scripts/test.sh` runs the quick tier (a small dump, the scenarios the
 //! other cluster tests do not cover); `SQUALL_CHAOS=long` runs every
-//! scenario on ~400 MB (see README, Development).
+//! scenario on 300 MiB (see README, Development).
 #![allow(clippy::unwrap_used)]
 
 mod chaos {
@@ -59,9 +59,9 @@ async fn chaos_scenarios_end_exact() {
 /// the queue and another worker does it, and the full worker takes no more
 /// tasks until it has room (the disk is grown), the job ending exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the worker does not yet stop taking tasks while its --sorted-kv-dir is full (issue 14)"]
 async fn a_full_disk_costs_one_delivery_and_the_worker_waits_for_room() {
-    run_tier(Tier::from_env(), "-full-disk", vec![Scenario::FullDisk]).await;
+    let tier = Tier::from_env();
+    run_tier(tier, "-full-disk", tier.full_disk()).await;
 }
 
 /// Runs `scenarios` on the tier's dump against one embedded reference,

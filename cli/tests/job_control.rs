@@ -35,8 +35,16 @@ const SQUALL: &str = env!("CARGO_BIN_EXE_squall");
 const TABLES: [&str; 3] = ["shop.customers", "shop.orders", "shop.events"];
 const WAIT: Duration = Duration::from_secs(60);
 
+/// How long w1 stays at its encode failpoint and w3 at its ingest one:
+/// the window in which the test's pause or cancel must reach them (a CLI
+/// call, one etcd write, the workers' next look at the control — about a
+/// second). Generous, so that a loaded machine does not miss it; a miss
+/// fails with the time the call took rather than some later assertion.
+/// w3's pause costs nothing: the cancel ends its ingest at once.
+const ENCODE_HOLD: Duration = Duration::from_secs(10);
+const INGEST_HOLD: Duration = Duration::from_secs(30);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "unfinished at the stop: w1 never reaches its encode failpoint (issue #14, job control)"]
 async fn pause_resume_cancel_and_restart_cluster_jobs() {
     if !servers_installed(&["etcd", "nats-server"]) {
         return;
@@ -100,13 +108,22 @@ async fn pause_resume_cancel_and_restart_cluster_jobs() {
         "w1",
         work.path(),
         &servers,
-        Some("encode.chunk-done=pause(3000)@1"),
+        Some(&format!(
+            "encode.chunk-done=pause({})@1",
+            ENCODE_HOLD.as_millis()
+        )),
     );
     let mut follow_a = cx.follow("a", &sim_a);
-    wait(&mut w1, "failpoint encode.chunk-done reached");
+    wait_alongside(
+        &mut w1,
+        "failpoint encode.chunk-done reached",
+        &mut follow_a,
+    );
+    let held = Instant::now();
     let job_a = only_job(&cx.jobs().await);
     let paused = run_ok(&["job", "--coordinator", &url, "pause", &job_a]);
     assert!(paused.contains(&format!("job {job_a} paused")), "{paused}");
+    assert_within_hold(held, ENCODE_HOLD, "the pause");
     // w2 comes up while the job is paused: it must take none of its tasks.
     let w2 = worker("w2", work.path(), &servers, None);
     let engines_a = cx.engines(&job_a).await.len();
@@ -210,10 +227,18 @@ async fn pause_resume_cancel_and_restart_cluster_jobs() {
         "w3",
         work.path(),
         &servers,
-        Some("ingest.region-done=pause(5000)@2"),
+        Some(&format!(
+            "ingest.region-done=pause({})@2",
+            INGEST_HOLD.as_millis()
+        )),
     );
     let mut follow_b = cx.follow("b", &sim_b);
-    wait(&mut w3, "failpoint ingest.region-done reached");
+    wait_alongside(
+        &mut w3,
+        "failpoint ingest.region-done reached",
+        &mut follow_b,
+    );
+    let held = Instant::now();
     let job_b = cx
         .jobs()
         .await
@@ -225,6 +250,7 @@ async fn pause_resume_cancel_and_restart_cluster_jobs() {
         cancelled.contains(&format!("job {job_b} cancelled")),
         "{cancelled}"
     );
+    assert_within_hold(held, INGEST_HOLD, "the cancel");
     let exit = wait_exit(&mut follow_b);
     let said = follow_b.output().join("\n");
     assert!(!exit.success(), "a cancelled job's follower fails: {said}");
@@ -484,6 +510,45 @@ fn worker(id: &str, work: &Path, servers: &[&str], failpoints: Option<&str>) -> 
     let mut w = ProcessGuard::spawn(id, cmd).unwrap();
     wait(&mut w, "worker ready");
     w
+}
+
+/// Waits for `line` from `p` while `client` (the job's follower) runs: a
+/// job that failed before `p` got there says why instead of a timeout.
+fn wait_alongside(p: &mut ProcessGuard, line: &str, client: &mut ProcessGuard) {
+    let deadline = Instant::now() + WAIT;
+    tokio::task::block_in_place(|| loop {
+        if p.output().iter().any(|l| l.contains(line)) {
+            return;
+        }
+        if let Some(status) = client.try_wait() {
+            panic!(
+                "the job ended ({status}) before the worker printed {line:?}:\n{}\nthe worker:\n{}",
+                client.output().join("\n"),
+                p.output().join("\n")
+            );
+        }
+        if let Some(status) = p.try_wait() {
+            panic!("the worker exited ({status}):\n{}", p.output().join("\n"));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker printed no {line:?} within {WAIT:?}:\n{}\nthe job:\n{}",
+            p.output().join("\n"),
+            client.output().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    })
+}
+
+/// The pause or cancel was recorded while the worker was still held at
+/// its failpoint (it looks at the control twice a second): otherwise the
+/// checks after it would test a worker that had already moved on.
+fn assert_within_hold(held: Instant, hold: Duration, what: &str) {
+    let took = held.elapsed();
+    assert!(
+        took + Duration::from_secs(1) < hold,
+        "{what} took {took:?} to be recorded, too close to the worker's {hold:?} at its failpoint"
+    );
 }
 
 fn count(p: &ProcessGuard, needle: &str) -> usize {

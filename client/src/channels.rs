@@ -61,13 +61,28 @@ impl ChannelPool {
     }
 }
 
-/// Turns `host:port` (as PD and TiKV advertise) or a URL into an endpoint.
+/// Turns `host:port` (as PD and TiKV advertise) or a URL into an endpoint,
+/// over TLS when `[security]` turned it on. The one place tonic channels to
+/// PD and TiKV are configured.
 pub(crate) fn endpoint(addr: &str, opts: &ClientOptions) -> Result<Endpoint, ClientError> {
-    let url = to_url(addr);
-    let endpoint = Endpoint::from_shared(url.clone()).map_err(|e| ClientError::BadAddress {
+    let tls = opts.tls.is_some();
+    let url = to_url(addr, tls);
+    if !tls && url.starts_with("https://") {
+        return Err(ClientError::TlsConfig {
+            reason: format!("{addr} is an https:// address but [security] ca-path is not set"),
+        });
+    }
+    let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|e| ClientError::BadAddress {
         addr: addr.to_owned(),
         reason: e.to_string(),
     })?;
+    if let Some(tls) = &opts.tls {
+        endpoint = endpoint
+            .tls_config(tls.config()?)
+            .map_err(|e| ClientError::TlsConfig {
+                reason: format!("{url}: {}", crate::tls::error_chain(&e)),
+            })?;
+    }
     Ok(endpoint
         .connect_timeout(opts.connect_timeout)
         .tcp_nodelay(true)
@@ -76,13 +91,16 @@ pub(crate) fn endpoint(addr: &str, opts: &ClientOptions) -> Result<Endpoint, Cli
         .keep_alive_while_idle(true))
 }
 
-/// `host:port` → `http://host:port`; URLs pass through.
-pub(crate) fn to_url(addr: &str) -> String {
+/// `host:port` → `http://host:port`, or `https://` with TLS on; with TLS
+/// on an `http://` URL becomes `https://` too (as PD's client does, since
+/// PD members may advertise either); other URLs pass through.
+pub(crate) fn to_url(addr: &str, tls: bool) -> String {
     let addr = addr.trim();
-    if addr.contains("://") {
-        addr.to_owned()
-    } else {
-        format!("http://{addr}")
+    let scheme = if tls { "https" } else { "http" };
+    match addr.split_once("://") {
+        Some(("http", rest)) if tls => format!("https://{rest}"),
+        Some(_) => addr.to_owned(),
+        None => format!("{scheme}://{addr}"),
     }
 }
 
@@ -92,8 +110,17 @@ mod tests {
 
     #[test]
     fn addresses_become_urls() {
-        assert_eq!(to_url("127.0.0.1:2379"), "http://127.0.0.1:2379");
-        assert_eq!(to_url(" http://pd:2379 "), "http://pd:2379");
+        assert_eq!(to_url("127.0.0.1:2379", false), "http://127.0.0.1:2379");
+        assert_eq!(to_url(" http://pd:2379 ", false), "http://pd:2379");
+        assert_eq!(to_url("127.0.0.1:2379", true), "https://127.0.0.1:2379");
+        assert_eq!(to_url("http://pd:2379", true), "https://pd:2379");
+        assert_eq!(to_url("https://pd:2379", true), "https://pd:2379");
+    }
+
+    #[test]
+    fn https_without_tls_is_refused() {
+        let err = endpoint("https://pd:2379", &ClientOptions::default()).expect_err("no TLS");
+        assert!(err.to_string().contains("ca-path"), "{err}");
     }
 
     #[tokio::test]

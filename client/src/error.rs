@@ -25,8 +25,15 @@ pub enum ClientError {
         addr: String,
         after: Duration,
     },
-    #[error("no PD member answered GetMembers with a leader (tried {addrs:?})")]
-    NoPdLeader { addrs: Vec<String> },
+    #[error("no PD member answered GetMembers with a leader (tried {addrs:?}; last error: {last_error}); is PD running there, and does the cluster use TLS ([security] ca-path)?")]
+    NoPdLeader {
+        addrs: Vec<String>,
+        last_error: String,
+    },
+    #[error("TLS to PD/TiKV: {reason} (check [security] ca-path, cert-path and key-path)")]
+    TlsConfig { reason: String },
+    #[error("TLS handshake with {addr} failed: {reason} (is [security] ca-path the CA that signed the cluster's certificates, and cert-path/key-path a certificate the cluster accepts?)")]
+    TlsHandshake { addr: String, reason: String },
     #[error("PD {method} answered {kind:?}: {message}")]
     Pd {
         method: &'static str,
@@ -70,6 +77,14 @@ pub enum ClientError {
     NoPeers { region_id: u64 },
     #[error("{what} did not answer: {reason}")]
     Protocol { what: &'static str, reason: String },
+    /// A call to PD's HTTP API; `status` is `None` when no answer came.
+    #[error("{what} ({url}) failed{}: {reason}", .status.map(|s| format!(" with HTTP {s}")).unwrap_or_default())]
+    Http {
+        what: &'static str,
+        url: String,
+        status: Option<u16>,
+        reason: String,
+    },
 }
 
 /// PD's `pdpb.ErrorType`, kept as an enum so matches stay exhaustive.
@@ -313,7 +328,11 @@ impl ClientError {
             | Self::BadRegionKey { .. }
             | Self::StoreNotFound { .. }
             | Self::NoPeers { .. }
-            | Self::Protocol { .. } => false,
+            | Self::Protocol { .. }
+            | Self::TlsConfig { .. }
+            | Self::TlsHandshake { .. } => false,
+            // No answer (connection, deadline), PD busy or without a leader.
+            Self::Http { status, .. } => status.is_none_or(|s| s >= 500 || s == 429),
         }
     }
 

@@ -3,7 +3,8 @@
 //! care) whether the cluster is TiKV or tikv-sim.
 //!
 //! - [`PdClient`]: PD leader discovery and following, TSO, region lookups and
-//!   paginated scans, stores, scatter and operators, GC safepoints.
+//!   paginated scans, stores, scatter and operators, GC safepoints;
+//!   [`PdHttp`]: PD's HTTP API (pausing schedulers, schedule config).
 //! - [`ImportClient`]: calls to stores (import mode, `Write` streams,
 //!   `MultiIngest`, `DuplicateDetect`, KV reads, `SplitRegion`, coprocessor
 //!   checksum), with a
@@ -34,14 +35,19 @@ mod region;
 mod retry;
 mod sst;
 mod store;
+mod tls;
 mod walk;
 
 pub use error::{ClientError, PdErrorKind, RegionAction, RegionError, WriteRejection};
 pub use import_mode::{ImportModeKeeper, DEFAULT_RENEW_INTERVAL};
 pub use options::ClientOptions;
-pub use pd::{compose_ts, service_address, OperatorState, PdClient, ServiceSafePoint, SCAN_PAGE};
+pub use pd::{
+    compose_ts, service_address, OperatorState, PdClient, PdHttp, ServiceSafePoint,
+    BALANCE_SCHEDULERS, SCAN_PAGE,
+};
 pub use region::RegionInfo;
 pub use retry::{retry, retry_if, Backoff, RetryPolicy};
 pub use sst::{write_and_ingest, WriteIngestError};
 pub use store::{put_batch, DuplicateStream, ImportClient, KvPair, WriteStream};
+pub use tls::ClientTls;
 pub use walk::{walk_regions, PieceFailed, RegionPiece, RegionWalk, Visit, WalkError, Walked};

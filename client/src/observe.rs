@@ -78,6 +78,8 @@ pub fn retry_kind(err: &ClientError) -> &'static str {
         | ClientError::StoreNotFound { .. }
         | ClientError::NoPeers { .. }
         | ClientError::Protocol { .. } => "other",
+        ClientError::TlsConfig { .. } | ClientError::TlsHandshake { .. } => "tls",
+        ClientError::Http { .. } => "pd_http",
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use squall_common::TaskConfig;
 
 use crate::retry::RetryPolicy;
+use crate::tls::ClientTls;
 
 /// How the client talks to PD and TiKV.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct ClientOptions {
     /// Largest message the client accepts (KvScan pages, DuplicateDetect
     /// batches of 4096 pairs). Default 256 MiB.
     pub max_decoding_message_size: usize,
+    /// TLS to PD and TiKV, from `[security]`; `None`: plain connections.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +42,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             connections_per_store: 4,
             max_decoding_message_size: 256 << 20,
+            tls: None,
         }
     }
 }
@@ -57,6 +61,11 @@ impl ClientOptions {
                 max_attempts: cfg.squall.max_retries,
                 ..RetryPolicy::default()
             },
+            tls: ClientTls::from_paths(
+                &cfg.security.ca_path,
+                &cfg.security.cert_path,
+                &cfg.security.key_path,
+            ),
             ..Self::default()
         }
     }

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 use etcd_client::{CampaignResponse, Client, ConnectOptions, ElectionClient};
 use tokio_util::sync::CancellationToken;
 
+use crate::etcd::keepalive::{renew_on_stream, timed, StreamEnd, CALL_TIMEOUT};
 use crate::etcd::Fence;
+use crate::tls::ClusterTls;
 
 /// Election name every coordinator campaigns under.
 pub const ELECTION: &str = "squall/coordinator/leader";
@@ -23,8 +25,6 @@ pub const ELECTION: &str = "squall/coordinator/leader";
 /// stands still meanwhile; long enough that a busy leader's renewal (every
 /// third of it) is not late.
 pub const DEFAULT_TTL_SECS: i64 = 5;
-/// Limit of one etcd call.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// First wait after a failed campaign or renewal; doubles up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -99,10 +99,23 @@ pub async fn campaign(
     ttl_secs: i64,
     cancel: &CancellationToken,
 ) -> Result<Option<Leadership>, LeaderError> {
+    campaign_tls(endpoints, &ClusterTls::default(), value, ttl_secs, cancel).await
+}
+
+/// [`campaign`] with TLS files for `https://` endpoints; a TLS setting
+/// that cannot work is an error at once, not a campaign retried.
+pub async fn campaign_tls(
+    endpoints: &[String],
+    tls: &ClusterTls,
+    value: &str,
+    ttl_secs: i64,
+    cancel: &CancellationToken,
+) -> Result<Option<Leadership>, LeaderError> {
+    let connect = connect_options(endpoints, tls)?;
     let mut backoff = RETRY_FIRST;
     let mut failing_since: Option<Instant> = None;
     loop {
-        let err = match campaign_once(endpoints, value, ttl_secs, cancel).await {
+        let err = match campaign_once(endpoints, &connect, value, ttl_secs, cancel).await {
             Ok(done) => return Ok(done),
             Err(e) => e,
         };
@@ -122,6 +135,7 @@ pub async fn campaign(
 /// One campaign on one lease.
 async fn campaign_once(
     endpoints: &[String],
+    connect: &ConnectOptions,
     value: &str,
     ttl_secs: i64,
     cancel: &CancellationToken,
@@ -134,7 +148,7 @@ async fn campaign_once(
             reason,
         }
     };
-    let opts = ConnectOptions::new().with_connect_timeout(CALL_TIMEOUT);
+    let opts = connect.clone().with_connect_timeout(CALL_TIMEOUT);
     let mut client = timed(Client::connect(endpoints, Some(opts)))
         .await
         .map_err(err("connect"))?;
@@ -194,13 +208,28 @@ async fn campaign_once(
 
 /// The current leader's value (its address), if any.
 pub async fn current_leader(endpoints: &[String]) -> Option<String> {
-    let opts = ConnectOptions::new().with_connect_timeout(CALL_TIMEOUT);
+    current_leader_tls(endpoints, &ClusterTls::default()).await
+}
+
+/// [`current_leader`] with TLS files for `https://` endpoints.
+pub async fn current_leader_tls(endpoints: &[String], tls: &ClusterTls) -> Option<String> {
+    let opts = connect_options(endpoints, tls)
+        .ok()?
+        .with_connect_timeout(CALL_TIMEOUT);
     let client = timed(Client::connect(endpoints, Some(opts))).await.ok()?;
     let resp = timed(client.election_client().leader(ELECTION))
         .await
         .ok()?;
     let kv = resp.kv()?;
     Some(String::from_utf8_lossy(kv.value()).into_owned())
+}
+
+fn connect_options(endpoints: &[String], tls: &ClusterTls) -> Result<ConnectOptions, LeaderError> {
+    tls.etcd_options(endpoints).map_err(|e| LeaderError::Etcd {
+        endpoints: endpoints.join(","),
+        what: "TLS setup",
+        reason: e.to_string(),
+    })
 }
 
 /// Renews the lease every third of its TTL until `lost` is cancelled. A
@@ -222,39 +251,18 @@ async fn keep_alive(
     let mut safe_until = granted + ttl;
     let mut backoff = RETRY_FIRST;
     let reason = loop {
+        let before = safe_until;
+        let end = renew_on_stream(&mut client, lease, ttl, every, &mut safe_until, &lost).await;
+        if safe_until > before {
+            // Renewals went through on that stream: the trouble is new.
+            backoff = RETRY_FIRST;
+        }
+        let failure = match end {
+            StreamEnd::Cancelled => return,
+            StreamEnd::Expired => break end.to_string(),
+            StreamEnd::Failed(reason) => reason,
+        };
         // No wait outlasts the lease: past `safe_until` leadership is lost.
-        let limit = |safe_until: Instant| {
-            CALL_TIMEOUT.min(safe_until.saturating_duration_since(Instant::now()))
-        };
-        let opened = tokio::time::timeout(limit(safe_until), client.lease_keep_alive(lease)).await;
-        let failure = match opened {
-            Err(_) => "no keep-alive stream".to_string(),
-            Ok(Err(e)) => e.to_string(),
-            Ok(Ok((mut keeper, mut stream))) => loop {
-                let sent = Instant::now();
-                let answer = async {
-                    keeper.keep_alive().await?;
-                    stream.message().await
-                };
-                match tokio::time::timeout(limit(safe_until), answer).await {
-                    Err(_) => break "no keep-alive answer".to_string(),
-                    Ok(Err(e)) => break e.to_string(),
-                    Ok(Ok(None)) => break "keep-alive stream closed".to_string(),
-                    Ok(Ok(Some(resp))) if resp.ttl() <= 0 => {
-                        safe_until = sent;
-                        break "etcd says the lease expired".to_string();
-                    }
-                    Ok(Ok(Some(_))) => {
-                        safe_until = sent + ttl;
-                        backoff = RETRY_FIRST;
-                    }
-                }
-                tokio::select! {
-                    _ = lost.cancelled() => return,
-                    _ = tokio::time::sleep(every) => {}
-                }
-            },
-        };
         let left = safe_until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break failure;
@@ -269,16 +277,5 @@ async fn keep_alive(
     if !lost.is_cancelled() {
         tracing::error!(%reason, "leader lease lost: this coordinator stops leading");
         lost.cancel();
-    }
-}
-
-/// One etcd call with [`CALL_TIMEOUT`].
-async fn timed<T>(
-    call: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, context::ContextBuilder};
 
+use crate::tls::ClusterTls;
 use crate::NatsOpenError;
+use squall_common::error_chain::error_chain;
 
 /// Where and how long to wait.
 pub(crate) struct Connect<'a> {
@@ -15,6 +17,8 @@ pub(crate) struct Connect<'a> {
     pub urls: &'a [String],
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// Files for TLS (`tls://` URLs, or a server that requires TLS).
+    pub tls: &'a ClusterTls,
 }
 
 /// Gaps between reconnect attempts: quick at first (a restarting server is
@@ -33,7 +37,15 @@ pub(crate) async fn connect(c: Connect<'_>) -> Result<async_nats::Client, NatsOp
         reason,
     };
     let (log_servers, name) = (servers.clone(), c.name);
-    let connecting = async_nats::ConnectOptions::new()
+    let tls_failed = |reason: String| NatsOpenError::Tls {
+        servers: servers.clone(),
+        reason,
+    };
+    let options = c
+        .tls
+        .nats_options(c.urls, async_nats::ConnectOptions::new())
+        .map_err(|e| tls_failed(e.to_string()))?;
+    let connecting = options
         .name(c.name)
         .connection_timeout(c.connect_timeout)
         .request_timeout(Some(c.request_timeout))
@@ -59,7 +71,18 @@ pub(crate) async fn connect(c: Connect<'_>) -> Result<async_nats::Client, NatsOp
         c.connect_timeout * u32::try_from(c.urls.len()).unwrap_or(u32::MAX) + c.request_timeout;
     match tokio::time::timeout(limit, connecting).await {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Ok(Err(e)) => {
+            let reason = error_chain(&e);
+            let lower = reason.to_ascii_lowercase();
+            if e.kind() == async_nats::ConnectErrorKind::Tls
+                || lower.contains("certificate")
+                || lower.contains("tls")
+            {
+                Err(tls_failed(reason))
+            } else {
+                Err(unreachable(reason))
+            }
+        }
         Err(_) => Err(unreachable(format!("no connection within {limit:?}"))),
     }
 }

@@ -45,6 +45,7 @@ fn sysbench_table() -> TableInfo {
         handle: HandleKind::IntPk,
         charset: None,
         collate: None,
+        row_ids: Default::default(),
     }
 }
 

@@ -165,8 +165,17 @@ fn be_i64(b: &[u8]) -> i64 {
     i64::from_be_bytes(a)
 }
 
+/// A version-1 value: `00 7D 01` (with `7F len handle`, restored data or
+/// `'1'` after it). TiDB's `getIndexVersion` reads every value of at most 9
+/// bytes as old format; an 8- or 9-byte value is therefore always an int
+/// handle, even one whose bytes start `01 7D` (row id 0x017D_0000_0000_0000).
+/// Shorter ones (`00 7D 01`, a non-unique clustered entry) cannot be an int
+/// handle and are read as version 1, which TiDB never needs for them.
 fn is_v1(value: &[u8]) -> bool {
-    value.len() >= 3 && value[0] <= 1 && value[1] == INDEX_VERSION_FLAG
+    !matches!(value.len(), 8 | 9)
+        && value.len() >= 3
+        && value[0] <= 1
+        && value[1] == INDEX_VERSION_FLAG
 }
 
 /// The handle stored in a unique index entry's value. Non-distinct entries
@@ -222,6 +231,18 @@ mod tests {
         s.split_whitespace()
             .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
             .collect()
+    }
+
+    #[test]
+    fn int_handles_that_look_like_a_version_header_are_old_values() {
+        for h in [0x017D_0000_0000_0000_i64, 0x007D_0100_0000_0001] {
+            let v = v0(true, h, None);
+            assert_eq!(v.len(), 8);
+            assert_eq!(
+                decode_handle_from_index_value(&v).ok(),
+                Some(Handle::Int(h))
+            );
+        }
     }
 
     fn v0(distinct: bool, h: i64, restored: Option<&[u8]>) -> Vec<u8> {

@@ -27,6 +27,7 @@ pub mod json;
 pub mod key;
 pub mod number;
 pub mod row_decode;
+pub mod row_id;
 pub mod row_v2;
 pub mod schema_rules;
 pub mod table_encoder;

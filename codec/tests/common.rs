@@ -57,5 +57,6 @@ pub fn table(
         handle,
         charset: None,
         collate: None,
+        row_ids: Default::default(),
     }
 }

@@ -24,6 +24,8 @@ pub enum CoordinatorError {
     Worker(#[from] TaskError),
     #[error("{0}")]
     Codec(#[from] CodecError),
+    #[error("{0}")]
+    Tidb(#[from] crate::tidb::TidbError),
     #[error(
         "the checkpoint of job {job_id} in {dir} was made with different settings (config hash {stored}, now {now}); \
          rerun with the original config, or remove {dir} (and the imported tables) to start over"
@@ -33,6 +35,14 @@ pub enum CoordinatorError {
         dir: String,
         stored: String,
         now: String,
+    },
+    #[error("no table to import in {path}: no schema or data file there matches the file rules ({skipped} files skipped). Check the path (a container's volume mounted where the config says?) and the [mydumper] rules or filter")]
+    NoTables { path: String, skipped: usize },
+    #[error("the source {path} changed since job {job_id} was created (other files or sizes): it is another dump, and the job's checkpoints describe the old one. To import it, remove the old job's checkpoints ({dir}; in a cluster: `squall job destroy {job_id}`) or give the new dump another directory")]
+    SourceChanged {
+        job_id: String,
+        path: String,
+        dir: String,
     },
     #[error("checkpoint {key} does not match the source any more: {reason}; remove the checkpoint directory to start over")]
     PlanMismatch { key: String, reason: String },

@@ -5,19 +5,27 @@
 //! way as by the import, so the same deterministic IDs) or from an import's
 //! checkpoint. Rows are read with `KvScan`, region by region, at one
 //! timestamp (a fresh TSO unless given), in handle order.
+//!
+//! Rows show the columns TiDB's `SELECT *` shows: hidden columns (the key
+//! parts of expression indexes, `_V$_…`) are left out, and VIRTUAL
+//! generated columns, which the row in TiKV does not hold, are computed
+//! again with the config's converter, as the worker computed them for the
+//! indexes. So a table exported back shows what it was imported from.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use squall_client::{ClientOptions, ImportClient, PdClient};
 use squall_codec::key::{decode_record_key, table_range, table_record_range};
-use squall_codec::{decode_row_v2_with_handle, Datum};
+use squall_codec::{decode_row_v2_with_handle, Converter, Datum};
 use squall_common::checkpoint::{
     keys, typed, JobCheckpoint, LocalCheckpointStore, Stored, TableCheckpoint,
 };
 use squall_common::schema::{Charset, ColumnInfo, TableInfo};
 use squall_common::TaskConfig;
+use squall_source::schema_parse::is_hidden_column;
 use squall_source::{discover, load_schemas, SourceStore};
+use squall_worker::task::columns::GeneratedColumns;
 
 use crate::error::CoordinatorError;
 use crate::scan::RangeScanner;
@@ -85,13 +93,9 @@ pub async fn export_table(
         ..Default::default()
     };
     let io = |e| CoordinatorError::io("write", std::path::Path::new("<output>"), e);
+    let shown = Shown::new(&table.info, &opts.cfg)?;
     if opts.format == ExportFormat::Csv {
-        let names: Vec<String> = table
-            .info
-            .columns
-            .iter()
-            .map(|c| csv_field(&c.name))
-            .collect();
+        let names: Vec<String> = shown.columns.iter().map(|c| csv_field(&c.name)).collect();
         writeln!(out, "{}", names.join(",")).map_err(io)?;
     }
     for &id in &table.physical_ids {
@@ -110,13 +114,87 @@ pub async fn export_table(
                 }
                 let (_, handle) = decode_record_key(key)?;
                 let row = decode_row_v2_with_handle(value, &table.info, Some(&handle))?;
-                write_row(out, opts.format, &table.info.columns, &row).map_err(io)?;
+                let row = shown.row(row).map_err(|e| CoordinatorError::Invalid {
+                    what: "export",
+                    reason: format!(
+                        "table {} (table id {id}), row with handle {handle:?}: computing its \
+                         virtual generated columns: {e}; export with the import's \
+                         tidb.sql-mode and tidb.time-zone (--config)",
+                        table.info.qualified_name()
+                    ),
+                })?;
+                write_row(out, opts.format, &shown.columns, &row).map_err(io)?;
                 stats.rows += 1;
             }
         }
     }
     out.flush().map_err(io)?;
     Ok(stats)
+}
+
+/// The columns an export shows and how to compute the ones TiKV lacks.
+struct Shown {
+    table: TableInfo,
+    /// Offsets (in the table) of the shown columns, in table order.
+    offsets: Vec<usize>,
+    columns: Vec<ColumnInfo>,
+    /// Shown VIRTUAL generated columns; `None` when there is none.
+    virtuals: Option<(GeneratedColumns, Converter)>,
+}
+
+impl Shown {
+    fn new(info: &TableInfo, cfg: &TaskConfig) -> Result<Self, CoordinatorError> {
+        let columns: Vec<ColumnInfo> = info
+            .columns
+            .iter()
+            .filter(|c| !is_hidden_column(&c.name))
+            .cloned()
+            .collect();
+        let any_virtual = columns
+            .iter()
+            .any(|c| c.generated.is_some() && !c.generated_stored);
+        let invalid = |reason: String| CoordinatorError::Invalid {
+            what: "export",
+            reason: format!("table {}: {reason}", info.qualified_name()),
+        };
+        let virtuals = if any_virtual {
+            // Generated expressions cannot call NOW(): the converter's
+            // "now" does not matter, its SQL mode and time zone do.
+            let conv = Converter::new(&cfg.tidb.sql_mode, &cfg.tidb.time_zone)
+                .map_err(|e| invalid(format!("tidb.sql-mode or tidb.time-zone: {e}")))?;
+            Some((GeneratedColumns::new(info).map_err(invalid)?, conv))
+        } else {
+            None
+        };
+        Ok(Self {
+            table: info.clone(),
+            offsets: columns.iter().map(|c| c.offset).collect(),
+            columns,
+            virtuals,
+        })
+    }
+
+    /// A decoded row as shown: virtual columns computed, hidden ones out.
+    /// Stored generated columns keep what TiKV holds.
+    fn row(&self, mut row: Vec<Datum>) -> Result<Vec<Datum>, String> {
+        let mut computed = None;
+        if let Some((generated, conv)) = &self.virtuals {
+            let mut all = row.clone();
+            generated.fill(&self.table, &mut all, conv)?;
+            computed = Some(all);
+        }
+        let mut out = Vec::with_capacity(self.offsets.len());
+        for (&off, col) in self.offsets.iter().zip(&self.columns) {
+            let value = match &mut computed {
+                Some(all) if col.generated.is_some() && !col.generated_stored => {
+                    std::mem::replace(&mut all[off], Datum::Null)
+                }
+                _ => std::mem::replace(row.get_mut(off).ok_or("a short row")?, Datum::Null),
+            };
+            out.push(value);
+        }
+        Ok(out)
+    }
 }
 
 fn write_row(
@@ -291,6 +369,7 @@ mod tests {
             handle: HandleKind::RowId,
             charset: None,
             collate: None,
+            row_ids: Default::default(),
         }
     }
 
@@ -312,6 +391,46 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("\\N"), "\"\\N\"");
+    }
+
+    #[test]
+    fn virtual_columns_are_computed_and_hidden_ones_left_out() {
+        let db = squall_common::schema::DatabaseInfo {
+            name: "d".into(),
+            charset: None,
+            collate: None,
+        };
+        let info = squall_source::schema_parse::parse_create_table(
+            "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20), \
+             l VARCHAR(20) AS (LOWER(s)) VIRTUAL, n INT AS (id * 2) STORED, \
+             KEY kl (l), KEY ke ((UPPER(s))))",
+            "t-schema.sql",
+            &db,
+            "t",
+        )
+        .expect("schema parses")
+        .info;
+        let mut cfg = TaskConfig::default();
+        cfg.tidb.time_zone = "UTC".into();
+        let shown = Shown::new(&info, &cfg).expect("valid");
+        let names: Vec<&str> = shown.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "s", "l", "n"]);
+        // As decoded from TiKV: no value for the virtual or hidden columns;
+        // the stored one keeps what TiKV holds, even if it differs.
+        let mut row = vec![Datum::Null; info.columns.len()];
+        row[0] = Datum::Int(7);
+        row[1] = Datum::Bytes(b"MiXed".to_vec());
+        row[3] = Datum::Int(99);
+        let out = shown.row(row).expect("computes");
+        assert_eq!(
+            out,
+            [
+                Datum::Int(7),
+                Datum::Bytes(b"MiXed".to_vec()),
+                Datum::Bytes(b"mixed".to_vec()),
+                Datum::Int(99)
+            ]
+        );
     }
 
     #[test]

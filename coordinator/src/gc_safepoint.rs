@@ -14,8 +14,10 @@
 //! PD keeps a service safepoint for its TTL; the keeper re-registers it every
 //! TTL/3 (Lightning's factor). A registration below the current minimum is
 //! refused by PD (not an error: the answer carries the minimum): at start
-//! that means GC already passed the job's `start_ts` (a job resumed after a
-//! long stop) and the job fails with what to do; during the job (the entry
+//! that means GC already passed the job's `start_ts`: a new job (no ts
+//! used but its start ts) lost a race with a GC round and registers again
+//! at a fresh ts that becomes its start ts; a job resumed after a long stop
+//! fails with what to do; during the job (the entry
 //! was deleted by an operator, or PD lost it) it is logged as an error.
 //! `finish` removes the entry (TTL 0); dropping the keeper without `finish`
 //! (an early error) removes it from a spawned task, best effort; a killed
@@ -34,6 +36,9 @@ use crate::error::CoordinatorError;
 pub const DEFAULT_TTL_SECS: u64 = 600;
 /// Re-register every TTL / this (Lightning's `preUpdateServiceSafePointFactor`).
 const RENEW_FACTOR: u32 = 3;
+/// Registrations of a new job's safepoint, each at a fresh ts, before
+/// giving up (each can lose the race only to a GC round in between).
+const REGISTER_TRIES: u32 = 5;
 
 /// The service id of a job's safepoint: stable across reruns, so a resumed
 /// job replaces its own entry instead of leaving one behind.
@@ -56,11 +61,21 @@ impl GcSafepointKeeper {
     /// Registers `service_id(job_id)` at `safe_point` for `ttl` and starts
     /// renewing it. `ttl` zero: nothing is registered (`None`; the job's
     /// versions are then only as safe as the cluster's GC life time).
+    ///
+    /// `new_job`: the job has used no ts but `safe_point` (its start ts; no
+    /// engine has a commit ts yet). PD refuses a safepoint below its GC
+    /// safepoint; for a new job that only means a GC round ran between the
+    /// TSO and this call (a GC life time near zero), so the registration is
+    /// retried at a fresh ts, which the caller then stores as the job's
+    /// start ts ([`Self::safe_point`]): every later ts of the job is above
+    /// it. For any other job the refusal fails the job (its versions may be
+    /// gone).
     pub async fn start(
         pd: &PdClient,
         job_id: &str,
         safe_point: u64,
         ttl: Duration,
+        new_job: bool,
     ) -> Result<Option<Self>, CoordinatorError> {
         if ttl.is_zero() {
             tracing::warn!(
@@ -72,11 +87,29 @@ impl GcSafepointKeeper {
         }
         let ttl_secs = i64::try_from(ttl.as_secs().max(1)).unwrap_or(i64::MAX);
         let service_id = service_id(job_id);
-        let answer = pd
-            .update_service_gc_safe_point(&service_id, ttl_secs, safe_point)
-            .await?;
-        if answer.min_safe_point > safe_point {
-            return Err(passed_error(job_id, safe_point, &answer));
+        let mut safe_point = safe_point;
+        let mut tries = 1;
+        loop {
+            let answer = pd
+                .update_service_gc_safe_point(&service_id, ttl_secs, safe_point)
+                .await?;
+            if answer.min_safe_point <= safe_point {
+                break;
+            }
+            if !new_job || tries >= REGISTER_TRIES {
+                return Err(passed_error(job_id, safe_point, &answer));
+            }
+            tries += 1;
+            let fresh = pd.tso().await?;
+            tracing::info!(
+                job = job_id,
+                start_ts = safe_point,
+                min = answer.min_safe_point,
+                fresh,
+                "GC passed the new job's start ts before its safepoint was registered; \
+                 registering at a fresh ts"
+            );
+            safe_point = fresh;
         }
         tracing::info!(
             job = job_id,
@@ -102,6 +135,12 @@ impl GcSafepointKeeper {
             lost,
             finished: false,
         }))
+    }
+
+    /// Where the safepoint is held: the `safe_point` given to `start`, or
+    /// the fresh ts a new job was registered at instead.
+    pub fn safe_point(&self) -> u64 {
+        self.safe_point
     }
 
     /// Why the safepoint was lost during the job, if it was.

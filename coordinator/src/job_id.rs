@@ -38,6 +38,20 @@ pub fn config_hash(cfg: &TaskConfig) -> String {
     format!("{:016x}", crc64(relevant.to_string().as_bytes()))
 }
 
+/// CRC-64 over what the catalog routes: every table's schema file and its
+/// data files with their sizes (files no rule routes, such as logs written
+/// beside the dump, do not count).
+pub fn source_fingerprint(catalog: &squall_source::SourceCatalog) -> String {
+    let mut text = String::new();
+    for t in &catalog.tables {
+        text.push_str(&format!("{}.{}\0{:?}\n", t.db, t.name, t.schema_file));
+        for f in &t.data_files {
+            text.push_str(&format!("{}\0{}\n", f.path, f.size));
+        }
+    }
+    format!("{:016x}", crc64(text.as_bytes()))
+}
+
 fn crc64(bytes: &[u8]) -> u64 {
     let mut d = crc64fast::Digest::new();
     d.write(bytes);

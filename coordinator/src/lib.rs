@@ -13,7 +13,10 @@
 //! * [`scan`]: region-by-region `KvScan` of a key range at a timestamp.
 //! * [`precheck`]: what must hold before an import writes anything.
 //! * [`gc_safepoint`]: the job's PD service GC safepoint, held while it runs.
+//! * [`pd_schedulers`]: PD's balance schedulers and merging, paused while it runs.
 //! * [`job_id`]: how a rerun finds its job, and which settings must not change.
+//! * [`tidb`]: the SQL steps on the target over the MySQL protocol (create
+//!   schemas, table IDs, allocator rebase, ANALYZE), when `tidb.host` is set.
 
 pub mod checksum;
 pub mod conflict_report;
@@ -22,12 +25,14 @@ mod error;
 pub mod export;
 pub mod gc_safepoint;
 pub mod job_id;
+pub mod pd_schedulers;
 pub mod plan;
 pub mod precheck;
 pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod service;
+pub mod tidb;
 
 pub use error::CoordinatorError;
 pub use export::{export_table, ExportFormat, ExportOptions, ExportStats, SchemaSource};

@@ -109,6 +109,7 @@ pub struct Chunk {
     pub path: String,
     /// Byte range in the (decompressed) file: rows starting in `start..end`.
     /// A compressed file is one chunk with `end == u64::MAX` (to its end).
+    /// Parquet: the row groups whose first byte is in `start..end`.
     pub start: u64,
     pub end: u64,
     /// Line number at `start`, when the chunker counted it (else lines

@@ -11,6 +11,8 @@
 //!   tuple) starting `max-region-size` bytes after the chunk start; a SQL
 //!   chunk remembers that it starts inside a `VALUES` list and that
 //!   statement's column list.
+//! * Parquet files are cut between row groups, about `max-region-size`
+//!   bytes of row groups per chunk; their row counts are exact (the footer).
 //! * Compressed files, and files converted from GBK, GB18030 or latin1
 //!   while read, are one chunk, read once to count rows.
 //!
@@ -26,6 +28,7 @@ use crate::catalog::{Chunk, DataFile, FileKind, TableSource};
 use crate::csv::{CsvOptions, CsvReader, CsvSpan};
 use crate::error::SourceError;
 use crate::open::{is_streamed, open_decoded};
+use crate::parquet::row_group_spans as parquet_spans;
 use crate::row::{ReadOptions, Row, RowReader};
 use crate::sql::{SqlReader, SqlSpan};
 use crate::storage::SourceStore;
@@ -85,6 +88,9 @@ fn chunk_file(
     columns: Option<usize>,
 ) -> Result<Vec<Piece>, SourceError> {
     let limit = cfg.max_region_size.0.max(1);
+    if file.kind == FileKind::Parquet {
+        return parquet_cuts(store, file, limit);
+    }
     // Streamed: compressed, or converted to UTF-8 while read (offsets are
     // then in the converted text): read whole, as one chunk.
     let streamed = is_streamed(file, cfg);
@@ -109,12 +115,45 @@ fn chunk_file(
         }
         FileKind::Csv => scan_csv(store, file, cfg, max),
         FileKind::Sql => scan_sql(store, file, cfg, max),
-        FileKind::Parquet => Err(SourceError::new(
-            crate::error::ErrorKind::Unsupported,
-            &file.path,
-            "parquet is not supported",
-        )),
+        FileKind::Parquet => parquet_cuts(store, file, limit),
     }
+}
+
+/// Parquet: runs of whole row groups of about `limit` bytes (as stored),
+/// row counts exact from the footer. A chunk's range holds the first byte
+/// of each of its row groups; the ranges cover the file.
+fn parquet_cuts(
+    store: &SourceStore,
+    file: &DataFile,
+    limit: u64,
+) -> Result<Vec<Piece>, SourceError> {
+    let piece = |start: u64, rows: u64| Piece {
+        start,
+        end: 0,
+        start_line: None,
+        est_rows: rows,
+        max_rows: rows,
+        columns: None,
+        in_values: false,
+    };
+    let mut pieces = vec![piece(0, 0)];
+    let mut bytes = 0u64;
+    for g in parquet_spans(store, file)? {
+        let cur = pieces.last_mut().expect("one piece exists");
+        if cur.max_rows > 0 && bytes >= limit {
+            cur.end = g.start;
+            pieces.push(piece(g.start, 0));
+            bytes = 0;
+        }
+        let cur = pieces.last_mut().expect("one piece exists");
+        cur.max_rows += g.rows;
+        cur.est_rows += g.rows;
+        bytes += g.end.saturating_sub(g.start);
+    }
+    if let Some(last) = pieces.last_mut() {
+        last.end = file.size;
+    }
+    Ok(pieces)
 }
 
 /// Most rows `bytes` of this file can hold.

@@ -3,7 +3,7 @@
 //! * [`discover`]: list the source directory, route files to databases and
 //!   tables (Dumpling names, `[[mydumper.files]]` rules, table filter).
 //! * [`schema_parse`]: `CREATE TABLE` → [`squall_common::schema::TableInfo`].
-//! * [`csv`], [`sql`]: streaming row readers behind [`RowReader`].
+//! * [`csv`], [`sql`], [`parquet`]: streaming row readers behind [`RowReader`].
 //! * [`chunk`]: split files into chunks at row boundaries, with row-ID ranges.
 //! * [`open_chunk`]: the reader for one chunk, what the worker calls.
 
@@ -16,6 +16,7 @@ pub mod error;
 pub mod escape;
 mod input;
 mod open;
+pub mod parquet;
 pub mod row;
 pub mod schema_parse;
 pub mod sql;

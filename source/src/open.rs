@@ -8,6 +8,7 @@ use crate::catalog::{Chunk, Compression, DataFile, FileKind};
 use crate::charset::SourceCharset;
 use crate::csv::{CsvOptions, CsvReader, CsvSpan};
 use crate::error::{ErrorKind, SourceError};
+use crate::parquet::ParquetReader;
 use crate::row::{ReadOptions, RowReader};
 use crate::sql::{SqlReader, SqlSpan};
 use crate::storage::SourceStore;
@@ -34,6 +35,10 @@ pub fn open_chunk_in(
     cfg: &MydumperConfig,
     read: &ReadOptions,
 ) -> Result<Box<dyn RowReader + Send>, SourceError> {
+    if file.kind == FileKind::Parquet {
+        // Parquet strings are UTF-8 by the format: no data character set.
+        return Ok(Box::new(ParquetReader::new(store, file, chunk, read)?));
+    }
     let input = open_decoded(store, file, chunk.start, cfg)?;
     let read = &data_read_options(read, cfg);
     let block = usize::try_from(cfg.read_block_size.0)
@@ -64,11 +69,8 @@ pub fn open_chunk_in(
                 input, &file.path, span, read, block,
             )))
         }
-        FileKind::Parquet => Err(SourceError::new(
-            ErrorKind::Unsupported,
-            &file.path,
-            "parquet is not supported",
-        )),
+        // Opened above, before any decoding.
+        FileKind::Parquet => Ok(Box::new(ParquetReader::new(store, file, chunk, read)?)),
     }
 }
 
@@ -91,13 +93,32 @@ pub fn open_decompressed(
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::new(raw).map_err(|e| SourceError::io(&file.path, e))?,
         ),
-        Compression::Snappy => Box::new(snap::read::FrameDecoder::new(raw)),
+        Compression::Snappy => Box::new(SnappyFrames(snap::read::FrameDecoder::new(raw))),
     })
+}
+
+/// Snappy's framing decoder, whose errors say what was expected (its own
+/// read as "failed to fill whole buffer" for a file that is not framed).
+struct SnappyFrames<R: Read>(snap::read::FrameDecoder<R>);
+
+impl<R: Read> Read for SnappyFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("not a valid snappy stream (the framing format Dumpling writes): {e}"),
+            )
+        })
+    }
 }
 
 /// Whether a file is read whole, as one chunk, with offsets in the bytes the
 /// parser sees (decompressed, converted to UTF-8) rather than as stored.
+/// Never a parquet file: it is cut at row groups and holds UTF-8 text.
 pub fn is_streamed(file: &DataFile, cfg: &MydumperConfig) -> bool {
+    if file.kind == FileKind::Parquet {
+        return false;
+    }
     file.compression != Compression::None || stream_encoding(cfg).is_some()
 }
 

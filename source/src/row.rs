@@ -23,9 +23,11 @@ pub struct Row {
     pub fields: Vec<Option<Vec<u8>>>,
     /// Per-field kinds; empty means every field is [`ValueKind::Text`] (CSV).
     pub kinds: Vec<ValueKind>,
-    /// Byte offset of the row start in the (decompressed) file.
+    /// Byte offset of the row start in the (decompressed) file. Parquet
+    /// rows have no byte offset: the chunk start plus the row's index in
+    /// the chunk (unique and ordered, what row tags need).
     pub offset: u64,
-    /// 1-based line of the row start.
+    /// 1-based line of the row start (parquet: the row's number in the file).
     pub line: u64,
 }
 
@@ -101,6 +103,10 @@ pub struct ReadOptions {
     /// Largest row the reader holds in memory; longer is an error
     /// (default 64 MiB, TiDB's `max_allowed_packet`).
     pub max_row_bytes: usize,
+    /// The session time zone (`tidb.time-zone`) in which instants stored as
+    /// UTC (parquet timestamps adjusted to UTC, INT96) are shown, so the
+    /// encoder stores the same instant; `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -110,6 +116,7 @@ impl Default for ReadOptions {
             invalid_char_replace: None,
             expected_fields: None,
             max_row_bytes: 64 << 20,
+            time_zone: None,
         }
     }
 }

@@ -89,6 +89,10 @@ fn cases() -> Vec<Case> {
     let big = b"1,x\n".repeat(20_000);
     let long_gz = gzip(&big);
     let long_zst = zstd(&big);
+    // A raw snappy block (length, one literal) without the framing format.
+    let sql = b"INSERT INTO t VALUES (1);";
+    let mut raw_snappy = vec![sql.len() as u8, ((sql.len() - 1) as u8) << 2];
+    raw_snappy.extend_from_slice(sql);
     vec![
         // CSV syntax.
         case("csv unterminated quote", "db.t.csv", b"1,a\n2,\"open\n3,c\n", Syntax, Pos::At(6, 2)),
@@ -145,6 +149,7 @@ fn cases() -> Vec<Case> {
         case("not gzip", "db.t.csv.gz", b"1,x\n", Io, Pos::None),
         case("truncated zstd", "db.t.csv.zst", &long_zst[..long_zst.len() / 2], Io, Pos::None),
         case("not snappy", "db.t.sql.snappy", b"x", Io, Pos::None),
+        case("snappy without framing", "db.t.sql.snappy", &raw_snappy, Io, Pos::None),
         case("unknown compression", "db.t.sql.bak", b"x", Routing, Pos::None),
         // Schemas.
         schema_case("broken create table", "CREATE TABLE t (a INT, b VARCHAR(10);", Schema, Pos::At(36, 1)),
@@ -191,7 +196,8 @@ fn cases() -> Vec<Case> {
             "[[mydumper.files]]\npattern = '^db\\.(t)\\.sql$'\nschema = 'db'\ntable = '$2'\ntype = 'sql'\n",
             "db.t.sql",
         ),
-        case("routed parquet", "db.t.parquet", b"PAR1", Unsupported, Pos::None),
+        case("not a parquet file", "db.t.parquet", b"PAR1", Syntax, Pos::None),
+        case("parquet with an outer compression", "db.t.parquet.gz", b"x", Unsupported, Pos::None),
         with_config(case("malformed filter", "db.t.sql", b"", Routing, Pos::None), "[mydumper]\nfilter = ['db.[a']\n", ""),
         Case {
             files: vec![

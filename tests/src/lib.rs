@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod kvproto;
+pub mod mariadb;
 pub mod s3;
 pub mod sim;
 

@@ -97,6 +97,10 @@ fn assert_sample_loads(text: &str, origin: &str) {
     assert_eq!(cfg.tidb.pd_addr, "127.0.0.1:2379");
     assert_eq!(cfg.tidb.distsql_scan_concurrency, 15);
     assert_eq!(cfg.post_restore.checksum, PostOpLevel::Required);
+    // The SQL steps' server and ANALYZE act (coordinator/src/tidb).
+    assert_eq!((cfg.tidb.host.as_str(), cfg.tidb.port), ("127.0.0.1", 4000));
+    assert_eq!(cfg.tidb.user, "root");
+    assert_eq!(cfg.post_restore.analyze, PostOpLevel::Optional);
     // Lightning's "" (no detection) is Squall's "record": found and reported.
     assert_eq!(cfg.conflict.strategy, ConflictStrategy::Record);
     assert_eq!(cfg.mydumper.read_block_size.as_u64(), 64 << 10);
@@ -105,10 +109,7 @@ fn assert_sample_loads(text: &str, origin: &str) {
     for key in [
         "lightning.status-addr",
         "lightning.max-size",
-        "tidb.host",
-        "tidb.password",
         "checkpoint.schema",
-        "post-restore.analyze",
         "post-restore.compact",
         "cron.switch-mode",
         "mydumper.no-schema",
@@ -170,6 +171,94 @@ fn one_key_doc(key: &str, example: &str) -> String {
         Some((section, name)) => format!("[{section}]\n{name} = {example}\n"),
         None => format!("{key} = {example}\n"),
     }
+}
+
+/// Values other than the defaults, for acting keys whose catalogue example
+/// is the default value.
+const PROBES: &[(&str, &str)] = &[
+    ("lightning.check-requirements", "false"),
+    ("lightning.index-concurrency", "3"),
+    ("lightning.table-concurrency", "3"),
+    ("checkpoint.enable", "false"),
+    ("tikv-importer.send-kv-pairs", "1024"),
+    ("tikv-importer.region-split-size", "'48MiB'"),
+    ("tikv-importer.region-split-keys", "640000"),
+    ("tikv-importer.range-concurrency", "4"),
+    ("tikv-importer.local-writer-mem-cache-size", "'64MiB'"),
+    ("mydumper.read-block-size", "'128KiB'"),
+    ("mydumper.character-set", "'binary'"),
+    ("mydumper.case-sensitive", "true"),
+    ("mydumper.strict-format", "true"),
+    ("mydumper.max-region-size", "'128MiB'"),
+    ("mydumper.default-file-rules", "false"),
+    ("mydumper.csv.separator", "'|'"),
+    ("mydumper.csv.delimiter", "\"'\""),
+    ("mydumper.csv.terminator", "\"\\r\\n\""),
+    ("mydumper.csv.header", "false"),
+    ("mydumper.csv.header-schema-match", "false"),
+    ("mydumper.csv.not-null", "true"),
+    ("mydumper.csv.null", "'NULL'"),
+    ("mydumper.csv.backslash-escape", "false"),
+    ("mydumper.csv.escaped-by", "''"),
+    ("mydumper.csv.trim-last-separator", "true"),
+    ("tidb.port", "4001"),
+    ("tidb.user", "'squall'"),
+    ("tidb.password", "'secret'"),
+    ("tidb.pd-addr", "'127.0.0.1:2380'"),
+    ("tidb.distsql-scan-concurrency", "4"),
+    ("post-restore.checksum", "'optional'"),
+    ("post-restore.analyze", "'off'"),
+    ("squall.output-dir", "'elsewhere'"),
+    ("squall.rpc-timeout-secs", "31"),
+    ("squall.max-retries", "3"),
+    ("squall.stream-idle-timeout-secs", "60"),
+    ("squall.gc-safepoint-ttl-secs", "300"),
+];
+
+/// Acting keys with one behaviour: Squall's only backend and driver, and
+/// the scheduler pause, which is cluster-wide whatever the scope (`table`
+/// is accepted with a warning saying so).
+const ONLY_VALUE: &[&str] = &[
+    "tikv-importer.backend",
+    "checkpoint.driver",
+    "tikv-importer.pause-pd-scheduler-scope",
+];
+
+/// Every key that acts (the same way, differently, or Squall's own) changes
+/// the config Squall runs with when set to another value than the default:
+/// none is parsed and dropped.
+#[test]
+fn every_acting_key_changes_the_config() {
+    let default = serde_json::to_value(TaskConfig::default()).expect("config serializes");
+    let mut unchanged = Vec::new();
+    for info in keys::KEYS {
+        let acts = matches!(
+            info.support,
+            Support::Acts | Support::Differs | Support::SquallOnly
+        );
+        if !acts || ONLY_VALUE.contains(&info.key) {
+            continue;
+        }
+        let value = PROBES
+            .iter()
+            .find(|(k, _)| *k == info.key)
+            .map_or(info.example, |(_, v)| *v);
+        let doc = one_key_doc(info.key, value);
+        let report = check_toml(&doc).unwrap_or_else(|e| panic!("{}: {e}\n{doc}", info.key));
+        assert!(
+            report.errors.is_empty(),
+            "{}: {:?}",
+            info.key,
+            report.errors
+        );
+        if serde_json::to_value(&report.config).expect("config serializes") == default {
+            unchanged.push(format!("{} = {value}", info.key));
+        }
+    }
+    assert!(
+        unchanged.is_empty(),
+        "keys that act but leave the config as the defaults: {unchanged:#?}"
+    );
 }
 
 /// Every key of Lightning's reference: never "unknown"; warned keys are

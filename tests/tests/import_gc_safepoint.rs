@@ -158,7 +158,6 @@ async fn run(gc_ttl_secs: u64) -> Run {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "flaky: a GC round between start_ts and the safepoint registration refuses it (issue #18; fix pending)"]
 async fn the_service_safepoint_keeps_conflicting_versions_from_gc() {
     let run = run(600).await;
     let names = run.result.expect("the job verifies while GC runs");

@@ -135,7 +135,7 @@ async fn the_keeper_renews_removes_and_refuses_a_passed_start() {
     let ours = service_id("jtest");
 
     // A 1 s TTL renewed every ~333 ms outlives its TTL.
-    let keeper = GcSafepointKeeper::start(&pd, "jtest", start_ts, Duration::from_secs(1))
+    let keeper = GcSafepointKeeper::start(&pd, "jtest", start_ts, Duration::from_secs(1), false)
         .await
         .unwrap()
         .expect("registered");
@@ -149,7 +149,7 @@ async fn the_keeper_renews_removes_and_refuses_a_passed_start() {
 
     // Dropped without finish (an early error): removed from a spawned task.
     let later = pd.tso().await.unwrap();
-    let keeper = GcSafepointKeeper::start(&pd, "jtest", later, Duration::from_secs(60))
+    let keeper = GcSafepointKeeper::start(&pd, "jtest", later, Duration::from_secs(60), false)
         .await
         .unwrap()
         .expect("registered");
@@ -165,7 +165,7 @@ async fn the_keeper_renews_removes_and_refuses_a_passed_start() {
 
     // TTL 0 in the config: nothing registered.
     assert!(
-        GcSafepointKeeper::start(&pd, "jtest", later, Duration::ZERO)
+        GcSafepointKeeper::start(&pd, "jtest", later, Duration::ZERO, false)
             .await
             .unwrap()
             .is_none()
@@ -173,7 +173,7 @@ async fn the_keeper_renews_removes_and_refuses_a_passed_start() {
 
     // GC already passed the job's start ts (a job resumed after a long stop).
     sim.run_gc(Some(later + 10)).await.unwrap();
-    let err = GcSafepointKeeper::start(&pd, "jtest", later, Duration::from_secs(60))
+    let err = GcSafepointKeeper::start(&pd, "jtest", later, Duration::from_secs(60), false)
         .await
         .err()
         .expect("refused");
@@ -182,5 +182,14 @@ async fn the_keeper_renews_removes_and_refuses_a_passed_start() {
         msg.contains("GC has passed") && msg.contains(&later.to_string()),
         "{msg}"
     );
+    // A new job (no ts used but its start ts) registers at a fresh ts.
+    let keeper = GcSafepointKeeper::start(&pd, "jnew", later, Duration::from_secs(60), true)
+        .await
+        .unwrap()
+        .expect("registered");
+    let held = keeper.safe_point();
+    assert!(held > later + 10, "{held} is above GC's {}", later + 10);
+    assert!(services(&sim).contains(&(service_id("jnew"), held)));
+    keeper.finish().await.unwrap();
     sim.shutdown().await;
 }

@@ -37,6 +37,8 @@ pub struct Settings {
     /// A GC round proposes `now - gc_life_time` as the safepoint (TiDB's
     /// `tidb_gc_life_time`).
     pub gc_life_time: Duration,
+    /// TLS PD and the stores serve with (`None`: plain).
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// A running scatter, as GetOperator reports it.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::faults::FaultRule;
+use crate::tls::SimTls;
 
 /// Everything `start` needs. `SimConfig::new(dir)` gives a 3-store cluster
 /// on free ports of 127.0.0.1.
@@ -44,6 +45,8 @@ pub struct SimConfig {
     /// A round proposes `now - gc_life_time` as the GC safepoint (TiDB's
     /// `tidb_gc_life_time`, default 10 min); service safepoints hold it back.
     pub gc_life_time: Duration,
+    /// Serve PD and the stores over TLS only (`None`, default: plain).
+    pub tls: Option<SimTls>,
 }
 
 impl SimConfig {
@@ -63,6 +66,7 @@ impl SimConfig {
             staged_ttl: Duration::from_secs(3600),
             gc_interval: None,
             gc_life_time: Duration::from_secs(600),
+            tls: None,
         }
     }
 }
@@ -106,6 +110,18 @@ pub struct SimArgs {
     /// `tidb_gc_life_time`); service GC safepoints hold it back further.
     #[arg(long, default_value_t = 600_000)]
     pub gc_life_time_ms: u64,
+    /// Serve PD and the stores over TLS only, with this certificate (PEM;
+    /// its names must cover the advertised host). PD then advertises
+    /// `https://` URLs. Needs --key.
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// With --cert: clients must present a certificate signed by this CA
+    /// (mutual TLS, as a cluster with `cluster-verify-cn`).
+    #[arg(long, requires = "cert")]
+    pub ca: Option<PathBuf>,
 }
 
 impl SimArgs {
@@ -122,6 +138,14 @@ impl SimArgs {
             gc_interval: (self.gc_interval_ms > 0)
                 .then(|| Duration::from_millis(self.gc_interval_ms)),
             gc_life_time: Duration::from_millis(self.gc_life_time_ms),
+            tls: match (self.cert, self.key) {
+                (Some(cert), Some(key)) => Some(SimTls {
+                    cert,
+                    key,
+                    ca: self.ca,
+                }),
+                _ => None,
+            },
             ..SimConfig::new(self.data_dir)
         }
     }
@@ -173,6 +197,39 @@ mod tests {
         assert_eq!(cfg.pd_addr.port(), 2379);
         assert_eq!(cfg.store_addrs.len(), 2);
         assert_eq!(cfg.initial_faults.len(), 2);
+        assert!(cfg.tls.is_none());
+        let tls = Cli::try_parse_from([
+            "sim",
+            "--pd-addr",
+            "127.0.0.1:2379",
+            "--data-dir",
+            "/tmp/x",
+            "--cert",
+            "node.pem",
+            "--key",
+            "node.key",
+            "--ca",
+            "ca.pem",
+        ])
+        .expect("TLS flags")
+        .sim
+        .into_config()
+        .tls
+        .expect("TLS on");
+        assert_eq!(tls.ca, Some(PathBuf::from("ca.pem")));
+        assert!(
+            Cli::try_parse_from([
+                "sim",
+                "--pd-addr",
+                "127.0.0.1:1",
+                "--data-dir",
+                "d",
+                "--cert",
+                "node.pem"
+            ])
+            .is_err(),
+            "--cert needs --key"
+        );
         assert!(Cli::try_parse_from(["sim", "--pd-addr", "x", "--data-dir", "d"]).is_err());
         assert!(Cli::try_parse_from([
             "sim",

@@ -101,6 +101,7 @@ mod server;
 mod sim;
 mod storage;
 mod store;
+mod tls;
 mod util;
 
 pub use config::{SimArgs, SimConfig};
@@ -112,6 +113,7 @@ pub use gc::{GcReport, GcStatus, ServiceSafePoint};
 pub use mvcc::{VersionInfo, WriteKind};
 pub use observe::{PeerInfo, RegionInfo, StoreInfo};
 pub use sim::{start, SimHandle};
+pub use tls::SimTls;
 
 /// `squall sim`: starts the sim, logs one line naming every address once
 /// serving, runs until SIGTERM or Ctrl-C, then shuts down cleanly.

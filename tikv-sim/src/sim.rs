@@ -4,11 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use squall_proto::pdpb::pd_server::PdServer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
-use tonic::transport::Server;
 
 use crate::admin::AdminServer;
 use crate::cluster::{self, Cluster, Settings};
@@ -21,7 +19,7 @@ use crate::keys;
 use crate::mvcc::{KeyRange, MvccReader, VersionInfo};
 use crate::observe::{RegionInfo, StoreInfo};
 use crate::pd::PdService;
-use crate::server::{bind, GrpcTask, MAX_MESSAGE_BYTES};
+use crate::server::{bind, GrpcTask};
 use crate::storage::Storage;
 use crate::store::{StoreServer, StoreState};
 
@@ -242,6 +240,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         staged_ttl: cfg.staged_ttl,
         gc_interval: cfg.gc_interval,
         gc_life_time: cfg.gc_life_time,
+        tls: cfg.tls.as_ref().map(|t| t.server_config()).transpose()?,
     };
     let cluster = Arc::new(Cluster::new(
         storage,
@@ -262,7 +261,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
         server.start(Some(listener)).await?;
     }
     let servers = Arc::new(servers);
-    let pd = spawn_pd(&cluster, advertise(&cfg, pd_addr), pd_listener);
+    let pd = spawn_pd(&cluster, advertise(&cfg, pd_addr), pd_listener)?;
     let (outage_tx, outage_rx) = mpsc::unbounded_channel();
     faults.set_outage_sender(outage_tx);
     let background = vec![
@@ -328,17 +327,20 @@ fn advertise(cfg: &SimConfig, addr: SocketAddr) -> String {
     }
 }
 
-fn spawn_pd(cluster: &Arc<Cluster>, advertise: String, listener: TcpListener) -> GrpcTask {
+fn spawn_pd(
+    cluster: &Arc<Cluster>,
+    advertise: String,
+    listener: TcpListener,
+) -> Result<GrpcTask, SimError> {
     let svc = PdService {
         cluster: cluster.clone(),
         advertise,
     };
-    let router = Server::builder().add_service(
-        PdServer::new(svc)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    );
-    GrpcTask::spawn("PD".into(), router, listener)
+    // gRPC and PD's HTTP API on one port (HTTP/1 for the API), as PD does.
+    let router = crate::tls::builder(cluster.settings.tls.as_ref())?
+        .accept_http1(true)
+        .add_routes(crate::pd::routes(svc));
+    Ok(GrpcTask::spawn("PD".into(), router, listener))
 }
 
 /// Runs scheduled store outages (each in its own task, aborted with this one).

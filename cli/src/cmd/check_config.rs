@@ -65,10 +65,50 @@ fn line(path: &Path, level: &str, p: &ConfigProblem) -> String {
 
 fn print_config(cfg: &TaskConfig, quiet: bool) -> anyhow::Result<()> {
     if !quiet {
-        println!(
-            "{}",
-            toml::to_string_pretty(cfg).context("printing the config")?
-        );
+        println!("{}", shown(cfg)?);
     }
     Ok(())
+}
+
+/// The effective config as printed: TOML without its secrets, since the
+/// output lands in terminals, CI logs and bug reports. `tidb.password`
+/// shows as `***` (so one sees it is set), a source URL loses its
+/// credentials (`access-key`, `secret-access-key`, `session-token`,
+/// `user:password@`), as logs and checkpoints show it.
+fn shown(cfg: &TaskConfig) -> anyhow::Result<String> {
+    let mut cfg = cfg.clone();
+    if !cfg.tidb.password.0.is_empty() {
+        cfg.tidb.password.0 = "***".into();
+    }
+    cfg.mydumper.data_source_dir = squall_source::storage::redacted(&cfg.mydumper.data_source_dir);
+    toml::to_string_pretty(&cfg).context("printing the config")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_config_hides_the_password_and_source_credentials() {
+        let mut cfg = TaskConfig::default();
+        cfg.tidb.password.0 = "hunter2-SeCrEt".into();
+        cfg.mydumper.data_source_dir =
+            "s3://user:pw@bkt/dump?access-key=AKID&secret-access-key=SKEY&session-token=TOK&region=r1"
+                .into();
+        let text = shown(&cfg).expect("prints");
+        for secret in ["hunter2-SeCrEt", "AKID", "SKEY", "TOK", "user:pw"] {
+            assert!(!text.contains(secret), "{secret} printed in:\n{text}");
+        }
+        assert!(text.contains("password = \"***\""), "{text}");
+        assert!(text.contains("s3://bkt/dump?region=r1"), "{text}");
+    }
+
+    #[test]
+    fn printed_config_keeps_an_empty_password_and_a_local_source() {
+        let mut cfg = TaskConfig::default();
+        cfg.mydumper.data_source_dir = "/data/dump".into();
+        let text = shown(&cfg).expect("prints");
+        assert!(text.contains("password = \"\""), "{text}");
+        assert!(text.contains("data-source-dir = \"/data/dump\""), "{text}");
+    }
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use squall_cluster::{leader, EtcdCheckpointStore};
+use squall_cluster::{leader, ClusterTls, EtcdCheckpointStore};
 use squall_coordinator::service::{self, Campaign, Elected};
 use tokio_util::sync::CancellationToken;
 
@@ -23,7 +23,8 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:8287")]
     listen: SocketAddr,
     /// The URL other processes know this coordinator by (default:
-    /// `http://<listen>`); stored as the leader's value in etcd.
+    /// `http://<listen>`, `https://` with --tls-cert); stored as the
+    /// leader's value in etcd.
     #[arg(long)]
     advertise: Option<String>,
     /// Seconds a dead leader goes unnoticed before a standby takes over.
@@ -32,6 +33,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // With --tls-cert/--tls-key the API is HTTPS only, with that certificate.
+    let tls = args
+        .cluster
+        .tls
+        .files()
+        .server_config()
+        .context("the API's TLS certificate")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // A TLS setting that cannot work is refused before anything connects.
+    args.cluster.etcd_connect_options()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let (etcd, seams) = args.cluster.connect_parts().await?;
@@ -45,19 +56,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })?;
         let shutdown = CancellationToken::new();
         tokio::spawn(super::import::stop_on_signal(shutdown.clone()));
-        eprintln!("coordinator listening on http://{}", args.listen);
+        eprintln!("coordinator listening on {scheme}://{}", args.listen);
         let advertise = args
             .advertise
             .clone()
-            .unwrap_or_else(|| format!("http://{}", args.listen));
+            .unwrap_or_else(|| format!("{scheme}://{}", args.listen));
         let campaign = campaign(
             args.cluster.etcd.clone(),
+            args.cluster.tls.files(),
             etcd,
             advertise,
             args.leader_ttl_secs,
             shutdown.clone(),
         );
-        service::serve(listener, seams, campaign, shutdown)
+        service::serve(listener, tls, seams, campaign, shutdown)
             .await
             .context("serving the coordinator API")?;
         Ok(ExitCode::SUCCESS)
@@ -68,13 +80,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// copy of the store fenced on this coordinator's election key.
 fn campaign(
     endpoints: Vec<String>,
+    tls: ClusterTls,
     store: EtcdCheckpointStore,
     advertise: String,
     ttl_secs: i64,
     cancel: CancellationToken,
 ) -> Campaign {
     Box::pin(async move {
-        match leader::campaign(&endpoints, &advertise, ttl_secs, &cancel).await {
+        match leader::campaign_tls(&endpoints, &tls, &advertise, ttl_secs, &cancel).await {
             Ok(Some(won)) => {
                 eprintln!("coordinator elected leader");
                 Ok(Some(Elected {

@@ -120,6 +120,7 @@ mod tests {
             handle: HandleKind::IntPk,
             charset: None,
             collate: None,
+            row_ids: Default::default(),
         }
     }
 

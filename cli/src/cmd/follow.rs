@@ -13,14 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use backoff::ExponentialBackoff;
+use squall_client::RetryPolicy;
 use squall_common::checkpoint::JobState;
 use squall_coordinator::service::{JobRequest, JobStatus};
 use squall_coordinator::{Phase, ProgressView};
 use tokio_util::sync::CancellationToken;
 
 use super::import::{show_progress, ProgressMode, EXIT_INTERRUPTED};
-use crate::http::{authority, request};
+use crate::http::{request, Target, TlsFailure};
+use crate::tls_args::TlsArgs;
 
 /// Limit of one API call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,6 +32,7 @@ const UNREACHABLE_FOR: Duration = Duration::from_secs(120);
 
 pub struct Follow {
     pub url: String,
+    pub tls: TlsArgs,
     pub progress: ProgressMode,
     pub log_interval: u64,
 }
@@ -40,7 +42,7 @@ pub async fn submit_and_follow(
     req: JobRequest,
     shutdown: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let coordinators = Coordinators::parse(&f.url)?;
+    let coordinators = Coordinators::parse(&f.url, &f.tls)?;
     let first = submit(&coordinators, &req).await?;
     let id = first.job_id.clone();
     let view = Arc::new(Mutex::new(first.progress.view(&first.phase)));
@@ -111,6 +113,10 @@ fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
     }
     match (&status.error, status.verified) {
         (_, true) => Ok(ExitCode::SUCCESS),
+        (None, false) if status.state == Some(JobState::Imported) => Ok(status
+            .summary
+            .as_ref()
+            .map_or(ExitCode::from(super::import::EXIT_NOT_VERIFIED), super::import::ended)),
         (Some(e), false) => bail!("import failed on the coordinator at {url}: {e}"),
         (None, false) => bail!(
             "job {} stopped on the coordinator at {url} before it finished ({}); run the same command again to resume it",
@@ -122,27 +128,39 @@ fn finish(status: &JobStatus, url: &str) -> anyhow::Result<ExitCode> {
 
 /// The coordinators to talk to, and the one in use.
 pub(crate) struct Coordinators {
-    hosts: Vec<String>,
+    hosts: Vec<Target>,
+    /// For `https://` coordinators: trusts `--tls-ca` (or the system's roots).
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     current: AtomicUsize,
 }
 
 impl Coordinators {
-    pub(crate) fn parse(urls: &str) -> anyhow::Result<Self> {
+    pub(crate) fn parse(urls: &str, tls: &TlsArgs) -> anyhow::Result<Self> {
         let hosts = urls
             .split(',')
             .filter(|u| !u.trim().is_empty())
-            .map(|u| authority(u.trim()))
+            .map(|u| Target::parse(u.trim()))
             .collect::<anyhow::Result<Vec<_>>>()?;
         if hosts.is_empty() {
             bail!("--coordinator {urls:?}: no coordinator URL");
         }
+        let tls = if hosts.iter().any(|t| t.https) {
+            Some(
+                tls.files()
+                    .client_config()
+                    .context("TLS for the https:// coordinator URL")?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             hosts,
+            tls,
             current: AtomicUsize::new(0),
         })
     }
 
-    fn host(&self) -> &str {
+    fn host(&self) -> &Target {
         &self.hosts[self.current.load(Ordering::Relaxed) % self.hosts.len()]
     }
 
@@ -157,12 +175,13 @@ impl Coordinators {
         body: &str,
     ) -> anyhow::Result<(String, crate::http::Response)> {
         retrying(limit, || async move {
-            let host = self.host().to_string();
-            let result = request(&host, method, path, body, CALL_TIMEOUT).await;
+            let target = self.host().clone();
+            let result =
+                request(&target, self.tls.as_ref(), method, path, body, CALL_TIMEOUT).await;
             if !matches!(&result, Ok(r) if r.status != 503) {
                 self.current.fetch_add(1, Ordering::Relaxed);
             }
-            result.map(|r| (host, r))
+            result.map(|r| (target.url(), r))
         })
         .await
     }
@@ -175,10 +194,10 @@ async fn submit(coordinators: &Coordinators, req: &JobRequest) -> anyhow::Result
         .call(UNREACHABLE_FOR / 4, "POST", "/jobs", &body)
         .await?;
     match resp.status {
-        202 => eprintln!("job submitted to http://{host}"),
-        409 => eprintln!("the job is already running on http://{host}; following it"),
+        202 => eprintln!("job submitted to {host}"),
+        409 => eprintln!("the job is already running on {host}; following it"),
         code => bail!(
-            "the coordinator at http://{host} refused the job ({code}): {}",
+            "the coordinator at {host} refused the job ({code}): {}",
             resp.body
         ),
     }
@@ -195,38 +214,59 @@ async fn get_status(coordinators: &Coordinators, id: &str) -> anyhow::Result<Job
     let path = path.as_str();
     let (host, resp) = coordinators.call(UNREACHABLE_FOR, "GET", path, "").await?;
     if resp.status != 200 {
-        bail!("GET http://{host}{path}: {} {}", resp.status, resp.body);
+        bail!("GET {host}{path}: {} {}", resp.status, resp.body);
     }
     serde_json::from_str(&resp.body)
-        .with_context(|| format!("GET http://{host}{path}: not a job status: {}", resp.body))
+        .with_context(|| format!("GET {host}{path}: not a job status: {}", resp.body))
 }
 
-/// Retries a call that could not reach the coordinator, with backoff, for
-/// up to `limit`; a 503 (store unavailable) is retried too.
+/// Retries a call that could not reach the coordinator, with the project's
+/// [`RetryPolicy`] (0.5 s growing ×1.5 to 5 s, jittered), for up to
+/// `limit` in all: following outlives a coordinator restart or a failover,
+/// however many attempts that takes. A 503 (a standby, or the leader's
+/// store unavailable) is retried too; a TLS failure is not.
 async fn retrying<F, Fut, T>(limit: Duration, call: F) -> anyhow::Result<(T, crate::http::Response)>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(T, crate::http::Response)>>,
 {
-    let policy = ExponentialBackoff {
-        max_elapsed_time: Some(limit),
-        max_interval: Duration::from_secs(5),
-        ..ExponentialBackoff::default()
-    };
-    let call = &call;
-    backoff::future::retry_notify(
-        policy,
-        move || async move {
-            match call().await {
-                Ok((_, r)) if r.status == 503 => Err(backoff::Error::transient(anyhow::anyhow!(
-                    "coordinator declined (503): {}",
-                    r.body
-                ))),
-                Ok(r) => Ok(r),
-                Err(e) => Err(backoff::Error::transient(e)),
+    let mut backoff = follow_policy().start();
+    let started = tokio::time::Instant::now();
+    loop {
+        let err = match call().await {
+            Ok((_, r)) if r.status == 503 => {
+                anyhow::anyhow!("coordinator declined (503): {}", r.body)
             }
-        },
-        |e: anyhow::Error, wait| tracing::warn!(error = %format!("{e:#}"), ?wait, "coordinator unreachable; retrying"),
-    )
-    .await
+            Ok(r) => return Ok(r),
+            // Untrusted certificates stay untrusted: say so at once.
+            Err(e) if e.downcast_ref::<TlsFailure>().is_some() => return Err(e),
+            Err(e) => e,
+        };
+        let elapsed = started.elapsed();
+        let delay = match backoff.next_delay(None) {
+            Some(delay) if elapsed < limit => delay.min(limit - elapsed),
+            _ => {
+                tracing::warn!(attempts = backoff.failures(), ?elapsed, error = %format!("{err:#}"), "coordinator unreachable; giving up");
+                return Err(err.context(format!(
+                    "no coordinator answered for {elapsed:?} ({} attempts); is `squall coordinator` running at the --coordinator URL?",
+                    backoff.failures()
+                )));
+            }
+        };
+        tracing::warn!(attempt = backoff.failures(), ?delay, error = %format!("{err:#}"), "coordinator unreachable; retrying");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The limits the follower had before it used [`RetryPolicy`]: the
+/// `backoff` crate's defaults with a 5 s cap; attempts are bounded by time
+/// (`limit` of [`retrying`]), not by count.
+fn follow_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: u32::MAX,
+        initial: Duration::from_millis(500),
+        max_interval: Duration::from_secs(5),
+        multiplier: 1.5,
+        jitter: 0.5,
+    }
 }

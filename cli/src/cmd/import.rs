@@ -1,7 +1,8 @@
 //! `squall import`: import a dump into TiKV in one process (embedded mode),
 //! resuming from the checkpoint when one exists; with `--coordinator URL`,
 //! submit the same job to a cluster's coordinator and follow it
-//! ([`super::follow`]). Exit code 0 only when the job ended verified.
+//! ([`super::follow`]). Exit code 0 only when the job ended verified, 2 when
+//! it ended unverified, 130 when interrupted, 1 on any error.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,6 +22,18 @@ use crate::config_args::GlobalArgs;
 
 /// Exit code after Ctrl-C / SIGTERM (the job is checkpointed).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code of a job that ended but is not verified: a table's checksum
+/// was not compared (`post-restore.checksum = "off"`) or an `optional` one
+/// did not match. The summary names the tables.
+pub(crate) const EXIT_NOT_VERIFIED: u8 = 2;
+
+/// The exit code of a job that ended with `summary`.
+pub(crate) fn ended(summary: &squall_coordinator::ImportSummary) -> ExitCode {
+    match summary.verified {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(EXIT_NOT_VERIFIED),
+    }
+}
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ProgressMode {
@@ -56,6 +69,10 @@ pub struct Args {
     /// `--output` must be paths every node of the cluster sees.
     #[arg(long)]
     coordinator: Option<String>,
+    // With an `https://` --coordinator: the CA that signed its certificate
+    // (PD and TiKV take theirs from the config's `[security]`).
+    #[command(flatten)]
+    tls: crate::tls_args::TlsArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
@@ -97,7 +114,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         match result {
             Ok(summary) => {
                 println!("{summary}");
-                Ok(ExitCode::SUCCESS)
+                Ok(ended(&summary))
             }
             Err(CoordinatorError::Interrupted) => {
                 eprintln!(
@@ -135,6 +152,7 @@ fn run_remote(
     };
     let follow = super::follow::Follow {
         url,
+        tls: args.tls.clone(),
         progress: args.progress,
         log_interval: args.log_interval,
     };

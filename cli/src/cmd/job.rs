@@ -17,9 +17,12 @@ const UNREACHABLE_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The coordinators (`http://host:port`, comma separated).
+    /// The coordinators (`http://host:port` or `https://host:port`, comma
+    /// separated).
     #[arg(long, env = "SQUALL_COORDINATOR")]
     coordinator: String,
+    #[command(flatten)]
+    tls: crate::tls_args::TlsArgs,
     #[command(subcommand)]
     what: What,
 }
@@ -48,7 +51,7 @@ enum What {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let coordinators = Coordinators::parse(&args.coordinator)?;
+        let coordinators = Coordinators::parse(&args.coordinator, &args.tls)?;
         match args.what {
             What::List => {
                 let jobs: Vec<JobStatus> = get(&coordinators, "/jobs").await?;
@@ -80,13 +83,13 @@ async fn control(c: &Coordinators, action: &str, job_id: &str) -> anyhow::Result
     let (host, resp) = c.call(UNREACHABLE_FOR, "POST", &path, "").await?;
     if resp.status != 202 {
         bail!(
-            "{action} job {job_id} (http://{host}): {} {}",
+            "{action} job {job_id} ({host}): {} {}",
             resp.status,
             resp.body
         );
     }
     let job: JobStatus = serde_json::from_str(&resp.body)
-        .with_context(|| format!("POST http://{host}{path}: unexpected answer: {}", resp.body))?;
+        .with_context(|| format!("POST {host}{path}: unexpected answer: {}", resp.body))?;
     let now = match action {
         "pause" => "paused: workers finish the ingest under way and take no more of its tasks",
         "resume" => "resumed: it goes on from its checkpoints",
@@ -103,17 +106,13 @@ async fn destroy(c: &Coordinators, job_id: &str) -> anyhow::Result<()> {
     let (host, resp) = c.call(UNREACHABLE_FOR, "DELETE", &path, "").await?;
     if resp.status != 200 {
         bail!(
-            "destroy job {job_id} (http://{host}): {} {}",
+            "destroy job {job_id} ({host}): {} {}",
             resp.status,
             resp.body
         );
     }
-    let answer: serde_json::Value = serde_json::from_str(&resp.body).with_context(|| {
-        format!(
-            "DELETE http://{host}{path}: unexpected answer: {}",
-            resp.body
-        )
-    })?;
+    let answer: serde_json::Value = serde_json::from_str(&resp.body)
+        .with_context(|| format!("DELETE {host}{path}: unexpected answer: {}", resp.body))?;
     println!(
         "job {job_id} destroyed: {} records, {} artefacts removed (what it wrote to TiKV stays)",
         answer["records"], answer["artefacts"]
@@ -124,10 +123,10 @@ async fn destroy(c: &Coordinators, job_id: &str) -> anyhow::Result<()> {
 async fn get<T: serde::de::DeserializeOwned>(c: &Coordinators, path: &str) -> anyhow::Result<T> {
     let (host, resp) = c.call(UNREACHABLE_FOR, "GET", path, "").await?;
     if resp.status != 200 {
-        bail!("GET http://{host}{path}: {} {}", resp.status, resp.body);
+        bail!("GET {host}{path}: {} {}", resp.status, resp.body);
     }
     serde_json::from_str(&resp.body)
-        .with_context(|| format!("GET http://{host}{path}: unexpected answer: {}", resp.body))
+        .with_context(|| format!("GET {host}{path}: unexpected answer: {}", resp.body))
 }
 
 fn line(job: &JobStatus) -> String {
@@ -135,6 +134,9 @@ fn line(job: &JobStatus) -> String {
     let end = match (&job.error, job.verified, &job.state) {
         (_, true, _) => "verified".to_string(),
         (Some(e), false, _) => format!("error: {e}"),
+        (None, false, Some(JobState::Imported)) => {
+            "imported, NOT CHECKED (no checksum match)".to_string()
+        }
         (None, false, Some(JobState::Cancelled { engines_done, rows })) => {
             format!("cancelled ({engines_done} engines done, {rows} rows ingested)")
         }

@@ -82,7 +82,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "concurrency": args.concurrency,
         })
         .to_string();
-        let registration = Registration::register(&args.cluster.etcd, &id, about).await?;
+        let registration = Registration::register(
+            &args.cluster.etcd,
+            args.cluster.etcd_connect_options()?,
+            &id,
+            about,
+        )
+        .await?;
         // Stop taking tasks / stop the tasks in flight / leave etcd.
         let (drain, stop_tasks, leave) = (
             CancellationToken::new(),

@@ -317,6 +317,18 @@ impl Driver<'_> {
                 "the worker with a full disk took {while_full} tasks; it should stop after the first until it has room"
             ));
         }
+        // The worker looks at its free space every second while it waits.
+        let room = "disk room again: taking tasks";
+        let until = Instant::now() + Duration::from_secs(30);
+        while lock(w).count(room) == 0 {
+            if Instant::now() > until {
+                return Err(format!(
+                    "{} did not take tasks again within 30 s of its disk growing",
+                    lock(w).name
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         self.wait(Duration::from_secs(3600));
         let after = lock(w).count("running task") - while_full;
         done.notes

@@ -1,6 +1,6 @@
 //! The two tiers. Quick (`scripts/test.sh`, debug build): a small dump and
 //! the scenarios the other cluster tests do not cover already. Long
-//! (`SQUALL_CHAOS=long`, meant for a release build): a dump of ~400 MB and
+//! (`SQUALL_CHAOS=long`, meant for a release build): a dump of 300 MiB and
 //! every scenario.
 
 use std::time::Duration;
@@ -39,21 +39,29 @@ impl Tier {
     /// worker holds some when faults come.
     pub fn dump(self) -> [&'static str; 4] {
         match self {
-            Tier::Quick => ["16MiB", "1MiB", "0.002", "2MiB"],
-            Tier::Long => ["400MiB", "8MiB", "0.002", "24MiB"],
+            Tier::Quick => ["8MiB", "512KiB", "0.002", "1MiB"],
+            Tier::Long => ["300MiB", "8MiB", "0.002", "16MiB"],
         }
     }
 
     /// The tier's scenarios; `SQUALL_CHAOS_ONLY=KillWorkers,RestartEtcd`
     /// runs those named (as in [`Scenario`], any tier's) instead, to replay one.
+    /// `FullDisk` never: it runs in its own test ([`Self::full_disk`]).
     pub fn scenarios(self) -> Vec<Scenario> {
-        match std::env::var(ONLY) {
-            Ok(only) => Scenario::ALL
-                .into_iter()
-                .filter(|s| only.split(',').any(|o| o.trim() == format!("{s:?}")))
-                .collect(),
-            Err(_) => self.own_scenarios(),
-        }
+        named()
+            .unwrap_or_else(|| self.own_scenarios())
+            .into_iter()
+            .filter(|s| *s != Scenario::FullDisk)
+            .collect()
+    }
+
+    /// `FullDisk`, unless `SQUALL_CHAOS_ONLY` names other scenarios only.
+    pub fn full_disk(self) -> Vec<Scenario> {
+        named()
+            .unwrap_or_else(|| vec![Scenario::FullDisk])
+            .into_iter()
+            .filter(|s| *s == Scenario::FullDisk)
+            .collect()
     }
 
     fn own_scenarios(self) -> Vec<Scenario> {
@@ -65,11 +73,7 @@ impl Tier {
                 Scenario::RestartEtcd,
                 Scenario::SimFaults,
             ],
-            // FullDisk runs in its own test (see `chaos.rs`).
-            Tier::Long => Scenario::ALL
-                .into_iter()
-                .filter(|s| *s != Scenario::FullDisk)
-                .collect(),
+            Tier::Long => Scenario::ALL.to_vec(),
         }
     }
 
@@ -105,4 +109,15 @@ impl Tier {
             Tier::Long => Duration::from_secs(3600),
         }
     }
+}
+
+/// The scenarios `SQUALL_CHAOS_ONLY` names, if set.
+fn named() -> Option<Vec<Scenario>> {
+    let only = std::env::var(ONLY).ok()?;
+    Some(
+        Scenario::ALL
+            .into_iter()
+            .filter(|s| only.split(',').any(|o| o.trim() == format!("{s:?}")))
+            .collect(),
+    )
 }

@@ -9,6 +9,7 @@
 mod gc;
 mod regions;
 mod scatter;
+mod schedulers;
 mod stores;
 mod tso;
 
@@ -26,6 +27,7 @@ use crate::retry::{retry, with_timeout};
 pub use gc::ServiceSafePoint;
 pub use regions::SCAN_PAGE;
 pub use scatter::OperatorState;
+pub use schedulers::{PdHttp, BALANCE_SCHEDULERS};
 pub use stores::service_address;
 pub use tso::compose_ts;
 
@@ -56,7 +58,10 @@ struct Leader {
 impl PdClient {
     /// Connects to the PD cluster through any of `addrs` (`host:port` or URLs).
     pub async fn connect(addrs: &[String], opts: ClientOptions) -> Result<Self, ClientError> {
-        let seeds: Vec<String> = addrs.iter().map(|a| to_url(a)).collect();
+        let seeds: Vec<String> = addrs
+            .iter()
+            .map(|a| to_url(a, opts.tls.is_some()))
+            .collect();
         let leader = retry("PD GetMembers", &opts.retry, || {
             find_leader(&seeds, &[], &opts)
         })
@@ -187,9 +192,15 @@ async fn find_leader(
         }
     }
     Err(match last_err {
-        Some(err) if err.retryable() => ClientError::NoPdLeader { addrs: tried },
+        Some(err) if err.retryable() => ClientError::NoPdLeader {
+            addrs: tried,
+            last_error: err.to_string(),
+        },
         Some(err) => err,
-        None => ClientError::NoPdLeader { addrs: tried },
+        None => ClientError::NoPdLeader {
+            addrs: tried,
+            last_error: "no PD address given".to_string(),
+        },
     })
 }
 
@@ -197,7 +208,9 @@ async fn find_leader(
 async fn ask_members(url: &str, opts: &ClientOptions) -> Result<Leader, ClientError> {
     let mut client = connect_raw(url, opts).await?;
     let call = client.get_members(pdpb::GetMembersRequest { header: None });
-    let resp = with_timeout("GetMembers", url, opts.rpc_timeout, call).await?;
+    let resp = with_timeout("GetMembers", url, opts.rpc_timeout, call)
+        .await
+        .map_err(|e| crate::tls::plain_to_tls_hint(e, url, opts.tls.is_some()))?;
     check_header("GetMembers", resp.header.as_ref())?;
     let cluster_id = resp.header.as_ref().map_or(0, |h| h.cluster_id);
     let members = resp
@@ -210,7 +223,9 @@ async fn ask_members(url: &str, opts: &ClientOptions) -> Result<Leader, ClientEr
         .and_then(|m| m.client_urls.into_iter().next())
         .ok_or_else(|| ClientError::NoPdLeader {
             addrs: vec![url.to_owned()],
+            last_error: "GetMembers named no leader".to_string(),
         })?;
+    let leader_url = to_url(&leader_url, opts.tls.is_some());
     let client = if same_url(&leader_url, url) {
         client
     } else {
@@ -228,13 +243,7 @@ async fn connect_raw(url: &str, opts: &ClientOptions) -> Result<RawPd<Channel>, 
     let channel =
         match tokio::time::timeout(opts.connect_timeout, endpoint(url, opts)?.connect()).await {
             Ok(Ok(channel)) => channel,
-            Ok(Err(err)) => {
-                return Err(ClientError::rpc(
-                    "connect",
-                    url,
-                    tonic::Status::unavailable(err.to_string()),
-                ));
-            }
+            Ok(Err(err)) => return Err(crate::tls::connect_error("connect", url, &err)),
             Err(_) => {
                 return Err(ClientError::Timeout {
                     method: "connect",
@@ -246,8 +255,16 @@ async fn connect_raw(url: &str, opts: &ClientOptions) -> Result<RawPd<Channel>, 
     Ok(RawPd::new(channel).max_decoding_message_size(opts.max_decoding_message_size))
 }
 
+/// Same member, whatever the scheme says (`host:port`, `http://`, `https://`).
 fn same_url(a: &str, b: &str) -> bool {
-    to_url(a).trim_end_matches('/') == to_url(b).trim_end_matches('/')
+    let bare = |u: &str| {
+        let u = u.trim();
+        u.split_once("://")
+            .map_or(u, |(_, rest)| rest)
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    bare(a) == bare(b)
 }
 
 fn check_header(

@@ -65,7 +65,10 @@ pub(super) fn after_failure(
         | ClientError::RegionsNotContinuous { .. }
         | ClientError::StoreNotFound { .. }
         | ClientError::NoPeers { .. }
-        | ClientError::Protocol { .. } => Next::Rescan,
+        | ClientError::Protocol { .. }
+        | ClientError::TlsConfig { .. }
+        | ClientError::TlsHandshake { .. }
+        | ClientError::Http { .. } => Next::Rescan,
     }
 }
 

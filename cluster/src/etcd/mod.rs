@@ -20,6 +20,7 @@
 mod batch;
 mod cas;
 mod fence;
+pub mod keepalive;
 mod keys;
 mod list;
 mod options;
@@ -28,9 +29,7 @@ mod retry;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use etcd_client::{
-    Client, ConnectOptions, GetOptions, KeyValue, KvClient, ResponseHeader, Txn, TxnOp,
-};
+use etcd_client::{Client, GetOptions, KeyValue, KvClient, ResponseHeader, Txn, TxnOp};
 use squall_common::checkpoint::{
     CasOutcome, CheckpointError, CheckpointStore, Revision, Versioned,
 };
@@ -72,7 +71,13 @@ impl EtcdCheckpointStore {
     /// `CheckpointError::Unavailable` naming the addresses and what to check.
     pub async fn connect(options: EtcdOptions) -> Result<Self, CheckpointError> {
         options.validate()?;
-        let connect = ConnectOptions::new()
+        let connect = options
+            .tls
+            .etcd_options(&options.endpoints)
+            .map_err(|e| CheckpointError::Rejected {
+                what: format!("etcd endpoints {}", options.endpoint_list()),
+                reason: e.to_string(),
+            })?
             .with_connect_timeout(options.connect_timeout)
             .with_keep_alive(KEEP_ALIVE_INTERVAL, options.request_timeout);
         let client = Client::connect(&options.endpoints, Some(connect))

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use squall_common::checkpoint::CheckpointError;
 
+use crate::tls::ClusterTls;
+
 /// Requests a single `list` page may ask for at most (etcd answers one range
 /// in one gRPC message, capped at 2 GiB; a checkpoint record is ~1 KiB).
 const MAX_LIST_PAGE: usize = 10_000;
@@ -37,6 +39,8 @@ pub struct EtcdOptions {
     /// Keys fetched per request by `list`, so a job with 100k records never
     /// makes one huge response. Default 1000.
     pub list_page_size: usize,
+    /// TLS files for `https://` endpoints ([`ClusterTls`]). Default: none.
+    pub tls: ClusterTls,
 }
 
 impl Default for EtcdOptions {
@@ -50,6 +54,7 @@ impl Default for EtcdOptions {
             retry_initial: Duration::from_millis(100),
             retry_max_interval: Duration::from_secs(2),
             list_page_size: 1000,
+            tls: ClusterTls::default(),
         }
     }
 }

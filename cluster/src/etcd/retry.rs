@@ -152,10 +152,17 @@ impl Retrier {
         } else {
             ""
         };
+        // A TLS server that wants a client certificate just closes the
+        // connection of a client without one: say so where it may apply.
+        let tls_hint = if self.endpoints.contains("https://") {
+            " (over TLS: that --tls-ca is the CA of etcd's certificate and, if etcd requires client certificates, that --tls-cert/--tls-key are given)"
+        } else {
+            ""
+        };
         CheckpointError::Unavailable {
             reason: format!(
                 "etcd at {}: {} of {key:?} failed {attempts} times, last: {reason}{outcome}; \
-                 check that etcd is running and that this address is reachable",
+                 check that etcd is running and that this address is reachable{tls_hint}",
                 self.endpoints, op.name
             ),
         }
@@ -172,10 +179,26 @@ pub(super) fn classify(what: impl FnOnce() -> String, err: etcd_client::Error) -
             reason,
         })
     };
+    // An untrusted certificate stays untrusted: give up at once, saying so.
+    // (etcd-client's error has no `source()`: look inside its variants.)
+    let tls = match &err {
+        E::GRpcStatus(status) => crate::tls::handshake_failure(status),
+        E::TransportError(e) => crate::tls::handshake_failure(e),
+        E::IoError(e) => crate::tls::handshake_failure(e),
+        _ => None,
+    };
+    if let Some(reason) = tls {
+        return permanent(format!(
+            "TLS handshake failed: {reason} (check --tls-ca, the CA that signed etcd's certificate, and --tls-cert/--tls-key when etcd wants a client certificate)"
+        ));
+    }
     match err {
-        E::GRpcStatus(status) if status_transient(&status) => {
-            AttemptError::Transient(format!("{:?}: {}", status.code(), status.message()))
-        }
+        E::GRpcStatus(status) if status_transient(&status) => AttemptError::Transient(format!(
+            "{:?}: {}{}",
+            status.code(),
+            status.message(),
+            crate::tls::causes(&status)
+        )),
         E::GRpcStatus(status) => permanent(format!("{:?}: {}", status.code(), status.message())),
         E::TransportError(e) => AttemptError::Transient(format!("transport error: {e}")),
         E::IoError(e) => AttemptError::Transient(format!("io error: {e}")),

@@ -13,6 +13,12 @@ pub enum NatsOpenError {
     )]
     Unreachable { servers: String, reason: String },
     #[error(
+        "TLS to NATS at {servers} failed: {reason}. Check --tls-ca (the CA that signed the \
+         server's certificate), --tls-cert/--tls-key when the server wants a client certificate, \
+         and that the certificate names the host in the URL"
+    )]
+    Tls { servers: String, reason: String },
+    #[error(
         "NATS at {servers} answers but JetStream does not: {reason}. Start nats-server with `-js` \
          (and a store dir, `-sd <dir>`)"
     )]
@@ -37,7 +43,10 @@ impl NatsOpenError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::Setup { .. } => true,
-            Self::Options(_) | Self::NoJetStream { .. } | Self::Mismatch { .. } => false,
+            Self::Options(_)
+            | Self::NoJetStream { .. }
+            | Self::Mismatch { .. }
+            | Self::Tls { .. } => false,
         }
     }
 }

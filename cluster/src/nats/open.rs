@@ -19,6 +19,7 @@ pub(super) async fn connect(opts: &NatsOptions) -> Result<async_nats::Client, Na
         urls: &opts.urls,
         connect_timeout: opts.connect_timeout,
         request_timeout: opts.request_timeout,
+        tls: &opts.tls,
     })
     .await
 }

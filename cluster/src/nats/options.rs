@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::tls::ClusterTls;
+
 /// How to reach and shape the JetStream work queue. Build with
 /// [`NatsOptions::new`] and override fields; every default is stated on its field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub struct NatsOptions {
     /// How long one call keeps retrying transient failures (connection lost,
     /// timeouts) before it returns `QueueError::Unavailable`. Default 60 s.
     pub retry_for: Duration,
+    /// TLS files ([`ClusterTls`]): used when a URL says `tls://` or the
+    /// server requires TLS. Default: none (the system's roots).
+    pub tls: ClusterTls,
 }
 
 impl NatsOptions {
@@ -49,6 +54,7 @@ impl NatsOptions {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(5),
             retry_for: Duration::from_secs(60),
+            tls: ClusterTls::default(),
         }
     }
 

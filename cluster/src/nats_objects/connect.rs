@@ -20,6 +20,7 @@ pub(super) async fn connect(
         urls: &opts.urls,
         connect_timeout: opts.connect_timeout,
         request_timeout: opts.request_timeout,
+        tls: &opts.tls,
     })
     .await?;
     let js = crate::nats_connect::context(client.clone(), opts.request_timeout);

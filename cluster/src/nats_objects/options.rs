@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::tls::ClusterTls;
+
 /// How to reach the artefact bucket. Build with [`NatsArtefactOptions::new`]
 /// and override fields; every default is stated on its field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct NatsArtefactOptions {
     /// How long one call keeps retrying transient failures (connection lost,
     /// timeouts) before it returns `ArtefactError::Unavailable`. Default 60 s.
     pub retry_for: Duration,
+    /// TLS files ([`ClusterTls`]), as for the task queue. Default: none.
+    pub tls: ClusterTls,
 }
 
 impl NatsArtefactOptions {
@@ -34,6 +38,7 @@ impl NatsArtefactOptions {
             request_timeout: Duration::from_secs(5),
             min_bytes_per_sec: 1 << 20,
             retry_for: Duration::from_secs(60),
+            tls: ClusterTls::default(),
         }
     }
 

@@ -6,10 +6,11 @@
 //! does while etcd is down and that nothing acknowledged was lost.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 
-use super::{free_port, start_on_free_ports};
+use super::tls::{self, ServerFiles};
+use super::{free_port, start_on_free_ports, TestCerts};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ pub struct EtcdServer {
     client_port: u16,
     peer_port: u16,
     child: Option<Child>,
+    /// TLS-only client port (`https://`), with client certificates required.
+    tls: Option<ServerFiles>,
 }
 
 impl EtcdServer {
@@ -36,6 +39,17 @@ impl EtcdServer {
     /// serves. A missing binary is `ErrorKind::NotFound` with a message that
     /// names `scripts/setup.sh`.
     pub fn start() -> io::Result<Self> {
+        Self::start_with(None)
+    }
+
+    /// [`EtcdServer::start`], serving clients over TLS only with `certs`'
+    /// node certificate and requiring client certificates signed by its CA
+    /// (`--client-cert-auth`). The endpoint is `https://127.0.0.1:<port>`.
+    pub fn start_tls(certs: &TestCerts) -> io::Result<Self> {
+        Self::start_with(Some(ServerFiles::from_certs(certs)))
+    }
+
+    fn start_with(tls: Option<ServerFiles>) -> io::Result<Self> {
         if !Path::new(ETCD_BIN).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -51,15 +65,17 @@ impl EtcdServer {
                 client_port: free_port()?,
                 peer_port: free_port()?,
                 child: None,
+                tls: tls.clone(),
             };
             server.start_again()?;
             Ok(server)
         })
     }
 
-    /// The client URL, e.g. `http://127.0.0.1:40123`.
+    /// The client URL, e.g. `http://127.0.0.1:40123` (`https://` with TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
     /// The data and log directory.
@@ -135,6 +151,15 @@ impl EtcdServer {
             .arg(format!("squall-test={peer}"))
             .arg("--initial-cluster-state")
             .arg("new");
+        if let Some(tls) = &self.tls {
+            cmd.arg("--cert-file")
+                .arg(&tls.cert)
+                .arg("--key-file")
+                .arg(&tls.key)
+                .arg("--trusted-ca-file")
+                .arg(&tls.ca)
+                .arg("--client-cert-auth");
+        }
         cmd
     }
 
@@ -146,9 +171,14 @@ impl EtcdServer {
     /// [`READY_TIMEOUT`] passes; failures quote the end of etcd's log.
     fn wait_ready(&mut self) -> io::Result<()> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.client_port));
+        let probe_tls = self
+            .tls
+            .as_ref()
+            .map(ServerFiles::probe_config)
+            .transpose()?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if health_ok(addr) {
+            if health_ok(addr, probe_tls.as_ref()) {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
@@ -182,15 +212,17 @@ impl Drop for EtcdServer {
     }
 }
 
-/// One `GET /health` over plain HTTP/1.0; true when etcd reports healthy.
-fn health_ok(addr: SocketAddr) -> bool {
+/// One `GET /health` over HTTP/1.0 (over TLS with `tls`); true when etcd
+/// reports healthy.
+fn health_ok(addr: SocketAddr, tls: Option<&std::sync::Arc<rustls::ClientConfig>>) -> bool {
     let probe = || -> io::Result<String> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply)?;
-        Ok(reply)
+        let stream = tls::connect(addr, Duration::from_secs(2))?;
+        let request = b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+        let healthy = |r: &str| r.contains("\"health\":\"true\"");
+        match tls {
+            None => tls::exchange(&mut { stream }, request, healthy),
+            Some(config) => tls::exchange(&mut tls::wrap(stream, config)?, request, healthy),
+        }
     };
     probe().is_ok_and(|reply| reply.contains("\"health\":\"true\""))
 }

@@ -1,10 +1,15 @@
 //! Real `etcd` and `nats-server` processes for tests: each on free loopback
 //! ports, in its own temp dir, killed (and its dir removed) on drop. Started
-//! servers are waited on until they answer, never slept on.
+//! servers are waited on until they answer, never slept on. `start_tls`
+//! variants serve TLS only, with [`TestCerts`], and ask clients for a
+//! certificate signed by its CA (mutual TLS).
 
+mod certs;
 mod etcd;
 mod nats;
+mod tls;
 
+pub use certs::TestCerts;
 pub use etcd::EtcdServer;
 pub use nats::NatsServer;
 

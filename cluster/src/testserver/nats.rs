@@ -6,10 +6,12 @@
 //! does while the server is down and that no queued task was lost.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use super::{free_port, start_on_free_ports};
+use super::tls::{self, ServerFiles};
+use super::{free_port, start_on_free_ports, TestCerts};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,6 +33,8 @@ pub struct NatsServer {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// TLS required of every client, with a client certificate.
+    tls: Option<ServerFiles>,
 }
 
 impl NatsServer {
@@ -38,6 +42,17 @@ impl NatsServer {
     /// until it accepts connections and JetStream answers. A missing binary is
     /// `ErrorKind::NotFound` with a message that names `scripts/setup.sh`.
     pub fn start() -> io::Result<Self> {
+        Self::start_with(None)
+    }
+
+    /// [`NatsServer::start`], requiring TLS of every client with `certs`'
+    /// node certificate, and a client certificate signed by its CA
+    /// (`--tlsverify`). The URL is `tls://127.0.0.1:<port>`.
+    pub fn start_tls(certs: &TestCerts) -> io::Result<Self> {
+        Self::start_with(Some(ServerFiles::from_certs(certs)))
+    }
+
+    fn start_with(tls: Option<ServerFiles>) -> io::Result<Self> {
         if !Path::new(NATS_BIN).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -52,15 +67,17 @@ impl NatsServer {
                 dir,
                 port: free_port()?,
                 child: None,
+                tls: tls.clone(),
             };
             server.start_again()?;
             Ok(server)
         })
     }
 
-    /// The client URL, e.g. `nats://127.0.0.1:40123`.
+    /// The client URL, e.g. `nats://127.0.0.1:40123` (`tls://` with TLS).
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "tls" } else { "nats" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The store and log directory.
@@ -105,14 +122,24 @@ impl NatsServer {
             .create(true)
             .append(true)
             .open(self.log_path())?;
-        let child = Command::new(NATS_BIN)
-            .arg("-js")
+        let mut cmd = Command::new(NATS_BIN);
+        cmd.arg("-js")
             .arg("-sd")
             .arg(self.dir.path().join("store"))
             .arg("-a")
             .arg("127.0.0.1")
             .arg("-p")
-            .arg(self.port.to_string())
+            .arg(self.port.to_string());
+        if let Some(tls) = &self.tls {
+            cmd.arg("--tlscert")
+                .arg(&tls.cert)
+                .arg("--tlskey")
+                .arg(&tls.key)
+                .arg("--tlscacert")
+                .arg(&tls.ca)
+                .arg("--tlsverify");
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -130,9 +157,14 @@ impl NatsServer {
     /// [`READY_TIMEOUT`] passes; failures quote the end of the server's log.
     fn wait_ready(&mut self) -> io::Result<()> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let probe_tls = self
+            .tls
+            .as_ref()
+            .map(ServerFiles::probe_config)
+            .transpose()?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if jetstream_answers(addr) {
+            if jetstream_answers(addr, probe_tls.as_ref()) {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
@@ -162,39 +194,54 @@ impl NatsServer {
     }
 }
 
+/// Consumes the server's `INFO {...}\r\n` greeting, byte by byte so
+/// nothing of the TLS handshake after it is read here.
+fn read_info_line(stream: &mut impl Read) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "closed before INFO",
+            ));
+        }
+        line.push(byte[0]);
+        if line.len() > 64 * 1024 {
+            return Err(io::Error::other("INFO line too long"));
+        }
+    }
+    Ok(())
+}
+
 impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.stop();
     }
 }
 
-/// One `$JS.API.INFO` request in the plain NATS text protocol; true when
+/// One `$JS.API.INFO` request in the NATS text protocol; true when
 /// JetStream answers with its account info (a server without JetStream, or
 /// one still recovering its streams, answers "no responders" or nothing).
-fn jetstream_answers(addr: SocketAddr) -> bool {
+/// With `tls`, the server's INFO line comes in plain text first, then the
+/// client upgrades the connection, as NATS clients do.
+fn jetstream_answers(addr: SocketAddr, tls: Option<&Arc<rustls::ClientConfig>>) -> bool {
     let probe = || -> io::Result<String> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
-        stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-        stream.write_all(
-            b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1}\r\n\
+        let request: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1}\r\n\
               SUB _INBOX.squall-probe 1\r\n\
-              PUB $JS.API.INFO _INBOX.squall-probe 0\r\n\r\n",
-        )?;
-        let mut reply = Vec::new();
-        let mut chunk = [0u8; 4096];
+              PUB $JS.API.INFO _INBOX.squall-probe 0\r\n\r\n";
         // Read until the answer (or a refusal) is in; the read timeout ends it otherwise.
-        loop {
-            let n = stream.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            reply.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&reply);
-            if text.contains(JS_INFO_REPLY) || text.contains("HMSG") || text.contains("-ERR") {
-                break;
+        let done = |text: &str| {
+            text.contains(JS_INFO_REPLY) || text.contains("HMSG") || text.contains("-ERR")
+        };
+        let mut stream = tls::connect(addr, Duration::from_millis(500))?;
+        match tls {
+            None => tls::exchange(&mut stream, request, done),
+            Some(config) => {
+                read_info_line(&mut stream)?;
+                tls::exchange(&mut tls::wrap(stream, config)?, request, done)
             }
         }
-        Ok(String::from_utf8_lossy(&reply).into_owned())
     };
     probe().is_ok_and(|reply| reply.contains(JS_INFO_REPLY) && !reply.contains("\"error\""))
 }

@@ -104,7 +104,8 @@ impl Converter {
 
     /// Assigns AUTO_INCREMENT and AUTO_RANDOM values from `row_id` where the
     /// row has NULL (or 0, unless `NO_AUTO_VALUE_ON_ZERO`), as Lightning does.
-    /// AUTO_RANDOM shard bits are derived from `row_id`, so re-runs agree.
+    /// AUTO_RANDOM values are laid out as TiDB's `ShardIDFormat` with the
+    /// shard derived from `row_id`, so re-runs agree ([`crate::row_id`]).
     pub fn fill_auto_ids(&self, table: &TableInfo, row: &mut [Datum], row_id: i64) {
         for (col, d) in table.columns.iter().zip(row.iter_mut()) {
             if !col.auto_increment && col.auto_random_bits.is_none() {
@@ -119,7 +120,12 @@ impl Converter {
                 continue;
             }
             let v = match col.auto_random_bits {
-                Some(bits) => auto_random_value(bits, col.field_type.unsigned, row_id),
+                Some(bits) => crate::row_id::auto_random_value(
+                    bits,
+                    table.row_ids.auto_random_range_bits.unwrap_or(0),
+                    col.field_type.unsigned,
+                    row_id,
+                ),
                 None => row_id,
             };
             *d = if col.field_type.unsigned {
@@ -129,21 +135,4 @@ impl Converter {
             };
         }
     }
-}
-
-/// `shard << (64 - sign - bits) | row_id`, the shard a hash of `row_id`.
-fn auto_random_value(bits: u32, unsigned: bool, row_id: i64) -> i64 {
-    let bits = bits.min(15);
-    let sign = u32::from(!unsigned);
-    let shift = 64 - sign - bits;
-    let mut z = (row_id as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    let shard = (z ^ (z >> 31)) & ((1u64 << bits) - 1);
-    let low_mask = if shift >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << shift) - 1
-    };
-    ((shard << shift) | (row_id as u64 & low_mask)) as i64
 }

@@ -55,7 +55,7 @@ impl Converter {
     pub fn new(sql_mode: &str, time_zone: &str) -> Result<Self, ConverterSetupError> {
         Ok(Self {
             mode: SqlMode::parse(sql_mode),
-            tz: SessionTz::parse(time_zone)?,
+            tz: SessionTz::parse(time_zone).map_err(|e| ConverterSetupError::TimeZone(e.0))?,
             now_utc: chrono::Utc::now().naive_utc(),
         })
     }

@@ -391,6 +391,7 @@ fn auto_increment_and_auto_random_fill_from_row_id() {
         handle: HandleKind::RowId,
         charset: None,
         collate: None,
+        row_ids: Default::default(),
     };
     let c = Converter::new(STRICT, "UTC").expect("valid");
     assert_eq!(

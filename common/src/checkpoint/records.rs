@@ -35,6 +35,11 @@ pub struct JobCheckpoint {
     /// parsing, SQL mode, time zone, table IDs, engine size). A resume under a
     /// different hash is refused.
     pub config_hash: String,
+    /// What the source held when the job was created (its tables' files and
+    /// sizes): a rerun on a changed source is another dump, refused instead
+    /// of answered "already imported". Empty in records from before it.
+    #[serde(default)]
+    pub source_fingerprint: String,
     pub state: JobState,
     /// A TSO taken before any engine's commit ts: every KV this job ingests has
     /// a newer commit ts, so duplicate detection uses it as `min_commit_ts`.
@@ -55,8 +60,12 @@ pub enum JobState {
     Importing,
     /// All engines are done; duplicate detection and checksums run.
     PostProcessing,
-    /// Every table's checksum matched.
+    /// Every table's checksum was compared with TiKV's and matched.
     Verified,
+    /// Finished without a verification: a table's checksum was not compared
+    /// (`post-restore.checksum = "off"`) or an `optional` one mismatched.
+    /// The job's summary names the tables.
+    Imported,
     Failed {
         reason: String,
     },
@@ -77,7 +86,7 @@ impl JobState {
     pub fn is_finished(&self) -> bool {
         matches!(
             self,
-            Self::Verified | Self::Failed { .. } | Self::Cancelled { .. }
+            Self::Verified | Self::Imported | Self::Failed { .. } | Self::Cancelled { .. }
         )
     }
 }
@@ -165,7 +174,12 @@ pub enum TableState {
     Ingested,
     /// Global duplicate detection ran and the conflict strategy was applied.
     Resolved,
-    /// TiKV's checksum was compared with the expected one (or checksums are off).
+    /// The checksum step finished: TiKV's checksum was compared with the
+    /// expected one (`TableCheckpoint::remote` holds it), or checksums are
+    /// off (`remote` is `None`). Shown as `post-processed`, not as
+    /// "verified": whether it matched is the job summary's to say. Records
+    /// written before the rename say `checksum-verified`.
+    #[serde(rename = "post-processed", alias = "checksum-verified")]
     ChecksumVerified,
 }
 
@@ -220,6 +234,12 @@ pub struct TableTotals {
     /// Wall time of duplicate detection and resolution.
     #[serde(default)]
     pub duplicate_ms: u64,
+    /// Largest of the engines' [`EngineResult::max_row_id`].
+    #[serde(default)]
+    pub max_row_id: i64,
+    /// Largest of the engines' [`EngineResult::max_auto_id`].
+    #[serde(default)]
+    pub max_auto_id: i64,
 }
 
 impl TableTotals {
@@ -234,6 +254,8 @@ impl TableTotals {
         self.local_duplicates += r.local_duplicates;
         self.skipped_rows += r.skipped_rows;
         self.warnings += r.warnings;
+        self.max_row_id = self.max_row_id.max(r.max_row_id);
+        self.max_auto_id = self.max_auto_id.max(r.max_auto_id);
     }
 }
 
@@ -354,11 +376,33 @@ pub struct EngineResult {
     pub warnings: u64,
     pub encode_ms: u64,
     pub ingest_ms: u64,
+    /// Largest row ID (`_tidb_rowid`, or the handle an integer primary key
+    /// did not give) of an imported row; 0 when none. TiDB's row ID
+    /// allocator is rebased past it after the import.
+    #[serde(default)]
+    pub max_row_id: i64,
+    /// Largest AUTO_INCREMENT value, or the auto-ID bits of an AUTO_RANDOM
+    /// value, of an imported row; 0 when the table has neither.
+    #[serde(default)]
+    pub max_auto_id: i64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A finished table is shown as post-processed, never as "verified"
+    /// (its checksum may be off); records of older builds still load.
+    #[test]
+    fn the_last_table_state_does_not_claim_verification() {
+        let shown = serde_json::to_string(&TableState::ChecksumVerified).expect("JSON");
+        assert_eq!(shown, r#"{"state":"post-processed"}"#);
+        let old: TableState =
+            serde_json::from_str(r#"{"state":"checksum-verified"}"#).expect("old name");
+        assert_eq!(old, TableState::ChecksumVerified);
+        let job = serde_json::to_string(&JobState::Imported).expect("JSON");
+        assert_eq!(job, r#"{"state":"imported"}"#);
+    }
 
     /// Index checksums are keyed by integer index ID; inside the tagged
     /// `EngineState` they must survive a JSON round trip.

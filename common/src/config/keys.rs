@@ -64,12 +64,10 @@ use Support::{Acts, Differs, Refused, RefusedWhenSet, SquallOnly, Warns};
 
 const LOGS: &str = "Squall logs to stderr at --log-level / SQUALL_LOG_LEVEL (or RUST_LOG); \
                     redirect and rotate it with your process manager";
-const NO_SQL: &str = "Squall does not connect to TiDB over SQL: it writes KVs through PD and \
-                      TiKV, and takes table IDs from [squall] table-ids";
+const NO_SQL: &str = "Squall's SQL steps (tidb.host) connect without TLS and with TiDB's \
+                      session defaults";
 const LOGICAL: &str = "only for Lightning's logical import (backend = \"tidb\")";
 const REMOTE: &str = "only for Lightning's remote backend";
-const NO_TLS: &str = "Squall connects to PD and TiKV without TLS: remove the key, or use \
-                      TiDB Lightning for a TLS cluster";
 
 /// The catalogue, in the order of Lightning's reference.
 pub static KEYS: &[KeyInfo] = &[
@@ -93,9 +91,9 @@ pub static KEYS: &[KeyInfo] = &[
     k("lightning.task-info-schema-name", Warns, "'lightning_task_info'", "Squall writes skipped rows and conflicts to files (<output>/errors, <output>/conflicts), not to TiDB tables"),
     k("lightning.meta-schema-name", Warns, "'lightning_metadata'", "Squall's coordinator keeps a job's metadata in etcd"),
     // [security]
-    k("security.ca-path", RefusedWhenSet, "'/path/to/ca.pem'", NO_TLS),
-    k("security.cert-path", RefusedWhenSet, "'/path/to/lightning.pem'", NO_TLS),
-    k("security.key-path", RefusedWhenSet, "'/path/to/lightning.key'", NO_TLS),
+    k("security.ca-path", Acts, "'/path/to/ca.pem'", "TLS to PD and TiKV: the CA (PEM) that signed their certificates; set, every PD/TiKV connection is TLS (https)"),
+    k("security.cert-path", Acts, "'/path/to/lightning.pem'", "the client certificate (PEM) presented to PD and TiKV (mutual TLS); needs key-path and ca-path"),
+    k("security.key-path", Acts, "'/path/to/lightning.key'", "the private key (PEM) of cert-path"),
     k("security.redact-info-log", Warns, "true", "Squall never logs credentials; row values appear only in the reports under <output>/"),
     // [checkpoint]
     k("checkpoint.enable", Acts, "true", "keep checkpoints so a rerun resumes"),
@@ -134,7 +132,7 @@ pub static KEYS: &[KeyInfo] = &[
     k("tikv-importer.logical-import-batch-size", Warns, "'96KiB'", LOGICAL),
     k("tikv-importer.logical-import-batch-rows", Warns, "65536", LOGICAL),
     k("tikv-importer.logical-import-prep-stmt", Warns, "true", LOGICAL),
-    k("tikv-importer.pause-pd-scheduler-scope", Warns, "'table'", "Squall does not pause PD schedulers; it switches the stores to import mode"),
+    k("tikv-importer.pause-pd-scheduler-scope", Differs, "'table'", "the balance schedulers and region merging are paused cluster-wide for the job's life with either scope (Lightning's \"table\" pauses by key range)"),
     k("tikv-importer.block-size", Warns, "'16KiB'", "the block size of Squall's local sort is fixed"),
     k("tikv-importer.add-index-by-sql", RefusedWhenSet, "true", "Squall encodes index KVs with the rows: to add an index later, drop it from the schema file and run ALTER TABLE ... ADD INDEX after the import"),
     k("tikv-importer.keyspace-name", RefusedWhenSet, "'tenant1'", "Squall writes keys without a keyspace prefix (API V1): multi-tenant clusters are not supported"),
@@ -176,18 +174,19 @@ pub static KEYS: &[KeyInfo] = &[
     k("mydumper.files.key", Acts, "'$3'", "sort key of the table's data files"),
     k("mydumper.files.compression", Acts, "'gzip'", "gzip, zstd, snappy or empty (also recognised from the file name)"),
     // [[routes]]
-    k("routes", Refused, "[{ schema-pattern = 'shard_*', target-schema = 'db' }]", "shard merge with [[routes]] is not supported yet: route each shard's files into one table with [[mydumper.files]] rules (schema, table)"),
+    k("routes", Acts, "[{ schema-pattern = 'shard_*', table-pattern = 't*', target-schema = 'db', target-table = 't' }]", "shard merge: schema-pattern, table-pattern (`*`, `?`, `[...]`), target-schema, target-table; tables of several shards import into one, duplicates across shards are conflicts; a routed table uses the target's schema file, else the first shard's; extract-table/-schema/-source are refused"),
+    k("mydumper.routes", SquallOnly, "[{ schema-pattern = 'shard_*', target-schema = 'db' }]", "where a saved config keeps the [[routes]] rules; write them as top-level [[routes]], as in Lightning"),
     // [tidb]
-    k("tidb.host", Warns, "'127.0.0.1'", NO_SQL),
-    k("tidb.port", Warns, "4000", NO_SQL),
-    k("tidb.user", Warns, "'root'", NO_SQL),
-    k("tidb.password", Warns, "''", NO_SQL),
-    k("tidb.status-port", Warns, "10080", NO_SQL),
+    k("tidb.host", Differs, "'127.0.0.1'", "TiDB's MySQL-protocol host for the SQL steps (create missing databases and tables from the schema files, read table IDs and new_collation_enabled, rebase AUTO_INCREMENT/AUTO_RANDOM/_tidb_rowid past the imported rows, ANALYZE); default empty = no SQL step (Lightning: 127.0.0.1)"),
+    k("tidb.port", Acts, "4000", "TiDB's MySQL-protocol port"),
+    k("tidb.user", Acts, "'root'", "user of the SQL steps"),
+    k("tidb.password", Acts, "''", "password of tidb.user (never logged)"),
+    k("tidb.status-port", Warns, "10080", "Squall reads table IDs over SQL (tidb.host), not from the status port"),
     k("tidb.pd-addr", Acts, "'127.0.0.1:2379'", "PD address(es), comma separated"),
     k("tidb.log-level", Warns, "'error'", "log level of the TiDB library inside Lightning"),
-    k("tidb.build-stats-concurrency", Warns, "20", "Squall does not run ANALYZE"),
+    k("tidb.build-stats-concurrency", Warns, "20", "Squall runs ANALYZE TABLE with TiDB's own build-stats settings"),
     k("tidb.distsql-scan-concurrency", Acts, "15", "regions scanned at once by the checksum; at least 1"),
-    k("tidb.index-serial-scan-concurrency", Warns, "20", "Squall does not run ANALYZE"),
+    k("tidb.index-serial-scan-concurrency", Warns, "20", "Squall runs ANALYZE TABLE with TiDB's own scan settings"),
     k("tidb.checksum-table-concurrency", Warns, "2", "Squall checksums lightning.table-concurrency tables at once"),
     k("tidb.sql-mode", Differs, "'ONLY_FULL_GROUP_BY,NO_AUTO_CREATE_USER'", "SQL mode of value conversion; default strict (Lightning: non-strict, bad values clipped)"),
     k("tidb.max-allowed-packet", Warns, "67108864", "the longest row Squall holds is 64 MiB (TiDB's default max_allowed_packet)"),
@@ -199,7 +198,7 @@ pub static KEYS: &[KeyInfo] = &[
     // [post-restore]
     k("post-restore.checksum", Acts, "'required'", "checksum through TiKV's coprocessor against the local one: required, optional, off (or true/false)"),
     k("post-restore.checksum-via-sql", Warns, "false", "Squall computes the checksum through TiKV's coprocessor"),
-    k("post-restore.analyze", Warns, "'optional'", "Squall does not run ANALYZE TABLE: run it after the import"),
+    k("post-restore.analyze", Acts, "'optional'", "ANALYZE TABLE each table through tidb.host once its data is verified: required, optional (default), off (or true/false); nothing runs without tidb.host"),
     k("post-restore.level-1-compact", Warns, "false", "Squall does not compact TiKV after the import"),
     k("post-restore.compact", Warns, "false", "Squall does not compact TiKV after the import"),
     k("post-restore.post-process-at-last", Warns, "true", "Squall checks each table as soon as its engines are in"),
@@ -208,7 +207,7 @@ pub static KEYS: &[KeyInfo] = &[
     k("cron.log-progress", Warns, "'5m'", "use `squall import --log-interval`"),
     k("cron.check-disk-quota", Warns, "'60s'", "Squall has no disk-quota loop"),
     // Squall's own keys
-    k("tidb.status-addr", SquallOnly, "'127.0.0.1:10080'", "TiDB status address to read table IDs from"),
+    k("tidb.status-addr", Refused, "'127.0.0.1:10080'", "table IDs are read over SQL (tidb.host) or taken from [squall] table-ids, not from TiDB's status API: remove the key"),
     k("tidb.time-zone", SquallOnly, "'+08:00'", "time zone of TIMESTAMP values in the source"),
     k("squall.output-dir", SquallOnly, "'squall-output'", "directory of the job's reports"),
     k("squall.nats-url", SquallOnly, "'nats://127.0.0.1:4222'", "NATS server of a cluster"),

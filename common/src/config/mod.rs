@@ -11,6 +11,7 @@ mod enums;
 pub mod keys;
 mod mydumper;
 mod sections;
+mod security;
 mod validate;
 
 use std::fmt;
@@ -21,11 +22,12 @@ use serde::{Deserialize, Serialize};
 pub use bytesize::ByteSize;
 pub use check::{check_toml, ConfigProblem, ConfigReport};
 pub use enums::{Backend, CheckpointDriver, ConflictStrategy, DataCharset, PostOpLevel};
-pub use mydumper::{CsvConfig, FileRule, MydumperConfig, NullMarkers};
+pub use mydumper::{CsvConfig, FileRule, MydumperConfig, NullMarkers, TableRoute};
 pub use sections::{
-    CheckpointConfig, ConflictConfig, ImporterConfig, LightningConfig, PostRestoreConfig,
+    CheckpointConfig, ConflictConfig, ImporterConfig, LightningConfig, Password, PostRestoreConfig,
     SquallConfig, TidbConfig, LIGHTNING_DEFAULT_SQL_MODE, SQUALL_DEFAULT_SQL_MODE,
 };
+pub use security::SecurityConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -80,6 +82,7 @@ pub struct TaskConfig {
     pub post_restore: PostRestoreConfig,
     pub conflict: ConflictConfig,
     pub squall: SquallConfig,
+    pub security: SecurityConfig,
 }
 
 impl TaskConfig {

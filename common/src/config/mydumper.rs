@@ -39,6 +39,23 @@ pub struct MydumperConfig {
     /// Custom routing rules, tried before the default ones.
     pub files: Vec<FileRule>,
     pub csv: CsvConfig,
+    /// Shard merge: Lightning's top-level `[[routes]]` rules, kept here
+    /// because discovery applies them (a saved config writes them back as
+    /// `[[mydumper.routes]]`, which loads too). Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<TableRoute>,
+}
+
+/// One `[[routes]]` rule: source tables whose schema (and table) match the
+/// patterns (`*`, `?`, `[...]`) are imported into `target-schema`.`target-table`
+/// (an empty `target-table`, or no `table-pattern`, keeps the table name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct TableRoute {
+    pub schema_pattern: String,
+    pub table_pattern: String,
+    pub target_schema: String,
+    pub target_table: String,
 }
 
 impl Default for MydumperConfig {
@@ -65,6 +82,7 @@ impl Default for MydumperConfig {
             ],
             files: Vec::new(),
             csv: CsvConfig::default(),
+            routes: Vec::new(),
         }
     }
 }

@@ -96,9 +96,6 @@ impl Default for ImporterConfig {
 pub struct TidbConfig {
     /// PD address(es), comma separated. Default `127.0.0.1:2379`.
     pub pd_addr: String,
-    /// TiDB status address (`host:port`) to read table IDs from `/schema/{db}/{table}`.
-    /// Empty: IDs come from `[[squall.table-ids]]` or are assigned deterministically.
-    pub status_addr: String,
     /// SQL mode for value conversion. Default [`SQUALL_DEFAULT_SQL_MODE`] (strict);
     /// Lightning defaults to the non-strict [`LIGHTNING_DEFAULT_SQL_MODE`] (see README).
     pub sql_mode: String,
@@ -108,6 +105,27 @@ pub struct TidbConfig {
     /// Regions scanned at once by the post-import checksum (Lightning's name
     /// and default, 15); lower it to lessen the load on a busy cluster.
     pub distsql_scan_concurrency: usize,
+    /// TiDB's MySQL-protocol host. Empty (Squall's default; Lightning's is
+    /// `127.0.0.1`): no SQL step runs, table IDs come from `[squall]
+    /// table-ids` or the deterministic rule and the target tables must exist.
+    pub host: String,
+    /// TiDB's MySQL-protocol port. Default 4000.
+    pub port: u16,
+    /// User for the SQL steps. Default `root`.
+    pub user: String,
+    /// Password of `user`. Never logged, nor stored with a cluster job's config.
+    pub password: Password,
+}
+
+/// A password: serialised as is, shown as `***` by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
 }
 
 /// Squall's default SQL mode: strict, so a bad value is an error, not a silent clip.
@@ -120,10 +138,13 @@ impl Default for TidbConfig {
     fn default() -> Self {
         Self {
             pd_addr: "127.0.0.1:2379".into(),
-            status_addr: String::new(),
             sql_mode: SQUALL_DEFAULT_SQL_MODE.into(),
             time_zone: "SYSTEM".into(),
             distsql_scan_concurrency: 15,
+            host: String::new(),
+            port: 4000,
+            user: "root".into(),
+            password: Password::default(),
         }
     }
 }
@@ -156,12 +177,17 @@ impl Default for CheckpointConfig {
 pub struct PostRestoreConfig {
     /// `required` (mismatch fails the job), `optional` (mismatch warns) or `off`. Default `required`.
     pub checksum: PostOpLevel,
+    /// `ANALYZE TABLE` each table after its data is in, through `[tidb]
+    /// host`: `required` (a failure fails the job), `optional` (warns) or
+    /// `off`. Default `optional` (as Lightning); nothing runs without a host.
+    pub analyze: PostOpLevel,
 }
 
 impl Default for PostRestoreConfig {
     fn default() -> Self {
         Self {
             checksum: PostOpLevel::Required,
+            analyze: PostOpLevel::Optional,
         }
     }
 }

@@ -151,6 +151,7 @@ impl TaskConfig {
                 );
             }
         }
+        out.extend(self.security.problems());
         out
     }
 }

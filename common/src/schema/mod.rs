@@ -8,4 +8,4 @@ mod table;
 
 pub use column::{Charset, ColumnDefault, ColumnInfo, FieldType, MysqlType};
 pub use partition::{PartitionBound, PartitionExpr, PartitionMethod, PartitionScheme};
-pub use table::{DatabaseInfo, HandleKind, IndexColumn, IndexInfo, TableInfo};
+pub use table::{DatabaseInfo, HandleKind, IndexColumn, IndexInfo, RowIdSharding, TableInfo};

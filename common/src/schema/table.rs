@@ -50,6 +50,25 @@ pub struct TableInfo {
     /// Table charset/collation defaults, as declared.
     pub charset: Option<String>,
     pub collate: Option<String>,
+    /// `SHARD_ROW_ID_BITS`, `PRE_SPLIT_REGIONS`, AUTO_RANDOM range bits.
+    #[serde(default)]
+    pub row_ids: RowIdSharding,
+}
+
+/// How TiDB lays out the handles it generates (`_tidb_rowid`, AUTO_RANDOM).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowIdSharding {
+    /// `SHARD_ROW_ID_BITS = n`: implicit row IDs get `n` shard bits under
+    /// the sign bit (0: none).
+    #[serde(default)]
+    pub shard_row_id_bits: u32,
+    /// `PRE_SPLIT_REGIONS = n`: split the record range into `2^n` regions at
+    /// shard boundaries before ingest (0: no pre-split).
+    #[serde(default)]
+    pub pre_split_regions: u32,
+    /// `AUTO_RANDOM(s, r)`: the range bits `r` (64 when not given).
+    #[serde(default)]
+    pub auto_random_range_bits: Option<u32>,
 }
 
 impl TableInfo {

@@ -108,6 +108,8 @@ fn line(
     if let (Some(engine), HandleKind::RowId, Handle::Int(h)) =
         (engine, table.handle, &row.id.handle)
     {
+        // Sharded row IDs (SHARD_ROW_ID_BITS) keep the row ID in their low bits.
+        let h = &squall_codec::row_id::unshard_row_id(*h, table.row_ids.shard_row_id_bits);
         if let Some(chunk) = engine.chunk_of_row_id(*h) {
             source_file.get_or_insert_with(|| chunk.file.path.clone());
             source_row_in_chunk = Some(h - chunk.row_id_base);

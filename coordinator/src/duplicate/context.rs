@@ -124,6 +124,10 @@ pub struct DuplicateContext {
     /// Reads the source again for the positions of conflicting rows no
     /// engine recorded (`resolve::locate`); `None` leaves them unknown.
     pub source_rows: Option<Arc<SourceRows>>,
+    /// The job's converter: a row read back from TiKV lacks its virtual
+    /// generated columns, which are computed again with it before the row's
+    /// index entries are derived.
+    pub converter: squall_codec::Converter,
     pub writer: Arc<dyn ResolutionWriter>,
     pub cancel: Cancel,
 }

@@ -98,6 +98,11 @@ impl DuplicateStep for GlobalDuplicates {
             .inspect_err(|e| tracing::warn!(error = %e, "source unreadable: some conflict positions unknown"))
             .ok()
             .map(Arc::new);
+        let converter = crate::resolve::locate::job_converter(cx.cfg, cx.job.created_unix_ms)
+            .map_err(|e| {
+                let name = table.qualified_name();
+                to_coordinator(DuplicateError::inconsistent(&name, e), &name)
+            })?;
         let ctx = Ctx {
             job_id: cx.job.job_id.clone(),
             import: cx.client.clone(),
@@ -123,6 +128,7 @@ impl DuplicateStep for GlobalDuplicates {
                 recorded,
             }),
             source_rows,
+            converter,
             writer: Arc::new(RegionWriter {
                 client: cx.client.clone(),
                 retry: self.retry.clone(),

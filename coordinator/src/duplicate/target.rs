@@ -117,6 +117,7 @@ pub(crate) mod tests {
             handle,
             charset: None,
             collate: None,
+            row_ids: Default::default(),
         }
     }
 

@@ -6,7 +6,9 @@
 use squall_codec::TableEncoder;
 use squall_common::checkpoint::{PartitionRecord, TableCheckpoint, TableState, RECORD_VERSION};
 use squall_common::TaskConfig;
-use squall_source::schema_parse::ParsedTable;
+use std::collections::BTreeMap;
+
+use squall_source::schema_parse::{ConfigTableIds, ParsedTable, TableIdSource};
 use squall_source::{chunk_table, discover, load_schemas, SourceStore};
 use squall_worker::task::spec_from_source;
 
@@ -38,12 +40,23 @@ impl Plan {
 
 /// Plans the import of `cfg.mydumper.data-source-dir`.
 pub fn build_plan(cfg: &TaskConfig) -> Result<Plan, CoordinatorError> {
+    build_plan_with_ids(cfg, None)
+}
+
+/// [`build_plan`] with table IDs the target gave (`db.t`, `db.t#partition`,
+/// read from TiDB), asked before `[squall] table-ids`.
+pub fn build_plan_with_ids(
+    cfg: &TaskConfig,
+    ids: Option<&BTreeMap<String, i64>>,
+) -> Result<Plan, CoordinatorError> {
     let store = SourceStore::open(&cfg.mydumper.data_source_dir)?;
     let catalog = discover(&store, &cfg.mydumper)?;
     for skipped in &catalog.skipped {
         tracing::info!(file = %skipped.path, reason = %skipped.reason, "source file not imported");
     }
-    let schemas = load_schemas(&store, &catalog, cfg, None)?;
+    let target = ids.map(ConfigTableIds::new);
+    let extra = target.as_ref().map(|t| t as &dyn TableIdSource);
+    let schemas = load_schemas(&store, &catalog, cfg, extra)?;
     let mut tables = Vec::with_capacity(catalog.tables.len());
     for (source, parsed) in catalog.tables.iter().zip(schemas.tables) {
         // Refuse schemas the encoder cannot handle now, not in every worker.

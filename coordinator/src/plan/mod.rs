@@ -5,6 +5,6 @@ mod build;
 mod engines;
 mod persist;
 
-pub use build::{build_plan, Plan, PlannedTable};
+pub use build::{build_plan, build_plan_with_ids, Plan, PlannedTable};
 pub use engines::{group_into_engines, PlannedEngine};
 pub use persist::{load_plan, persist_plan, StoredPlan};

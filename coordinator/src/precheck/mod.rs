@@ -14,8 +14,9 @@
 //! | store health | every store is Up with a recent heartbeat |
 //! | region health | every region has a leader and peers on live stores |
 //! | local disk | free space under `sorted-kv-dir` ≥ the engines' estimate (`disk.rs`) |
-//! | target tables empty | no row in any target table (`tables.rs`), unless resuming or `incremental-import` |
+//! | target tables empty | no row in any target table (`tables.rs`), unless resuming or `incremental-import`; with `tidb.host`, run after TiDB's table ids are read (`after_ids.rs`) |
 
+mod after_ids;
 mod cluster;
 mod disk;
 mod report;
@@ -26,10 +27,11 @@ use squall_client::ClientOptions;
 use squall_common::checkpoint::{keys, typed, JobCheckpoint, SharedCheckpointStore};
 use squall_common::TaskConfig;
 
+pub use after_ids::{check_empty_with_ids, targets_with_ids};
 pub use cluster::{parse_version, MAX_TIKV_MAJOR, MIN_TIKV};
 pub use disk::{available_bytes, estimated_need, KV_EXPANSION};
 pub use report::{CheckResult, CheckStatus, PrecheckReport};
-pub use source::{SourceFacts, TargetTable};
+pub use source::{target_tables, SourceFacts, TargetTable};
 
 use crate::error::CoordinatorError;
 
@@ -59,6 +61,12 @@ pub struct PrecheckInput<'a> {
 /// Runs every check; never fails itself (a check that cannot run is failed
 /// or skipped in the report).
 pub async fn run_prechecks(input: &PrecheckInput<'_>) -> PrecheckReport {
+    run_checks(input, false).await
+}
+
+/// [`run_prechecks`]; `defer_empty`: "target tables empty" is left to
+/// [`check_empty_with_ids`] (the plan's table ids are not known yet).
+async fn run_checks(input: &PrecheckInput<'_>, defer_empty: bool) -> PrecheckReport {
     let mut report = PrecheckReport::default();
     let cfg = input.cfg.clone();
     let (facts, source_report) = tokio::task::spawn_blocking(move || {
@@ -90,6 +98,10 @@ pub async fn run_prechecks(input: &PrecheckInput<'_>) -> PrecheckReport {
         )),
     }
     let empty = match (&pd, &facts) {
+        _ if defer_empty => CheckResult::skipped(
+            CHECK_EMPTY,
+            "checked once TiDB's table ids are read, before planning",
+        ),
         _ if input.resuming => CheckResult::skipped(
             CHECK_EMPTY,
             "resuming a job from its checkpoint: the tables hold its own rows",
@@ -109,7 +121,9 @@ pub async fn run_prechecks(input: &PrecheckInput<'_>) -> PrecheckReport {
 /// The prechecks at the start of `run_import`, before the job record is
 /// created (so a failed precheck leaves no checkpoint that would make the
 /// next run look like a resume). Skipped when `lightning.check-requirements`
-/// is off or the job is already verified.
+/// is off or the job is already verified. `defer_empty`: the plan will use
+/// TiDB's table ids (`tidb.host`), so "target tables empty" is left out here
+/// and run by [`check_empty_with_ids`] once they are known.
 pub async fn before_job(
     input_cfg: &TaskConfig,
     pd_addrs: &[String],
@@ -117,16 +131,17 @@ pub async fn before_job(
     store: &SharedCheckpointStore,
     job_id: &str,
     local_engines: bool,
+    defer_empty: bool,
 ) -> Result<(), CoordinatorError> {
     if !input_cfg.lightning.check_requirements {
         tracing::warn!("lightning.check-requirements = false: prechecks skipped");
         return Ok(());
     }
     let existing = typed::read::<JobCheckpoint>(store.as_ref(), &keys::job(job_id)).await?;
-    if existing
-        .as_ref()
-        .is_some_and(|j| j.record.state == squall_common::checkpoint::JobState::Verified)
-    {
+    if existing.as_ref().is_some_and(|j| {
+        use squall_common::checkpoint::JobState;
+        matches!(j.record.state, JobState::Verified | JobState::Imported)
+    }) {
         return Ok(());
     }
     let input = PrecheckInput {
@@ -136,7 +151,7 @@ pub async fn before_job(
         resuming: existing.is_some(),
         local_engines,
     };
-    let report = run_prechecks(&input).await;
+    let report = run_checks(&input, defer_empty).await;
     for r in &report.results {
         match r.status {
             CheckStatus::Fail => tracing::error!(check = r.name, "{}", r.detail),

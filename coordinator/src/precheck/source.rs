@@ -9,8 +9,8 @@
 use squall_codec::TableEncoder;
 use squall_common::TaskConfig;
 use squall_source::{
-    discover, load_schemas, open_chunk_in, Chunk, Compression, DataFile, FileKind, ReadOptions,
-    SourceStore,
+    discover, load_schemas, open_chunk_in, Chunk, Compression, DataFile, FileKind, ParsedTable,
+    ReadOptions, SourceStore,
 };
 use squall_worker::task::columns::ColumnMap;
 
@@ -171,8 +171,17 @@ pub fn check_source(cfg: &TaskConfig, report: &mut PrecheckReport) -> Option<Sou
         ));
     }
 
-    let tables = schemas
-        .tables
+    let tables = target_tables(&schemas.tables);
+    Some(SourceFacts {
+        tables,
+        source_bytes,
+    })
+}
+
+/// Each table with every physical id its KVs go under: the partitions' ids
+/// for a partitioned table (its own id holds no row), else the table's.
+pub fn target_tables(parsed: &[ParsedTable]) -> Vec<TargetTable> {
+    parsed
         .iter()
         .map(|p| TargetTable {
             name: format!("{}.{}", p.info.db, p.info.name),
@@ -183,11 +192,7 @@ pub fn check_source(cfg: &TaskConfig, report: &mut PrecheckReport) -> Option<Sou
                 _ => vec![p.info.id],
             },
         })
-        .collect();
-    Some(SourceFacts {
-        tables,
-        source_bytes,
-    })
+        .collect()
 }
 
 fn skip_rest(report: &mut PrecheckReport, names: &[&'static str], why: &str) {

@@ -43,7 +43,8 @@ pub struct Analysis {
 pub fn analyze(inputs: &TableInputs<'_>, cands: Candidates) -> Result<Analysis, DuplicateError> {
     let table = inputs.table;
     let name = table.qualified_name();
-    let mut deriver = Deriver::new(table).map_err(|e| DuplicateError::inconsistent(&name, e))?;
+    let mut deriver = Deriver::new(table, inputs.converter)
+        .map_err(|e| DuplicateError::inconsistent(&name, e))?;
     let mut rows = Vec::with_capacity(cands.rows.len());
     for (id, value) in cands.rows {
         rows.push(decode_one(&mut deriver, inputs, id, value)?);
@@ -61,10 +62,10 @@ fn decode_one(
 ) -> Result<Row, DuplicateError> {
     let name = inputs.table.qualified_name();
     let key = squall_codec::record_key(inputs.table.id, &id.handle);
-    let datums = decode_row(inputs.table, &id.handle, &value.value)
+    let mut datums = decode_row(inputs.table, &id.handle, &value.value)
         .map_err(|e| DuplicateError::decode(&name, &key, e))?;
     let mut kvs = deriver
-        .derive(&id.handle, &datums)
+        .derive(&id.handle, &mut datums)
         .map_err(|e| DuplicateError::decode(&name, &key, e))?;
     match id.origin {
         // Rows TiDB wrote may use another (equivalent) row layout; what is

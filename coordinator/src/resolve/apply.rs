@@ -28,6 +28,13 @@ use crate::duplicate::error::DuplicateError;
 
 /// Pairs per `WriteBatch` message (TiKV's import batch size is 4096 too).
 const PAIRS_PER_BATCH: usize = 4096;
+/// Walks of one write before it fails the job. A piece uses up its
+/// attempts when faults pile up on its region for a while (a store down
+/// through several backoffs while the others answer busy); the worker's
+/// ingest then fails the task and the queue redelivers it, up to 5 times.
+/// A resolution has no such outer retry, so it walks again itself, as
+/// often (rewriting what was written is harmless: same keys, same ts).
+const WRITE_ROUNDS: u32 = 5;
 
 /// Where resolution mutations go.
 #[async_trait]
@@ -61,25 +68,40 @@ impl ResolutionWriter for RegionWriter {
             return Ok(());
         };
         let span = vec![(first.clone(), next_key(last))];
-        // Every client error is worth a re-scan and a new Write (with a
-        // new uuid), as in the worker's ingest.
-        let walk = RegionWalk::new(&self.client, "resolution write")
-            .policy(self.retry.clone())
-            .retry_if(|_| true)
-            .run(span, |piece| self.write_piece(set, commit_ts, piece));
-        match self.cancel.run(walk).await? {
-            Ok(_) => Ok(()),
-            Err(WalkError::Piece(failed)) => Err(DuplicateError::Ingest {
-                table: table.to_string(),
-                commit_ts,
-                reason: format!(
-                    "region piece from {} failed {} times: {}",
-                    HexKey(&failed.start),
-                    failed.attempts,
-                    failed.source
-                ),
-            }),
-            Err(WalkError::Op(never)) => match never {},
+        let mut round = 1;
+        loop {
+            // Every client error is worth a re-scan and a new Write (with a
+            // new uuid), as in the worker's ingest.
+            let walk = RegionWalk::new(&self.client, "resolution write")
+                .policy(self.retry.clone())
+                .retry_if(|_| true)
+                .run(span.clone(), |piece| {
+                    self.write_piece(set, commit_ts, piece)
+                });
+            let failed = match self.cancel.run(walk).await? {
+                Ok(_) => return Ok(()),
+                Err(WalkError::Piece(failed)) => failed,
+                Err(WalkError::Op(never)) => match never {},
+            };
+            let reason = format!(
+                "region piece from {} failed {} times: {}",
+                HexKey(&failed.start),
+                failed.attempts,
+                failed.source
+            );
+            if round >= WRITE_ROUNDS {
+                return Err(DuplicateError::Ingest {
+                    table: table.to_string(),
+                    commit_ts,
+                    reason: format!("{reason} (in the last of {WRITE_ROUNDS} rounds)"),
+                });
+            }
+            tracing::warn!(table, commit_ts, round, rounds = WRITE_ROUNDS, %reason,
+                "resolution write failed; writing it again after a pause");
+            self.cancel
+                .run(tokio::time::sleep(self.retry.max_interval))
+                .await?;
+            round += 1;
         }
     }
 }

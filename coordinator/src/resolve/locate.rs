@@ -48,6 +48,29 @@ pub struct SourceRows {
     pub mydumper: MydumperConfig,
     /// The job's converter (its SQL mode, time zone and pinned "now").
     pub converter: Converter,
+    /// The reader settings the workers read the source with: the same
+    /// field values, or a row's handle here differs from the ingested one.
+    pub read: ReadOptions,
+}
+
+/// The reader settings a job's workers use (`worker::task::run`): parquet
+/// instants stored as UTC are shown in `tidb.time-zone`, the zone the
+/// converter reads them in, so a TIMESTAMP key re-read here is the instant
+/// the worker encoded.
+pub fn job_read_options(cfg: &TaskConfig) -> ReadOptions {
+    ReadOptions {
+        time_zone: Some(cfg.tidb.time_zone.clone()),
+        ..ReadOptions::default()
+    }
+}
+
+/// The converter the workers of a job run with `cfg`, first planned at
+/// `created_unix_ms`, used: its SQL mode, time zone and pinned "now".
+pub fn job_converter(cfg: &TaskConfig, created_unix_ms: u64) -> Result<Converter, String> {
+    let now = chrono::DateTime::from_timestamp_millis(created_unix_ms as i64).unwrap_or_default();
+    Ok(Converter::new(&cfg.tidb.sql_mode, &cfg.tidb.time_zone)
+        .map_err(|e| e.to_string())?
+        .with_now(now))
 }
 
 /// A located row: its tag in the engine and its position.
@@ -58,15 +81,12 @@ impl SourceRows {
     /// `created_unix_ms` (the worker pins "now" to it).
     pub fn for_job(cfg: &TaskConfig, created_unix_ms: u64) -> Result<Self, String> {
         let store = SourceStore::open(&cfg.mydumper.data_source_dir).map_err(|e| e.to_string())?;
-        let now =
-            chrono::DateTime::from_timestamp_millis(created_unix_ms as i64).unwrap_or_default();
-        let converter = Converter::new(&cfg.tidb.sql_mode, &cfg.tidb.time_zone)
-            .map_err(|e| e.to_string())?
-            .with_now(now);
+        let converter = job_converter(cfg, created_unix_ms)?;
         Ok(Self {
             store,
             mydumper: cfg.mydumper.clone(),
             converter,
+            read: job_read_options(cfg),
         })
     }
 
@@ -163,14 +183,8 @@ impl SourceRows {
         found: &mut HashMap<Handle, Located>,
     ) -> Result<(), String> {
         let (file, chunk) = source_from_spec(spec).map_err(|e| e.to_string())?;
-        let mut reader = open_chunk_in(
-            &self.store,
-            &file,
-            &chunk,
-            &self.mydumper,
-            &ReadOptions::default(),
-        )
-        .map_err(|e| e.to_string())?;
+        let mut reader = open_chunk_in(&self.store, &file, &chunk, &self.mydumper, &self.read)
+            .map_err(|e| e.to_string())?;
         let by_name = file.kind != FileKind::Csv || self.mydumper.csv.header_schema_match;
         let mut encoder = TableEncoder::new(table).map_err(|e| e.to_string())?;
         let mut row = Row::default();
@@ -225,6 +239,9 @@ impl SourceRows {
         let mut datums = vec![Datum::Null; cols.len()];
         let mut given = vec![false; cols.len()];
         let mut warnings = Vec::new();
+        // As the worker: implicit row IDs carry SHARD_ROW_ID_BITS.
+        let mut handle =
+            squall_codec::row_id::shard_row_id(row_id, table.row_ids.shard_row_id_bits);
         for (i, (target, field)) in map.targets().iter().zip(&row.fields).enumerate() {
             match *target {
                 Target::Column(c) => {
@@ -238,6 +255,7 @@ impl SourceRows {
                 Target::RowId => {
                     let text = field.as_deref().map(String::from_utf8_lossy)?;
                     row_id = text.trim().parse().ok()?;
+                    handle = row_id;
                 }
             }
         }
@@ -245,7 +263,7 @@ impl SourceRows {
             datums[c] = self.converter.default_for(col, &mut warnings).ok()?;
         }
         self.converter.fill_auto_ids(table, &mut datums, row_id);
-        encoder.handle_of(&datums, row_id).ok()
+        encoder.handle_of(&datums, handle).ok()
     }
 }
 
@@ -287,6 +305,7 @@ mod tests {
             store: SourceStore::open(dir.path().to_str().expect("utf-8")).expect("store"),
             mydumper,
             converter: Converter::new("STRICT_TRANS_TABLES", "UTC").expect("converter"),
+            read: ReadOptions::default(),
         };
         let engine = EngineSource {
             engine_id: 0,
@@ -328,6 +347,22 @@ mod tests {
         // Row 2 does not convert (strict mode): the worker skipped it too.
         let left: HashSet<Handle> = [Handle::Int(2), Handle::Int(9)].into();
         assert_eq!(missing, left);
+    }
+
+    #[test]
+    fn rows_are_read_again_in_the_jobs_time_zone() {
+        let dir = TempDir::new("locate-zone");
+        let mut cfg = TaskConfig::default();
+        cfg.mydumper.data_source_dir = dir.path().to_str().expect("utf-8").into();
+        cfg.tidb.time_zone = "+08:00".into();
+        let rows = SourceRows::for_job(&cfg, 0).expect("source rows");
+        assert_eq!(rows.read.time_zone.as_deref(), Some("+08:00"));
+        // Everything else as the worker has it (ReadOptions' defaults).
+        let worker = ReadOptions {
+            time_zone: Some("+08:00".into()),
+            ..ReadOptions::default()
+        };
+        assert_eq!(rows.read, worker);
     }
 
     #[test]

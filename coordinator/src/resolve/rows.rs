@@ -79,6 +79,8 @@ pub struct TableInputs<'a> {
     /// `(index id, version)` of every unique index range.
     pub index_pairs: &'a [(i64, DupPair)],
     pub local: &'a [LocalDuplicate],
+    /// Computes virtual generated columns of rows read back (see `derive`).
+    pub converter: &'a squall_codec::Converter,
 }
 
 /// Copies of one record key inside one engine, by row tag.

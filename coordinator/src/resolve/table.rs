@@ -47,6 +47,7 @@ pub async fn plan_table(
         record_pairs: &record_pairs,
         index_pairs: &index_pairs,
         local: &local,
+        converter: &ctx.converter,
     };
     let mut cands = Candidates::collect(&inputs)?;
     let fetcher = Fetcher {

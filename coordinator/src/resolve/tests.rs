@@ -210,12 +210,14 @@ fn run(table: &TableInfo, mut m: Model, strategy: ConflictStrategy) -> Outcome {
         }
     }
     let local = m.local.clone();
+    let converter = squall_codec::Converter::new("STRICT_TRANS_TABLES", "UTC").expect("converter");
     let inputs = TableInputs {
         table,
         min_commit_ts: MIN_TS,
         record_pairs: &record_pairs,
         index_pairs: &index_pairs,
         local: &local,
+        converter: &converter,
     };
     let mut cands = Candidates::collect(&inputs).expect("collects");
     let read_ts = 1000;

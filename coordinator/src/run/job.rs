@@ -9,6 +9,10 @@ use squall_common::checkpoint::{
     JobState, SharedCheckpointStore, Stored, Swap, RECORD_VERSION,
 };
 
+use squall_common::TaskConfig;
+use squall_source::storage::redacted;
+use squall_source::{discover, SourceStore};
+
 use crate::error::CoordinatorError;
 use squall_worker::task::claim::now_unix_ms;
 
@@ -18,8 +22,30 @@ pub struct JobIdentity<'a> {
     pub source_dir: &'a str,
     pub pd_addrs: &'a [String],
     pub config_hash: &'a str,
+    /// `job_id::source_fingerprint` of the source as it is now.
+    pub source_fingerprint: &'a str,
     /// For messages: where the checkpoints are.
     pub checkpoint_dir: &'a str,
+}
+
+/// Lists and routes the source as planning will, and fingerprints it.
+/// A source that routes no table at all is an error: an empty or wrongly
+/// mounted directory must not end as "imported and verified" with nothing.
+pub async fn source_fingerprint(cfg: &TaskConfig) -> Result<String, CoordinatorError> {
+    let mydumper = cfg.mydumper.clone();
+    let catalog = tokio::task::spawn_blocking(move || {
+        let store = SourceStore::open(&mydumper.data_source_dir)?;
+        discover(&store, &mydumper)
+    })
+    .await
+    .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
+    if catalog.tables.is_empty() {
+        return Err(CoordinatorError::NoTables {
+            path: redacted(&cfg.mydumper.data_source_dir),
+            skipped: catalog.skipped.len(),
+        });
+    }
+    Ok(crate::job_id::source_fingerprint(&catalog))
 }
 
 /// Reads the job record, or creates it (state `Planning`, a fresh start ts).
@@ -38,6 +64,14 @@ pub async fn open_job(
                 now: id.config_hash.to_string(),
             });
         }
+        let stored = &existing.record.source_fingerprint;
+        if !stored.is_empty() && stored != id.source_fingerprint {
+            return Err(CoordinatorError::SourceChanged {
+                job_id: id.job_id.to_string(),
+                path: id.source_dir.to_string(),
+                dir: id.checkpoint_dir.to_string(),
+            });
+        }
         tracing::info!(job = id.job_id, state = ?existing.record.state, "resuming job from its checkpoint");
         return Ok(existing);
     }
@@ -47,6 +81,7 @@ pub async fn open_job(
         source_dir: id.source_dir.to_string(),
         pd_addrs: id.pd_addrs.to_vec(),
         config_hash: id.config_hash.to_string(),
+        source_fingerprint: id.source_fingerprint.to_string(),
         state: JobState::Planning,
         start_ts: pd.tso().await?,
         created_unix_ms: now_unix_ms(),
@@ -81,6 +116,29 @@ pub async fn set_state(
     )
     .await?;
     Ok(stored.record)
+}
+
+/// Moves a new job's start ts to where its GC safepoint could be held
+/// (see `GcSafepointKeeper::start`); only before any engine has a ts.
+pub async fn set_start_ts(
+    store: &SharedCheckpointStore,
+    job_id: &str,
+    start_ts: u64,
+) -> Result<(), CoordinatorError> {
+    typed::update(
+        store.as_ref(),
+        &keys::job(job_id),
+        |j: &mut JobCheckpoint| {
+            if j.start_ts == start_ts {
+                return Decision::Keep;
+            }
+            j.start_ts = start_ts;
+            Decision::Write
+        },
+    )
+    .await?;
+    tracing::info!(job = job_id, start_ts, "new job's start ts moved above GC");
+    Ok(())
 }
 
 /// Makes every failed engine runnable again: back to `Pending`, keeping its

@@ -53,7 +53,7 @@ pub use workers::{ClusterSeams, Workers};
 use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
 use crate::job_id::{config_hash, job_id};
-use crate::plan::{build_plan, load_plan, persist_plan, StoredPlan};
+use crate::plan::{build_plan_with_ids, load_plan, persist_plan, StoredPlan};
 use control::Gate;
 use engines::{MessageIds, Publisher};
 use finish::{post_process, PostContext};
@@ -124,8 +124,10 @@ impl ImportOptions {
     }
 }
 
-/// Runs (or resumes) the import. `Ok` only when every table is verified (or
-/// the checksum is off); any other end is an error naming the cause.
+/// Runs (or resumes) the import. `Ok` when it ended: `verified` in the
+/// summary only when every table's checksum matched TiKV's (not with the
+/// checksum off, nor with an `optional` mismatch); any other end is an
+/// error naming the cause.
 pub async fn run_import(
     mut opts: ImportOptions,
     progress: Arc<ImportProgress>,
@@ -147,15 +149,23 @@ pub async fn run_import(
     let source_name = redacted(&source_dir);
     let id = job_id(&source_name, &opts.pd_addrs);
     let hash = config_hash(&opts.cfg);
+    let fingerprint = tokio::select! {
+        f = job::source_fingerprint(&opts.cfg) => f?,
+        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+    };
     let checkpoint_dir = opts.checkpoint_location();
     let identity = job::JobIdentity {
         job_id: &id,
         source_dir: &source_name,
         pd_addrs: &opts.pd_addrs,
         config_hash: &hash,
+        source_fingerprint: &fingerprint,
         checkpoint_dir: &checkpoint_dir,
     };
     // Before the job record exists: a failed precheck leaves no checkpoint.
+    // With tidb.host the plan takes TiDB's table ids, read just before
+    // planning: "target tables empty" waits for them (below).
+    let defer_empty = !opts.cfg.tidb.host.trim().is_empty();
     tokio::select! {
         checked = crate::precheck::before_job(
             &opts.cfg,
@@ -164,11 +174,22 @@ pub async fn run_import(
             &store,
             &id,
             matches!(opts.workers, Workers::Embedded),
+            defer_empty,
         ) => checked?,
         _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
     }
+    // The SQL steps' server (tidb.host), reached before the job record is
+    // made: an unreachable one leaves no checkpoint behind.
+    let mut tidb = tokio::select! {
+        t = crate::tidb::TidbTarget::connect(&opts.cfg) => t?,
+        _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+    };
+    let mut sql_notes = Vec::new();
+    if tidb.is_none() {
+        sql_notes.push(crate::tidb::NO_HOST_NOTE.to_string());
+    }
     let job = job::open_job(&store, &identity, &pd).await?.record;
-    if job.state == JobState::Verified {
+    if matches!(job.state, JobState::Verified | JobState::Imported) {
         return stored_summary(&store, &job, &opts.output_dir, started).await;
     }
     if opts.restart {
@@ -183,23 +204,53 @@ pub async fn run_import(
         });
     }
     // Keeps the job's versions from TiKV's GC until `finish` below (or drop).
+    // A job with no engine record has used no ts but its start ts: if GC
+    // passed that before the registration, it may move to a fresh one.
+    let new_job = matches!(job.state, JobState::Planning)
+        && typed::read_all::<EngineCheckpoint>(store.as_ref(), &keys::engines_prefix(&id))
+            .await?
+            .is_empty();
     let gc_safepoint = crate::gc_safepoint::GcSafepointKeeper::start(
         &pd,
         &id,
         job.start_ts,
         Duration::from_secs(opts.cfg.squall.gc_safepoint_ttl_secs),
+        new_job,
     )
     .await?;
+    if let Some(held) = gc_safepoint.as_ref().map(|k| k.safe_point()) {
+        if held != job.start_ts {
+            job::set_start_ts(&store, &id, held).await?;
+        }
+    }
     job::reopen_failed(&store, &id).await?;
     if let Workers::Cluster(_) = &opts.workers {
         store_job_config(&store, &id, &opts).await?;
     }
     if matches!(job.state, JobState::Planning) {
         progress.set_phase(Phase::Planning);
+        // Missing tables are created (and on TiDB their IDs read) first:
+        // the plan encodes with the IDs the target really has.
+        let table_ids = match &mut tidb {
+            Some(t) => {
+                let prepared = t.prepare(&opts.cfg).await?;
+                sql_notes.extend(prepared.notes);
+                prepared.table_ids
+            }
+            None => None,
+        };
+        if defer_empty && opts.cfg.lightning.check_requirements {
+            // Still Planning: no KV written, so any row found is not ours.
+            tokio::select! {
+                checked = crate::precheck::check_empty_with_ids(&opts.cfg, &pd, table_ids.as_ref()) => checked?,
+                _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
+            }
+        }
         let cfg = opts.cfg.clone();
-        let plan = tokio::task::spawn_blocking(move || build_plan(&cfg))
-            .await
-            .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
+        let plan =
+            tokio::task::spawn_blocking(move || build_plan_with_ids(&cfg, table_ids.as_ref()))
+                .await
+                .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
         tracing::info!(
             tables = plan.tables.len(),
             engines = plan.engine_count(),
@@ -212,18 +263,38 @@ pub async fn run_import(
     let plan = load_plan(&store, &id).await?;
     report_totals(&progress, &plan);
 
+    // PD's balance schedulers and merging stay paused until `finish` below
+    // (or drop): at the end, on failure and on cancel.
+    let schedulers =
+        crate::pd_schedulers::SchedulerPause::start(&pd, &id, crate::pd_schedulers::DEFAULT_LEASE)
+            .await?;
     // TiKV is in import mode while the gate lets the job go on.
     let gate = Gate::open(&store, &id, &client, &progress, &shutdown).await?;
-    let result = import_and_verify(&opts, &store, &client, &job, &plan, &progress, &gate).await;
+    let mut result = import_and_verify(&opts, &store, &client, &job, &plan, &progress, &gate).await;
+    if let (Some(t), Ok(())) = (&mut tidb, &result.2) {
+        // After the data is in and checked: allocators past the imported
+        // rows, then ANALYZE. A failure fails the job; a rerun redoes it.
+        match after_data(t, &opts.cfg, &store, &id).await {
+            Ok(notes) => sql_notes.extend(notes),
+            Err(e) => result.2 = Err(e),
+        }
+    }
+    if let Some(t) = tidb {
+        t.close().await;
+    }
     let cancelled = gate.is_cancelled();
     if cancelled {
         job::wait_let_go(&store, &id).await;
     }
     gate.close().await;
+    if let Err(e) = schedulers.finish().await {
+        tracing::warn!(error = %e, "could not resume PD's schedulers; PD resumes them when the pause's delay ends");
+    }
     if let Some(Err(e)) = finish_gc_safepoint(gc_safepoint).await {
         tracing::warn!(error = %e, "could not remove the job's service GC safepoint; PD drops it when its TTL ends");
     }
     let (tables, engines_elapsed, outcome) = result;
+    let verified = outcome.is_ok() && summary::all_matched(&tables);
     let summary = ImportSummary {
         job_id: id.clone(),
         tables,
@@ -231,13 +302,18 @@ pub async fn run_import(
         source_bytes: plan.source_bytes(),
         elapsed: started.elapsed(),
         engines_elapsed,
-        verified: outcome.is_ok(),
+        verified,
         already_done: false,
         output_dir: opts.output_dir.clone(),
+        sql_steps: sql_notes,
     };
     match outcome {
         Ok(()) => {
-            let state = JobState::Verified;
+            // Not verified: the checksum was off, or `optional` and wrong.
+            let state = match verified {
+                true => JobState::Verified,
+                false => JobState::Imported,
+            };
             finish_job(&store, &id, state, &summary).await?;
             progress.set_phase(Phase::Done);
             Ok(summary)
@@ -260,6 +336,20 @@ pub async fn run_import(
             Err(e)
         }
     }
+}
+
+/// The SQL steps after the data: every table's record (with the imported
+/// maxima) read back from the store.
+async fn after_data(
+    tidb: &mut crate::tidb::TidbTarget,
+    cfg: &TaskConfig,
+    store: &SharedCheckpointStore,
+    job_id: &str,
+) -> Result<Vec<String>, CoordinatorError> {
+    let tables: Vec<Stored<squall_common::checkpoint::TableCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
+    let tables: Vec<_> = tables.into_iter().map(|t| t.record).collect();
+    Ok(tidb.after_data(cfg, &tables).await?)
 }
 
 /// Steps 2 and 3; always returns what it has of the table summaries, and
@@ -383,7 +473,11 @@ async fn store_job_config(
     job_id: &str,
     opts: &ImportOptions,
 ) -> Result<(), CoordinatorError> {
-    let toml = toml::to_string(&opts.cfg).map_err(|e| CoordinatorError::Invalid {
+    // Workers run no SQL step: the password stays out of the shared store
+    // (a coordinator resuming the job reads SQUALL_TIDB_PASSWORD instead).
+    let mut cfg = opts.cfg.clone();
+    cfg.tidb.password = Default::default();
+    let toml = toml::to_string(&cfg).map_err(|e| CoordinatorError::Invalid {
         what: "task config",
         reason: format!("cannot be written as TOML: {e}"),
     })?;
@@ -519,15 +613,16 @@ async fn finish_job(
     Ok(())
 }
 
-/// The summary of a job that was verified by an earlier run.
-async fn stored_summary(
+/// The summary of a job that ended in an earlier run (or on another
+/// coordinator), from its records.
+pub(crate) async fn stored_summary(
     store: &SharedCheckpointStore,
     job: &squall_common::checkpoint::JobCheckpoint,
     output_dir: &Path,
     started: Instant,
 ) -> Result<ImportSummary, CoordinatorError> {
     let plan = load_plan(store, &job.job_id).await?;
-    let tables = plan
+    let tables: Vec<TableSummary> = plan
         .tables
         .iter()
         .map(|t| {
@@ -548,16 +643,22 @@ async fn stored_summary(
             }
         })
         .collect();
-    tracing::info!(job = %job.job_id, "job was already imported and verified; nothing to do");
+    let verified = job.state == JobState::Verified && summary::all_matched(&tables);
+    tracing::info!(job = %job.job_id, verified, "job was already imported; nothing to do");
     Ok(ImportSummary {
         job_id: job.job_id.clone(),
         tables,
         engines: plan.engines.len() as u64,
         source_bytes: plan.source_bytes(),
-        elapsed: started.elapsed(),
+        // The run that did the work, when it recorded its time.
+        elapsed: job.summary.as_ref().map_or_else(
+            || started.elapsed(),
+            |s| Duration::from_millis(s.elapsed_ms),
+        ),
         engines_elapsed: Duration::ZERO,
-        verified: true,
+        verified,
         already_done: true,
         output_dir: output_dir.to_path_buf(),
+        sql_steps: Vec::new(),
     })
 }

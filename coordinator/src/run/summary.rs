@@ -40,11 +40,16 @@ pub struct ImportSummary {
     /// Wall time of this run's engine phase (encode, sort, ingest).
     #[serde(default)]
     pub engines_elapsed: Duration,
-    /// Every table's checksum matched TiKV's.
+    /// Every table's checksum was compared with TiKV's and matched (see
+    /// [`all_matched`]); never set when a checksum was off or mismatched.
     pub verified: bool,
     /// The job had finished before this run; nothing was imported now.
     pub already_done: bool,
     pub output_dir: PathBuf,
+    /// The SQL steps on the target (`tidb.host`): what was done, and what
+    /// was not and why.
+    #[serde(default)]
+    pub sql_steps: Vec<String>,
 }
 
 impl ImportSummary {
@@ -76,6 +81,50 @@ impl ImportSummary {
         self.tables.iter().map(|t| t.warnings).sum()
     }
 
+    /// Tables whose checksum was not compared with TiKV's.
+    pub fn unchecked(&self) -> Vec<&str> {
+        self.tables
+            .iter()
+            .filter(|t| t.remote.is_none())
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
+    /// Tables whose checksum TiKV's did not match.
+    pub fn mismatched(&self) -> Vec<&str> {
+        self.tables
+            .iter()
+            .filter(|t| t.remote.is_some_and(|r| r != t.local))
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
+    /// Why the job is not verified: what was not checked, what mismatched
+    /// (worded without "verified", which only a match may print).
+    fn not_verified(&self) -> String {
+        let mut why = Vec::new();
+        let unchecked = self.unchecked();
+        if !unchecked.is_empty() {
+            why.push(format!(
+                "NOT CHECKED: no checksum compared with TiKV's for {} of {} tables ({})",
+                unchecked.len(),
+                self.tables.len(),
+                unchecked.join(", ")
+            ));
+        }
+        let mismatched = self.mismatched();
+        if !mismatched.is_empty() {
+            why.push(format!(
+                "checksum MISMATCH with TiKV's in {}",
+                mismatched.join(", ")
+            ));
+        }
+        match why.is_empty() {
+            true => "NOT verified".to_string(),
+            false => why.join("; "),
+        }
+    }
+
     /// Source MB/s over this run's wall time.
     pub fn source_mb_per_sec(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64().max(1e-3);
@@ -83,19 +132,25 @@ impl ImportSummary {
     }
 }
 
+/// Whether every table's checksum was compared with TiKV's and matched:
+/// what "verified" means in a summary, a job state and the exit code.
+pub fn all_matched(tables: &[TableSummary]) -> bool {
+    tables.iter().all(|t| t.remote == Some(t.local))
+}
+
 impl fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = match (self.verified, self.already_done) {
-            (true, true) => "already imported and verified",
-            (true, false) => "imported and verified",
-            (false, _) => "NOT verified",
+            (true, true) => "already imported and verified".to_string(),
+            (true, false) => "imported and verified".to_string(),
+            (false, _) => self.not_verified(),
         };
         writeln!(f, "job {}: {status}", self.job_id)?;
         for t in &self.tables {
             let check = match &t.remote {
                 Some(r) if *r == t.local => "checksum ok".to_string(),
                 Some(r) => format!("checksum MISMATCH (local {}, TiKV {r})", t.local),
-                None => "checksum skipped".to_string(),
+                None => "checksum NOT checked".to_string(),
             };
             writeln!(
                 f,
@@ -110,6 +165,9 @@ impl fmt::Display for ImportSummary {
                 t.skipped_rows,
                 t.warnings
             )?;
+        }
+        for step in &self.sql_steps {
+            writeln!(f, "  SQL: {step}")?;
         }
         write!(
             f,

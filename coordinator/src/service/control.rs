@@ -153,6 +153,7 @@ fn state_name(state: &JobState) -> &'static str {
         JobState::Importing => "importing",
         JobState::PostProcessing => "post-processing",
         JobState::Verified => "verified",
+        JobState::Imported => "imported (no checksum match)",
         JobState::Failed { .. } => "failed",
         JobState::Cancelled { .. } => "cancelled",
     }

@@ -8,7 +8,8 @@
 //! * [`wire`]: the API's JSON ([`JobRequest`], [`JobStatus`]).
 //! * `api`: the axum routes; `jobs`: the runners of this process;
 //!   `status`: a job's status from the store; `request`: a request as the
-//!   runner's options; `control`: pause, resume, cancel and destroy.
+//!   runner's options; `control`: pause, resume, cancel and destroy;
+//!   `tls`: the API over TLS.
 
 mod api;
 mod control;
@@ -17,11 +18,15 @@ mod leadership;
 mod metrics;
 mod request;
 mod status;
+mod tls;
 mod web;
 pub mod wire;
 
+use std::sync::Arc;
+
 use squall_common::checkpoint::{keys, typed, CheckpointError, JobCheckpoint};
 use tokio::net::TcpListener;
+use tokio_rustls::rustls::ServerConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::run::ClusterSeams;
@@ -31,13 +36,14 @@ use leadership::Leading;
 pub use leadership::{Campaign, Elected};
 pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus, WorkerStatus};
 
-/// Serves the API on `listener` until `shutdown`; runs jobs once
+/// Serves the API on `listener` (over TLS with `tls`) until `shutdown`; runs jobs once
 /// `campaign` has made this coordinator the leader. On `shutdown` the
 /// running jobs stop at their next checkpoint and leadership is handed
 /// over; a lost leadership stops the jobs and is an error (exit, so a
 /// supervisor restarts the process as a standby).
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
     seams: ClusterSeams,
     campaign: Campaign,
     shutdown: CancellationToken,
@@ -52,14 +58,24 @@ pub async fn serve(
         leading: leading.clone(),
     };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "coordinator listening");
+    tracing::info!(%addr, tls = tls.is_some(), "coordinator listening");
     let stop_api = stop_jobs.clone().cancelled_owned();
     let app = router(state.clone());
-    let api = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop_api)
-            .await
-    });
+    let api = match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop_api)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop_api)
+                .await
+        }),
+    };
     let elected = tokio::select! {
         _ = shutdown.cancelled() => return finish(api, &jobs, None).await,
         elected = campaign => match elected {

@@ -9,7 +9,7 @@ use squall_common::checkpoint::{
     control, keys, typed, CheckpointError, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
     SharedCheckpointStore, TableCheckpoint,
 };
-use squall_worker::node::registration;
+use squall_worker::node::{job_config, registration};
 
 use super::api::ApiState;
 use super::jobs::{JobEntry, Outcome};
@@ -58,6 +58,7 @@ pub async fn job_status(
     let control = control::read(store.as_ref(), job_id).await?.control;
     let registered = store.list(&registration::key("")).await?;
     let workers = workers(&registered, &tables, &engines);
+    let job_ref = job.clone();
     let state = job.map(|j| j.state);
     let runs_here = entry.as_ref().is_some_and(|e| e.outcome.is_none());
     let unfinished = matches!(
@@ -88,11 +89,14 @@ pub async fn job_status(
         _ if running => (from_records(&engines), "waiting for the leader".to_string()),
         _ => (from_records(&engines), stopped_phase(state.as_ref())),
     };
-    let (summary, mut error) = match entry.and_then(|e| e.outcome) {
+    let (mut summary, mut error) = match entry.and_then(|e| e.outcome) {
         Some(Outcome::Finished(s)) => (Some(s), None),
         Some(Outcome::Failed(reason)) => (None, Some(reason)),
         Some(Outcome::Interrupted | Outcome::Cancelled) | None => (None, None),
     };
+    if summary.is_none() && !running {
+        summary = ended_summary(store, job_ref.as_ref()).await;
+    }
     if let (None, Some(JobState::Failed { reason })) = (&error, &state) {
         error = Some(reason.clone());
     }
@@ -116,9 +120,36 @@ pub async fn job_status(
     }))
 }
 
+/// The summary of a job that ended before this coordinator ran it (it
+/// took over after the end, or restarted): built from the records, so a
+/// client following across a failover still gets every table's totals.
+async fn ended_summary(
+    store: &SharedCheckpointStore,
+    job: Option<&JobCheckpoint>,
+) -> Option<crate::run::ImportSummary> {
+    let job = job.filter(|j| matches!(j.state, JobState::Verified | JobState::Imported))?;
+    let output_dir =
+        typed::read::<job_config::JobConfigRecord>(store.as_ref(), &job_config::key(&job.job_id))
+            .await
+            .ok()
+            .flatten()
+            .map_or_else(
+                || ".".into(),
+                |c| std::path::PathBuf::from(c.record.output_dir),
+            );
+    let started = std::time::Instant::now();
+    match crate::run::stored_summary(store, job, &output_dir, started).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(job = %job.job_id, error = %e, "cannot rebuild the summary of an ended job");
+            None
+        }
+    }
+}
+
 fn stopped_phase(state: Option<&JobState>) -> String {
     match state {
-        Some(JobState::Verified) => "done",
+        Some(JobState::Verified | JobState::Imported) => "done",
         Some(JobState::Cancelled { .. }) => "cancelled",
         _ => "stopped",
     }

@@ -55,6 +55,7 @@ fn table(
         handle,
         charset: None,
         collate: None,
+        row_ids: Default::default(),
     }
 }
 

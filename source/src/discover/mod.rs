@@ -2,6 +2,7 @@
 
 mod filter;
 mod route;
+mod shard;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use crate::storage::{ListedFile, SourceStore};
 
 pub use filter::TableFilter;
 pub use route::{Route, RouteType, Router};
+pub use shard::ShardRouter;
 
 /// Lists `store` and routes every file (see [`build_catalog`]).
 pub fn discover(store: &SourceStore, cfg: &MydumperConfig) -> Result<SourceCatalog, SourceError> {
@@ -37,20 +39,24 @@ struct Builder {
     tables: BTreeMap<(String, String), TableSource>,
     views: BTreeMap<(String, String), ViewSource>,
     skipped: Vec<SkippedFile>,
+    /// Tables whose schema file came from a routed shard (the target's own
+    /// schema file replaces it).
+    routed_schema: std::collections::BTreeSet<(String, String)>,
 }
 
 /// Routes listed files into a catalog. Files that match no rule are
-/// skipped; a routed Parquet file is an error (not supported yet).
+/// skipped.
 pub fn build_catalog(
     files: &[ListedFile],
     cfg: &MydumperConfig,
 ) -> Result<SourceCatalog, SourceError> {
     let router = Router::new(cfg)?;
+    let shards = ShardRouter::new(&cfg.routes, cfg.case_sensitive)?;
     let filter = TableFilter::new(&cfg.filter, cfg.case_sensitive)?;
     let cs = cfg.case_sensitive;
     let mut b = Builder::default();
     for f in files {
-        let Some(route) = router.route(&f.path)? else {
+        let Some(mut route) = router.route(&f.path)? else {
             b.skipped.push(SkippedFile {
                 path: f.path.clone(),
                 reason: "matches no routing rule".into(),
@@ -72,14 +78,22 @@ pub fn build_catalog(
                 });
                 continue;
             }
+            let routed = shards
+                .route_schema(&route.db)
+                .map_err(|e| e.with_file(&f.path))?;
+            let name = routed.clone().unwrap_or_else(|| route.db.clone());
             let db = b
                 .databases
-                .entry(key(&route.db, cs))
+                .entry(key(&name, cs))
                 .or_insert_with(|| DatabaseSource {
-                    name: route.db.clone(),
+                    name: name.clone(),
                     schema_file: None,
                 });
-            db.schema_file = Some(f.path.clone());
+            // Shards routed into one schema: the first file names it (its
+            // text is never executed, only the name is used).
+            if routed.is_none() || db.schema_file.is_none() {
+                db.schema_file = Some(f.path.clone());
+            }
             continue;
         }
         if !filter.matches(&route.db, &route.table) {
@@ -89,7 +103,17 @@ pub fn build_catalog(
             });
             continue;
         }
-        b.add_table_file(f, route, cs)?;
+        let mut routed = false;
+        if route.kind != RouteType::ViewSchema {
+            let target = shards
+                .route_table(&route.db, &route.table)
+                .map_err(|e| e.with_file(&f.path))?;
+            if let Some((db, table)) = target {
+                routed = (db.as_str(), table.as_str()) != (route.db.as_str(), route.table.as_str());
+                (route.db, route.table) = (db, table);
+            }
+        }
+        b.add_table_file(f, route, routed, cs)?;
     }
     Ok(b.finish(cs))
 }
@@ -99,6 +123,7 @@ impl Builder {
         &mut self,
         f: &ListedFile,
         route: Route,
+        routed: bool,
         cs: bool,
     ) -> Result<(), SourceError> {
         let k = (key(&route.db, cs), key(&route.table, cs));
@@ -113,7 +138,7 @@ impl Builder {
             );
             return Ok(());
         }
-        let table = self.tables.entry(k).or_insert_with(|| TableSource {
+        let table = self.tables.entry(k.clone()).or_insert_with(|| TableSource {
             db: route.db.clone(),
             name: route.table.clone(),
             schema_file: None,
@@ -121,6 +146,30 @@ impl Builder {
         });
         let kind = match route.kind {
             RouteType::TableSchema => {
+                // Shard merge: one CREATE TABLE for the target, its own
+                // schema file if it has one, else the first shard's.
+                let kept_routed = self.routed_schema.contains(&k);
+                if let Some(prev) = table.schema_file.clone().filter(|_| routed || kept_routed) {
+                    if routed {
+                        self.skipped.push(SkippedFile {
+                            path: f.path.clone(),
+                            reason: format!(
+                                "schema of a table routed into `{}`.`{}`, which uses {prev}",
+                                route.db, route.table
+                            ),
+                        });
+                        return Ok(());
+                    }
+                    self.skipped.push(SkippedFile {
+                        path: prev,
+                        reason: format!(
+                            "schema of a table routed into `{}`.`{}`, which uses its own {}",
+                            route.db, route.table, f.path
+                        ),
+                    });
+                    self.routed_schema.remove(&k);
+                    table.schema_file = None;
+                }
                 if let Some(prev) = &table.schema_file {
                     let reason = format!(
                         "table `{}`.`{}` has two schema files: {prev} and {}",
@@ -129,20 +178,18 @@ impl Builder {
                     return Err(SourceError::new(ErrorKind::Routing, &f.path, reason));
                 }
                 table.schema_file = Some(f.path.clone());
-                // The schema file's spelling of the names wins.
-                table.db = route.db;
-                table.name = route.table;
+                if routed {
+                    self.routed_schema.insert(k);
+                } else {
+                    // The schema file's spelling of the names wins.
+                    table.db = route.db;
+                    table.name = route.table;
+                }
                 return Ok(());
             }
             RouteType::Sql => FileKind::Sql,
             RouteType::Csv => FileKind::Csv,
-            RouteType::Parquet => {
-                let reason = format!(
-                    "parquet is not supported (file routed to `{}`.`{}`); convert it to CSV or exclude it with the table filter",
-                    route.db, route.table
-                );
-                return Err(SourceError::new(ErrorKind::Unsupported, &f.path, reason));
-            }
+            RouteType::Parquet => FileKind::Parquet,
             RouteType::SchemaSchema | RouteType::ViewSchema | RouteType::Ignore => return Ok(()),
         };
         table.data_files.push(DataFile {
@@ -246,13 +293,93 @@ mod tests {
     }
 
     #[test]
-    fn routed_parquet_is_an_error() {
-        let err = build_catalog(&listed(&["db.t.parquet"]), &MydumperConfig::default())
-            .expect_err("parquet");
-        assert_eq!(err.kind, ErrorKind::Unsupported);
-        assert!(
-            err.to_string().contains("parquet is not supported"),
-            "{err}"
+    fn parquet_files_are_routed_like_csv_and_sql() {
+        let files = listed(&["db.t.parquet", "db.t.2.parquet", "test.parquet"]);
+        let cat = build_catalog(&files, &MydumperConfig::default()).expect("catalog");
+        assert_eq!(cat.tables.len(), 1);
+        let kinds: Vec<(&str, FileKind)> = cat.tables[0]
+            .data_files
+            .iter()
+            .map(|f| (f.path.as_str(), f.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("db.t.parquet", FileKind::Parquet),
+                ("db.t.2.parquet", FileKind::Parquet)
+            ]
         );
+        // One dot: matches no rule (Lightning's examples/test.parquet).
+        assert_eq!(cat.skipped.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+    use squall_common::config::TableRoute;
+
+    fn listed(paths: &[&str]) -> Vec<ListedFile> {
+        paths
+            .iter()
+            .map(|p| ListedFile {
+                path: p.to_string(),
+                size: 10,
+            })
+            .collect()
+    }
+
+    fn routes(target_own_schema: bool) -> SourceCatalog {
+        let cfg = MydumperConfig {
+            routes: vec![TableRoute {
+                schema_pattern: "shard_*".into(),
+                table_pattern: "t".into(),
+                target_schema: "db".into(),
+                target_table: "t".into(),
+            }],
+            ..MydumperConfig::default()
+        };
+        let mut paths = vec![
+            "shard_1-schema-create.sql",
+            "shard_1.t-schema.sql",
+            "shard_1.t.000000001.sql",
+            "shard_2-schema-create.sql",
+            "shard_2.t-schema.sql",
+            "shard_2.t.000000001.sql",
+            "shard_2.u.sql",
+        ];
+        if target_own_schema {
+            paths.push("db.t-schema.sql");
+        }
+        build_catalog(&listed(&paths), &cfg).expect("catalog")
+    }
+
+    #[test]
+    fn shards_merge_into_the_target_table() {
+        let cat = routes(false);
+        let t = cat.table("db", "t", false).expect("target table");
+        assert_eq!(t.schema_file.as_deref(), Some("shard_1.t-schema.sql"));
+        let files: Vec<&str> = t.data_files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            files,
+            vec!["shard_1.t.000000001.sql", "shard_2.t.000000001.sql"]
+        );
+        // Tables no rule matches stay where they are.
+        assert!(cat.table("shard_2", "u", false).is_some());
+        assert!(cat.table("shard_1", "t", false).is_none());
+        assert!(
+            cat.skipped
+                .iter()
+                .any(|s| s.path == "shard_2.t-schema.sql"
+                    && s.reason.contains("shard_1.t-schema.sql"))
+        );
+    }
+
+    #[test]
+    fn the_targets_own_schema_file_wins() {
+        let cat = routes(true);
+        let t = cat.table("db", "t", false).expect("target table");
+        assert_eq!(t.schema_file.as_deref(), Some("db.t-schema.sql"));
+        assert_eq!(t.data_files.len(), 2);
     }
 }

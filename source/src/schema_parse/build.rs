@@ -4,7 +4,7 @@
 //! constraints first, then column-level ones in column order).
 
 use squall_common::schema::{
-    ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, TableInfo,
+    ColumnDefault, ColumnInfo, HandleKind, IndexColumn, IndexInfo, RowIdSharding, TableInfo,
 };
 
 use super::grammar::{ColumnDef, Constraint, ConstraintKind, PartitionDef, TableDef};
@@ -14,11 +14,11 @@ use super::{ParsedTable, PartitionInfo, PartitionSpec};
 /// A build error: byte offset of the offending definition and reason.
 pub(crate) type BuildError = (usize, String, bool);
 
-fn schema_err(offset: usize, reason: impl Into<String>) -> BuildError {
+pub(crate) fn schema_err(offset: usize, reason: impl Into<String>) -> BuildError {
     (offset, reason.into(), false)
 }
 
-fn unsupported(offset: usize, reason: impl Into<String>) -> BuildError {
+pub(crate) fn unsupported(offset: usize, reason: impl Into<String>) -> BuildError {
     (offset, reason.into(), true)
 }
 
@@ -39,11 +39,18 @@ pub(crate) fn build_table(
         columns.push(column(c, i, &table_scope)?);
     }
     check_unique_names(&def.columns)?;
+    let qualified = format!("`{db}`.`{name}`");
     for (c, d) in columns.iter().zip(&def.columns) {
-        check_generated(c, d.offset, &columns)?;
+        check_generated(&qualified, c, d.offset, &columns)?;
     }
     // TiDB: table constraints first, then column constraints in column order.
     let mut constraints = def.constraints.clone();
+    // Expression key parts become hidden virtual columns (after the others).
+    for (offset, at) in
+        super::expr_index::add_hidden_columns(&mut constraints, &mut columns, &table_scope)?
+    {
+        check_generated(&qualified, &columns[offset], at, &columns)?;
+    }
     for c in &def.columns {
         let cols = vec![(c.name.clone(), None)];
         if c.primary {
@@ -51,6 +58,7 @@ pub(crate) fn build_table(
                 kind: ConstraintKind::Primary,
                 name: None,
                 columns: cols.clone(),
+                expressions: vec![None],
                 clustered: c.clustered,
                 offset: c.offset,
             });
@@ -60,6 +68,7 @@ pub(crate) fn build_table(
                 kind: ConstraintKind::Unique,
                 name: None,
                 columns: cols,
+                expressions: vec![None],
                 clustered: None,
                 offset: c.offset,
             });
@@ -68,6 +77,7 @@ pub(crate) fn build_table(
     let handle = handle_kind(&constraints, &columns)?;
     let indices = indices(&constraints, &mut columns, handle)?;
     check_auto_random(&columns, handle, &def)?;
+    let row_ids = row_id_sharding(&def, handle)?;
     if let Some(p) = &def.partition {
         check_partition(p, &columns)?;
     }
@@ -91,6 +101,7 @@ pub(crate) fn build_table(
             handle,
             charset: Some(table_scope.charset),
             collate: Some(table_scope.collate),
+            row_ids,
         },
         auto_increment_base: def.auto_increment,
         auto_random_base: def.auto_random_base,
@@ -267,6 +278,61 @@ fn check_auto_random(
     Ok(())
 }
 
+/// `SHARD_ROW_ID_BITS`, `PRE_SPLIT_REGIONS` and AUTO_RANDOM's range bits,
+/// within TiDB's limits (shard bits at most 15, range bits 32..=64).
+/// `SHARD_ROW_ID_BITS` only shapes `_tidb_rowid`: TiDB refuses it with a
+/// clustered primary key, so there it is ignored (with a log line).
+fn row_id_sharding(def: &TableDef, handle: HandleKind) -> Result<RowIdSharding, BuildError> {
+    // TiDB's `maxShardRowIDBits` / `autoid.MaxAutoRandomBits`.
+    const MAX_SHARD_BITS: u32 = 15;
+    let mut out = RowIdSharding::default();
+    let too_many = |what: &str, n: u64| {
+        schema_err(
+            0,
+            format!("{what} = {n}: TiDB allows at most {MAX_SHARD_BITS} shard bits"),
+        )
+    };
+    if let Some(n) = def.shard_row_id_bits {
+        if n > u64::from(MAX_SHARD_BITS) {
+            return Err(too_many("SHARD_ROW_ID_BITS", n));
+        }
+        if handle == HandleKind::RowId {
+            out.shard_row_id_bits = n as u32;
+        } else if n > 0 {
+            tracing::debug!(table = %def.name, "SHARD_ROW_ID_BITS on a table whose primary key is the handle: ignored, as TiDB has no _tidb_rowid there");
+        }
+    }
+    for (c, d) in def.columns.iter().enumerate() {
+        let Some(bits) = d.auto_random else { continue };
+        if bits == 0 || bits > MAX_SHARD_BITS {
+            return Err(schema_err(
+                def.columns[c].offset,
+                format!(
+                    "AUTO_RANDOM({bits}) on column `{}`: the shard bits must be 1 to {MAX_SHARD_BITS}",
+                    d.name
+                ),
+            ));
+        }
+        if let Some(range) = d.auto_random_range {
+            if !(32..=64).contains(&range) || range <= bits + 1 {
+                return Err(schema_err(
+                    d.offset,
+                    format!(
+                        "AUTO_RANDOM({bits}, {range}) on column `{}`: the range bits must be 32 to 64 and above the shard bits",
+                        d.name
+                    ),
+                ));
+            }
+            out.auto_random_range_bits = Some(range);
+        }
+    }
+    if let Some(n) = def.pre_split_regions {
+        // TiDB caps it at the shard bits (it only splits at shard boundaries).
+        out.pre_split_regions = n.min(u64::from(MAX_SHARD_BITS)) as u32;
+    }
+    Ok(out)
+}
+
 /// Refuses, at planning time, a partitioning the worker cannot route: an
 /// unknown column or function, or bounds that do not fit the method.
 fn check_partition(p: &PartitionDef, columns: &[ColumnInfo]) -> Result<(), BuildError> {
@@ -297,7 +363,10 @@ fn check_partition(p: &PartitionDef, columns: &[ColumnInfo]) -> Result<(), Build
                 }
                 args.iter().for_each(|a| walk(a, columns, bad));
             }
-            E::Binary(_, l, r) => {
+            E::Binary(op, l, r) => {
+                if !matches!(op.as_str(), "+" | "-" | "*" | "/" | "DIV" | "MOD") {
+                    *bad = Some(format!("operator `{op}` cannot be routed by Squall"));
+                }
                 walk(l, columns, bad);
                 walk(r, columns, bad);
             }
@@ -350,6 +419,7 @@ fn check_partition(p: &PartitionDef, columns: &[ColumnInfo]) -> Result<(), Build
 /// Refuses, at planning time, a generated column whose expression the
 /// worker cannot evaluate: it names the column, the expression and why.
 fn check_generated(
+    table: &str,
     col: &ColumnInfo,
     offset: usize,
     columns: &[ColumnInfo],
@@ -362,7 +432,8 @@ fn check_generated(
         unsupported(
             offset,
             format!(
-                "generated column `{}` AS ({text}): {why}; Squall evaluates {} and + - * DIV MOD",
+                "table {table}, generated column `{}` AS ({text}): {why}; Squall evaluates {}, \
+                 + - * DIV MOD and comparisons",
                 col.name,
                 super::partition::GENERATED_FUNCTIONS.join(", ")
             ),

@@ -25,6 +25,8 @@ pub(crate) struct ColumnDef {
     pub default_offset: usize,
     pub auto_increment: bool,
     pub auto_random: Option<u32>,
+    /// `AUTO_RANDOM(s, r)`: the range bits `r`.
+    pub auto_random_range: Option<u32>,
     pub primary: bool,
     pub unique: bool,
     pub clustered: Option<bool>,
@@ -47,8 +49,11 @@ pub(crate) enum ConstraintKind {
 pub(crate) struct Constraint {
     pub kind: ConstraintKind,
     pub name: Option<String>,
-    /// Column name and prefix length.
+    /// Column name and prefix length (an expression key part: empty name).
     pub columns: Vec<(String, Option<usize>)>,
+    /// The expression of each expression key part (`((LOWER(a)))`), by
+    /// key part position; `None` for a plain column.
+    pub expressions: Vec<Option<String>>,
     pub clustered: Option<bool>,
     pub offset: usize,
 }
@@ -73,6 +78,9 @@ pub(crate) struct TableDef {
     pub collate: Option<String>,
     pub auto_increment: Option<u64>,
     pub auto_random_base: Option<u64>,
+    /// `SHARD_ROW_ID_BITS = n` / `PRE_SPLIT_REGIONS = n` (TiDB options).
+    pub shard_row_id_bits: Option<u64>,
+    pub pre_split_regions: Option<u64>,
     pub partition: Option<PartitionDef>,
 }
 
@@ -317,10 +325,20 @@ impl<'a> Parser<'a> {
         }
         self.expect_punct('(')?;
         let mut columns = Vec::new();
+        let mut expressions = Vec::new();
         loop {
             if self.is_punct('(') {
-                return self.err("expression indexes are not supported");
+                // MySQL 8 functional key part: `(expr)`, kept as text.
+                expressions.push(Some(self.skip_group()?));
+                columns.push((String::new(), None));
+                let _ = self.eat_kw("ASC") || self.eat_kw("DESC");
+                if self.eat_punct(')') {
+                    break;
+                }
+                self.expect_punct(',')?;
+                continue;
             }
+            expressions.push(None);
             let col = self.ident()?;
             let prefix = if self.eat_punct('(') {
                 let n = self.number()? as usize;
@@ -361,6 +379,7 @@ impl<'a> Parser<'a> {
             kind,
             name,
             columns,
+            expressions,
             clustered,
             offset,
         })
@@ -488,7 +507,7 @@ impl<'a> Parser<'a> {
             if self.eat_punct('(') {
                 bits = self.number()? as u32;
                 if self.eat_punct(',') {
-                    self.number()?;
+                    col.auto_random_range = Some(self.number()? as u32);
                 }
                 self.expect_punct(')')?;
             }
@@ -649,9 +668,11 @@ impl<'a> Parser<'a> {
                 "COLLATE" => def.collate = Some(self.ident_or_string()?),
                 "AUTO_INCREMENT" => def.auto_increment = Some(self.number()?),
                 "AUTO_RANDOM_BASE" => def.auto_random_base = Some(self.number()?),
+                "SHARD_ROW_ID_BITS" => def.shard_row_id_bits = Some(self.number()?),
+                "PRE_SPLIT_REGIONS" => def.pre_split_regions = Some(self.number()?),
                 "DEFAULT" => {}
                 _ => {
-                    // ENGINE, COMMENT, ROW_FORMAT, SHARD_ROW_ID_BITS, ...: no effect on encoding.
+                    // ENGINE, COMMENT, ROW_FORMAT, ...: no effect on encoding.
                     if self.peek().is_some() && !self.is_punct(',') {
                         self.i += 1;
                     }

@@ -140,6 +140,12 @@ impl Lexer<'_> {
             self.depth += 1;
             return Ok(());
         }
+        if self.at(2) == b'T' && self.at(3) == b'!' {
+            // `/*T! SHARD_ROW_ID_BITS=4 */`: TiDB code with no feature ID.
+            self.i += 4;
+            self.depth += 1;
+            return Ok(());
+        }
         match memchr::memmem::find(&self.s[self.i + 2..], b"*/") {
             Some(n) => {
                 self.i += n + 4;

@@ -9,6 +9,8 @@
 //! `AUTO_RANDOM`, partitions, invalid `CREATE DATABASE` text.
 
 mod build;
+mod expr_index;
+mod expr_ops;
 mod grammar;
 mod ids;
 mod lexer;
@@ -22,6 +24,7 @@ use squall_common::schema::{DatabaseInfo, TableInfo};
 use crate::error::{ErrorKind, SourceError};
 use lexer::{line_of, tokenize, Tok, Token};
 
+pub use expr_index::is_hidden_column;
 pub use ids::{assign_table_ids, ConfigTableIds, TableIdSource, DETERMINISTIC_TABLE_ID_BASE};
 pub use load::{load_schemas, LoadedSchemas, MAX_SCHEMA_FILE_BYTES};
 pub use partition::{parse_expression, GENERATED_FUNCTIONS};

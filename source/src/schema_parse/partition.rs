@@ -46,16 +46,31 @@ pub const GENERATED_FUNCTIONS: &[&str] = &[
     "DAY",
     "DAYOFMONTH",
     "TO_DAYS",
+    "DATE",
+    "HOUR",
+    "MINUTE",
+    "SECOND",
+    "QUARTER",
+    "DAYOFWEEK",
+    "WEEKDAY",
+    "DAYOFYEAR",
+    "DATEDIFF",
+    "DATE_FORMAT",
+    "JSON_EXTRACT",
+    "JSON_UNQUOTE",
+    "CAST",
 ];
 
 /// Parses an expression as written in a schema (`a + 1`, `CONCAT(a, 'x')`)
 /// into the shared expression tree: numbers, strings, NULL, columns,
-/// `+ - * / DIV MOD %`, unary minus and function calls. Anything else
-/// (operators such as `->>`, `CASE`, comparisons) is an error.
+/// `+ - * / DIV MOD %`, unary minus, comparisons, `col->'$.p'` /
+/// `col->>'$.p'` (as `JSON_EXTRACT` / `JSON_UNQUOTE(JSON_EXTRACT(..))`,
+/// which is what TiDB rewrites them to) and function calls. Anything else
+/// (`CASE`, `AND`/`OR`, ...) is an error.
 pub fn parse_expression(text: &str) -> Result<PartitionExpr, String> {
     let toks = super::lexer::tokenize(text).map_err(|(_, r)| r)?;
     let mut p = Parser::new(&toks, text);
-    let e = p.part_expr().map_err(|(_, r)| r)?;
+    let e = p.cmp_expr().map_err(|(_, r)| r)?;
     if p.i != toks.len() {
         return Err(format!("cannot read `{}`", &text[toks[p.i].start..]));
     }
@@ -265,7 +280,7 @@ impl Parser<'_> {
         }
         if self.is_punct('(') {
             self.expect_punct('(')?;
-            let e = self.part_expr()?;
+            let e = self.cmp_expr()?;
             self.expect_punct(')')?;
             return Ok(e);
         }
@@ -296,13 +311,20 @@ impl Parser<'_> {
                 self.part_unary()
             }
             Some(Tok::Word(w))
+                if w.eq_ignore_ascii_case("CAST")
+                    && self.toks.get(self.i + 1).map(|t| &t.tok) == Some(&Tok::Punct('(')) =>
+            {
+                self.i += 1;
+                self.cast()
+            }
+            Some(Tok::Word(w))
                 if self.toks.get(self.i + 1).map(|t| &t.tok) == Some(&Tok::Punct('(')) =>
             {
                 self.i += 1;
                 self.expect_punct('(')?;
                 let mut args = Vec::new();
                 while !self.is_punct(')') {
-                    args.push(self.part_expr()?);
+                    args.push(self.cmp_expr()?);
                     if !self.eat_punct(',') {
                         break;
                     }
@@ -312,7 +334,7 @@ impl Parser<'_> {
             }
             Some(Tok::Word(w) | Tok::Ident(w)) => {
                 self.i += 1;
-                Ok(PartitionExpr::Column(w))
+                self.json_arrows(PartitionExpr::Column(w))
             }
             _ => self.err(format!(
                 "expected a value in the partition definition, found {}",

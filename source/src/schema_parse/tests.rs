@@ -239,3 +239,140 @@ fn table_options_default_charset_and_collation() {
     );
     assert_eq!(t.info.collate.as_deref(), Some("latin1_general_ci"));
 }
+
+#[test]
+fn shard_row_id_bits_pre_split_and_auto_random_range() {
+    let t = parse(
+        "CREATE TABLE t (a INT, b VARCHAR(5)) ENGINE=InnoDB /*T! SHARD_ROW_ID_BITS=4 PRE_SPLIT_REGIONS=2 */",
+    );
+    assert_eq!(t.info.handle, HandleKind::RowId);
+    assert_eq!(t.info.row_ids.shard_row_id_bits, 4);
+    assert_eq!(t.info.row_ids.pre_split_regions, 2);
+    let r = parse(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY /*T![auto_rand] AUTO_RANDOM(6, 32) */, v INT) /*T![auto_rand_base] AUTO_RANDOM_BASE=100 */",
+    );
+    assert_eq!(r.info.columns[0].auto_random_bits, Some(6));
+    assert_eq!(r.info.row_ids.auto_random_range_bits, Some(32));
+    assert_eq!(r.auto_random_base, Some(100));
+    // A clustered primary key has no _tidb_rowid: the option does nothing.
+    let pk = parse("CREATE TABLE t (id INT PRIMARY KEY) SHARD_ROW_ID_BITS=3");
+    assert_eq!(pk.info.row_ids.shard_row_id_bits, 0);
+    let err = parse_create_table(
+        "CREATE TABLE t (a INT) SHARD_ROW_ID_BITS=16",
+        "f",
+        &db(),
+        "t",
+    )
+    .expect_err("too many bits");
+    assert!(err.to_string().contains("at most 15"), "{err}");
+    let err = parse_create_table(
+        "CREATE TABLE t (id BIGINT PRIMARY KEY AUTO_RANDOM(5, 20))",
+        "f",
+        &db(),
+        "t",
+    )
+    .expect_err("range too small");
+    assert!(err.to_string().contains("range bits"), "{err}");
+}
+
+#[test]
+fn expression_index_becomes_a_hidden_virtual_column() {
+    let t = parse(
+        "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20) COLLATE utf8mb4_general_ci, d DATE, \
+         KEY idx ((LOWER(name))), UNIQUE KEY (id, (YEAR(d) * 100 + MONTH(d))))",
+    );
+    let cols = &t.info.columns;
+    assert_eq!(cols.len(), 5);
+    let h = &cols[3];
+    assert_eq!((h.id, h.offset, h.name.as_str()), (4, 3, "_V$_idx_0"));
+    assert_eq!(h.generated.as_deref(), Some("LOWER(name)"));
+    assert!(!h.generated_stored);
+    assert_eq!(
+        (
+            h.field_type.tp,
+            h.field_type.flen,
+            h.field_type.collate.as_str()
+        ),
+        (MysqlType::Varchar, 20, "utf8mb4_general_ci")
+    );
+    let u = &cols[4];
+    assert_eq!(u.name, "_V$_expression_index_1");
+    assert_eq!(u.field_type.tp, MysqlType::LongLong);
+    let idx = &t.info.indices[0];
+    assert_eq!((idx.id, idx.name.as_str()), (1, "idx"));
+    assert_eq!(idx.columns[0].offset, 3);
+    let uq = &t.info.indices[1];
+    assert_eq!(uq.name, "expression_index");
+    assert_eq!(
+        uq.columns.iter().map(|c| c.offset).collect::<Vec<_>>(),
+        [0, 4]
+    );
+    assert!(uq.unique);
+}
+
+#[test]
+fn functions_squall_cannot_evaluate_are_refused_by_name() {
+    let err = parse_create_table(
+        "CREATE TABLE t (a VARCHAR(9), b VARCHAR(9) AS (MD5(a)))",
+        "d.t-schema.sql",
+        &db(),
+        "t",
+    )
+    .expect_err("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`d`.`t`") && msg.contains("`b`") && msg.contains("MD5"),
+        "{msg}"
+    );
+    let err = parse_create_table(
+        "CREATE TABLE t (a VARCHAR(9), KEY k ((SHA1(a))))",
+        "d.t-schema.sql",
+        &db(),
+        "t",
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("SHA1"), "{err}");
+    let err = parse_create_table(
+        "CREATE TABLE t (j JSON, KEY k ((j->>'$.a')))",
+        "d.t-schema.sql",
+        &db(),
+        "t",
+    )
+    .expect_err("TEXT cannot be indexed");
+    assert!(err.to_string().contains("index key cannot hold"), "{err}");
+}
+
+#[test]
+fn comparisons_in_a_partition_expression_are_refused() {
+    let err = parse_create_table(
+        "CREATE TABLE t (a INT) PARTITION BY HASH ((a > 1)) PARTITIONS 2",
+        "d.t-schema.sql",
+        &db(),
+        "t",
+    )
+    .expect_err("refused");
+    assert!(err.to_string().contains("operator `>`"), "{err}");
+}
+
+#[test]
+fn expression_index_over_json_with_cast() {
+    let t = parse("CREATE TABLE t (j JSON, KEY k ((CAST(j->>'$.name' AS CHAR(32)))))");
+    let h = &t.info.columns[1];
+    assert_eq!(h.name, "_V$_k_0");
+    assert_eq!(
+        (
+            h.field_type.tp,
+            h.field_type.flen,
+            h.field_type.collate.as_str()
+        ),
+        (MysqlType::Varchar, 32, "utf8mb4_bin")
+    );
+    let err = parse_create_table(
+        "CREATE TABLE t (j JSON, KEY k ((CAST(j->>'$.name' AS CHAR))))",
+        "d.t-schema.sql",
+        &db(),
+        "t",
+    )
+    .expect_err("LONGTEXT");
+    assert!(err.to_string().contains("CHAR(n)"), "{err}");
+}

@@ -52,7 +52,8 @@ impl PdService {
     }
 
     fn member(&self) -> Member {
-        let url = format!("http://{}", self.advertise);
+        let scheme = crate::tls::scheme(self.cluster.settings.tls.is_some());
+        let url = format!("{scheme}://{}", self.advertise);
         Member {
             name: "pd".into(),
             member_id: self.cluster.cluster_id ^ 0x5044,

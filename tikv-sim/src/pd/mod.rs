@@ -1,18 +1,36 @@
 //! The `pdpb.PD` service: members, stores, regions (boundaries encoded as
-//! PD stores them), splits, scatter with operator progress, the TSO and GC safepoints.
+//! PD stores them), splits, scatter with operator progress, the TSO and GC safepoints;
+//! and PD's scheduling HTTP API on the same address (`schedulers.rs`).
 
+mod balance;
 mod gc;
 mod handlers;
 pub mod scatter;
+pub mod schedulers;
 pub mod tso;
 
 use std::sync::Arc;
 
+use squall_proto::pdpb::pd_server::PdServer;
 use squall_proto::pdpb::{self, ErrorType, RequestHeader, ResponseHeader};
+use tonic::service::Routes;
 use tonic::Status;
 
 use crate::cluster::Cluster;
 use crate::faults::{FaultError, Rpc};
+use crate::server::MAX_MESSAGE_BYTES;
+
+/// PD's gRPC service and its HTTP API (`schedulers.rs`) on one router.
+pub fn routes(svc: PdService) -> Routes {
+    let cluster = Arc::downgrade(&svc.cluster);
+    let grpc = Routes::new(
+        PdServer::new(svc)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+    );
+    let http = schedulers::router(Arc::new(schedulers::Scheduling::default()), cluster);
+    Routes::from(http.merge(grpc.into_axum_router()))
+}
 
 /// PD's service state; cheap to clone.
 #[derive(Clone)]

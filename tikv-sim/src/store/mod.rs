@@ -13,7 +13,6 @@ use squall_proto::errorpb;
 use squall_proto::import_sstpb::import_sst_server::ImportSstServer;
 use squall_proto::tikvpb::tikv_server::TikvServer;
 use tokio::net::TcpListener;
-use tonic::transport::Server;
 use tonic::Status;
 
 pub use state::StoreState;
@@ -126,7 +125,7 @@ impl StoreServer {
             cluster: self.cluster.clone(),
             store: self.state.clone(),
         };
-        let router = Server::builder()
+        let router = crate::tls::builder(self.cluster.settings.tls.as_ref())?
             .add_service(
                 TikvServer::new(svc.clone())
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -46,6 +46,7 @@ mod tests;
 
 pub use error::EngineError;
 pub use key_adapter::next_key;
+pub(crate) use local::dir_size;
 pub use local::{EngineStats, LocalEngine};
 pub use parts::PartRetired;
 pub use reader::{EngineKv, RangeIter};

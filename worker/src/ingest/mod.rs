@@ -107,6 +107,23 @@ pub async fn ingest_engine<S: SortedKvs>(
     Ok(summary)
 }
 
+/// Splits the regions at `keys` (raw keys) not yet region boundaries and
+/// scatters the new regions: a table's `PRE_SPLIT_REGIONS`, before its
+/// engines are encoded (`task/pre_split.rs`).
+pub async fn pre_split(
+    client: &ImportClient,
+    cfg: &IngestConfig,
+    keys: Vec<Vec<u8>>,
+) -> Result<(), IngestError> {
+    let shared = Shared {
+        client: client.clone(),
+        cfg: cfg.clone(),
+        commit_ts: 0,
+        counters: Counters::new(None),
+    };
+    split::split_and_scatter(&shared, keys).await
+}
+
 /// Runs a source call on the blocking pool.
 pub(crate) async fn blocking<S, T, F>(
     source: &Arc<S>,

@@ -60,7 +60,7 @@ impl WorkerMetrics {
                           (encoded: source bytes read; ingested: KV bytes written to TiKV)";
         r.register("bytes", bytes_help, Family::clone(&bytes));
         let tasks_help = "Engine tasks by what became of them (started, done, failed, \
-                          retried, released, withdrawn, superseded, skipped, dropped)";
+                          retried, released, withdrawn, superseded, skipped, dropped, disk-full)";
         r.register("tasks", tasks_help, Family::clone(&tasks));
         let help = "Task deliveries taken from the queue";
         r.register("deliveries", help, Counter::clone(&deliveries));
@@ -113,6 +113,7 @@ impl WorkerMetrics {
             Settled::Released => "released",
             Settled::Withdrawn => "withdrawn",
             Settled::Dropped => "dropped",
+            Settled::DiskFull { .. } => "disk-full",
         });
     }
 

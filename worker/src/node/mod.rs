@@ -16,12 +16,15 @@
 //! * [`contexts`]: one [`crate::task::WorkerContext`] per job, built on first use.
 //! * [`registration`]: `squall/workers/<id>` under a kept-alive etcd lease.
 //! * `accounting`: what a finished engine adds to the metrics.
+//! * `room`: after a full disk, no task until the engine directory has room
+//!   (the task itself went back to the queue for another worker).
 
 mod accounting;
 pub mod contexts;
 mod error;
 pub mod job_config;
 pub mod registration;
+mod room;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +59,7 @@ pub async fn run_node(
         contexts,
         queue,
         accounting: metrics.map(accounting::Accounting::new),
+        room: room::Room::default(),
     });
     let mut loops = JoinSet::new();
     for n in 0..concurrency.max(1) {
@@ -69,11 +73,14 @@ struct Node {
     contexts: Arc<JobContexts>,
     queue: SharedTaskQueue,
     accounting: Option<accounting::Accounting>,
+    /// Set when a task met a full disk: no pulls until there is room.
+    room: room::Room,
 }
 
 async fn pull_loop(n: usize, node: Arc<Node>, drain: CancellationToken) {
     let mut backoff = Duration::from_millis(200);
     while !drain.is_cancelled() {
+        node.room.wait(&drain).await;
         let pulled = tokio::select! {
             _ = drain.cancelled() => return,
             d = node.queue.pull(PULL_WAIT) => d,
@@ -148,8 +155,12 @@ impl Node {
         let ack_wait = self.queue.ack_wait();
         match handle_with(&cx, ack_wait, delivery, OnCancel::Release).await {
             Ok(settled) => {
-                if let Settled::Released = settled {
-                    tracing::info!(%task, "task stopped by shutdown and handed back for another worker");
+                match &settled {
+                    Settled::Released => {
+                        tracing::info!(%task, "task stopped by shutdown and handed back for another worker")
+                    }
+                    Settled::DiskFull { dir, needed } => self.room.wait_for(dir.clone(), *needed),
+                    _ => {}
                 }
                 if let Some(a) = &self.accounting {
                     a.metrics.task_settled(&settled);

@@ -6,14 +6,14 @@
 
 use std::time::Duration;
 
-use etcd_client::{Client, ConnectOptions, LeaseKeepAliveStream, LeaseKeeper, PutOptions};
+use etcd_client::{Client, ConnectOptions, PutOptions};
+use squall_cluster::keepalive::{renew_on_stream, timed, StreamEnd, CALL_TIMEOUT};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::NodeError;
 
 const LEASE_TTL_SECS: i64 = 10;
-/// Limit of one etcd call.
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Cap of the wait between attempts to restore a lost lease.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Tries at deleting the key and revoking the lease on the way out.
@@ -36,8 +36,11 @@ pub struct Registration {
 impl Registration {
     /// Connects, takes a lease and writes the worker's key under it. An
     /// etcd that does not answer within the timeouts is an error naming it.
+    /// `connect` carries the cluster's TLS settings (`squall_cluster::tls`);
+    /// the timeouts are set here.
     pub async fn register(
         endpoints: &[String],
+        connect: ConnectOptions,
         worker_id: &str,
         about: String,
     ) -> Result<Self, NodeError> {
@@ -46,7 +49,7 @@ impl Registration {
             endpoints: endpoints.join(","),
             reason,
         };
-        let opts = ConnectOptions::new()
+        let opts = connect
             .with_connect_timeout(CALL_TIMEOUT)
             .with_timeout(CALL_TIMEOUT);
         let client = timed(Client::connect(endpoints, Some(opts)))
@@ -136,33 +139,23 @@ impl Registration {
 
     /// Keeps the current lease alive; `Ok` on cancel, `Err` when it is lost.
     async fn renew_until(&mut self, cancel: &CancellationToken) -> Result<(), String> {
-        let (mut keeper, mut stream): (LeaseKeeper, LeaseKeepAliveStream) =
-            timed(self.client.lease_keep_alive(self.lease)).await?;
+        let ttl = Duration::from_secs(LEASE_TTL_SECS as u64);
         let every = Duration::from_secs((LEASE_TTL_SECS / 3).max(1) as u64);
-        loop {
-            timed(keeper.keep_alive()).await?;
-            match tokio::time::timeout(CALL_TIMEOUT, stream.message()).await {
-                Err(_) => return Err("no keep-alive answer".into()),
-                Ok(Err(e)) => return Err(e.to_string()),
-                Ok(Ok(None)) => return Err("keep-alive stream closed".into()),
-                Ok(Ok(Some(resp))) if resp.ttl() <= 0 => return Err("lease expired".into()),
-                Ok(Ok(Some(_))) => {}
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(every) => {}
-            }
+        // Each wait is CALL_TIMEOUT: renewals every third of the TTL keep
+        // the lease safe for longer than that.
+        let mut safe_until = Instant::now() + ttl;
+        match renew_on_stream(
+            &mut self.client,
+            self.lease,
+            ttl,
+            every,
+            &mut safe_until,
+            cancel,
+        )
+        .await
+        {
+            StreamEnd::Cancelled => Ok(()),
+            lost => Err(lost.to_string()),
         }
-    }
-}
-
-/// One etcd call with [`CALL_TIMEOUT`].
-async fn timed<T>(
-    call: impl std::future::Future<Output = Result<T, etcd_client::Error>>,
-) -> Result<T, String> {
-    match tokio::time::timeout(CALL_TIMEOUT, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
     }
 }

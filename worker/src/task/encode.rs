@@ -18,6 +18,7 @@ use squall_source::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::auto_ids::AutoIdMax;
 use super::columns::{ColumnMap, Target};
 use super::error::TaskError;
 use super::partition::PartitionRouter;
@@ -56,6 +57,8 @@ pub struct ChunkOutcome {
     pub warnings: u64,
     pub data: KvChecksum,
     pub indexes: BTreeMap<i64, KvChecksum>,
+    /// Largest row ID and auto ID of the encoded rows (allocator rebase).
+    pub auto_ids: AutoIdMax,
 }
 
 impl ChunkOutcome {
@@ -67,6 +70,7 @@ impl ChunkOutcome {
         for (id, c) in &other.indexes {
             self.indexes.entry(*id).or_default().merge(c);
         }
+        self.auto_ids.merge(&other.auto_ids);
     }
 }
 
@@ -278,6 +282,11 @@ impl EncodeContext {
         datums.clear();
         datums.resize(cols.len(), Datum::Null);
         let mut given = vec![false; cols.len()];
+        // The handle of an implicit row ID carries the table's
+        // SHARD_ROW_ID_BITS; an explicit `_tidb_rowid` is kept as given, and
+        // auto IDs use the plain row ID, as in Lightning.
+        let mut handle =
+            squall_codec::row_id::shard_row_id(row_id, self.table.row_ids.shard_row_id_bits);
         for (i, (target, field)) in map.targets().iter().zip(&row.fields).enumerate() {
             match *target {
                 Target::Column(c) => {
@@ -292,7 +301,10 @@ impl EncodeContext {
                         .map_err(RowProblem::Convert)?;
                     given[c] = true;
                 }
-                Target::RowId => row_id = parse_row_id(field.as_deref())?,
+                Target::RowId => {
+                    row_id = parse_row_id(field.as_deref())?;
+                    handle = row_id;
+                }
             }
         }
         // Generated columns take no default: they are computed below.
@@ -314,8 +326,9 @@ impl EncodeContext {
             .route(datums, &self.converter)
             .map_err(|e| RowProblem::Encode(e.to_string()))?;
         encoders[part]
-            .encode_row(datums, row_id, &mut state.kvs)
+            .encode_row(datums, handle, &mut state.kvs)
             .map_err(|e| RowProblem::Encode(e.to_string()))?;
+        state.out.auto_ids.note(&self.table, datums, row_id);
         self.note_warnings(state, row);
         Ok(())
     }

@@ -54,6 +54,21 @@ pub enum TaskError {
         #[source]
         source: std::io::Error,
     },
+    /// The disk under the local engines is full (`disk_full`): the task
+    /// goes back to the queue for another worker, and a cluster worker takes
+    /// no more tasks until `dir` has `needed` bytes free.
+    #[error(
+        "the disk under {} is full ({free} bytes free, this engine needs about {needed}): \
+         {error}. Free space there, or give the local engines (tikv-importer.sorted-kv-dir, \
+         `squall worker --sorted-kv-dir`) a larger disk",
+        dir.display()
+    )]
+    DiskFull {
+        dir: std::path::PathBuf,
+        free: u64,
+        needed: u64,
+        error: Box<TaskError>,
+    },
     #[error("task queue: {0}")]
     Queue(#[from] QueueError),
     #[error("artefact store: {0}")]
@@ -78,6 +93,7 @@ impl TaskError {
             Self::Engine(_)
             | Self::Ingest(_)
             | Self::Io { .. }
+            | Self::DiskFull { .. }
             | Self::Queue(_)
             | Self::Blocking(_)
             | Self::Cancelled => true,

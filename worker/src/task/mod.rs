@@ -8,11 +8,14 @@
 //!   with its source row; [`rejects`] holds the `max-error` budget and file.
 //! * [`engine_kvs`], [`duplicates`]: the local engine as ingest's source, and
 //!   the local duplicate report.
+//! * [`disk_full`]: a full disk under the local engines, recognised and measured.
 //! * [`worker_loop`]: pull, heartbeat, run, ack/nak ([`run_worker`]).
 
+pub mod auto_ids;
 pub mod claim;
 pub mod columns;
 mod context;
+pub mod disk_full;
 pub mod duplicates;
 pub mod early_import;
 pub mod encode;
@@ -20,6 +23,7 @@ pub mod engine_kvs;
 mod error;
 pub mod message;
 pub mod partition;
+mod pre_split;
 mod progress;
 pub mod rejects;
 pub mod row_tag;

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::claim::{self, Claim};
 use super::context::WorkerContext;
+use super::disk_full;
 use super::duplicates;
 use super::early_import;
 use super::encode::{encode_chunk, ChunkOutcome, EncodeContext};
@@ -102,6 +103,16 @@ pub async fn run_engine_task(
             Ok(outcome) => return Ok(outcome),
             // Shutdown: the caller hands the task back.
             Err(e) if cx.cancel.is_cancelled() => return Err((Some(attempt), e)),
+            Err(e) if disk_full::is_disk_full(&e) => {
+                let (root, id) = (cx.sorted_kv_dir.clone(), task.engine_dir_name());
+                let source_bytes = engine_ckpt.source_bytes;
+                let explained = tokio::task::spawn_blocking(move || {
+                    disk_full::explain(&root, &id, source_bytes, e)
+                })
+                .await
+                .unwrap_or_else(|e| TaskError::Blocking(e.to_string()));
+                return Err((Some(attempt), explained));
+            }
             Err(e) => e,
         };
         // A retryable failure while the job is held is let go of like a
@@ -219,6 +230,7 @@ async fn encode_engine(
     // flight are done and what they sorted is imported.
     let mut quota_used: Option<u64> = None;
     let ecx = Arc::new(encode_context(cx, task, stop).await?);
+    super::pre_split::run(cx, &ecx.table, ecx.router.physical_ids()).await;
     let mut pending = ckpt.chunks.iter().cloned();
     let mut running = FuturesUnordered::new();
     let mut total = ChunkOutcome::default();
@@ -288,6 +300,8 @@ async fn encode_engine(
         warnings: total.warnings,
         encode_ms: began.elapsed().as_millis() as u64,
         ingest_ms: 0,
+        max_row_id: total.auto_ids.row_id,
+        max_auto_id: total.auto_ids.auto_id,
     })
 }
 
@@ -318,7 +332,11 @@ async fn encode_context(
     Ok(EncodeContext {
         store: cx.source.clone(),
         mydumper: cx.cfg.mydumper.clone(),
-        read: ReadOptions::default(),
+        // Parquet instants (UTC) are shown in the zone the encoder reads them in.
+        read: ReadOptions {
+            time_zone: Some(cx.cfg.tidb.time_zone.clone()),
+            ..ReadOptions::default()
+        },
         router: PartitionRouter::new(&table.table, table.partition.as_ref()),
         table: table.table,
         converter,

@@ -54,6 +54,13 @@ pub enum Settled {
     Withdrawn,
     /// Not an engine task: dropped (acked).
     Dropped,
+    /// The disk under `dir` is full: handed back at once (its engine
+    /// released) for a worker with room; this one should take no more tasks
+    /// until `dir` has `needed` bytes free.
+    DiskFull {
+        dir: std::path::PathBuf,
+        needed: u64,
+    },
 }
 
 /// What a shutdown does to the engine record of the task it interrupts.
@@ -65,7 +72,9 @@ pub enum OnCancel {
     /// Give the claim back ([`claim::release`]): a draining cluster
     /// worker leaves and takes its local engine with it, so nothing of the
     /// attempt is reusable and the record should not name a worker that is
-    /// gone (`squall worker` on SIGTERM).
+    /// gone (`squall worker` on SIGTERM). The cluster worker's choice, which
+    /// also hands a task that met a full disk back to the queue at once
+    /// ([`Settled::DiskFull`]): another worker may have room.
     Release,
 }
 
@@ -125,6 +134,33 @@ pub async fn handle_with(
             // Shutting down: hand the task back for the next run or worker.
             delivery.nak(Duration::ZERO).await?;
             Settled::Released
+        }
+        // A cluster worker's full disk: another worker may have room, so
+        // the task goes back at once, its attempt given back; this worker
+        // waits for room (the caller). On the last delivery it fails below.
+        Err((
+            attempt,
+            TaskError::DiskFull {
+                dir,
+                needed,
+                free,
+                error,
+            },
+        )) if on_cancel == OnCancel::Release && redelivery_delay(delivery.delivered).is_some() => {
+            let e = TaskError::DiskFull {
+                dir: dir.clone(),
+                free,
+                needed,
+                error,
+            };
+            tracing::error!(%task, ?attempt, delivered = delivery.delivered, error = %e,
+                "engine task stopped by a full disk: handed back to the queue for another worker; \
+                 this worker takes no task until {} has {needed} bytes free", dir.display());
+            if let Some(attempt) = attempt {
+                release(cx, &task, attempt).await;
+            }
+            delivery.nak(Duration::ZERO).await?;
+            Settled::DiskFull { dir, needed }
         }
         Err((attempt, e)) => match redelivery_delay(delivery.delivered) {
             Some(delay) if e.is_retryable() => {

@@ -39,7 +39,9 @@ pub fn handles(key: &str) -> bool {
         "lightning.max-error"
             | "tikv-importer.on-duplicate"
             | "tikv-importer.duplicate-resolution"
+            | "tikv-importer.pause-pd-scheduler-scope"
             | "mydumper.csv.escaped-by"
+            | "routes"
     )
 }
 
@@ -55,8 +57,92 @@ pub fn apply(
         "tikv-importer.on-duplicate" => on_duplicate(cfg, value, present),
         "tikv-importer.duplicate-resolution" => duplicate_resolution(cfg, value, present),
         "mydumper.csv.escaped-by" => escaped_by(cfg, value),
+        "tikv-importer.pause-pd-scheduler-scope" => pause_scope(value),
+        "routes" => routes(cfg, value),
         _ => vec![error(None, "no mapping (a bug in Squall's key catalogue)")],
     }
+}
+
+/// `[[routes]]` (shard merge): every rule is checked, good ones are kept
+/// in `mydumper.routes` (discovery applies them).
+fn routes(cfg: &mut TaskConfig, value: &toml::Value) -> Vec<Finding> {
+    let Some(items) = value.as_array() else {
+        return vec![error(
+            None,
+            format!("{value}: expected [[routes]] tables (schema-pattern, table-pattern, target-schema, target-table)"),
+        )];
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let n = i + 1;
+        let Some(t) = item.as_table() else {
+            out.push(error(None, format!("rule {n}: expected a table")));
+            continue;
+        };
+        let mut rule = crate::config::TableRoute::default();
+        let mut ok = true;
+        for (k, v) in t {
+            if matches!(
+                k.as_str(),
+                "extract-table" | "extract-schema" | "extract-source"
+            ) {
+                out.push(error(
+                    Some(k.as_str()),
+                    format!(
+                        "rule {n}: refused: Squall does not add the source shard's names as a \
+                         column; add the column in the data files or drop the key"
+                    ),
+                ));
+                ok = false;
+                continue;
+            }
+            let Some(text) = v.as_str() else {
+                out.push(error(
+                    Some(k.as_str()),
+                    format!("rule {n}: {v}: expected a string"),
+                ));
+                ok = false;
+                continue;
+            };
+            let text = text.to_string();
+            match k.as_str() {
+                "schema-pattern" => rule.schema_pattern = text,
+                "table-pattern" => rule.table_pattern = text,
+                "target-schema" => rule.target_schema = text,
+                "target-table" => rule.target_table = text,
+                other => {
+                    out.push(error(
+                        Some(other),
+                        format!(
+                            "rule {n}: unknown key: [[routes]] takes schema-pattern, \
+                             table-pattern, target-schema and target-table"
+                        ),
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        for (key, val) in [
+            ("schema-pattern", &rule.schema_pattern),
+            ("target-schema", &rule.target_schema),
+        ] {
+            if val.trim().is_empty() {
+                out.push(error(None, format!("rule {n}: {key} is required")));
+                ok = false;
+            }
+        }
+        if rule.table_pattern.is_empty() && !rule.target_table.is_empty() {
+            out.push(error(
+                None,
+                format!("rule {n}: target-table needs a table-pattern (a rule without one moves whole schemas)"),
+            ));
+            ok = false;
+        }
+        if ok {
+            cfg.mydumper.routes.push(rule);
+        }
+    }
+    out
 }
 
 /// `max-error = N` or `{ syntax = 0, charset = N, type = N, conflict = N }`.
@@ -183,6 +269,20 @@ fn duplicate_resolution(
         None,
         format!("deprecated: read as conflict.strategy = \"{strategy}\"; write that instead"),
     )]
+}
+
+/// `pause-pd-scheduler-scope`: Lightning's values; Squall pauses the
+/// schedulers cluster-wide with either (`coordinator/src/pd_schedulers.rs`).
+fn pause_scope(value: &toml::Value) -> Vec<Finding> {
+    match string_of(value, "\"table\" or \"global\"") {
+        Ok("global") => Vec::new(),
+        Ok("table") => vec![warn(
+            None,
+            "Squall pauses the balance schedulers cluster-wide (as \"global\"), not by the tables' key ranges",
+        )],
+        Ok(other) => vec![error(None, format!("{other:?}: expected \"table\" or \"global\""))],
+        Err(f) => vec![f],
+    }
 }
 
 /// `escaped-by`: only the backslash (or none) is an escape Squall's CSV reader knows.

@@ -192,3 +192,68 @@ fn syntax_errors_say_where() {
     let err = check_toml("[lightning\nx = 1\n").expect_err("syntax");
     assert!(err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn routes_load_into_mydumper_and_bad_rules_are_each_reported() {
+    let text = "\
+[[routes]]
+schema-pattern = 'shard_*'
+table-pattern = 't_*'
+target-schema = 'db'
+target-table = 't'
+
+[[routes]]
+schema-pattern = 'other'
+target-schema = 'db2'
+";
+    let r = check_toml(text).expect("valid TOML");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let routes = &r.config.mydumper.routes;
+    assert_eq!(routes.len(), 2);
+    assert_eq!(
+        (
+            routes[0].schema_pattern.as_str(),
+            routes[0].target_table.as_str()
+        ),
+        ("shard_*", "t")
+    );
+    assert_eq!(routes[1].table_pattern, "");
+    // A saved config writes them under [mydumper] and reloads the same.
+    let saved = toml::to_string(&r.config).expect("serialises");
+    let again = check_toml(&saved).expect("valid TOML");
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    assert_eq!(again.config.mydumper.routes, *routes);
+
+    let bad = "\
+[[routes]]
+schema-pattern = 'a'
+extract-table = { table-regexp = 'x', target-column = 'c' }
+target-schema = 'b'
+
+[[routes]]
+table-pattern = 't'
+target-table = 'u'
+
+[[routes]]
+schema-pattern = 's'
+target-schema = 'd'
+target-table = 'x'
+colour = 'red'
+";
+    let r = check_toml(bad).expect("valid TOML");
+    let all: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+    let text = all.join("\n");
+    for needle in [
+        "rule 1: refused",
+        "rule 2: schema-pattern is required",
+        "rule 2: target-schema is required",
+        "rule 3: target-table needs a table-pattern",
+        "rule 3: unknown key",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(
+        r.config.mydumper.routes.is_empty(),
+        "bad rules are not kept"
+    );
+}

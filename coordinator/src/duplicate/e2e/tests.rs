@@ -141,6 +141,7 @@ fn context(
             engines,
         )),
         source_rows: None,
+        converter: squall_codec::Converter::new("STRICT_TRANS_TABLES", "UTC").expect("converter"),
         writer: Arc::new(RegionWriter {
             client: l.fx.client.clone(),
             retry: fast_retry(),

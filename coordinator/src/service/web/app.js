@@ -113,12 +113,14 @@ function controlOf(job) {
 function statusWord(job) {
   if (job.verified) return "verified";
   if (job.error) return "failed";
+  // Ended, but no checksum matched (checksum off, or optional and wrong).
+  if (job.state && job.state.state === "imported") return "unchecked";
   const control = controlOf(job);
   if (control === "paused" || control === "cancelled") return control;
   return job.running ? "running" : "stopped";
 }
 
-const STATUS_CLASS = { verified: "ok", failed: "err", cancelled: "err", paused: "warn" };
+const STATUS_CLASS = { verified: "ok", failed: "err", cancelled: "err", paused: "warn", unchecked: "warn" };
 
 function result(job) {
   const word = statusWord(job);

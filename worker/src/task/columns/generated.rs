@@ -1,28 +1,23 @@
-//! Generated columns (`AS (expr) [STORED | VIRTUAL]`): their expressions,
-//! parsed once per column list, evaluated per row with MySQL's semantics for
-//! what Squall supports (integer arithmetic, `CONCAT`, `LOWER`/`UPPER`,
-//! `SUBSTRING`, `LEFT`/`RIGHT`, `LENGTH`/`CHAR_LENGTH`, `IFNULL`/`COALESCE`,
-//! `ABS`, `YEAR`/`MONTH`/`DAY`/`TO_DAYS`); the planner refuses any other
-//! expression by name. The result is converted to the column's type with
-//! the job's converter, as TiDB casts a generated value to its column.
+//! Generated columns (`AS (expr) [STORED | VIRTUAL]`, and the hidden ones
+//! of expression indexes): their expressions, parsed once per column list,
+//! evaluated per row with MySQL's semantics for what Squall supports
+//! (integer arithmetic, comparisons (`compare.rs`), `CONCAT`,
+//! `LOWER`/`UPPER`, `SUBSTRING`, `LEFT`/`RIGHT`, `LENGTH`/`CHAR_LENGTH`,
+//! `IFNULL`/`COALESCE`, `ABS`, JSON extraction (`json_fn.rs`), date
+//! functions (`dates.rs`)); the planner refuses any other function by name.
+//! The result is converted to the column's type with the job's converter,
+//! as TiDB casts a generated value to its column.
 
 use squall_codec::{Converter, Datum, ValueForm};
 use squall_common::schema::{ColumnInfo, PartitionExpr as E, TableInfo};
 use squall_source::schema_parse::parse_expression;
 
+use super::value::{from_datum, int, text, V};
+
 /// The parsed expression of every generated column, in column order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GeneratedColumns {
     columns: Vec<(usize, E)>,
-}
-
-/// A value during evaluation.
-#[derive(Debug, Clone, PartialEq)]
-enum V {
-    Null,
-    Int(i128),
-    /// Text: strings, and what is read as text (decimals, times).
-    Str(Vec<u8>),
 }
 
 impl GeneratedColumns {
@@ -70,8 +65,8 @@ fn to_column(col: &ColumnInfo, v: V, conv: &Converter) -> Result<Datum, String> 
     let mut warnings = Vec::new();
     let (raw, form) = match &v {
         V::Null => (None, ValueForm::Text),
-        V::Int(i) => (Some(i.to_string().into_bytes()), ValueForm::Number),
-        V::Str(s) => (Some(s.clone()), ValueForm::Text),
+        V::Int(_) | V::Dec(_) => (Some(text(&v)), ValueForm::Number),
+        _ => (Some(text(&v)), ValueForm::Text),
     };
     conv.convert_as(col, raw.as_deref(), form, &mut warnings)
         .map_err(|e| e.to_string())
@@ -83,7 +78,7 @@ fn eval(e: &E, table: &TableInfo, row: &[Datum]) -> Result<V, String> {
         E::MaxValue => return Err("MAXVALUE is not a value".into()),
         E::Number(n) => match n.parse::<i128>() {
             Ok(i) => V::Int(i),
-            Err(_) => V::Str(n.clone().into_bytes()),
+            Err(_) => V::Dec(n.clone()),
         },
         E::Str(s) => V::Str(s.clone().into_bytes()),
         E::Column(name) => {
@@ -94,12 +89,24 @@ fn eval(e: &E, table: &TableInfo, row: &[Datum]) -> Result<V, String> {
         }
         E::Neg(x) => match eval(x, table, row)? {
             V::Null => V::Null,
+            V::Dec(d) => V::Dec(
+                d.strip_prefix('-')
+                    .map_or_else(|| format!("-{d}"), str::to_string),
+            ),
             v => V::Int(-int(&v)?),
         },
         E::Binary(op, l, r) => {
             let (l, r) = (eval(l, table, row)?, eval(r, table, row)?);
+            if matches!(op.as_str(), "=" | "<>" | "<" | "<=" | ">" | ">=" | "<=>") {
+                return super::compare::compare(op, &l, &r);
+            }
             if l == V::Null || r == V::Null {
                 return Ok(V::Null);
+            }
+            if matches!(l, V::Dec(_)) || matches!(r, V::Dec(_)) {
+                return Err(format!(
+                    "`{op}` on a DECIMAL/FLOAT value cannot be evaluated by Squall (integer arithmetic only)"
+                ));
             }
             let (a, b) = (int(&l)?, int(&r)?);
             match op.as_str() {
@@ -122,50 +129,6 @@ fn eval(e: &E, table: &TableInfo, row: &[Datum]) -> Result<V, String> {
     })
 }
 
-fn from_datum(col: &ColumnInfo, d: &Datum) -> Result<V, String> {
-    Ok(match d {
-        Datum::Null => V::Null,
-        Datum::Int(v) => V::Int(i128::from(*v)),
-        Datum::Uint(v) => V::Int(i128::from(*v)),
-        Datum::Bytes(b) => V::Str(b.clone()),
-        Datum::Decimal(v) => V::Str(v.to_string().into_bytes()),
-        Datum::Time(t) => V::Str(t.to_string().into_bytes()),
-        other => {
-            return Err(format!(
-                "column `{}` holds {}, which Squall does not evaluate in generated columns",
-                col.name,
-                squall_codec::datum_codec::describe_datum(other)
-            ))
-        }
-    })
-}
-
-/// An integer operand: integers, or text read as MySQL reads a number from
-/// a string (leading digits; `'12abc'` is 12).
-fn int(v: &V) -> Result<i128, String> {
-    match v {
-        V::Int(i) => Ok(*i),
-        V::Str(s) => {
-            let t = String::from_utf8_lossy(s);
-            let t = t.trim_start();
-            let end = t
-                .char_indices()
-                .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
-                .map_or(t.len(), |(i, _)| i);
-            Ok(t[..end].parse().unwrap_or(0))
-        }
-        V::Null => Err("NULL is not a number".into()),
-    }
-}
-
-fn text(v: &V) -> Vec<u8> {
-    match v {
-        V::Int(i) => i.to_string().into_bytes(),
-        V::Str(s) => s.clone(),
-        V::Null => Vec::new(),
-    }
-}
-
 fn call(name: &str, vals: Vec<V>) -> Result<V, String> {
     let arity = |lo: usize, hi: usize| {
         if vals.len() < lo || vals.len() > hi {
@@ -183,6 +146,11 @@ fn call(name: &str, vals: Vec<V>) -> Result<V, String> {
             return Ok(vals.into_iter().find(|v| *v != V::Null).unwrap_or(V::Null));
         }
         "COALESCE" => return Ok(vals.into_iter().find(|v| *v != V::Null).unwrap_or(V::Null)),
+        "JSON_EXTRACT" => return super::json_fn::extract(&vals),
+        "JSON_UNQUOTE" => {
+            arity(1, 1)?;
+            return super::json_fn::unquote(&vals[0]);
+        }
         "CONCAT" => {
             if vals.contains(&V::Null) {
                 return Ok(V::Null);
@@ -194,8 +162,15 @@ fn call(name: &str, vals: Vec<V>) -> Result<V, String> {
     if vals.contains(&V::Null) {
         return Ok(V::Null);
     }
+    if super::dates::is_date_function(name) {
+        return super::dates::call(name, &vals);
+    }
     let s = |i: usize| String::from_utf8_lossy(&text(&vals[i])).into_owned();
     Ok(match name {
+        "CAST" => {
+            arity(2, 2)?;
+            cast(&vals[0], &s(1))?
+        }
         "LOWER" | "LCASE" => {
             arity(1, 1)?;
             V::Str(s(0).to_lowercase().into_bytes())
@@ -237,26 +212,38 @@ fn call(name: &str, vals: Vec<V>) -> Result<V, String> {
             };
             V::Str(part.iter().collect::<String>().into_bytes())
         }
-        "YEAR" | "MONTH" | "DAY" | "DAYOFMONTH" | "TO_DAYS" => {
-            arity(1, 1)?;
-            let t = s(0);
-            let mut parts = t
-                .split(|c: char| !c.is_ascii_digit())
-                .map(|p| p.parse::<i128>().unwrap_or(0));
-            let (y, m, d) = (
-                parts.next().unwrap_or(0),
-                parts.next().unwrap_or(0),
-                parts.next().unwrap_or(0),
-            );
-            match name {
-                "YEAR" => V::Int(y),
-                "MONTH" => V::Int(m),
-                "DAY" | "DAYOFMONTH" => V::Int(d),
-                _ if y == 0 && m == 0 => V::Null,
-                _ => V::Int(day_number(y, m, d)),
-            }
-        }
         _ => return Err(format!("function {name} is not supported")),
+    })
+}
+
+/// `CAST(v AS type)` for the types the parser accepts: `SIGNED` and
+/// `UNSIGNED` (text truncated to its leading integer, a fraction rounded
+/// half away from zero, a negative value wrapped to 64 bits when unsigned),
+/// `DATE` (NULL when unreadable), `CHAR[(n)]` (text, cut to `n` characters).
+fn cast(v: &V, ty: &str) -> Result<V, String> {
+    let signed = |v: &V| -> Result<i128, String> {
+        Ok(match v {
+            V::Dec(d) => d.parse::<f64>().map_or(0, |f| f.round() as i128),
+            other => int(other)?,
+        })
+    };
+    Ok(match ty {
+        "SIGNED" => V::Int(i128::from(signed(v)? as i64)),
+        "UNSIGNED" => V::Int(i128::from(signed(v)? as i64 as u64)),
+        "DATE" => match super::dates::parts(v) {
+            Some(p) => V::Time(format!("{:04}-{:02}-{:02}", p.y, p.m, p.d)),
+            None => V::Null,
+        },
+        "CHAR" => V::Str(text(v)),
+        t => {
+            let n: usize = t
+                .strip_prefix("CHAR(")
+                .and_then(|r| r.strip_suffix(')'))
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("CAST to {t} is not supported"))?;
+            let s = String::from_utf8_lossy(&text(v)).into_owned();
+            V::Str(s.chars().take(n).collect::<String>().into_bytes())
+        }
     })
 }
 
@@ -278,18 +265,6 @@ fn substring(chars: &[char], pos: i128, len: Option<i128>) -> String {
         None => n,
     };
     chars[start as usize..end as usize].iter().collect()
-}
-
-/// MySQL's `calc_daynr` (`TO_DAYS`).
-fn day_number(y: i128, m: i128, d: i128) -> i128 {
-    let mut delsum = 365 * y + 31 * (m - 1) + d;
-    let mut y = y;
-    if m <= 2 {
-        y -= 1;
-    } else {
-        delsum -= (m * 4 + 23) / 10;
-    }
-    delsum + y / 4 - ((y / 100 + 1) * 3) / 4
 }
 
 #[cfg(test)]
@@ -353,6 +328,79 @@ mod tests {
     }
 
     #[test]
+    fn json_comparison_and_date_columns() {
+        let t = table(
+            "CREATE TABLE t (j JSON, d DATETIME, n INT, \
+             name VARCHAR(20) AS (j->>'$.name') STORED, \
+             tag JSON AS (JSON_EXTRACT(j, '$.tags[last]')) VIRTUAL, \
+             big TINYINT AS (n >= 10), \
+             ym CHAR(7) AS (DATE_FORMAT(d, '%Y-%m')), \
+             dow INT AS (DAYOFWEEK(d)), \
+             same INT AS (n <=> NULL))",
+        );
+        let g = GeneratedColumns::new(&t).expect("parsed");
+        let conv = Converter::new("STRICT_TRANS_TABLES", "UTC").expect("converter");
+        let mut w = Vec::new();
+        let j = conv
+            .convert_as(
+                &t.columns[0],
+                Some(br#"{"name": "Ann", "tags": ["a", "b"]}"#),
+                ValueForm::Text,
+                &mut w,
+            )
+            .expect("json");
+        let d = conv
+            .convert_as(
+                &t.columns[1],
+                Some(b"2024-02-29 10:00:00"),
+                ValueForm::Text,
+                &mut w,
+            )
+            .expect("datetime");
+        let mut row = vec![j, d, Datum::Int(12)];
+        row.resize(t.columns.len(), Datum::Null);
+        g.fill(&t, &mut row, &conv).expect("evaluates");
+        assert_eq!(row[3], bytes("Ann"), "->> unquotes");
+        let Datum::Json(tag) = &row[4] else {
+            panic!("json: {:?}", row[4])
+        };
+        assert_eq!(tag.to_text().expect("text"), "\"b\"");
+        assert_eq!(row[5], Datum::Int(1));
+        assert_eq!(row[6], bytes("2024-02"));
+        assert_eq!(row[7], Datum::Int(5));
+        assert_eq!(row[8], Datum::Int(0));
+        // NULL JSON: extraction is NULL; NULL n: the comparison is NULL.
+        let mut row = vec![Datum::Null; t.columns.len()];
+        g.fill(&t, &mut row, &conv).expect("evaluates");
+        assert_eq!(
+            (&row[3], &row[5], &row[8]),
+            (&Datum::Null, &Datum::Null, &Datum::Int(1))
+        );
+    }
+
+    #[test]
+    fn casts_follow_mysql() {
+        let c = |v: V, t: &str| cast(&v, t).expect("casts");
+        assert_eq!(c(V::Str(b"12abc".to_vec()), "SIGNED"), V::Int(12));
+        assert_eq!(c(V::Dec("1.5".into()), "SIGNED"), V::Int(2));
+        assert_eq!(c(V::Dec("-1.5".into()), "SIGNED"), V::Int(-2));
+        assert_eq!(c(V::Int(-1), "UNSIGNED"), V::Int(i128::from(u64::MAX)));
+        assert_eq!(
+            c(V::Time("2024-05-06 07:08:09".into()), "DATE"),
+            V::Time("2024-05-06".into())
+        );
+        assert_eq!(c(V::Str(b"junk".to_vec()), "DATE"), V::Null);
+        assert_eq!(
+            c(V::Str("héllo".as_bytes().to_vec()), "CHAR(2)"),
+            V::Str("hé".as_bytes().to_vec())
+        );
+        assert_eq!(
+            c(V::Json(serde_json::json!({"a": 1})), "CHAR"),
+            V::Str(b"{\"a\": 1}".to_vec())
+        );
+    }
+
+    #[test]
     fn substring_follows_mysql() {
         let c: Vec<char> = "Quadratically".chars().collect();
         assert_eq!(substring(&c, 5, None), "ratically");
@@ -360,5 +408,8 @@ mod tests {
         assert_eq!(substring(&c, -3, None), "lly");
         assert_eq!(substring(&c, 0, None), "");
         assert_eq!(substring(&c, 20, None), "");
+        assert_eq!(substring(&c, -20, None), "");
+        assert_eq!(substring(&c, -5, Some(2)), "ca");
+        assert_eq!(substring(&c, 1, Some(0)), "");
     }
 }

@@ -7,7 +7,12 @@
 //! out): positional rows skip them, and [`ColumnMap::fill_generated`]
 //! computes them once the other columns are known.
 
+mod compare;
+mod dates;
+pub(crate) use dates::day_number;
 mod generated;
+mod json_fn;
+mod value;
 
 use squall_codec::{Converter, Datum};
 use squall_common::schema::TableInfo;
@@ -164,6 +169,7 @@ mod tests {
             handle: HandleKind::RowId,
             charset: None,
             collate: None,
+            row_ids: Default::default(),
         }
     }
 

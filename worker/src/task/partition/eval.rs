@@ -205,17 +205,12 @@ fn as_time(v: &Value, tp: MysqlType, conv: &Converter) -> Result<Time, String> {
     }
 }
 
-/// MySQL's `calc_daynr`: days since year 0 (what `TO_DAYS` returns).
-pub(super) fn day_number(y: i128, m: i128, d: i128) -> i128 {
-    let mut delsum = 365 * y + 31 * (m - 1) + d;
-    let mut y = y;
-    if m <= 2 {
-        y -= 1;
-    } else {
-        delsum -= (m * 4 + 23) / 10;
-    }
-    let temp = ((y / 100 + 1) * 3) / 4;
-    delsum + y / 4 - temp
+/// MySQL's `calc_daynr` (`TO_DAYS`), the one the generated-column
+/// evaluator uses; dates here come from `Time`, so the casts are lossless.
+fn day_number(y: i128, m: i128, d: i128) -> i128 {
+    i128::from(crate::task::columns::day_number(
+        y as i64, m as i64, d as i64,
+    ))
 }
 
 fn round_decimal(d: &str, floor: bool) -> Result<i128, String> {

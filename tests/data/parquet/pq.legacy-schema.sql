@@ -1,0 +1,5 @@
+CREATE TABLE `legacy` (
+  `id` BIGINT NOT NULL PRIMARY KEY,
+  `ts96` DATETIME(6),
+  `name` VARCHAR(64)
+);
