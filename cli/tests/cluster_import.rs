@@ -265,6 +265,46 @@ async fn cluster_import_equals_embedded_import() {
         exit.success(),
         "the coordinator stopped by SIGTERM exits 0: {exit}"
     );
+
+    // A coordinator that did not run the job (one that took over after the
+    // end) answers with its summary from the records: a client following
+    // across a failover still gets every table's totals.
+    let later_api = free_addr();
+    let later_at = later_api.to_string();
+    let mut later = spawn(
+        "coordinator-later",
+        &[
+            &["coordinator", "--listen", later_at.as_str()][..],
+            &cluster[..],
+        ]
+        .concat(),
+    );
+    wait_healthy(later_api, &mut later).await;
+    let status = request(
+        later_api,
+        "GET",
+        &format!("/jobs/{job_id}"),
+        "",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status.body).unwrap();
+    let tables = status["summary"]["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        tables.len(),
+        TABLES.len(),
+        "a summary with every table: {status}"
+    );
+    assert!(
+        tables.iter().all(|t| t["rows"].as_u64().unwrap_or(0) > 0),
+        "{status}"
+    );
+    let exit = tokio::task::block_in_place(|| later.terminate(Duration::from_secs(20))).unwrap();
+    assert!(exit.success(), "{exit}");
     cluster_sim.shutdown().await;
     embedded_sim.shutdown().await;
 }

@@ -128,11 +128,17 @@ async fn status_of(
     job_id: &str,
 ) -> Result<Option<Json<super::wire::JobStatus>>, Response> {
     let leader = state.leading.is_leader();
-    job_status(&state.seams.store, job_id, state.jobs.get(job_id), leader)
-        .await
-        .map(|s| s.map(Json))
-        .map_err(|e| {
-            let msg = format!("reading job {job_id} from the checkpoint store: {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
-        })
+    job_status(
+        &state.seams.store,
+        job_id,
+        state.jobs.get(job_id),
+        leader,
+        true,
+    )
+    .await
+    .map(|s| s.map(Json))
+    .map_err(|e| {
+        let msg = format!("reading job {job_id} from the checkpoint store: {e}");
+        (StatusCode::SERVICE_UNAVAILABLE, msg).into_response()
+    })
 }

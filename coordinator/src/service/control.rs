@@ -135,7 +135,7 @@ async fn status_response(
     code: StatusCode,
 ) -> Response {
     let leader = state.leading.is_leader();
-    match job_status(store, job_id, state.jobs.get(job_id), leader).await {
+    match job_status(store, job_id, state.jobs.get(job_id), leader, true).await {
         Ok(Some(s)) => (code, Json(s)).into_response(),
         Ok(None) => (code, Json(serde_json::json!({ "job_id": job_id }))).into_response(),
         Err(e) => unavailable(job_id, &e),

@@ -29,7 +29,9 @@ pub async fn all_jobs(state: &ApiState) -> Result<Vec<JobStatus>, CheckpointErro
     let leader = state.leading.is_leader();
     let mut out = Vec::new();
     for id in ids {
-        if let Some(status) = job_status(store, id, state.jobs.get(id), leader).await? {
+        // The list leaves ended jobs' summaries out: rebuilding them reads
+        // every record again, on each poll of the web page.
+        if let Some(status) = job_status(store, id, state.jobs.get(id), leader, false).await? {
             out.push(status);
         }
     }
@@ -38,12 +40,14 @@ pub async fn all_jobs(state: &ApiState) -> Result<Vec<JobStatus>, CheckpointErro
 
 /// `None` when neither the store nor this coordinator knows the job. On a
 /// standby (`leader` false), an unfinished job counts as running: the
-/// leader runs it, or the next one will.
+/// leader runs it, or the next one will. `ended_summaries`: give a job that
+/// ended before this coordinator ran it its summary from the records.
 pub async fn job_status(
     store: &SharedCheckpointStore,
     job_id: &str,
     entry: Option<JobEntry>,
     leader: bool,
+    ended_summaries: bool,
 ) -> Result<Option<JobStatus>, CheckpointError> {
     let job = typed::read::<JobCheckpoint>(store.as_ref(), &keys::job(job_id))
         .await?
@@ -94,7 +98,7 @@ pub async fn job_status(
         Some(Outcome::Failed(reason)) => (None, Some(reason)),
         Some(Outcome::Interrupted | Outcome::Cancelled) | None => (None, None),
     };
-    if summary.is_none() && !running {
+    if summary.is_none() && !running && ended_summaries {
         summary = ended_summary(store, job_ref.as_ref()).await;
     }
     if let (None, Some(JobState::Failed { reason })) = (&error, &state) {
