@@ -255,11 +255,26 @@ class Chaos:
 
     def pause_worker(self, exclude):
         s, (worker, cname, engines) = self.busy_worker(exclude=exclude)
-        self.c.run(self.c.docker, "pause", cname)
+        self.freeze(cname)
         i = self.record("pause-worker", cname, s, worker=worker, held=engines,
                         for_secs=self.pause_secs())
         self.watch_engines(engines, i)
         return cname, time.monotonic() + self.pause_secs()
+
+    def freeze(self, cname):
+        """`docker pause`, tried again when the cgroup freezer gives up: runc
+        reports "unable to freeze" when a process stays in uninterruptible
+        sleep (disk I/O) through its own retries, which a busy worker does."""
+        for attempt in range(1, 6):
+            try:
+                self.c.run(self.c.docker, "pause", cname)
+                return
+            except RuntimeError as e:
+                if "unable to freeze" not in str(e) or attempt == 5:
+                    raise
+                print(f"chaos: docker pause {cname} attempt {attempt}: {e}; trying again",
+                      flush=True)
+                time.sleep(0.5 * attempt)
 
     def pause_secs(self):
         # Past the ack wait with room: the queue hands the paused worker's
