@@ -89,30 +89,40 @@ impl WriteRecord {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, RecordError> {
+        // Called lazily: hex-encoding every record parsed, good or bad, was
+        // most of the sim's CPU in duplicate detection and the checksum.
         let err = |reason| RecordError {
             record: hex::encode(bytes),
             reason,
         };
-        let (&flag, rest) = bytes.split_first().ok_or(err("empty"))?;
-        let kind = WriteKind::from_flag(flag).ok_or(err("unknown write type"))?;
-        let (start_ts, mut rest) = take_varint(rest).ok_or(err("bad start ts"))?;
+        let (&flag, rest) = bytes.split_first().ok_or_else(|| err("empty"))?;
+        let kind = WriteKind::from_flag(flag).ok_or_else(|| err("unknown write type"))?;
+        let (start_ts, mut rest) = take_varint(rest).ok_or_else(|| err("bad start ts"))?;
         let mut short_value = None;
         while let Some((&tag, tail)) = rest.split_first() {
             rest = match tag {
                 FLAG_SHORT_VALUE => {
-                    let (&len, tail) = tail.split_first().ok_or(err("short value length"))?;
+                    let (&len, tail) = tail
+                        .split_first()
+                        .ok_or_else(|| err("short value length"))?;
                     let len = usize::from(len);
-                    let value = tail.get(..len).ok_or(err("short value truncated"))?;
+                    let value = tail
+                        .get(..len)
+                        .ok_or_else(|| err("short value truncated"))?;
                     short_value = Some(value.to_vec());
                     &tail[len..]
                 }
-                FLAG_FOR_UPDATE_TS | FLAG_GC_FENCE => tail.get(8..).ok_or(err("ts truncated"))?,
+                FLAG_FOR_UPDATE_TS | FLAG_GC_FENCE => {
+                    tail.get(8..).ok_or_else(|| err("ts truncated"))?
+                }
                 FLAG_OVERLAPPED_ROLLBACK => tail,
                 FLAG_LAST_CHANGE => {
-                    let tail = tail.get(8..).ok_or(err("last change truncated"))?;
-                    take_varint(tail).ok_or(err("last change versions"))?.1
+                    let tail = tail.get(8..).ok_or_else(|| err("last change truncated"))?;
+                    take_varint(tail)
+                        .ok_or_else(|| err("last change versions"))?
+                        .1
                 }
-                FLAG_TXN_SOURCE => take_varint(tail).ok_or(err("txn source"))?.1,
+                FLAG_TXN_SOURCE => take_varint(tail).ok_or_else(|| err("txn source"))?.1,
                 _ => return Err(err("unknown field tag")),
             };
         }
