@@ -56,6 +56,8 @@ enum Command {
     Job(cmd::job::Args),
     /// Print a table as it is in TiKV (CSV, JSON lines or raw KVs).
     Export(cmd::export::Args),
+    /// Check or rebuild a loaded table's indexes from its rows (`index check`, `index backfill`).
+    Index(cmd::index::Args),
     /// Print a raw TiDB key or value (hex) in human-readable form.
     Decode(cmd::decode::Args),
     /// Run a TiKV + PD protocol-compatible test cluster (tikv-sim).
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => cmd::worker::run(args),
         Command::Job(args) => cmd::job::run(args),
         Command::Export(args) => cmd::export::run(&cli.global, args),
+        Command::Index(args) => cmd::index::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

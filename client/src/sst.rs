@@ -9,7 +9,7 @@
 
 use futures::future::{join_all, try_join_all};
 use futures::{Stream, StreamExt as _};
-use squall_proto::import_sstpb::{SstMeta, WriteBatch};
+use squall_proto::import_sstpb::SstMeta;
 
 use crate::error::ClientError;
 use crate::keys::sst_range;
@@ -33,14 +33,17 @@ impl<E> From<ClientError> for WriteIngestError<E> {
 
 /// Writes `batches` (pairs from `first` to `last`, raw, all inside
 /// `region`) to every peer of `region` and ingests them on its leader.
-pub async fn write_and_ingest<S, E>(
+/// A batch is a `WriteBatch` or one already encoded (a caller that reads
+/// on a blocking thread encodes there).
+pub async fn write_and_ingest<S, B, E>(
     client: &ImportClient,
     region: &RegionInfo,
     (first, last): (&[u8], &[u8]),
     batches: &mut S,
 ) -> Result<(), WriteIngestError<E>>
 where
-    S: Stream<Item = Result<WriteBatch, E>> + Unpin,
+    S: Stream<Item = Result<B, E>> + Unpin,
+    B: Into<EncodedWrite>,
 {
     let started = std::time::Instant::now();
     let target = region.target_peer()?;
@@ -67,7 +70,7 @@ where
     }
     while let Some(batch) = batches.next().await {
         let batch = batch.map_err(WriteIngestError::Batches)?;
-        send_to_all(client, &mut streams, batch).await?;
+        send_to_all(client, &mut streams, batch.into()).await?;
     }
     let answers = join_all(
         streams
@@ -100,13 +103,12 @@ where
     Ok(())
 }
 
-/// Sends one batch to every peer's stream at once, encoded once.
+/// Sends one encoded batch to every peer's stream at once.
 async fn send_to_all(
     client: &ImportClient,
     streams: &mut [WriteStream],
-    batch: WriteBatch,
+    batch: EncodedWrite,
 ) -> Result<(), ClientError> {
-    let batch = EncodedWrite::batch(batch);
     let sends = streams.iter_mut().map(|stream| {
         let batch = batch.clone();
         async move {

@@ -78,7 +78,7 @@ async fn write_all(client: &ImportClient, ts: u64) -> u64 {
                 let n = inside.len() as u64;
                 let batches = inside.chunks(50).map(|c| Ok(put_batch(ts, c.to_vec())));
                 let mut batches = futures::stream::iter(batches.collect::<Vec<_>>());
-                let written = write_and_ingest::<_, Infallible>(
+                let written = write_and_ingest::<_, _, Infallible>(
                     client,
                     &piece.region,
                     (&range.0, &range.1),

@@ -9,6 +9,7 @@
 //!   checkpoint store (embedded), or over a cluster's store and queue.
 //! * [`service`]: `squall coordinator`, the runner behind an HTTP API.
 //! * [`checksum`]: the table checksum computed from TiKV.
+//! * [`backfill`]: index entries from the rows (`squall index check`).
 //! * [`export`]: read a table back from TiKV (`squall export`).
 //! * [`scan`]: region-by-region `KvScan` of a key range at a timestamp.
 //! * [`precheck`]: what must hold before an import writes anything.
@@ -18,6 +19,7 @@
 //! * [`tidb`]: the SQL steps on the target over the MySQL protocol (create
 //!   schemas, table IDs, allocator rebase, ANALYZE), when `tidb.host` is set.
 
+pub mod backfill;
 pub mod checksum;
 pub mod conflict_report;
 pub mod duplicate;

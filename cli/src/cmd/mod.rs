@@ -7,6 +7,7 @@ pub mod export;
 mod follow;
 pub mod gen_dump;
 pub mod import;
+pub mod index;
 pub mod job;
 pub mod precheck;
 pub mod sim;

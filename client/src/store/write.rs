@@ -206,6 +206,20 @@ impl EncodedWrite {
     fn encode(req: &WriteRequest) -> Self {
         Self(Bytes::from(req.encode_to_vec()))
     }
+
+    /// The encoded `WriteRequest`.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The batch inside, decoded again (tests and diagnostics); `None` for
+    /// the meta message.
+    pub fn decode_batch(&self) -> Option<WriteBatch> {
+        match WriteRequest::decode(self.as_bytes()).ok()?.chunk? {
+            Chunk::Batch(batch) => Some(batch),
+            Chunk::Meta(_) => None,
+        }
+    }
 }
 
 /// The `ImportSST/Write` call of the generated stub, with a codec that
@@ -256,6 +270,12 @@ impl Encoder for PassThrough {
     fn encode(&mut self, item: EncodedWrite, buf: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
         buf.put_slice(&item.0);
         Ok(())
+    }
+}
+
+impl From<WriteBatch> for EncodedWrite {
+    fn from(batch: WriteBatch) -> Self {
+        Self::batch(batch)
     }
 }
 

@@ -1,14 +1,14 @@
 //! Reads a job's pairs from the source on the blocking pool and cuts them
-//! into `WriteBatch`es, stopping at the stream cap. Memory is bounded by the
-//! channel depth times the batch size.
+//! into `WriteBatch`es, encoded there (off the async runtime), stopping at
+//! the stream cap. Memory is bounded by the channel depth times the batch
+//! size.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures::Stream;
-use squall_client::put_batch;
-use squall_proto::import_sstpb::WriteBatch;
+use squall_client::{put_batch, EncodedWrite};
 use tokio::sync::mpsc;
 
 use super::error::IngestError;
@@ -28,8 +28,12 @@ pub(crate) struct BatchLimits {
 
 /// What the reader sends.
 pub(crate) enum Chunk {
-    /// The next batch and its key + value bytes.
-    Batch { batch: WriteBatch, bytes: u64 },
+    /// The next batch, its pairs and their key + value bytes.
+    Batch {
+        batch: EncodedWrite,
+        kvs: u64,
+        bytes: u64,
+    },
     /// No more batches. `next` is the first key left out when the stream cap
     /// was reached, `None` when the whole span was read.
     End { next: Option<Vec<u8>> },
@@ -81,15 +85,15 @@ impl JobBatches {
 }
 
 impl Stream for JobBatches {
-    type Item = Result<WriteBatch, IngestError>;
+    type Item = Result<EncodedWrite, IngestError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.ended {
             return Poll::Ready(None);
         }
         let item = match ready!(self.rx.poll_recv(cx)) {
-            Some(Ok(Chunk::Batch { batch, bytes })) => {
-                self.kvs += batch.pairs.len() as u64;
+            Some(Ok(Chunk::Batch { batch, kvs, bytes })) => {
+                self.kvs += kvs;
                 self.bytes += bytes;
                 return Poll::Ready(Some(Ok(batch)));
             }
@@ -122,10 +126,11 @@ fn read<S: SortedKvs>(
     let (mut pairs, mut size) = (Vec::new(), 0usize);
     let (mut stream_keys, mut stream_bytes) = (0u64, 0u64);
     let flush = |pairs: &mut Vec<(Vec<u8>, Vec<u8>)>, size: &mut usize| {
-        let bytes = *size as u64;
+        let (kvs, bytes) = (pairs.len() as u64, *size as u64);
         *size = 0;
-        let batch = put_batch(commit_ts, std::mem::take(pairs));
-        tx.blocking_send(Ok(Chunk::Batch { batch, bytes })).is_ok()
+        let batch = EncodedWrite::batch(put_batch(commit_ts, std::mem::take(pairs)));
+        tx.blocking_send(Ok(Chunk::Batch { batch, kvs, bytes }))
+            .is_ok()
     };
     for item in source.iter(start, end) {
         let (key, value) = item?;
@@ -170,7 +175,9 @@ mod tests {
         let mut sizes = Vec::new();
         while let Some(item) = rx.recv().await {
             match item.expect("in-memory source") {
-                Chunk::Batch { batch, .. } => {
+                Chunk::Batch { batch, kvs, .. } => {
+                    let batch = batch.decode_batch().expect("an encoded batch");
+                    assert_eq!(kvs, batch.pairs.len() as u64);
                     assert!(batch
                         .pairs
                         .iter()

@@ -1,0 +1,289 @@
+//! Building index entries for one physical table: the rows are scanned at
+//! the snapshot ts range by range (the record range cut at PD's region
+//! boundaries, each range walked with the region walk, which re-routes the
+//! rest of a range after a split or an EpochNotMatch), in pages of
+//! `batch_size` rows; each row's entries are derived with the import's
+//! encoder and appended to one local sorted engine, as the import's
+//! encoders do. The engine is then checked for unique-index conflicts
+//! (two rows, one unique entry: a local duplicate in the engine) and
+//! ingested with the import's Write + MultiIngest path at one commit ts.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use squall_client::{ImportClient, PdClient};
+use squall_codec::datum_codec::{decode_key_datums, describe_datums};
+use squall_codec::key::table_record_range;
+use squall_codec::{decode_handle_from_index_value, Converter, KvChecksum};
+use squall_common::TaskConfig;
+use squall_worker::engine::{EngineKv, EngineWriter, LocalEngine};
+use squall_worker::ingest::{ingest_engine, IngestConfig};
+use squall_worker::task::engine_kvs::EngineKvs;
+
+use super::entries::RowEntries;
+use super::ranges::cut_at_regions;
+use super::target::IndexTarget;
+use crate::error::CoordinatorError;
+use crate::scan::RangeScanner;
+
+/// What one physical table's backfill did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildStats {
+    pub ranges: u64,
+    pub rows: u64,
+    /// Entries ingested.
+    pub entries: u64,
+    /// Of every entry derived (what a `with-data` import's local checksum
+    /// counts for these indexes).
+    pub checksum: KvChecksum,
+}
+
+/// Two rows holding one entry of a unique index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueConflict {
+    pub index: String,
+    /// The indexed value(s), as SQL literals.
+    pub value: String,
+    pub handles: [String; 2],
+}
+
+impl std::fmt::Display for UniqueConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unique index {}: value ({}) is held by the rows with handles {} and {}",
+            self.index, self.value, self.handles[0], self.handles[1]
+        )
+    }
+}
+
+/// Everything a build needs besides the table.
+pub struct BuildContext<'a> {
+    pub pd: &'a PdClient,
+    pub client: &'a ImportClient,
+    pub cfg: &'a TaskConfig,
+    pub converter: &'a Converter,
+    /// Where local engines live.
+    pub engine_root: &'a Path,
+    /// The snapshot the rows are read at.
+    pub ts: u64,
+    /// The ts the entries are written at (above `ts`).
+    pub commit_ts: u64,
+    pub batch_size: u32,
+}
+
+/// Builds and ingests `target`'s entries for physical table `pid`. On a
+/// unique conflict nothing is ingested and the conflicts are returned
+/// (`Err` carries other failures).
+pub async fn build_physical(
+    cx: &BuildContext<'_>,
+    target: &IndexTarget,
+    pid: i64,
+) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
+    let engine_id = format!("index-backfill-{pid}-{}", cx.commit_ts);
+    let (root, importer) = (cx.engine_root.to_path_buf(), cx.cfg.tikv_importer.clone());
+    let engine = blocking(move || {
+        // A leftover of a killed run: its buffers are lost, start it over.
+        LocalEngine::remove_dir(&root, &engine_id)?;
+        LocalEngine::open(&root, &engine_id, &importer)
+    })
+    .await?;
+    let built = fill_and_ingest(cx, target, pid, &engine).await;
+    let destroyed = blocking(move || engine.destroy()).await;
+    let built = built?;
+    destroyed?;
+    Ok(built)
+}
+
+async fn fill_and_ingest(
+    cx: &BuildContext<'_>,
+    target: &IndexTarget,
+    pid: i64,
+    engine: &LocalEngine,
+) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
+    let (start, end) = table_record_range(pid);
+    let ranges = cut_at_regions(cx.pd, &start, &end).await?;
+    let mut stats = BuildStats {
+        ranges: ranges.len() as u64,
+        ..Default::default()
+    };
+    // Ranges are independent: `region-concurrency` of them scan at once,
+    // each into its own writer, and none waits for a slower one (the
+    // seed's round barrier made every range wait for the slowest).
+    let concurrency = cx.cfg.lightning.region_concurrency.max(1);
+    let mut scans = futures::stream::iter(ranges.into_iter().enumerate())
+        .map(|(i, range)| scan_range(cx, target, pid, engine, i as u64, range))
+        .buffer_unordered(concurrency);
+    while let Some(scanned) = scans.next().await {
+        let scanned = scanned?;
+        stats.rows += scanned.rows;
+        stats.checksum.merge(&scanned.checksum);
+    }
+    drop(scans);
+    let finishing = engine.clone();
+    blocking(move || finishing.finish_writes()).await?;
+    let scanning = engine.clone();
+    let table = target.physical(pid);
+    let names: Vec<(i64, String, bool)> = target
+        .indexes
+        .iter()
+        .map(|ix| (ix.id, ix.name.clone(), ix.unique || ix.primary))
+        .collect();
+    let conflicts = blocking(move || local_conflicts(&scanning, &names)).await?;
+    if !conflicts.is_empty() {
+        tracing::error!(table = %table.qualified_name(), conflicts = conflicts.len(), "unique index conflicts: nothing ingested");
+        return Ok(Err(conflicts));
+    }
+    let cfg = IngestConfig::from_task(cx.cfg);
+    let kvs = Arc::new(EngineKvs(engine.clone()));
+    let summary = ingest_engine(cx.client, kvs, cx.commit_ts, &cfg, None)
+        .await
+        .map_err(|e| CoordinatorError::Invalid {
+            what: "index backfill",
+            reason: format!(
+                "table {} (physical id {pid}): ingesting the index entries: {e}; run the \
+                 backfill again (it is idempotent)",
+                table.qualified_name()
+            ),
+        })?;
+    stats.entries = summary.kvs;
+    Ok(Ok(stats))
+}
+
+/// What one range's scan appended.
+struct Scanned {
+    rows: u64,
+    checksum: KvChecksum,
+}
+
+/// Scans range number `n` at the snapshot and appends its rows' entries
+/// to a writer of its own. Row tags are `n << 40 | entry number`, so the
+/// first copy of a duplicated unique entry is the one of the row scanned
+/// first.
+async fn scan_range(
+    cx: &BuildContext<'_>,
+    target: &IndexTarget,
+    pid: i64,
+    engine: &LocalEngine,
+    n: u64,
+    (from, to): (Vec<u8>, Vec<u8>),
+) -> Result<Scanned, CoordinatorError> {
+    let mut rows = RowEntries::new(target, pid, cx.converter)?;
+    let mut out = Scanned {
+        rows: 0,
+        checksum: KvChecksum::new(),
+    };
+    let mut writer = Some(engine.writer().map_err(engine_error)?);
+    let mut tag = n << 40;
+    let mut scanner = RangeScanner::new(cx.client, from, to, cx.ts).with_page(cx.batch_size);
+    while let Some(page) = scanner.next_page().await? {
+        let mut batch = Vec::new();
+        for (key, value) in &page {
+            out.rows += 1;
+            let (_, kvs) = rows.entries(key, value)?;
+            for kv in kvs {
+                out.checksum.update(&kv.key, &kv.value);
+                batch.push((kv.key, kv.value));
+            }
+        }
+        let mut w = writer.take().ok_or_else(gone)?;
+        let first = tag;
+        tag += batch.len() as u64;
+        writer = Some(blocking(move || append(&mut w, batch, first).map(|()| w)).await?);
+    }
+    let w = writer.take().ok_or_else(gone)?;
+    blocking(move || w.close()).await?;
+    Ok(out)
+}
+
+fn gone() -> CoordinatorError {
+    CoordinatorError::Blocking("the engine writer was lost by a failed append".into())
+}
+
+fn append(
+    w: &mut EngineWriter,
+    batch: Vec<(Vec<u8>, Vec<u8>)>,
+    first_tag: u64,
+) -> Result<(), squall_worker::engine::EngineError> {
+    for (i, (k, v)) in batch.iter().enumerate() {
+        w.append(k, v, first_tag + i as u64)?;
+    }
+    Ok(())
+}
+
+/// Unique entries two rows wrote: a `Put` and the `Duplicate`s after it.
+/// Only unique indexes can have them (a non-unique entry has the handle in
+/// its key); the handles come from the values.
+fn local_conflicts(
+    engine: &LocalEngine,
+    indexes: &[(i64, String, bool)],
+) -> Result<Vec<UniqueConflict>, squall_worker::engine::EngineError> {
+    let mut out = Vec::new();
+    let mut first: Option<(Vec<u8>, Vec<u8>)> = None;
+    for kv in engine.iter_range(b"", b"") {
+        match kv? {
+            EngineKv::Put { key, value, .. } | EngineKv::Ingested { key, value, .. } => {
+                first = Some((key, value));
+            }
+            EngineKv::Duplicate { key, value, .. } => {
+                let kept = first.as_ref().filter(|(k, _)| *k == key);
+                let handle = |v: &[u8]| {
+                    decode_handle_from_index_value(v)
+                        .map(|h| h.to_string())
+                        .unwrap_or_else(|e| format!("<undecodable: {e}>"))
+                };
+                let (name, value_text) = describe_index_key(&key, indexes);
+                out.push(UniqueConflict {
+                    index: name,
+                    value: value_text,
+                    handles: [
+                        kept.map_or_else(|| "?".into(), |(_, v)| handle(v)),
+                        handle(&value),
+                    ],
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The index name and the values of an index key.
+fn describe_index_key(key: &[u8], indexes: &[(i64, String, bool)]) -> (String, String) {
+    match squall_codec::key::decode_index_key(key) {
+        Ok(ix) => {
+            let name = indexes
+                .iter()
+                .find(|(id, _, _)| *id == ix.index_id)
+                .map_or_else(|| format!("#{}", ix.index_id), |(_, n, _)| n.clone());
+            let values = key
+                .get(19..)
+                .and_then(|rest| decode_key_datums(rest).ok())
+                .map_or_else(|| hex::encode(key), |ds| describe_datums(&ds));
+            (name, values)
+        }
+        Err(_) => ("?".into(), hex::encode(key)),
+    }
+}
+
+async fn blocking<T, E, F>(f: F) -> Result<T, CoordinatorError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoordinatorError::Blocking(e.to_string()))?
+        .map_err(engine_error)
+}
+
+fn engine_error(e: impl std::fmt::Display) -> CoordinatorError {
+    CoordinatorError::Invalid {
+        what: "index backfill",
+        reason: format!(
+            "local engine: {e}; check tikv-importer.sorted-kv-dir (space, permissions) and run \
+             the backfill again"
+        ),
+    }
+}
