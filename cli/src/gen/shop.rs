@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use super::writer::{DumpWriter, Format};
-use super::{GenOptions, GenSummary};
+use super::{GenOptions, GenSummary, TableSummary};
 
 const CUSTOMERS: &str = "CREATE TABLE `customers` (
   `id` bigint NOT NULL,
@@ -62,16 +62,9 @@ pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Res
     DumpWriter::write_schema(dir, "shop", "events", EVENTS)?;
     // Byte budget split: customers 20%, orders 50%, events 30%.
     let customers = customers(dir, opts, opts.bytes / 5, rng)?;
-    let orders = orders(dir, opts, opts.bytes / 2, customers.0, rng)?;
+    let orders = orders(dir, opts, opts.bytes / 2, customers.rows, rng)?;
     let events = events(dir, opts, opts.bytes * 3 / 10, rng)?;
-    Ok(GenSummary {
-        tables: vec![
-            ("shop.customers".into(), customers.0),
-            ("shop.orders".into(), orders.0),
-            ("shop.events".into(), events.0),
-        ],
-        bytes: customers.1 + orders.1 + events.1,
-    })
+    Ok(GenSummary::of(vec![customers, orders, events]))
 }
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
@@ -91,7 +84,7 @@ fn customers(
     opts: &GenOptions,
     budget: u64,
     rng: &mut StdRng,
-) -> std::io::Result<(u64, u64)> {
+) -> std::io::Result<TableSummary> {
     let cols = [
         "id", "name", "email", "country", "balance", "created", "vip",
     ];
@@ -100,11 +93,11 @@ fn customers(
         "shop",
         "customers",
         &cols,
-        Format::Sql,
+        opts.format.unwrap_or(Format::Sql),
         opts.file_bytes,
     );
     let mut id = 0i64;
-    while w.total_bytes < budget {
+    while w.bytes() < budget {
         id += 1;
         let key = dup_or(rng, opts.duplicate_ratio, id);
         let name = format!("{} {}'s", pick(rng, &WORDS), pick(rng, &WORDS));
@@ -137,7 +130,9 @@ fn customers(
             rng.gen_range(0..2).to_string(),
         ])?;
     }
-    w.finish()
+    // Duplicates here may copy a key that is itself a repeat or was never
+    // written, so the conflicting rows are not known in advance.
+    w.finish_table(None, None)
 }
 
 fn orders(
@@ -146,7 +141,7 @@ fn orders(
     budget: u64,
     customers: u64,
     rng: &mut StdRng,
-) -> std::io::Result<(u64, u64)> {
+) -> std::io::Result<TableSummary> {
     let cols = [
         "order_id",
         "customer_id",
@@ -156,9 +151,16 @@ fn orders(
         "weight",
         "note",
     ];
-    let mut w = DumpWriter::new(dir, "shop", "orders", &cols, Format::Csv, opts.file_bytes);
+    let mut w = DumpWriter::new(
+        dir,
+        "shop",
+        "orders",
+        &cols,
+        opts.format.unwrap_or(Format::Csv),
+        opts.file_bytes,
+    );
     let mut id = 0i64;
-    while w.total_bytes < budget {
+    while w.bytes() < budget {
         id += 1;
         let key = dup_or(rng, opts.duplicate_ratio, id) as u64 + (1 << 40);
         let note = match rng.gen_range(0..4) {
@@ -193,7 +195,9 @@ fn orders(
             note,
         ])?;
     }
-    w.finish()
+    // Duplicates here may copy a key that is itself a repeat or was never
+    // written, so the conflicting rows are not known in advance.
+    w.finish_table(None, None)
 }
 
 fn events(
@@ -201,10 +205,17 @@ fn events(
     opts: &GenOptions,
     budget: u64,
     rng: &mut StdRng,
-) -> std::io::Result<(u64, u64)> {
+) -> std::io::Result<TableSummary> {
     let cols = ["uuid", "kind", "at", "day", "score", "flags"];
-    let mut w = DumpWriter::new(dir, "shop", "events", &cols, Format::Sql, opts.file_bytes);
-    while w.total_bytes < budget {
+    let mut w = DumpWriter::new(
+        dir,
+        "shop",
+        "events",
+        &cols,
+        opts.format.unwrap_or(Format::Sql),
+        opts.file_bytes,
+    );
+    while w.bytes() < budget {
         let uuid = format!(
             "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
             rng.gen::<u32>(),
@@ -235,5 +246,7 @@ fn events(
             format!("'{flags}'"),
         ])?;
     }
-    w.finish()
+    // Duplicates here may copy a key that is itself a repeat or was never
+    // written, so the conflicting rows are not known in advance.
+    w.finish_table(None, None)
 }

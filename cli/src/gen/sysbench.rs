@@ -5,7 +5,9 @@ use std::path::Path;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::writer::{DumpWriter, Format};
+use super::dups::Dups;
+use super::values::push_digits;
+use super::writer::DumpWriter;
 use super::{GenOptions, GenSummary};
 
 const DDL: &str = "CREATE TABLE `sbtest1` (
@@ -19,17 +21,13 @@ const DDL: &str = "CREATE TABLE `sbtest1` (
 ";
 
 /// sysbench's `c`/`pad` shape: groups of 11 digits joined by dashes.
-pub fn digit_groups(rng: &mut StdRng, groups: usize) -> String {
-    let mut s = String::with_capacity(groups * 12);
+fn digit_groups(buf: &mut Vec<u8>, rng: &mut StdRng, groups: usize) {
     for g in 0..groups {
         if g > 0 {
-            s.push('-');
+            buf.push(b'-');
         }
-        for _ in 0..11 {
-            s.push(char::from(b'0' + rng.gen_range(0..10u8)));
-        }
+        push_digits(buf, rng, 11);
     }
-    s
 }
 
 pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Result<GenSummary> {
@@ -40,30 +38,23 @@ pub fn generate(dir: &Path, opts: &GenOptions, rng: &mut StdRng) -> std::io::Res
         "sbtest",
         "sbtest1",
         &["id", "k", "c", "pad"],
-        Format::Sql,
+        opts.format(),
         opts.file_bytes,
     );
-    let mut id: i64 = 0;
-    while w.total_bytes < opts.bytes {
-        id += 1;
-        let row_id = if id > 1 && rng.gen_bool(opts.duplicate_ratio.clamp(0.0, 1.0)) {
-            rng.gen_range(1..id)
+    let mut dups = Dups::new(opts.duplicate_ratio);
+    while w.bytes() < opts.bytes {
+        let id = if dups.next_is_dup(rng) {
+            dups.copy_any(rng)
         } else {
-            id
+            dups.fresh_original()
         };
-        let k = rng.gen_range(1..=i32::MAX as i64 / 1024);
-        let c = digit_groups(rng, 10);
-        let pad = digit_groups(rng, 5);
-        w.row(&[
-            row_id.to_string(),
-            k.to_string(),
-            format!("'{c}'"),
-            format!("'{pad}'"),
-        ])?;
+        w.begin_row()?;
+        w.uint(id);
+        w.int(rng.gen_range(1..=i64::from(i32::MAX) / 1024));
+        w.str_with(|b| digit_groups(b, rng, 10));
+        w.str_with(|b| digit_groups(b, rng, 5));
+        w.end_row()?;
     }
-    let (rows, bytes) = w.finish()?;
-    Ok(GenSummary {
-        tables: vec![("sbtest.sbtest1".into(), rows)],
-        bytes,
-    })
+    let table = w.finish_table(Some(dups.dup_rows), Some(dups.conflicting_rows()))?;
+    Ok(GenSummary::of(vec![table]))
 }
