@@ -105,6 +105,7 @@ pub static KEYS: &[KeyInfo] = &[
     k("conflict.strategy", Differs, "'replace'", "every conflict is found and reported; \"\"/\"none\" mean \"record\" (Lightning: no detection); default \"error\" (Lightning: \"\"); \"ignore\" (logical import only) is refused"),
     k("conflict.precheck-conflict-before-import", Warns, "true", "Squall finds conflicts after ingest, over every engine of a table, with TiKV's DuplicateDetect"),
     k("conflict.threshold", Differs, "10000", "the job stops once more conflicting rows than this are found; 0 (Squall's default) = no limit (Lightning: 10000)"),
+    k("conflict.resolve-batch-rows", SquallOnly, "1024", "conflicting rows resolution holds decoded at a time (rows, KVs, writes, report lines; a connected set of conflicting rows is never split); default 4096, at least 1"),
     k("conflict.max-record-rows", Warns, "10000", "Squall writes every conflicting row to <output>/conflicts"),
     // [tikv-importer]
     k("tikv-importer.backend", Differs, "'local'", "only \"local\": Squall is a physical importer; \"tidb\", \"importer\" and \"remote\" are refused"),

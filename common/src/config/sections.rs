@@ -201,6 +201,9 @@ pub struct ConflictConfig {
     pub strategy: ConflictStrategy,
     /// Stop the job once more conflicting rows than this are found (0 = no limit). Default 0.
     pub threshold: u64,
+    /// Conflicting rows resolution decodes, decides, writes and reports at
+    /// a time (a whole conflict group is never split). Default 4096.
+    pub resolve_batch_rows: u64,
 }
 
 impl Default for ConflictConfig {
@@ -208,6 +211,7 @@ impl Default for ConflictConfig {
         Self {
             strategy: ConflictStrategy::Error,
             threshold: 0,
+            resolve_batch_rows: 4096,
         }
     }
 }

@@ -72,6 +72,10 @@ impl TaskConfig {
             ("squall.rpc-timeout-secs", self.squall.rpc_timeout_secs),
             ("squall.max-retries", u64::from(self.squall.max_retries)),
             (
+                "conflict.resolve-batch-rows",
+                self.conflict.resolve_batch_rows,
+            ),
+            (
                 "squall.stream-idle-timeout-secs",
                 self.squall.stream_idle_timeout_secs,
             ),

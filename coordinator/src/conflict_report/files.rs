@@ -1,9 +1,10 @@
 //! The report files: `<output>/conflicts/<db>.<table>.jsonl` and `.csv`.
 //!
-//! Each file is written whole to a temporary name and renamed into place, so
-//! a coordinator that restarts (and rebuilds the report from the
-//! checkpointed detection results) replaces it instead of appending: no line
-//! is ever written twice, and a reader never sees half a file.
+//! Each file is written to a temporary name, page by page as resolution
+//! produces the lines ([`ReportWriter`]), and renamed into place when
+//! complete, so a coordinator that restarts (and rebuilds the report from
+//! the checkpointed detection results) replaces it instead of appending: no
+//! line is ever written twice, and a reader never sees half a file.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -34,21 +35,108 @@ const CSV_HEADER: [&str; 16] = [
     "action",
 ];
 
-/// Writes both files for one table; returns their paths.
+/// Writes both files for one table at once; returns their paths.
 pub fn write_table_report(
     output_dir: &Path,
     table: &TableInfo,
     lines: &[ReportLine],
 ) -> Result<(PathBuf, PathBuf), DuplicateError> {
-    let dir = output_dir.join("conflicts");
-    fs::create_dir_all(&dir).map_err(|source| io_err(&dir, source))?;
-    let stem = format!("{}.{}", file_safe(&table.db), file_safe(&table.name));
-    let jsonl = dir.join(format!("{stem}.jsonl"));
-    let csv = dir.join(format!("{stem}.csv"));
-    replace_file(&jsonl, |w| write_jsonl(w, lines))?;
-    squall_common::failpoint::point_blocking("report.jsonl-written");
-    replace_file(&csv, |w| write_csv(w, table, lines))?;
-    Ok((jsonl, csv))
+    let mut w = ReportWriter::create(output_dir, table)?;
+    w.append(lines)?;
+    w.finish()
+}
+
+/// One table's report files being written: lines are appended page by page
+/// to the temporary files, which [`Self::finish`] renames into place (the
+/// JSONL first, as a whole-file write did).
+pub struct ReportWriter {
+    jsonl: Part,
+    csv: Part,
+}
+
+/// A report file and its temporary twin.
+struct Part {
+    path: PathBuf,
+    tmp: PathBuf,
+    w: BufWriter<File>,
+}
+
+impl Part {
+    fn create(path: PathBuf) -> Result<Self, DuplicateError> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let file = File::create(&tmp).map_err(|source| io_err(&path, source))?;
+        Ok(Self {
+            path,
+            tmp,
+            w: BufWriter::new(file),
+        })
+    }
+
+    fn write(
+        &mut self,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), DuplicateError> {
+        fill(&mut self.w).map_err(|source| self.fail(source))
+    }
+
+    /// Syncs the temporary file and renames it into place.
+    fn finish(self) -> Result<PathBuf, DuplicateError> {
+        let Part { path, tmp, w } = self;
+        let done = (|| {
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)
+        })();
+        match done {
+            Ok(()) => Ok(path),
+            Err(source) => {
+                let _ = fs::remove_file(&tmp);
+                Err(io_err(&path, source))
+            }
+        }
+    }
+
+    fn fail(&self, source: std::io::Error) -> DuplicateError {
+        let _ = fs::remove_file(&self.tmp);
+        io_err(&self.path, source)
+    }
+}
+
+impl ReportWriter {
+    /// Starts both files (the CSV with its header).
+    pub fn create(output_dir: &Path, table: &TableInfo) -> Result<Self, DuplicateError> {
+        let dir = output_dir.join("conflicts");
+        fs::create_dir_all(&dir).map_err(|source| io_err(&dir, source))?;
+        let stem = format!("{}.{}", file_safe(&table.db), file_safe(&table.name));
+        let jsonl = Part::create(dir.join(format!("{stem}.jsonl")))?;
+        let mut csv = Part::create(dir.join(format!("{stem}.csv")))?;
+        let mut header: Vec<String> = CSV_HEADER.iter().map(|s| s.to_string()).collect();
+        header.extend(table.columns.iter().map(|c| c.name.clone()));
+        csv.write(|w| write_record(w, header.iter().map(|s| Some(s.as_str()))))?;
+        Ok(Self { jsonl, csv })
+    }
+
+    /// Appends `lines` to both files.
+    pub fn append(&mut self, lines: &[ReportLine]) -> Result<(), DuplicateError> {
+        self.jsonl.write(|w| write_jsonl(w, lines))?;
+        self.csv.write(|w| write_csv(w, lines))
+    }
+
+    /// Puts both files in place; returns their paths (JSONL, CSV).
+    pub fn finish(self) -> Result<(PathBuf, PathBuf), DuplicateError> {
+        let Self { jsonl, csv } = self;
+        let jsonl = match jsonl.finish() {
+            Ok(path) => path,
+            Err(e) => {
+                let _ = fs::remove_file(&csv.tmp);
+                return Err(e);
+            }
+        };
+        squall_common::failpoint::point_blocking("report.jsonl-written");
+        Ok((jsonl, csv.finish()?))
+    }
 }
 
 fn write_jsonl(w: &mut dyn Write, lines: &[ReportLine]) -> std::io::Result<()> {
@@ -59,10 +147,7 @@ fn write_jsonl(w: &mut dyn Write, lines: &[ReportLine]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_csv(w: &mut dyn Write, table: &TableInfo, lines: &[ReportLine]) -> std::io::Result<()> {
-    let mut header: Vec<String> = CSV_HEADER.iter().map(|s| s.to_string()).collect();
-    header.extend(table.columns.iter().map(|c| c.name.clone()));
-    write_record(w, header.iter().map(|s| Some(s.as_str())))?;
+fn write_csv(w: &mut dyn Write, lines: &[ReportLine]) -> std::io::Result<()> {
     for l in lines {
         let fixed = [
             Some(l.table.clone()),
@@ -110,28 +195,6 @@ fn write_record<'a>(
         }
     }
     w.write_all(b"\r\n")
-}
-
-/// Writes `path` through a temporary file and an atomic rename.
-fn replace_file(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), DuplicateError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let result = (|| {
-        let file = File::create(&tmp)?;
-        let mut w = BufWriter::new(file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        io_err(path, source)
-    })
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> DuplicateError {

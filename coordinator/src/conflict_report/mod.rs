@@ -4,5 +4,5 @@
 pub mod files;
 pub mod lines;
 
-pub use files::write_table_report;
+pub use files::{write_table_report, ReportWriter};
 pub use lines::{report_lines, ReportLine};

@@ -17,6 +17,8 @@ use crate::resolve::locate::SourceRows;
 pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Default size of a checkpointed detection segment (pair bytes before hex).
 pub const DEFAULT_SEGMENT_BYTES: usize = 256 << 10;
+/// Default `conflict.resolve-batch-rows`.
+pub const DEFAULT_RESOLVE_BATCH_ROWS: usize = 4096;
 
 /// One engine of a table as the plan made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +122,9 @@ pub struct DuplicateContext {
     pub retry: RetryPolicy,
     /// Checkpointed detection segments are cut at this many pair bytes.
     pub segment_bytes: usize,
+    /// Conflicting rows resolution decodes, decides, writes and reports at a
+    /// time (`conflict.resolve-batch-rows`); see `resolve::group`.
+    pub resolve_batch_rows: usize,
     pub local: Arc<dyn LocalDuplicateSource>,
     /// Reads the source again for the positions of conflicting rows no
     /// engine recorded (`resolve::locate`); `None` leaves them unknown.

@@ -38,7 +38,8 @@ pub(crate) mod test_util;
 
 pub use cancel::Cancel;
 pub use context::{
-    DuplicateContext, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_SEGMENT_BYTES,
+    DuplicateContext, EngineSource, TableJob, DEFAULT_CONCURRENCY, DEFAULT_RESOLVE_BATCH_ROWS,
+    DEFAULT_SEGMENT_BYTES,
 };
 pub use error::DuplicateError;
 pub use local::{

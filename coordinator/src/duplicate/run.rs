@@ -26,10 +26,10 @@ use super::summary::{
     state_key, states_prefix, ConflictSummary, TableConflictState, TableConflictSummary,
 };
 use super::target::targets_for;
-use crate::conflict_report::files::write_table_report;
+use crate::conflict_report::files::ReportWriter;
+use crate::resolve::batch::Pager;
 use crate::resolve::decide::Fate;
 use crate::resolve::table::{plan_table, TablePlan};
-use crate::resolve::writeset::counts;
 
 /// Finds every conflict of the job's tables, writes the report and applies
 /// the strategy. `Err(ConflictsFound | ThresholdExceeded)` leaves the report
@@ -49,14 +49,14 @@ pub async fn detect_and_resolve(ctx: &DuplicateContext) -> Result<ConflictSummar
     for (job, state) in ctx.tables.iter().zip(states.iter_mut()) {
         let read_ts = fix_ts(ctx, state, |s| &mut s.read_ts).await?;
         let plan = plan_table(ctx, job, read_ts).await?;
-        let (jsonl, csv) = write_table_report(&ctx.output_dir, &job.table, &plan.lines)?;
+        let (jsonl, csv) = write_report(ctx, job, &plan)?;
         summaries.push(summarize(
             job,
             &plan,
             jsonl.display().to_string(),
             csv.display().to_string(),
         ));
-        tracing::info!(table = %job.table.qualified_name(), rows = plan.analysis.rows.len(), keys = plan.analysis.groups.len(), "conflicts found");
+        tracing::info!(table = %job.table.qualified_name(), rows = plan.conflict_rows(), keys = plan.conflict_keys(), batches = plan.grouping.batches.len(), "conflicts found");
         plans.push(plan);
     }
     let mut summary = ConflictSummary {
@@ -176,18 +176,42 @@ async fn apply(
     state: &mut TableConflictState,
     summary: &mut TableConflictSummary,
 ) -> Result<(), DuplicateError> {
-    if !state.resolved && !plan.writes.is_empty() {
+    if !state.resolved && plan.put_kvs + plan.deleted_kvs > 0 {
         let ts = fix_ts(ctx, state, |s| &mut s.resolve_ts).await?;
-        let (puts, deletes) = counts(&plan.writes);
-        tracing::info!(table = %job.table.qualified_name(), commit_ts = ts, puts, deletes, "writing conflict resolution");
-        ctx.writer
-            .write(&job.table.qualified_name(), ts, &plan.writes)
-            .await?;
+        let name = job.table.qualified_name();
+        let batches = plan.grouping.batches.len();
+        tracing::info!(table = %name, commit_ts = ts, puts = plan.put_kvs, deletes = plan.deleted_kvs, batches, "writing conflict resolution");
+        // Batch by batch, all at the one resolution ts: batches write
+        // disjoint keys, and a restart writes every batch again (the same
+        // versions), so where a crash fell does not matter.
+        let mut pager = Pager::new(&job.table, &ctx.converter, &plan.grouping)?;
+        for b in 0..batches {
+            ctx.cancel.check()?;
+            let writes = pager.writes(b, &plan.fates)?;
+            ctx.writer.write(&name, ts, &writes).await?;
+        }
     }
     summary.resolve_ts = state.resolve_ts.unwrap_or(0);
     state.resolved = true;
     state.summary = Some(summary.clone());
     save_state(&*ctx.checkpoints, &ctx.job_id, state).await
+}
+
+/// Writes the table's report files, a page of lines at a time.
+fn write_report(
+    ctx: &DuplicateContext,
+    job: &TableJob,
+    plan: &TablePlan,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), DuplicateError> {
+    let mut report = ReportWriter::create(&ctx.output_dir, &job.table)?;
+    Pager::new(&job.table, &ctx.converter, &plan.grouping)?.report(
+        &job.engines,
+        &plan.fates,
+        &plan.order,
+        ctx.resolve_batch_rows,
+        |lines| report.append(lines),
+    )?;
+    report.finish()
 }
 
 fn summarize(
@@ -196,19 +220,18 @@ fn summarize(
     report_jsonl: String,
     report_csv: String,
 ) -> TableConflictSummary {
-    let (put_kvs, deleted_kvs) = counts(&plan.writes);
     let count = |fate: Fate| plan.fates.iter().filter(|f| **f == fate).count() as u64;
     TableConflictSummary {
         table_id: job.table.id,
         table: format!("{}.{}", job.table.db, job.table.name),
         remote_versions: plan.remote_versions,
         local_copies: plan.local_copies,
-        conflict_keys: plan.analysis.groups.len() as u64,
-        conflict_rows: plan.analysis.rows.len() as u64,
+        conflict_keys: plan.conflict_keys(),
+        conflict_rows: plan.conflict_rows(),
         kept_rows: count(Fate::Kept),
         removed_rows: count(Fate::Removed),
-        put_kvs,
-        deleted_kvs,
+        put_kvs: plan.put_kvs,
+        deleted_kvs: plan.deleted_kvs,
         checksum: plan.adjustment,
         resolve_ts: 0,
         report_jsonl,

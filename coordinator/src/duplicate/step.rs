@@ -122,6 +122,9 @@ impl DuplicateStep for GlobalDuplicates {
             },
             retry: self.retry.clone(),
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            resolve_batch_rows: usize::try_from(cx.cfg.conflict.resolve_batch_rows)
+                .unwrap_or(usize::MAX)
+                .max(1),
             local: Arc::new(WorkerDuplicateFiles {
                 artefacts: Arc::clone(&self.artefacts),
                 engines: HashMap::from([(table.id, engines)]),

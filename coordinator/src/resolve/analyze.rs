@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use squall_codec::{Datum, EncodedKv};
+use squall_common::schema::TableInfo;
 
 use super::decode::decode_row;
 use super::derive::Deriver;
@@ -39,7 +40,9 @@ pub struct Analysis {
     pub groups: Vec<ConflictGroup>,
 }
 
-/// Decodes and groups the candidates of one table.
+/// Decodes and groups the candidates of one table, all at once (the
+/// reference the paged plan of [`super::group`] and [`super::batch`] must
+/// equal; tests compare them).
 pub fn analyze(inputs: &TableInputs<'_>, cands: Candidates) -> Result<Analysis, DuplicateError> {
     let table = inputs.table;
     let name = table.qualified_name();
@@ -47,22 +50,27 @@ pub fn analyze(inputs: &TableInputs<'_>, cands: Candidates) -> Result<Analysis, 
         .map_err(|e| DuplicateError::inconsistent(&name, e))?;
     let mut rows = Vec::with_capacity(cands.rows.len());
     for (id, value) in cands.rows {
-        rows.push(decode_one(&mut deriver, inputs, id, value)?);
+        rows.push(decode_one(&mut deriver, table, id, value)?);
     }
-    check_reported_versions(inputs, &rows)?;
+    let mut check = VersionCheck::new(inputs);
+    for row in &rows {
+        check.see(row);
+    }
+    check.finish()?;
     let groups = group(&rows);
     Ok(keep_conflicting(rows, groups, &name))
 }
 
-fn decode_one(
+/// Decodes one candidate row and derives every KV it wrote.
+pub(crate) fn decode_one(
     deriver: &mut Deriver,
-    inputs: &TableInputs<'_>,
+    table: &TableInfo,
     id: RowRef,
     value: RowValue,
 ) -> Result<Row, DuplicateError> {
-    let name = inputs.table.qualified_name();
-    let key = squall_codec::record_key(inputs.table.id, &id.handle);
-    let mut datums = decode_row(inputs.table, &id.handle, &value.value)
+    let name = table.qualified_name();
+    let key = squall_codec::record_key(table.id, &id.handle);
+    let mut datums = decode_row(table, &id.handle, &value.value)
         .map_err(|e| DuplicateError::decode(&name, &key, e))?;
     let mut kvs = deriver
         .derive(&id.handle, &mut datums)
@@ -92,35 +100,62 @@ fn decode_one(
 
 /// Every reported index version must be a KV of a candidate row of the same
 /// origin; otherwise the rows found do not explain TiKV's data and acting on
-/// them could delete the wrong row.
-fn check_reported_versions(inputs: &TableInputs<'_>, rows: &[Row]) -> Result<(), DuplicateError> {
-    let mut owners: HashMap<&[u8], Vec<(&Row, &EncodedKv)>> = HashMap::new();
-    for row in rows {
+/// them could delete the wrong row. Rows are seen one at a time, so the
+/// check holds only the reported versions, not the rows.
+pub(crate) struct VersionCheck<'a> {
+    inputs: &'a TableInputs<'a>,
+    /// Reported index key → positions in `inputs.index_pairs`.
+    wanted: HashMap<&'a [u8], Vec<usize>>,
+    explained: Vec<bool>,
+}
+
+impl<'a> VersionCheck<'a> {
+    pub(crate) fn new(inputs: &'a TableInputs<'a>) -> Self {
+        let mut wanted: HashMap<&[u8], Vec<usize>> = HashMap::new();
+        for (i, (_, pair)) in inputs.index_pairs.iter().enumerate() {
+            wanted.entry(pair.key.as_slice()).or_default().push(i);
+        }
+        Self {
+            inputs,
+            wanted,
+            explained: vec![false; inputs.index_pairs.len()],
+        }
+    }
+
+    /// Marks the reported versions `row`'s index KVs explain.
+    pub(crate) fn see(&mut self, row: &Row) {
         for kv in row.kvs.iter().skip(1) {
-            owners.entry(kv.key.as_slice()).or_default().push((row, kv));
+            let Some(list) = self.wanted.get(kv.key.as_slice()) else {
+                continue;
+            };
+            for &i in list {
+                let pair = &self.inputs.index_pairs[i].1;
+                let explains = match row.id.origin {
+                    Origin::Preexisting { .. } => pair.commit_ts <= self.inputs.min_commit_ts,
+                    Origin::Imported { commit_ts, .. } => {
+                        commit_ts == pair.commit_ts && kv.value == pair.value
+                    }
+                };
+                self.explained[i] |= explains;
+            }
         }
     }
-    for (index_id, pair) in inputs.index_pairs {
-        let explained = owners.get(pair.key.as_slice()).is_some_and(|list| {
-            list.iter().any(|(row, kv)| match row.id.origin {
-                Origin::Preexisting { .. } => pair.commit_ts <= inputs.min_commit_ts,
-                Origin::Imported { commit_ts, .. } => {
-                    commit_ts == pair.commit_ts && kv.value == pair.value
-                }
-            })
-        });
-        if !explained {
-            return Err(DuplicateError::inconsistent(
-                &inputs.table.qualified_name(),
-                format!(
-                    "index {index_id} entry {} at ts {} is not written by any row found for it",
-                    hex::encode(&pair.key),
-                    pair.commit_ts
-                ),
-            ));
-        }
+
+    /// The first reported version (in report order) no row explains.
+    pub(crate) fn finish(self) -> Result<(), DuplicateError> {
+        let Some(i) = self.explained.iter().position(|e| !e) else {
+            return Ok(());
+        };
+        let (index_id, pair) = &self.inputs.index_pairs[i];
+        Err(DuplicateError::inconsistent(
+            &self.inputs.table.qualified_name(),
+            format!(
+                "index {index_id} entry {} at ts {} is not written by any row found for it",
+                hex::encode(&pair.key),
+                pair.commit_ts
+            ),
+        ))
     }
-    Ok(())
 }
 
 /// Unique keys owned by two or more rows, in key order.

@@ -59,14 +59,10 @@ impl ChecksumAdjustment {
 }
 
 /// Local copies of a key in an engine: `(key, commit ts)` → copies.
-type LocalIndex<'a> = HashMap<(&'a [u8], u64), Vec<&'a LocalDuplicate>>;
+pub type LocalIndex<'a> = HashMap<(&'a [u8], u64), Vec<&'a LocalDuplicate>>;
 
-pub fn adjustment(
-    analysis: &Analysis,
-    fates: &[Fate],
-    writes: &WriteSet,
-    local: &[LocalDuplicate],
-) -> ChecksumAdjustment {
+/// The table's local copies by key and engine, built once per table.
+pub fn local_index(local: &[LocalDuplicate]) -> LocalIndex<'_> {
     let mut copies: LocalIndex<'_> = HashMap::new();
     for d in local {
         copies
@@ -74,6 +70,27 @@ pub fn adjustment(
             .or_default()
             .push(d);
     }
+    copies
+}
+
+pub fn adjustment(
+    analysis: &Analysis,
+    fates: &[Fate],
+    writes: &WriteSet,
+    local: &[LocalDuplicate],
+) -> ChecksumAdjustment {
+    adjustment_with(analysis, fates, writes, &local_index(local))
+}
+
+/// [`adjustment`] with the local copies already indexed. Rows of different
+/// conflict groups write disjoint keys, so the adjustments of a table's
+/// batches of groups merge into the adjustment of the whole table.
+pub fn adjustment_with(
+    analysis: &Analysis,
+    fates: &[Fate],
+    writes: &WriteSet,
+    copies: &LocalIndex<'_>,
+) -> ChecksumAdjustment {
     let mut ingested: BTreeMap<(&[u8], u64), &[u8]> = BTreeMap::new();
     let mut earlier: BTreeMap<&[u8], &[u8]> = BTreeMap::new();
     let mut affected: BTreeSet<&[u8]> = BTreeSet::new();
@@ -85,7 +102,7 @@ pub fn adjustment(
                     earlier.insert(kv.key.as_slice(), kv.value.as_slice());
                 }
                 Origin::Imported { commit_ts, .. }
-                    if was_ingested(row, &kv.key, &kv.value, &copies) =>
+                    if was_ingested(row, &kv.key, &kv.value, copies) =>
                 {
                     ingested
                         .entry((kv.key.as_slice(), commit_ts))

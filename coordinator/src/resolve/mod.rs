@@ -5,7 +5,9 @@
 //! - [`fetch`]: KvBatchGet of rows reached through index conflicts.
 //! - [`locate`]: source positions of rows no engine recorded.
 //! - [`decode`] / [`derive`]: a row to its column values and back to its KVs.
-//! - [`analyze`]: rows grouped by the unique keys they share.
+//! - [`analyze`]: rows grouped by the unique keys they share (all at once).
+//! - [`group`] / [`batch`]: the same, paged: a compact grouping of the whole
+//!   table, then batches of `conflict.resolve-batch-rows` rows.
 //! - [`order`] / [`decide`]: source order and each row's fate.
 //! - [`writeset`] / [`apply`]: the Puts and Deletes, written at a newer ts.
 //! - [`checksum`]: how the expected table checksum changes.
@@ -13,11 +15,13 @@
 
 pub mod analyze;
 pub mod apply;
+pub mod batch;
 pub mod checksum;
 pub mod decide;
 pub mod decode;
 pub mod derive;
 pub mod fetch;
+pub mod group;
 pub mod locate;
 pub mod order;
 pub mod rows;

@@ -1,34 +1,50 @@
 //! One table from checkpointed detection results to a resolution plan:
-//! gather the rows, decode them, decide their fates, and compute the writes,
-//! the checksum adjustment and the report lines. Pure with respect to TiKV
-//! except for the KvBatchGet at the table's fixed read ts, so running it
-//! again after a restart gives the same plan.
+//! gather the rows, group them by the unique keys they share (decoding each
+//! once), then decide their fates batch by batch ([`super::batch`]),
+//! counting the writes and the checksum adjustment. The writes and the
+//! report lines are computed again batch by batch when they are applied and
+//! written, so a plan holds no decoded row, KV or report line. Pure with
+//! respect to TiKV except for the KvBatchGet at the table's fixed read ts,
+//! so running it again after a restart gives the same plan.
 
-use crate::conflict_report::lines::{report_lines, ReportLine};
 use crate::duplicate::context::{DuplicateContext, TableJob};
 use crate::duplicate::error::DuplicateError;
 use crate::duplicate::pair::DupPair;
 use crate::duplicate::segment;
 use crate::duplicate::target::{targets_for, TargetKind};
 
-use super::analyze::{analyze, Analysis};
-use super::checksum::{adjustment, ChecksumAdjustment};
-use super::decide::{decide, Fate};
+use super::batch::Pager;
+use super::checksum::{local_index, ChecksumAdjustment};
+use super::decide::Fate;
 use super::fetch::Fetcher;
+use super::group::{group_candidates, Grouping};
 use super::order::SourceOrder;
 use super::rows::{Candidates, TableInputs};
-use super::writeset::{write_set, WriteSet};
 
 /// A table's resolution plan.
 #[derive(Debug, Clone)]
 pub struct TablePlan {
-    pub analysis: Analysis,
+    /// The conflicting rows (identity and record value), their groups and
+    /// batches.
+    pub grouping: Grouping,
+    /// One per row of `grouping.rows`.
     pub fates: Vec<Fate>,
-    pub writes: WriteSet,
+    pub order: SourceOrder,
+    pub put_kvs: u64,
+    pub deleted_kvs: u64,
     pub adjustment: ChecksumAdjustment,
-    pub lines: Vec<ReportLine>,
     pub remote_versions: u64,
     pub local_copies: u64,
+}
+
+impl TablePlan {
+    pub fn conflict_rows(&self) -> u64 {
+        self.grouping.rows.len() as u64
+    }
+
+    pub fn conflict_keys(&self) -> u64 {
+        self.grouping.groups.len() as u64
+    }
 }
 
 /// Builds the plan of `job`'s table from its stored detection segments and
@@ -49,7 +65,35 @@ pub async fn plan_table(
         local: &local,
         converter: &ctx.converter,
     };
-    let mut cands = Candidates::collect(&inputs)?;
+    let cands = gather(ctx, job, &inputs, read_ts).await?;
+    let grouping = group_candidates(&inputs, cands, ctx.resolve_batch_rows)?;
+    let order = SourceOrder::new(&job.engines);
+    let copies = local_index(&local);
+    let decided =
+        Pager::new(table, &ctx.converter, &grouping)?.decide_all(ctx.strategy, &order, &copies)?;
+    let remote_versions = (record_pairs.len() + index_pairs.len()) as u64;
+    Ok(TablePlan {
+        grouping,
+        fates: decided.fates,
+        order,
+        put_kvs: decided.put_kvs,
+        deleted_kvs: decided.deleted_kvs,
+        adjustment: decided.adjustment,
+        remote_versions,
+        local_copies: local.len() as u64,
+    })
+}
+
+/// Every candidate row with its value: from the detection results, local
+/// copies, KvBatchGet at `read_ts`, and positions found in the source.
+pub(crate) async fn gather(
+    ctx: &DuplicateContext,
+    job: &TableJob,
+    inputs: &TableInputs<'_>,
+    read_ts: u64,
+) -> Result<Candidates, DuplicateError> {
+    let table = &job.table;
+    let mut cands = Candidates::collect(inputs)?;
     let fetcher = Fetcher {
         client: &ctx.import,
         retry: &ctx.retry,
@@ -59,7 +103,7 @@ pub async fn plan_table(
     let entries = fetcher
         .fetch(cands.to_fetch_index.keys().cloned(), read_ts)
         .await?;
-    cands.supply_index(&inputs, &entries)?;
+    cands.supply_index(inputs, &entries)?;
     let fetched = fetcher
         .fetch(cands.to_fetch.keys().cloned(), read_ts)
         .await?;
@@ -69,30 +113,11 @@ pub async fn plan_table(
             .locate_unpositioned(table, &job.engines, &mut cands)
             .await?;
     }
-    let analysis = analyze(&inputs, cands)?;
-    let order = SourceOrder::new(&job.engines);
-    let fates = decide(&analysis, ctx.strategy, &order);
-    let writes = if ctx.strategy.writes() {
-        write_set(&analysis, &fates)
-    } else {
-        WriteSet::new()
-    };
-    let adjustment = adjustment(&analysis, &fates, &writes, &local);
-    let lines = report_lines(table, &job.engines, &analysis, &fates, &order);
-    let remote_versions = (record_pairs.len() + index_pairs.len()) as u64;
-    Ok(TablePlan {
-        analysis,
-        fates,
-        writes,
-        adjustment,
-        lines,
-        remote_versions,
-        local_copies: local.len() as u64,
-    })
+    Ok(cands)
 }
 
 /// Every version stored for the table, record range first, deduplicated.
-async fn load_pairs(
+pub(crate) async fn load_pairs(
     ctx: &DuplicateContext,
     job: &TableJob,
 ) -> Result<(Vec<DupPair>, Vec<(i64, DupPair)>), DuplicateError> {

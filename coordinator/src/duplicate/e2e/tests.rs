@@ -136,6 +136,8 @@ fn context(
         retry: fast_retry(),
         // Small segments: progress is checkpointed many times per range.
         segment_bytes: 512,
+        // Small batches: resolution pages through many.
+        resolve_batch_rows: 7,
         local: Arc::new(WorkerDuplicateFiles::new(
             Arc::new(LocalArtefactStore::new(&l.worker_output)),
             engines,
@@ -589,5 +591,153 @@ async fn a_stream_dropped_midway_resumes_from_the_last_complete_key() {
         Some(2)
     );
     assert_eq!(normalized(&cut), normalized(&clean));
+    l.fx.shutdown().await;
+}
+
+/// What the whole-table (one pass) plan gives: every row decoded at once.
+struct OnePass {
+    lines: Vec<crate::conflict_report::lines::ReportLine>,
+    writes: WriteSet,
+    adjustment: crate::resolve::checksum::ChecksumAdjustment,
+    fates: Vec<crate::resolve::decide::Fate>,
+    groups: usize,
+}
+
+async fn one_pass(ctx: &DuplicateContext, job: &TableJob, read_ts: u64) -> OnePass {
+    use crate::resolve::{analyze, checksum, decide, order, rows, table, writeset};
+    let (record_pairs, index_pairs) = table::load_pairs(ctx, job).await.expect("pairs");
+    let local = ctx.local.load(&job.table).await.expect("local");
+    let inputs = rows::TableInputs {
+        table: &job.table,
+        min_commit_ts: ctx.min_commit_ts,
+        record_pairs: &record_pairs,
+        index_pairs: &index_pairs,
+        local: &local,
+        converter: &ctx.converter,
+    };
+    let cands = table::gather(ctx, job, &inputs, read_ts)
+        .await
+        .expect("gather");
+    let analysis = analyze::analyze(&inputs, cands).expect("analyze");
+    let order = order::SourceOrder::new(&job.engines);
+    let fates = decide::decide(&analysis, ctx.strategy, &order);
+    let writes = if ctx.strategy.writes() {
+        writeset::write_set(&analysis, &fates)
+    } else {
+        WriteSet::new()
+    };
+    let adjustment = checksum::adjustment(&analysis, &fates, &writes, &local);
+    let lines = crate::conflict_report::lines::report_lines(
+        &job.table,
+        &job.engines,
+        &analysis,
+        &fates,
+        &order,
+    );
+    OnePass {
+        lines,
+        writes,
+        adjustment,
+        fates,
+        groups: analysis.groups.len(),
+    }
+}
+
+/// `conflict.resolve-batch-rows` changes how much is decoded at a time,
+/// never the result: with batches of 1 and 3 rows (many batches, linked rows
+/// kept together) and one batch, the plan, the union of the batches' writes,
+/// the checksum adjustment and the report files equal the one-pass plan's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paged_resolution_equals_the_one_pass_plan() {
+    use crate::conflict_report::files::{write_table_report, ReportWriter};
+    use crate::resolve::batch::Pager;
+    use crate::resolve::table::plan_table;
+    use crate::resolve::writeset::counts;
+
+    let l = load(120).await;
+    let ck = store(&l, "ck-paged");
+    let out = l.fx.path("out-paged");
+    // Detection once; `record` writes nothing, so every plan sees the same data.
+    let ctx = context(&l, "paged", ConflictStrategy::Record, ck.clone(), &out);
+    detect_and_resolve(&ctx).await.expect("detects");
+    let read_ts = l.fx.tso().await;
+    for strategy in [
+        ConflictStrategy::Record,
+        ConflictStrategy::Remove,
+        ConflictStrategy::Replace,
+    ] {
+        let mut ctx = context(&l, "paged", strategy, ck.clone(), &out);
+        for job in &l.jobs {
+            let reference = one_pass(&ctx, job, read_ts).await;
+            let dir =
+                l.fx.path(&format!("one-{}-{}", strategy.as_str(), job.table.id));
+            let (ref_jsonl, ref_csv) =
+                write_table_report(&dir, &job.table, &reference.lines).expect("report");
+            assert!(!reference.lines.is_empty());
+            let mut batch_counts = Vec::new();
+            for batch_rows in [1, 3, usize::MAX] {
+                let what = format!(
+                    "{} {} batch {batch_rows}",
+                    strategy.as_str(),
+                    job.table.name
+                );
+                ctx.resolve_batch_rows = batch_rows;
+                let plan = plan_table(&ctx, job, read_ts).await.expect("plan");
+                batch_counts.push(plan.grouping.batches.len());
+                assert_eq!(plan.fates, reference.fates, "{what}: fates");
+                assert_eq!(plan.conflict_keys() as usize, reference.groups, "{what}");
+                assert_eq!(plan.adjustment, reference.adjustment, "{what}: adjustment");
+                let mut pager =
+                    Pager::new(&job.table, &ctx.converter, &plan.grouping).expect("pager");
+                let mut writes = WriteSet::new();
+                if strategy.writes() {
+                    for b in 0..plan.grouping.batches.len() {
+                        for (k, m) in pager.writes(b, &plan.fates).expect("writes") {
+                            assert!(writes.insert(k, m).is_none(), "{what}: batches overlap");
+                        }
+                    }
+                }
+                assert_eq!(writes, reference.writes, "{what}: writes");
+                assert_eq!(
+                    (plan.put_kvs, plan.deleted_kvs),
+                    counts(&reference.writes),
+                    "{what}"
+                );
+                let dir = l.fx.path(&format!("paged-{what}").replace(' ', "-"));
+                let mut report = ReportWriter::create(&dir, &job.table).expect("report");
+                let mut pages = 0;
+                pager
+                    .report(
+                        &job.engines,
+                        &plan.fates,
+                        &plan.order,
+                        batch_rows,
+                        |lines| {
+                            pages += 1;
+                            report.append(lines)
+                        },
+                    )
+                    .expect("report pages");
+                let (jsonl, csv) = report.finish().expect("report files");
+                assert!(batch_rows > 1 || pages == plan.conflict_keys() as usize);
+                assert_eq!(
+                    std::fs::read(jsonl).expect("jsonl"),
+                    std::fs::read(&ref_jsonl).expect("jsonl"),
+                    "{what}: JSONL"
+                );
+                assert_eq!(
+                    std::fs::read(csv).expect("csv"),
+                    std::fs::read(&ref_csv).expect("csv"),
+                    "{what}: CSV"
+                );
+            }
+            assert!(
+                batch_counts[0] > batch_counts[1]
+                    && batch_counts[1] > batch_counts[2]
+                    && batch_counts[2] == 1,
+                "{batch_counts:?}"
+            );
+        }
+    }
     l.fx.shutdown().await;
 }
