@@ -1,41 +1,132 @@
 #!/usr/bin/env bash
-# End-to-end import benchmark: a generated sysbench-like table (sbtest.sbtest1,
-# int primary key, secondary index) of each given size imported into a local
-# tikv-sim, embedded (one `squall import` process) or on a local cluster
-# (scripts/cluster.sh: nats-server, etcd, a coordinator and N workers).
-# Prints wall time, rows/s, source MB/s, the phases the summary reports, and
-# per process its CPU seconds and peak RSS (the sim's apart from Squall's).
+# Import benchmark with this machine's yardsticks, in one invocation
+# (issue 16; BENCHMARKS.md shows the output and what limits each stage).
 #
-#   scripts/bench.sh [SIZE ...]        default: 1GiB
-#   scripts/bench.sh 1GiB 4GiB         peak memory should not grow with size
-#   BENCH_MODE=cluster                 embedded (default) or cluster
-#   BENCH_WORKERS=2                    cluster: workers at the start (default 2)
-#   BENCH_ADD_WORKER_AFTER=20          cluster: start one more worker 20 s into the import
-#   BENCH_DIR=DIR                      work dir (default: under /var/tmp)
-#   BENCH_DUPLICATES=0.01              fraction of rows reusing a key (default 0)
-#   BENCH_STRATEGY=replace             conflict.strategy when duplicates > 0
-#   BENCH_BATCH_SIZE=512MiB            mydumper.batch-size (source bytes per engine)
-#   BENCH_SEND_KV_SIZE=64KiB           tikv-importer.send-kv-size (bytes per WriteBatch)
-#   BENCH_RANGE_CONCURRENCY=16         tikv-importer.range-concurrency (ranges ingested at once)
-# Knobs left unset keep squall's own defaults. Results are appended to
-# $BENCH_DIR/results.txt.
+# For each size: generate the dump (deterministic by seed), then
+#   yardsticks   dd sequential write (fdatasync) and read (O_DIRECT when the
+#                file system allows it, else possibly from page cache) of a file
+#                the size of the dump; GNU `sort -S <budget>` of the data files;
+#                `squall-bench csv-raw` (the csv crate) and `sst-ingest`
+#                (RocksDB SstFileWriter + ingest of the sorted KVs);
+#   stages alone `squall-bench parse`, `encode` (1 thread: per-core figures),
+#                `sort` (the worker's encode into its local engine + one scan,
+#                region-concurrency threads);
+# and for each duplicates fraction and mode the whole pipeline: `squall import`
+# into a local `squall sim` (embedded) or a local cluster (scripts/cluster.sh),
+# with the phases of its summary and log, CPU seconds of Squall's processes and
+# of the sim apart, peak RSS per process and bytes written per source byte.
+# Then one table (stage, time, MB/s, rows/s, yardstick, ratio), the issue's
+# targets met / NOT met, and bench/results/<date>-<name>.json.
 #
-# Component benchmarks (codec encode, source parse, local engine) are criterion
-# benches: cargo bench -p squall-codec / -p squall-source / -p squall-worker.
+#   scripts/bench.sh [options] [SIZE ...]    default size 1GiB
+#     --quick                 256MiB, embedded, 0% duplicates (< 5 minutes)
+#     --dataset NAME          gen-dump dataset (default sysbench)
+#     --format csv|sql        data file format (default csv when gen-dump has --format)
+#     --duplicates 0,0.01,0.1 fractions of rows reusing a key (default $BENCH_DUPLICATES or 0)
+#     --modes embedded,cluster1,cluster2
+#                             embedded, or a cluster of N workers (default from BENCH_MODE)
+#     --name NAME             results file name (default: dataset-format[-quick])
+#     --seed N                gen-dump seed (default 42)
+#     --no-stages             the whole pipeline only (no yardsticks, no stages alone)
+#   scripts/bench.sh --modes embedded,cluster1 64MiB 128MiB    a small scaling check
+#
+# Knobs (environment), as before:
+#   BENCH_MODE=embedded|cluster  default mode when --modes is not given
+#   BENCH_WORKERS=2              cluster workers for BENCH_MODE=cluster
+#   BENCH_ADD_WORKER_AFTER=20    cluster: start one more worker 20 s into the import
+#   BENCH_DIR=DIR                work dir (default /var/tmp/squall-bench)
+#   BENCH_DUPLICATES=0.01        default duplicates fraction
+#   BENCH_STRATEGY=replace       conflict.strategy when duplicates > 0
+#   BENCH_BATCH_SIZE=512MiB      mydumper.batch-size (source bytes per engine)
+#   BENCH_SEND_KV_SIZE=64KiB     tikv-importer.send-kv-size
+#   BENCH_RANGE_CONCURRENCY=16   tikv-importer.range-concurrency
+#   BENCH_MEMORY_BUDGET=384MiB   the budget peak RSS is checked against (default:
+#                                index-concurrency 2 x local-writer-mem-cache-size
+#                                128MiB x 1.5, the sort buffers' allocation bound)
+#   BENCH_BUILD=0                use the release binaries as they are (no cargo build)
+#   BENCH_KEEP_DUMPS=1           keep the dumps under $BENCH_DIR/dumps (default: removed
+#                                after their runs); a kept dump is reused while size,
+#                                dataset, format, duplicates and seed stay the same
+# Disk: a size needs about 4x its bytes free at once (dump, local engine, exported
+# sorted KVs, sim data); each run's logs and JSON stay in $BENCH_DIR/run-<time>.
+# Knobs left unset keep squall's own defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-. scripts/env.sh
-[ $# -eq 0 ] && set -- 1GiB
-dups="${BENCH_DUPLICATES:-0}"
-strategy="${BENCH_STRATEGY:-replace}"
-mode="${BENCH_MODE:-embedded}"
-case "$mode" in embedded | cluster) ;; *) echo "bench: BENCH_MODE must be embedded or cluster, not $mode" >&2; exit 2 ;; esac
+root=$(pwd)
 
-cargo build --release --locked --bin squall
+quick=0 dataset=sysbench format="" dups_list="${BENCH_DUPLICATES:-0}" modes="" name="" seed=42 stages=1
+sizes=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --dataset) dataset="$2"; shift ;;
+    --format) format="$2"; shift ;;
+    --duplicates) dups_list="$2"; shift ;;
+    --modes) modes="$2"; shift ;;
+    --name) name="$2"; shift ;;
+    --seed) seed="$2"; shift ;;
+    --no-stages) stages=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) sizes+=("$1") ;;
+  esac
+  shift
+done
+if [ -z "$modes" ]; then
+  case "${BENCH_MODE:-embedded}" in
+    embedded) modes=embedded ;;
+    cluster) modes="cluster${BENCH_WORKERS:-2}" ;;
+    *) echo "bench: BENCH_MODE must be embedded or cluster, not $BENCH_MODE" >&2; exit 2 ;;
+  esac
+fi
+if [ "$quick" = 1 ]; then
+  [ ${#sizes[@]} -eq 0 ] && sizes=(256MiB)
+fi
+[ ${#sizes[@]} -eq 0 ] && sizes=(1GiB)
+IFS=, read -r -a mode_list <<<"$modes"
+IFS=, read -r -a dup_list <<<"$dups_list"
+for m in "${mode_list[@]}"; do
+  [[ "$m" =~ ^(embedded|cluster[0-9]+)$ ]] || { echo "bench: mode $m is not embedded or clusterN" >&2; exit 2; }
+done
+strategy="${BENCH_STRATEGY:-replace}"
+
+scripts/setup.sh
+# shellcheck disable=SC1091
+. scripts/env.sh
+[ "${BENCH_BUILD:-1}" = 0 ] || cargo build --release --locked --workspace --bins
 squall="$CARGO_TARGET_DIR/release/squall"
+sbench="$CARGO_TARGET_DIR/release/squall-bench"
+tools="$root/bench/tools"
+
+# The generator's options this build knows (others add datasets and --format).
+gen_help=$("$squall" gen-dump --help)
+if [ -z "$format" ]; then
+  if grep -q -- '--format' <<<"$gen_help"; then format=csv; else format=sql; fi
+fi
+fmt_args=()
+if grep -q -- '--format' <<<"$gen_help"; then
+  fmt_args=(--format "$format")
+elif [ "$format" != sql ]; then
+  echo "bench: this squall gen-dump has no --format; only sql dumps" >&2; exit 2
+fi
+if [ -z "$name" ]; then
+  name="$dataset-$format"
+  [ "$quick" = 1 ] && name+="-quick"
+fi
+
 base="${BENCH_DIR:-/var/tmp/squall-bench}"
-mkdir -p "$base"
+run="$base/run-$(date -u +%Y%m%dT%H%M%S)"
+mkdir -p "$run"
+records="$run/records.jsonl"
+: >"$records"
+echo "bench: work dir $run"
+
+mib() { python3 -c 'import re,sys
+s=sys.argv[1]; m=re.fullmatch(r"([0-9.]+)\s*([KMGT]i?B?|B)?", s, re.I)
+if not m: sys.exit(f"bench: bad size {s}")
+u=(m.group(2) or "B").upper().rstrip("B").rstrip("I")
+print(int(float(m.group(1))*{"":1,"K":1<<10,"M":1<<20,"G":1<<30,"T":1<<40}[u]) >> 20)' "$1"; }
+budget_mib=$(mib "${BENCH_MEMORY_BUDGET:-384MiB}")
 
 sim_pid=""
 cluster_dir=""
@@ -53,20 +144,23 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# usage NAME PID: "NAME cpu=<s> peak_rss=<MiB>" of a running process, from
-# /proc (utime+stime in clock ticks; VmHWM is the peak resident set).
-usage() {
-  python3 - "$1" "$2" <<'PY'
-import os, sys
-name, pid = sys.argv[1:]
-try:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    hwm = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM"))
-    print(f"{name} cpu={cpu:.1f}s peak_rss={hwm // 1024}MiB")
-except (OSError, StopIteration, IndexError, ValueError) as e:
-    print(f"{name} gone ({e})")
+# record SIZE DUPS MODE WHAT JSON_FILE: one line of records.jsonl.
+record() {
+  python3 - "$@" >>"$records" <<'PY'
+import json, sys
+size, dups, mode, what, path = sys.argv[1:]
+print(json.dumps({"size": size, "duplicates": float(dups), "mode": mode, "what": what,
+                  "data": json.load(open(path))}))
 PY
+}
+
+# timed OUT_PREFIX CMD...: runs CMD measured (bench/tools/timed.py);
+# OUT_PREFIX.json, .out, .err.
+timed() {
+  local out="$1"; shift
+  python3 "$tools/timed.py" "$out.json" "$out.out" "$out.err" -- "$@" || {
+    echo "bench: failed: $*; end of $out.err:" >&2; tail -n 20 "$out.err" >&2; return 1
+  }
 }
 
 # The task TOML of one run.
@@ -86,52 +180,90 @@ TOML
   fi
 }
 
-# measure LABEL WORK ROWS SRC_BYTES CMD...: runs the import command as a child
-# of python (its CPU and ru_maxrss are then exact), samples its RSS into
-# rss.tsv, and prints one result line.
-measure() {
-  python3 - "$@" <<'PY'
-import re, resource, subprocess, sys, threading, time
-label, work, rows, src, *cmd = sys.argv[1:]
-t0 = time.monotonic()
-with open(f"{work}/import.log", "w") as log, open(f"{work}/rss.tsv", "w") as trace:
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
-    out = []
-    reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True)
-    reader.start()
-    while p.poll() is None:
-        try:
-            with open(f"/proc/{p.pid}/status") as st:
-                kib = next(int(l.split()[1]) for l in st if l.startswith("VmRSS"))
-        except (OSError, StopIteration, ValueError):
-            kib = 0
-        trace.write(f"{time.time():.1f}\t{kib // 1024}\n")
-        time.sleep(0.5)
-    reader.join()
-secs = time.monotonic() - t0
-stdout = "".join(out)
-sys.stderr.write(stdout)
-with open(f"{work}/summary.txt", "w") as f:
-    f.write(stdout)
-if p.returncode != 0:
-    sys.exit(f"bench: {label} failed (exit {p.returncode}); log: {work}/import.log")
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-rows, src = int(rows), int(src)
-total = (stdout.splitlines() or [""])[-1]
-def phase(name):
-    m = re.search(re.escape(name) + r" ([0-9.]+)s", total)
-    return f"{name} {m.group(1)}s" if m else None
-phases = ", ".join(p for p in (phase("engines"), phase("detect+resolve"), phase("checksum")) if p)
-m = re.search(r"(\d+) conflicting rows", total)
-print(f"{label}: {rows} rows, {src/1e6:.0f} MB source in {secs:.1f}s: {rows/secs:,.0f} rows/s, "
-      f"{src/1e6/secs:.1f} MB/s; {phases or 'no phase times in the summary'}; "
-      f"{m.group(1) if m else 0} conflicting rows; "
-      f"import process cpu={ru.ru_utime + ru.ru_stime:.1f}s peak_rss={ru.ru_maxrss // 1024}MiB")
-PY
+# dump_for SIZE DUPS: the dump directory (generated when missing or made
+# with other options).
+dump_for() {
+  local size="$1" dups="$2"
+  local dir="$base/dumps/$dataset-$format-$size-dup$dups-seed$seed"
+  local args="gen-dump --dataset $dataset ${fmt_args[*]} --size $size --duplicates $dups --seed $seed"
+  if [ ! -f "$dir/generated.json" ] || [ "$(cat "$dir/args.txt" 2>/dev/null)" != "$args" ]; then
+    echo "bench: generating $size of $dataset ($format, duplicates $dups, seed $seed)" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    "$squall" $args --out "$dir/dump" >"$dir/generated.tmp"
+    mv "$dir/generated.tmp" "$dir/generated.json"
+    echo "$args" >"$dir/args.txt"
+  fi
+  echo "$dir"
+}
+
+# data_files DUMP: the data files (not schema files), in name order.
+data_files() {
+  find "$1" -type f \( -name '*.csv' -o -name '*.sql' \) ! -name '*-schema*.sql' | sort
+}
+
+# yardsticks_and_stages SIZE DUMPDIR
+yardsticks_and_stages() {
+  local size="$1" dir="$2"
+  local work="$run/$size-stages"
+  local dump="$dir/dump" src_bytes
+  mkdir -p "$work"
+  src_bytes=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])' <"$dir/generated.json")
+  local count=$(((src_bytes + (1 << 20) - 1) >> 20))
+  mapfile -t files < <(data_files "$dump")
+
+  echo "bench: $size yardsticks: dd write/read of ${count} MiB, GNU sort -S ${budget_mib}M"
+  timed "$work/dd-write" dd if=/dev/zero of="$work/dd.bin" bs=1M count="$count" conv=fdatasync
+  record "$size" 0 - dd-write "$work/dd-write.json"
+  local direct=1
+  if ! timed "$work/dd-read" dd if="$work/dd.bin" of=/dev/null bs=1M iflag=direct 2>/dev/null; then
+    direct=0
+    timed "$work/dd-read" dd if="$work/dd.bin" of=/dev/null bs=1M
+  fi
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["direct"]=sys.argv[2]=="1"; json.dump(d,open(sys.argv[1],"w"))' \
+    "$work/dd-read.json" "$direct"
+  record "$size" 0 - dd-read "$work/dd-read.json"
+  rm -f "$work/dd.bin"
+  mkdir -p "$work/sort-tmp"
+  timed "$work/gnu-sort" env LC_ALL=C sort -S "${budget_mib}M" -T "$work/sort-tmp" -o "$work/sorted.txt" "${files[@]}"
+  record "$size" 0 - gnu-sort "$work/gnu-sort.json"
+  rm -rf "$work/sorted.txt" "$work/sort-tmp"
+
+  local threads
+  threads=$(nproc)
+  if [ "$format" = csv ]; then
+    echo "bench: $size csv-raw"
+    timed "$work/csv-raw" "$sbench" csv-raw "$dump"
+    cp "$work/csv-raw.out" "$work/csv-raw.stage.json"
+    record "$size" 0 - csv-raw "$work/csv-raw.stage.json"
+  fi
+  for stage in parse encode; do
+    echo "bench: $size $stage alone (1 thread)"
+    timed "$work/$stage" "$sbench" "$stage" "$dump"
+    cp "$work/$stage.out" "$work/$stage.stage.json"
+    record "$size" 0 - "$stage" "$work/$stage.stage.json"
+  done
+  echo "bench: $size sort alone ($threads threads: the worker's encode into its local engine, then one scan)"
+  timed "$work/sort" "$sbench" --threads "$threads" sort "$dump" --work "$work/engine" --export "$work/sorted.kvs"
+  cp "$work/sort.out" "$work/sort.stage.json"
+  record "$size" 0 - sort "$work/sort.stage.json"
+  echo "bench: $size sst-ingest of the sorted KVs"
+  timed "$work/sst-ingest" "$sbench" sst-ingest "$work/sorted.kvs" --work "$work/sst" --source-bytes "$src_bytes"
+  cp "$work/sst-ingest.out" "$work/sst-ingest.stage.json"
+  record "$size" 0 - sst-ingest "$work/sst-ingest.stage.json"
+  rm -rf "$work/sorted.kvs" "$work/engine" "$work/sst"
+}
+
+# The import command's arguments common to both modes.
+import_args() {
+  local work="$1" pd="$2"
+  echo --log-level info --config "$work/task.toml" import --source "$3" --pd "$pd" \
+    --output "$work/out" --progress log --log-interval 30
 }
 
 run_embedded() {
-  local size="$1" work="$2" rows="$3" src_bytes="$4"
+  local size="$1" dups="$2" mode="$3" work="$4" dump="$5"
   local pd; pd="127.0.0.1:$(free_port)"
   "$squall" sim --pd-addr "$pd" --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
   sim_pid=$!
@@ -140,19 +272,17 @@ run_embedded() {
     (exec 3<>"/dev/tcp/${pd%:*}/${pd#*:}") 2>/dev/null && break
     sleep 0.1
   done
-  echo "bench: importing $size ($rows rows), embedded"
-  {
-    measure "$size embedded" "$work" "$rows" "$src_bytes" \
-      "$squall" --log-level info --config "$work/task.toml" import --source "$work/dump" --pd "$pd" \
-      --output "$work/out" --progress log --log-interval 30
-    echo "  $(usage sim "$sim_pid")"
-  } | tee -a "$base/results.txt"
+  # shellcheck disable=SC2046
+  python3 "$tools/timed.py" "$work/import.json" "$work/summary.txt" "$work/import.log" \
+    --rss-trace "$work/rss.tsv" -- "$squall" $(import_args "$work" "$pd" "$dump") ||
+    { echo "bench: import failed; end of $work/import.log:" >&2; tail -n 20 "$work/import.log" >&2; exit 1; }
+  python3 "$tools/procstat.py" "sim=$sim_pid" >"$work/procs.json"
   cleanup
 }
 
 run_cluster() {
-  local size="$1" work="$2" rows="$3" src_bytes="$4"
-  local workers="${BENCH_WORKERS:-2}"
+  local size="$1" dups="$2" mode="$3" work="$4" dump="$5"
+  local workers="${mode#cluster}"
   cluster_dir="$work/cluster"
   export SQUALL_CLUSTER_DIR="$cluster_dir" SQUALL_BIN="$squall"
   scripts/cluster.sh up --workers "$workers" >"$work/cluster-up.log"
@@ -163,42 +293,68 @@ run_cluster() {
     (sleep "$BENCH_ADD_WORKER_AFTER" && scripts/cluster.sh add-worker >"$work/add-worker.log" 2>&1) &
     adder=$!
   fi
-  echo "bench: importing $size ($rows rows) on a cluster of $workers workers${adder:+, one more after ${BENCH_ADD_WORKER_AFTER}s}"
-  measure "$size cluster, $workers workers${adder:+ +1}" "$work" "$rows" "$src_bytes" \
-    "$squall" --config "$work/task.toml" import --coordinator "http://$API" --source "$work/dump" \
-    --pd "$PD" --output "$work/out" --progress log --log-interval 30 | tee -a "$base/results.txt"
+  # shellcheck disable=SC2046
+  python3 "$tools/timed.py" "$work/import.json" "$work/summary.txt" "$work/import.log" \
+    --rss-trace "$work/rss.tsv" -- "$squall" --config "$work/task.toml" import --coordinator "http://$API" \
+    --source "$dump" --pd "$PD" --output "$work/out" --progress log --log-interval 30 ||
+    { echo "bench: import failed; end of $work/import.log:" >&2; tail -n 20 "$work/import.log" >&2; exit 1; }
   if [ -n "$adder" ]; then
     wait "$adder" || echo "bench: adding a worker failed: $(tail -n 3 "$work/add-worker.log")" >&2
   fi
-  {
-    for f in "$cluster_dir"/pids/*.pid; do
-      echo "  $(usage "$(basename "$f" .pid)" "$(cat "$f")")"
-    done
-    # Which worker did which engine (the coordinator's job status).
-    job=$(grep -o '^job [^:]*' "$work/summary.txt" | tail -n 1 | cut -d' ' -f2)
-    if [ -n "$job" ]; then
-      curl -fsS "http://$API/jobs/$job" | python3 -c '
-import collections, json, sys
-engines = json.load(sys.stdin)["engines"]
-done = collections.Counter(e.get("worker") or "?" for e in engines)
-print("  engines done per worker: " + ", ".join(f"{w}={n}" for w, n in sorted(done.items())))'
-    fi
-  } | tee -a "$base/results.txt"
+  local procs=()
+  for f in "$cluster_dir"/pids/*.pid; do procs+=("$(basename "$f" .pid)=$(cat "$f")"); done
+  python3 "$tools/procstat.py" "${procs[@]}" >"$work/procs.json"
+  # The workers log the engine phases (ingest times come from there).
+  cat "$cluster_dir"/logs/w*.log >>"$work/import.log" 2>/dev/null || true
   cleanup
 }
 
-for size in "$@"; do
-  work="$base/$size-dup$dups"
-  rm -rf "$work/sim" "$work/out" "$work/sorted" "$work/cluster"
+# pipeline SIZE DUPS MODE DUMPDIR
+pipeline() {
+  local size="$1" dups="$2" mode="$3" dir="$4"
+  local work="$run/$size-dup$dups-$mode"
   mkdir -p "$work"
-  if [ ! -f "$work/generated.json" ]; then
-    echo "bench: generating $size of sysbench rows in $work/dump"
-    rm -rf "$work/dump"
-    "$squall" gen-dump --dataset sysbench --size "$size" --duplicates "$dups" --out "$work/dump" >"$work/generated.json"
-  fi
-  rows=$(python3 -c 'import json,sys; print(sum(n for _, n in json.load(sys.stdin)["tables"]))' <"$work/generated.json")
-  src_bytes=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])' <"$work/generated.json")
   task_toml "$work"
-  "run_$mode" "$size" "$work" "$rows" "$src_bytes"
+  echo "bench: $size, duplicates $dups, $mode: whole import"
+  if [ "$mode" = embedded ]; then
+    run_embedded "$size" "$dups" "$mode" "$work" "$dir/dump"
+  else
+    run_cluster "$size" "$dups" "$mode" "$work" "$dir/dump"
+  fi
+  python3 - "$work" "$dir/generated.json" >"$work/pipeline.json" <<'PY'
+import json, sys
+work, gen = sys.argv[1:]
+g = json.load(open(gen))
+print(json.dumps({"import": json.load(open(f"{work}/import.json")),
+                  "procs": json.load(open(f"{work}/procs.json")),
+                  "summary": open(f"{work}/summary.txt").read(),
+                  "log": f"{work}/import.log",
+                  "source_bytes": g["bytes"],
+                  "rows": sum(n for _, n in g["tables"])}))
+PY
+  record "$size" "$dups" "$mode" pipeline "$work/pipeline.json"
+  rm -rf "$work/sim" "$work/sorted" "$work/cluster/data"
+}
+
+for size in "${sizes[@]}"; do
+  first_dir=""
+  for dups in "${dup_list[@]}"; do
+    dir=$(dump_for "$size" "$dups")
+    [ -z "$first_dir" ] && first_dir="$dir"
+    if [ "$stages" = 1 ] && [ "$dir" = "$first_dir" ]; then
+      yardsticks_and_stages "$size" "$dir"
+    fi
+    for mode in "${mode_list[@]}"; do
+      pipeline "$size" "$dups" "$mode" "$dir"
+    done
+    # Dumps of several sizes and duplicate fractions would not fit the disk
+    # together; regenerating one takes seconds.
+    [ "${BENCH_KEEP_DUMPS:-0}" = 1 ] || rm -rf "$dir"
+  done
 done
-echo "bench: results appended to $base/results.txt"
+
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
+python3 "$tools/report.py" "$records" "$out" --budget-mib "$budget_mib" \
+  --name "$name" --dataset "$dataset" --format "$format" --seed "$seed" | tee "$run/table.txt"
+echo "bench: figures in $out, work files in $run"
