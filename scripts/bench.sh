@@ -44,6 +44,8 @@
 #                                index-concurrency 2 x local-writer-mem-cache-size
 #                                128MiB x 1.5, the sort buffers' allocation bound)
 #   BENCH_BUILD=0                use the release binaries as they are (no cargo build)
+#   BENCH_SQUALL=PATH            the squall binary to import with (default: the release
+#                                build); an older build gives an optimisation's "before"
 #   BENCH_KEEP_DUMPS=1           keep the dumps under $BENCH_DIR/dumps (default: removed
 #                                after their runs); a kept dump is reused while size,
 #                                dataset, format, duplicates and seed stay the same
@@ -94,7 +96,7 @@ scripts/setup.sh
 # shellcheck disable=SC1091
 . scripts/env.sh
 [ "${BENCH_BUILD:-1}" = 0 ] || cargo build --release --locked --workspace --bins
-squall="$CARGO_TARGET_DIR/release/squall"
+squall="${BENCH_SQUALL:-$CARGO_TARGET_DIR/release/squall}"
 sbench="$CARGO_TARGET_DIR/release/squall-bench"
 tools="$root/bench/tools"
 
