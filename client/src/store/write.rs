@@ -7,8 +7,9 @@
 //!
 //! Messages travel already encoded ([`EncodedWrite`]): a batch goes to every
 //! replica of a region, and encoding it once instead of cloning and encoding
-//! it per peer took about a tenth of the import's CPU off (3 replicas). The
-//! bytes on the wire are the same protobuf `WriteRequest`s.
+//! it per peer cut the import's CPU by about a fifth (3 replicas; see
+//! BENCHMARKS.md). The bytes on the wire are the same protobuf
+//! `WriteRequest`s.
 
 use std::time::Duration;
 
