@@ -6,6 +6,7 @@ mod cmd;
 mod config_args;
 mod gen;
 mod http;
+mod table_args;
 mod tls_args;
 
 use std::process::ExitCode;

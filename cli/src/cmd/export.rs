@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use squall_client::ClientOptions;
-use squall_coordinator::{export_table, ExportFormat, ExportOptions, SchemaSource};
+use squall_coordinator::{export_table, ExportFormat, ExportOptions};
 
 use crate::config_args::GlobalArgs;
+use crate::table_args::TableSource;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FormatArg {
@@ -20,19 +21,8 @@ pub enum FormatArg {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// PD address(es), comma separated; default `[tidb] pd-addr`.
-    #[arg(long, value_delimiter = ',')]
-    pd: Vec<String>,
-    /// The table, `db.table`.
-    #[arg(long)]
-    table: String,
-    /// Take the schema and table IDs from this dump directory.
-    #[arg(long, conflicts_with = "checkpoint")]
-    source: Option<PathBuf>,
-    /// Take them from this import checkpoint directory (default
-    /// `<[squall] output-dir>/checkpoint`).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    table: TableSource,
     #[arg(long, value_enum, default_value = "csv")]
     format: FormatArg,
     /// Read timestamp (default: now, from PD).
@@ -44,24 +34,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
-    let mut cfg = global.load_config()?;
-    if !args.pd.is_empty() {
-        cfg.tidb.pd_addr = args.pd.join(",");
-    }
-    let pd_addrs = cfg
-        .tidb
-        .pd_addr
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let schema = match (args.source, args.checkpoint) {
-        (Some(dir), _) => SchemaSource::SourceDir(dir),
-        (None, Some(dir)) => SchemaSource::Checkpoint(dir),
-        (None, None) => {
-            SchemaSource::Checkpoint(PathBuf::from(&cfg.squall.output_dir).join("checkpoint"))
-        }
-    };
+    let (cfg, pd_addrs, schema) = args.table.resolve(global)?;
     let format = match args.format {
         FormatArg::Csv => ExportFormat::Csv,
         FormatArg::Jsonl => ExportFormat::Jsonl,
@@ -70,7 +43,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let client = ClientOptions::from_task(&cfg);
     let opts = ExportOptions {
         pd_addrs,
-        table: args.table,
+        table: args.table.table,
         schema,
         format,
         ts: args.ts,

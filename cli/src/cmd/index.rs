@@ -2,15 +2,14 @@
 //! against its rows in TiKV, schema from the dump or an import's checkpoint
 //! (as `squall export` finds it).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use squall_client::ClientOptions;
 use squall_coordinator::backfill::{backfill_index, check_index, BackfillOptions, CheckOptions};
-use squall_coordinator::SchemaSource;
 
 use crate::config_args::GlobalArgs;
+use crate::table_args::TableSource;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,23 +38,12 @@ struct BackfillArgs {
 /// Where the table is and which index.
 #[derive(Debug, clap::Args)]
 struct TableArgs {
-    /// PD address(es), comma separated; default `[tidb] pd-addr`.
-    #[arg(long, value_delimiter = ',')]
-    pd: Vec<String>,
-    /// The table, `db.table`.
-    #[arg(long)]
-    table: String,
+    #[command(flatten)]
+    source: TableSource,
     /// Only this index (default: every secondary index, and a non-clustered
     /// primary key).
     #[arg(long)]
     index: Option<String>,
-    /// Take the schema and table IDs from this dump directory.
-    #[arg(long, conflicts_with = "checkpoint")]
-    source: Option<PathBuf>,
-    /// Take them from this import checkpoint directory (default
-    /// `<[squall] output-dir>/checkpoint`).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
     /// Rows (and entries) per KvScan request.
     #[arg(long, default_value_t = 1024)]
     batch_size: u32,
@@ -77,38 +65,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The config with `--pd`, the PD addresses and where the schema is.
-fn resolve(
-    global: &GlobalArgs,
-    t: &TableArgs,
-) -> anyhow::Result<(squall_common::TaskConfig, Vec<String>, SchemaSource)> {
-    let mut cfg = global.load_config()?;
-    if !t.pd.is_empty() {
-        cfg.tidb.pd_addr = t.pd.join(",");
-    }
-    let pd_addrs = cfg
-        .tidb
-        .pd_addr
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let schema = match (&t.source, &t.checkpoint) {
-        (Some(dir), _) => SchemaSource::SourceDir(dir.clone()),
-        (None, Some(dir)) => SchemaSource::Checkpoint(dir.clone()),
-        (None, None) => {
-            SchemaSource::Checkpoint(PathBuf::from(&cfg.squall.output_dir).join("checkpoint"))
-        }
-    };
-    Ok((cfg, pd_addrs, schema))
-}
-
 fn backfill(global: &GlobalArgs, args: BackfillArgs) -> anyhow::Result<ExitCode> {
     let t = args.table;
-    let (cfg, pd_addrs, schema) = resolve(global, &t)?;
+    let (cfg, pd_addrs, schema) = t.source.resolve(global)?;
     let opts = BackfillOptions {
         pd_addrs,
-        table: t.table,
+        table: t.source.table,
         schema,
         index: t.index,
         batch_size: t.batch_size.max(1),
@@ -134,10 +96,10 @@ fn backfill(global: &GlobalArgs, args: BackfillArgs) -> anyhow::Result<ExitCode>
 
 fn check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let t = args.table;
-    let (cfg, pd_addrs, schema) = resolve(global, &t)?;
+    let (cfg, pd_addrs, schema) = t.source.resolve(global)?;
     let opts = CheckOptions {
         pd_addrs,
-        table: t.table,
+        table: t.source.table,
         schema,
         index: t.index,
         ts: args.ts,

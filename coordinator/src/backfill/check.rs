@@ -18,19 +18,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
-use squall_client::{ClientOptions, ImportClient, PdClient};
+use squall_client::{ClientOptions, ImportClient};
 use squall_codec::key::{table_index_range, table_record_range};
 use squall_codec::{decode_index_handle, Converter, Handle};
 use squall_common::schema::IndexInfo;
 use squall_common::TaskConfig;
 
 use super::entries::RowEntries;
+use super::session::{Selection, Session};
 use super::target::IndexTarget;
 use crate::error::CoordinatorError;
-use crate::export::{resolve_table, ExportFormat, ExportOptions, SchemaSource};
-use crate::gc_safepoint::{GcSafepointKeeper, DEFAULT_TTL_SECS};
+use crate::export::SchemaSource;
 use crate::scan::RangeScanner;
 
 /// Problems kept in the report (all are counted).
@@ -129,45 +128,17 @@ impl CheckReport {
 
 /// Finds the table and checks it.
 pub async fn check_index(opts: &CheckOptions) -> Result<CheckReport, CoordinatorError> {
-    let lookup = ExportOptions {
-        pd_addrs: opts.pd_addrs.clone(),
-        table: opts.table.clone(),
-        schema: opts.schema.clone(),
-        format: ExportFormat::Kv,
-        ts: opts.ts,
-        cfg: opts.cfg.clone(),
-        client: opts.client.clone(),
+    let sel = Selection {
+        pd_addrs: &opts.pd_addrs,
+        table: &opts.table,
+        schema: &opts.schema,
+        index: opts.index.as_deref(),
+        cfg: &opts.cfg,
+        client: &opts.client,
     };
-    let target = IndexTarget::new(resolve_table(&lookup).await?, opts.index.as_deref())?;
-    let converter =
-        Converter::new(&opts.cfg.tidb.sql_mode, &opts.cfg.tidb.time_zone).map_err(|e| {
-            CoordinatorError::Invalid {
-                what: "index check",
-                reason: format!("tidb.sql-mode or tidb.time-zone: {e}"),
-            }
-        })?;
-    let pd = PdClient::connect(&opts.pd_addrs, opts.client.clone()).await?;
-    let client = ImportClient::new(pd.clone());
-    let ts = match opts.ts {
-        Some(ts) => ts,
-        None => pd.tso().await?,
-    };
-    // The snapshot must outlive the scan: hold GC back at `ts`.
-    let keeper = GcSafepointKeeper::start(
-        &pd,
-        &format!("index-check-{}-{ts}", target.table.id),
-        ts,
-        Duration::from_secs(DEFAULT_TTL_SECS),
-        opts.ts.is_none(),
-    )
-    .await?;
-    let ts = keeper.as_ref().map_or(ts, |k| k.safe_point());
-    let checked = check_target(&client, &target, &converter, ts, opts.batch_size).await;
-    if let Some(keeper) = keeper {
-        if let Err(e) = keeper.finish().await {
-            tracing::warn!(error = %e, "removing the index check's GC safepoint failed; it expires by its TTL");
-        }
-    }
+    let s = Session::open("index check", sel, opts.ts).await?;
+    let checked = check_target(&s.client, &s.target, &s.converter, s.ts, opts.batch_size).await;
+    s.close().await;
     checked
 }
 

@@ -7,12 +7,14 @@
 //! * [`ranges`]: a record range cut at region boundaries.
 //! * [`build`]: one physical table's entries: scan, sort, ingest.
 //! * [`run`]: `squall index backfill`, embedded.
+//! * [`session`]: the table, clients and GC-held snapshot both commands start from.
 
 pub mod build;
 pub mod check;
 pub mod entries;
 pub mod ranges;
 pub mod run;
+mod session;
 pub mod target;
 
 pub use build::{BuildStats, UniqueConflict};

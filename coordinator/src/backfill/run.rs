@@ -3,17 +3,15 @@
 //! service GC safepoint while it runs.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use squall_client::{ClientOptions, ImportClient, PdClient};
-use squall_codec::Converter;
+use squall_client::ClientOptions;
 use squall_common::TaskConfig;
 
 use super::build::{build_physical, BuildContext, BuildStats, UniqueConflict};
+use super::session::{Selection, Session};
 use super::target::IndexTarget;
 use crate::error::CoordinatorError;
-use crate::export::{resolve_table, ExportFormat, ExportOptions, SchemaSource};
-use crate::gc_safepoint::{GcSafepointKeeper, DEFAULT_TTL_SECS};
+use crate::export::SchemaSource;
 
 /// Conflicts listed in the error message (all are logged).
 const SHOWN_CONFLICTS: usize = 10;
@@ -45,61 +43,44 @@ pub struct BackfillReport {
 /// naming the index, the value and both handles, with nothing ingested for
 /// that physical table.
 pub async fn backfill_index(opts: &BackfillOptions) -> Result<BackfillReport, CoordinatorError> {
-    let lookup = ExportOptions {
-        pd_addrs: opts.pd_addrs.clone(),
-        table: opts.table.clone(),
-        schema: opts.schema.clone(),
-        format: ExportFormat::Kv,
-        ts: None,
-        cfg: opts.cfg.clone(),
-        client: opts.client.clone(),
-    };
-    let target = IndexTarget::new(resolve_table(&lookup).await?, opts.index.as_deref())?;
-    let converter =
-        Converter::new(&opts.cfg.tidb.sql_mode, &opts.cfg.tidb.time_zone).map_err(|e| {
-            CoordinatorError::Invalid {
-                what: "index backfill",
-                reason: format!("tidb.sql-mode or tidb.time-zone: {e}"),
-            }
-        })?;
-    let pd = PdClient::connect(&opts.pd_addrs, opts.client.clone()).await?;
-    let client = ImportClient::new(pd.clone());
-    let ts = pd.tso().await?;
-    let keeper = GcSafepointKeeper::start(
-        &pd,
-        &format!("index-backfill-{}-{ts}", target.table.id),
-        ts,
-        Duration::from_secs(DEFAULT_TTL_SECS),
-        true,
-    )
-    .await?;
-    let ts = keeper.as_ref().map_or(ts, |k| k.safe_point());
-    // Entries are written above the snapshot they were derived from.
-    let commit_ts = pd.tso().await?;
-    let root = PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir);
-    let cx = BuildContext {
-        pd: &pd,
-        client: &client,
+    let sel = Selection {
+        pd_addrs: &opts.pd_addrs,
+        table: &opts.table,
+        schema: &opts.schema,
+        index: opts.index.as_deref(),
         cfg: &opts.cfg,
-        converter: &converter,
-        engine_root: &root,
-        ts,
-        commit_ts,
-        batch_size: opts.batch_size.max(1),
+        client: &opts.client,
     };
-    let built = build_all(&cx, &target).await;
-    if let Some(keeper) = keeper {
-        if let Err(e) = keeper.finish().await {
-            tracing::warn!(error = %e, "removing the backfill's GC safepoint failed; it expires by its TTL");
+    let s = Session::open("index backfill", sel, None).await?;
+    // Entries are written above the snapshot they were derived from.
+    let built = match s.pd.tso().await {
+        Ok(commit_ts) => {
+            let root = PathBuf::from(&opts.cfg.tikv_importer.sorted_kv_dir);
+            let cx = BuildContext {
+                pd: &s.pd,
+                client: &s.client,
+                cfg: &opts.cfg,
+                converter: &s.converter,
+                engine_root: &root,
+                ts: s.ts,
+                commit_ts,
+                batch_size: opts.batch_size.max(1),
+            };
+            build_all(&cx, &s.target)
+                .await
+                .map(|stats| (commit_ts, stats))
         }
-    }
-    Ok(BackfillReport {
-        table: target.table.qualified_name(),
-        indexes: target.indexes.iter().map(|ix| ix.name.clone()).collect(),
-        ts,
+        Err(e) => Err(e.into()),
+    };
+    let report = built.map(|(commit_ts, stats)| BackfillReport {
+        table: s.target.table.qualified_name(),
+        indexes: s.target.indexes.iter().map(|ix| ix.name.clone()).collect(),
+        ts: s.ts,
         commit_ts,
-        stats: built?,
-    })
+        stats,
+    });
+    s.close().await;
+    report
 }
 
 async fn build_all(
