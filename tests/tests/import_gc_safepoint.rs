@@ -1,6 +1,10 @@
 //! An import while TiDB's GC runs constantly (tikv-sim with a GC round
-//! every 20 ms and a GC life time of 0, so every round wants to collect
-//! everything older than "now").
+//! every 20 ms and a GC life time of 100 ms, so every round wants to
+//! collect everything older than a tenth of a second; TiDB's minimum is 10
+//! minutes). The life time is not zero so that the job's safepoint can be
+//! registered at all: with zero, every GC round proposes "now" and a new
+//! job's registration loses to any round between its TSO and its PD call,
+//! which on a loaded machine was every one of them.
 //!
 //! Two engines write the same primary and unique keys at two commit ts;
 //! six more engines follow, so GC rounds certainly run between those
@@ -66,7 +70,7 @@ fn cfg_for(work: &Path, gc_ttl_secs: u64) -> TaskConfig {
 async fn gc_sim(dir: &Path) -> SimHandle {
     let cfg = SimConfig {
         gc_interval: Some(Duration::from_millis(20)),
-        gc_life_time: Duration::ZERO,
+        gc_life_time: Duration::from_millis(100),
         ..SimConfig::new(dir)
     };
     start_sim_with(cfg).await
