@@ -91,7 +91,7 @@ async fn cluster_import_equals_embedded_import() {
 
     let import = |pd: String, out: &str, coordinator: Option<String>| {
         let out = work.path().join(out);
-        let mut args = vec![
+        let args = vec![
             "--config".to_string(),
             config.display().to_string(),
             "import".into(),
@@ -106,10 +106,14 @@ async fn cluster_import_equals_embedded_import() {
             "--log-interval".into(),
             "1".into(),
         ];
-        if let Some(url) = coordinator {
-            args.extend(["--coordinator".into(), url]);
-        }
-        squall(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        let mut cmd = squall(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        // The coordinator from the environment (the compose client's way;
+        // the chaos test passes `--coordinator`).
+        match coordinator {
+            Some(url) => cmd.env("SQUALL_COORDINATOR", url),
+            None => cmd.env_remove("SQUALL_COORDINATOR"),
+        };
+        cmd
     };
     let clustered = run_ok(import(
         pd_addr(&cluster_sim),

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use squall_cluster::testserver::{EtcdServer, NatsServer};
+use squall_tests::http::request;
 use squall_tests::sim::{pd_addr, start_sim};
 use squall_tests::{free_addr, servers_installed, ProcessGuard};
 
@@ -105,6 +106,15 @@ async fn a_frozen_leader_is_replaced_and_fenced_and_the_job_ends_exact() {
     let mut follow = ProcessGuard::spawn("import", follow).unwrap();
 
     wait(&mut a, "failpoint plan.engine-persisted reached");
+    // The standby answers from etcd: the job runs, in its recorded phase.
+    let listed = request(api_b, "GET", "/jobs", "", Duration::from_secs(10))
+        .await
+        .expect("the standby answers GET /jobs");
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let jobs: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+    let job = &jobs.as_array().expect("a job list")[0];
+    assert_eq!(job["running"], true, "{jobs}");
+    assert_eq!(job["phase"], "planning", "{jobs}");
     signal("-STOP", &a);
     let frozen = Instant::now();
     wait(&mut b, "coordinator elected leader");

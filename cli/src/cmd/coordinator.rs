@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     advertise: Option<String>,
     /// Seconds a dead leader goes unnoticed before a standby takes over.
-    #[arg(long, default_value_t = leader::DEFAULT_TTL_SECS, value_parser = clap::value_parser!(i64).range(2..=60))]
+    #[arg(long, env = "SQUALL_LEADER_TTL_SECS", default_value_t = leader::DEFAULT_TTL_SECS, value_parser = clap::value_parser!(i64).range(2..=60))]
     leader_ttl_secs: i64,
 }
 

@@ -67,7 +67,7 @@ pub struct Args {
     /// (`http://host:port`; several, comma separated, to follow the job
     /// across a leader's failover) and follow it. `--source` (unless a URL) and
     /// `--output` must be paths every node of the cluster sees.
-    #[arg(long)]
+    #[arg(long, env = "SQUALL_COORDINATOR")]
     coordinator: Option<String>,
     // With an `https://` --coordinator: the CA that signed its certificate
     // (PD and TiKV take theirs from the config's `[security]`).

@@ -90,7 +90,9 @@ pub async fn job_status(
             }
             (p, v.phase.name().to_string())
         }
-        _ if running => (from_records(&engines), "waiting for the leader".to_string()),
+        // A standby (or a leader that has not resumed the job yet) shows
+        // the phase the job's record is in; the leader's own view is finer.
+        _ if running => (from_records(&engines), recorded_phase(state.as_ref())),
         _ => (from_records(&engines), stopped_phase(state.as_ref())),
     };
     let (mut summary, mut error) = match entry.and_then(|e| e.outcome) {
@@ -149,6 +151,19 @@ async fn ended_summary(
             None
         }
     }
+}
+
+/// The displayed phase of an unfinished job, from its record alone.
+fn recorded_phase(state: Option<&JobState>) -> String {
+    use crate::run::Phase;
+    match state {
+        Some(JobState::Planning) => Phase::Planning,
+        Some(JobState::Importing) => Phase::Importing,
+        Some(JobState::PostProcessing) => Phase::PostProcessing,
+        _ => Phase::Connecting,
+    }
+    .name()
+    .to_string()
 }
 
 fn stopped_phase(state: Option<&JobState>) -> String {
