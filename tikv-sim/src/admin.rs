@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /health` | `ok` |
 //! | `GET /regions` | regions with epochs, peers and leader store (keys hex, encoded) |
-//! | `GET /stores` | stores: address, up, import mode, SSTs ingested, leaders |
+//! | `GET /stores` | stores: address, up, import mode, SSTs ingested, leaders, overlapping SSTs, L0 files, write-stall answers |
 //! | `POST /stores/{id}/stop`, `POST /stores/{id}/start` | stop or restart a store |
 //! | `GET /faults` | faults in force and how often each fired |
 //! | `POST /faults` (body: a fault spec) | add a fault; answers `{"id": N}` |
@@ -12,6 +12,13 @@
 //! | `GET /versions?start=HEX&end=HEX` | every stored version of raw keys in `[start, end)` |
 //! | `GET /gc` | PD's GC safepoint, service safepoints, GC rounds and versions collected |
 //! | `POST /gc` (optional body `{"safe_point": TS}`) | run a GC round now (default proposal: now - GC life time) |
+//! | `GET /ingests` | per store: SSTs ingested, overlapping (sent to L0), L0 files, write-stall ServerIsBusy answers; every ingested SST (raw keys hex) — [`report::IngestReport`] |
+//! | `POST /ingests/reset` | clear that list and the counters (not the L0 models) |
+//!
+//! [`report`] also holds the typed client side of `/ingests` for tests in
+//! other crates.
+
+pub mod report;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -141,6 +148,15 @@ async fn gc_round(State(s): State<AdminState>, body: String) -> Response {
     }
 }
 
+async fn ingests(State(s): State<AdminState>) -> Response {
+    Json(crate::import::accounting::report(&s.cluster)).into_response()
+}
+
+async fn reset_ingests(State(s): State<AdminState>) -> Response {
+    crate::import::accounting::reset(&s.cluster);
+    Json(json!({ "reset": true })).into_response()
+}
+
 fn router(state: AdminState) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -155,11 +171,13 @@ fn router(state: AdminState) -> Router {
         .route("/faults/{id}", delete(remove_fault))
         .route("/versions", get(versions))
         .route("/gc", get(gc_status).post(gc_round))
+        .route("/ingests", get(ingests))
+        .route("/ingests/reset", post(reset_ingests))
         .with_state(state)
 }
 
 /// The running admin server.
-pub struct AdminServer {
+pub(crate) struct AdminServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use squall_proto::metapb;
 
+use crate::admin::report::IngestedSst;
 use crate::error::SimError;
 use crate::faults::FaultController;
 use crate::gc::GcState;
@@ -18,6 +19,7 @@ use crate::observe::{RegionInfo, StoreInfo};
 use crate::pd::tso::Tso;
 use crate::region::{RegionMap, RegionMeta, SplitIds};
 use crate::storage::Storage;
+use crate::store::lsm::LsmSettings;
 use crate::store::StoreState;
 use crate::util::lock;
 
@@ -28,8 +30,8 @@ pub struct Settings {
     pub scatter_duration: Duration,
     /// Import mode reverts to normal if not renewed within this time.
     pub import_mode_timeout: Duration,
-    /// In normal mode, ingest answers ServerIsBusy from this many L0 files.
-    pub l0_stall_files: u64,
+    /// The stores' L0 models (see `store::lsm`).
+    pub lsm: LsmSettings,
     /// Staged SSTs older than this are deleted.
     pub staged_ttl: Duration,
     /// A GC round runs this often (`None`: only when asked).
@@ -76,6 +78,8 @@ pub struct Cluster {
     pub gc: Mutex<GcState>,
     /// Held while versions are collected, so rounds do not overlap.
     pub gc_running: Mutex<()>,
+    /// Every SST file a store ingested, in order (`GET /ingests`).
+    pub ingest_log: Mutex<Vec<IngestedSst>>,
 }
 
 impl Cluster {
@@ -102,6 +106,7 @@ impl Cluster {
             cluster_id,
             gc: Mutex::new(gc),
             gc_running: Mutex::new(()),
+            ingest_log: Mutex::new(Vec::new()),
         })
     }
 
@@ -165,17 +170,22 @@ impl Cluster {
     }
 
     pub fn store_infos(&self) -> Vec<StoreInfo> {
+        let ingests = crate::import::accounting::store_counts(self);
         let state = lock(&self.state);
         let regions = state.regions.all();
         self.stores
             .iter()
-            .map(|s| StoreInfo {
+            .zip(ingests)
+            .map(|(s, ingests)| StoreInfo {
                 id: s.id,
                 address: s.advertise.clone(),
                 up: s.is_up(),
                 import_mode: s.in_import_mode(self.settings.import_mode_timeout),
                 ingested_ssts: s.ingested(),
                 leaders: regions.iter().filter(|r| r.leader_store == s.id).count(),
+                overlapping_ssts: ingests.overlapping_ssts,
+                l0_files: ingests.l0_files,
+                busy_answers: ingests.busy_answers,
             })
             .collect()
     }

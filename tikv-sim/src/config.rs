@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::faults::FaultRule;
+use crate::store::lsm::LsmSettings;
 use crate::tls::SimTls;
 
 /// Everything `start` needs. `SimConfig::new(dir)` gives a 3-store cluster
@@ -35,8 +36,10 @@ pub struct SimConfig {
     pub scatter_duration: Duration,
     /// Import mode lapses if not renewed within this time.
     pub import_mode_timeout: Duration,
-    /// In normal mode, ingests answer ServerIsBusy from this many L0 files.
-    pub l0_stall_files: u64,
+    /// Each store's L0 model of ingested SSTs: its compaction trigger and
+    /// speed, and the stop trigger whose half makes an ingest in normal mode
+    /// answer ServerIsBusy (defaults: TiKV's).
+    pub lsm: LsmSettings,
     /// Staged SSTs that were never ingested are deleted after this long.
     pub staged_ttl: Duration,
     /// Run a GC round (TiDB's GC worker, then TiKV's collection) this often;
@@ -62,7 +65,7 @@ impl SimConfig {
             advertise_host: None,
             scatter_duration: Duration::from_millis(300),
             import_mode_timeout: Duration::from_secs(600),
-            l0_stall_files: 20,
+            lsm: LsmSettings::default(),
             staged_ttl: Duration::from_secs(3600),
             gc_interval: None,
             gc_life_time: Duration::from_secs(600),
@@ -103,6 +106,19 @@ pub struct SimArgs {
     /// How long a scatter operator runs (milliseconds).
     #[arg(long, default_value_t = 300)]
     pub scatter_ms: u64,
+    /// L0 files of a store's model that start a compaction (TiKV's
+    /// `level0-file-num-compaction-trigger`).
+    #[arg(long, default_value_t = 4)]
+    pub l0_compaction_trigger: u64,
+    /// TiKV's `level0-stop-writes-trigger` (= flow control's
+    /// `l0-files-threshold`): outside import mode an ingest answers
+    /// ServerIsBusy when the write CF's L0 files plus in-flight ingests
+    /// exceed half of it.
+    #[arg(long, default_value_t = 20)]
+    pub l0_stop_writes_trigger: u64,
+    /// Speed of one L0 compaction in the model, bytes per second.
+    #[arg(long, default_value_t = 128 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub compaction_bytes_per_sec: u64,
     /// Run a GC round every this many milliseconds (0: only on `POST /gc`).
     #[arg(long, default_value_t = 0)]
     pub gc_interval_ms: u64,
@@ -138,6 +154,11 @@ impl SimArgs {
             gc_interval: (self.gc_interval_ms > 0)
                 .then(|| Duration::from_millis(self.gc_interval_ms)),
             gc_life_time: Duration::from_millis(self.gc_life_time_ms),
+            lsm: LsmSettings {
+                compaction_trigger: self.l0_compaction_trigger,
+                stop_writes_trigger: self.l0_stop_writes_trigger,
+                compaction_bytes_per_sec: self.compaction_bytes_per_sec,
+            },
             tls: match (self.cert, self.key) {
                 (Some(cert), Some(key)) => Some(SimTls {
                     cert,
@@ -191,9 +212,18 @@ mod tests {
             "rpc=Write,error=ServerIsBusy,count=1",
             "--fault",
             "rpc=KvGet,latency_ms=5",
+            "--l0-stop-writes-trigger",
+            "8",
         ])
         .expect("valid flags");
         let cfg = cli.sim.into_config();
+        assert_eq!(
+            cfg.lsm,
+            LsmSettings {
+                stop_writes_trigger: 8,
+                ..LsmSettings::default()
+            }
+        );
         assert_eq!(cfg.pd_addr.port(), 2379);
         assert_eq!(cfg.store_addrs.len(), 2);
         assert_eq!(cfg.initial_faults.len(), 2);

@@ -35,9 +35,16 @@
 //!   store's region: RequestTooNew / RequestTooOld in `WriteResponse.error`),
 //!   Ingest/MultiIngest (leader, epoch, SST epoch and range checks; RocksDB
 //!   file ingestion, `default` before `write`; a staged file is consumed, so
-//!   re-ingesting it is StaleCommand; L0 write stall in normal mode is
-//!   ServerIsBusy), DuplicateDetect (TiKV's exact reporting rules, batches
-//!   of 4096 pairs).
+//!   re-ingesting it is StaleCommand), DuplicateDetect (TiKV's exact
+//!   reporting rules, batches of 4096 pairs).
+//! * **L0 of ingested SSTs.** Beside the real RocksDB, each store keeps a
+//!   model of where its RocksDB would put each ingested SST (`store::lsm`):
+//!   overlapping data already there → L0, else below; L0 compacts from 4
+//!   files at a configured speed. Outside import mode an ingest answers
+//!   ServerIsBusy ("too many sst files are ingesting", no `backoff_ms`) when
+//!   TiKV's `ingest_maybe_slowdown_writes` would: L0 plus in-flight SSTs of
+//!   the `write` CF over half of `level0-stop-writes-trigger` (20). Counts
+//!   and every ingested SST: [`SimHandle::ingest_report`], `GET /ingests`.
 //! * **GC.** PD's GC safepoint and service safepoints (`GetGCSafePoint`,
 //!   `UpdateGCSafePoint`, `UpdateServiceGCSafePoint` with PD's rules: TTL,
 //!   expiry, refusal below the minimum, `gc_worker`), and GC rounds as
@@ -50,8 +57,9 @@
 //! * **Faults** (`--fault SPEC`, the admin API or [`FaultController`]): per
 //!   RPC and store, with a rate or a count: each error kind, latency, streams
 //!   cut after N messages, timed store outages. Seeded, so reproducible.
-//! * **Observation**: regions and leaders, SSTs ingested per store, every
-//!   version of a key range ([`SimHandle`] methods and the admin API).
+//! * **Observation**: regions and leaders, SSTs ingested per store (with
+//!   overlap and L0 counts), every version of a key range ([`SimHandle`]
+//!   methods and the admin API; [`admin::report`] fetches `/ingests`).
 //!
 //! # What it does NOT model
 //!
@@ -63,9 +71,10 @@
 //!   parent's leader; scatter applies at once and only reports RUNNING for a
 //!   while. Regions never split or merge by size.
 //! * **No compaction pressure to speak of.** One RocksDB with default options
-//!   on one machine: import mode changes nothing but the write-stall check,
-//!   and ingest and read speeds say nothing about a TiKV cluster. Never quote
-//!   sim numbers as TiKV numbers.
+//!   on one machine; the L0 model only counts files and delays nothing but
+//!   ingests refused for a stall. Import mode changes nothing but the
+//!   write-stall check, and ingest and read speeds say nothing about a TiKV
+//!   cluster. Never quote sim numbers as TiKV numbers.
 //! * **No transactions**: no Prewrite/Commit, no locks. GC collects at once
 //!   (no compaction filter lag) and reads below the GC safepoint are not
 //!   refused (TiKV does not refuse them either; TiDB does).
@@ -82,7 +91,7 @@
 // mapping from each check to its wire answer.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
-mod admin;
+pub mod admin;
 mod cluster;
 pub mod config;
 mod coprocessor;
@@ -113,6 +122,7 @@ pub use gc::{GcReport, GcStatus, ServiceSafePoint};
 pub use mvcc::{VersionInfo, WriteKind};
 pub use observe::{PeerInfo, RegionInfo, StoreInfo};
 pub use sim::{start, SimHandle};
+pub use store::lsm::LsmSettings;
 pub use tls::SimTls;
 
 /// `squall sim`: starts the sim, logs one line naming every address once

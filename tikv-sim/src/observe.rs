@@ -61,6 +61,13 @@ pub struct StoreInfo {
     pub import_mode: bool,
     pub ingested_ssts: u64,
     pub leaders: usize,
+    /// Ingested SSTs its L0 model sent to L0 (overlapping data already
+    /// there), since start or `POST /ingests/reset`.
+    pub overlapping_ssts: u64,
+    /// Files in its `write` CF L0 model now.
+    pub l0_files: u64,
+    /// Ingests it answered ServerIsBusy for a write stall.
+    pub busy_answers: u64,
 }
 
 /// Hex (de)serialization of byte strings for the JSON views.

@@ -85,6 +85,19 @@ impl SimHandle {
         self.cluster.store(store_id).map_or(0, |s| s.ingested())
     }
 
+    /// What `GET /ingests` answers: per store, SSTs ingested, overlapping
+    /// (sent to L0 by its model), L0 files and write-stall ServerIsBusy
+    /// answers; and every ingested SST.
+    pub fn ingest_report(&self) -> crate::admin::report::IngestReport {
+        crate::import::accounting::report(&self.cluster)
+    }
+
+    /// `POST /ingests/reset`: clears the SST list and the counters, not the
+    /// L0 models.
+    pub fn reset_ingests(&self) {
+        crate::import::accounting::reset(&self.cluster)
+    }
+
     /// Every stored version of raw keys in `[start, end)` (`end` empty = no
     /// bound), newest first within a key.
     pub fn dump_versions(&self, start: &[u8], end: &[u8]) -> Result<Vec<VersionInfo>, SimError> {
@@ -236,7 +249,7 @@ pub async fn start(cfg: SimConfig) -> Result<SimHandle, SimError> {
     let settings = Settings {
         scatter_duration: cfg.scatter_duration,
         import_mode_timeout: cfg.import_mode_timeout,
-        l0_stall_files: cfg.l0_stall_files,
+        lsm: cfg.lsm,
         staged_ttl: cfg.staged_ttl,
         gc_interval: cfg.gc_interval,
         gc_life_time: cfg.gc_life_time,
@@ -376,6 +389,7 @@ async fn collect_staged_garbage(cluster: Arc<Cluster>) {
                 .unwrap_or(0);
             if removed > 0 {
                 tracing::info!(store = store.id, removed, "deleted stale staged SSTs");
+                store.prune_staged();
             }
         }
         tokio::time::sleep(period).await;

@@ -66,17 +66,4 @@ impl Storage {
     pub fn sst_options() -> Options {
         Options::default()
     }
-
-    /// Number of level-0 files of the `write` CF (TiKV's write-stall signal).
-    pub fn write_cf_l0_files(&self) -> Result<u64, SimError> {
-        let cf = self.cf(CF_WRITE);
-        let value = self
-            .db
-            .property_int_value_cf(cf, "rocksdb.num-files-at-level0")
-            .map_err(|source| SimError::Db {
-                op: "reading the L0 file count",
-                source,
-            })?;
-        Ok(value.unwrap_or(0))
-    }
 }

@@ -4,6 +4,10 @@
 //! missing value). Each peer's staged copy is consumed, as each TiKV peer
 //! ingests its own copy when it applies the command; a staged file can thus
 //! be ingested once, and a repeat gets StaleCommand like TiKV.
+//!
+//! Before that, TiKV's write-stall check, on the store's L0 model (see
+//! `store::lsm`) rather than on the sim's shared RocksDB; every ingested file
+//! is then accounted on each store that ingested it (`accounting`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +17,8 @@ use squall_proto::kvrpcpb::Context;
 use squall_proto::{errorpb, metapb};
 use tonic::Status;
 
-use super::staging::staged_path;
+use super::accounting;
+use super::staging::{staged_path, SstStats};
 use crate::cluster::ClusterState;
 use crate::faults::Rpc;
 use crate::region::RegionMeta;
@@ -56,27 +61,55 @@ fn ingest_blocking(
     ctx: &Context,
     ssts: &[SstMeta],
 ) -> Result<(), errorpb::Error> {
-    let cluster = &svc.cluster;
-    if !svc
-        .store
-        .in_import_mode(cluster.settings.import_mode_timeout)
-    {
-        let l0 = cluster
-            .storage
-            .write_cf_l0_files()
-            .map_err(|e| errors::other(e.to_string()))?;
-        if l0 >= cluster.settings.l0_stall_files {
-            tracing::warn!(store = svc.store.id, l0, "sst ingest is too slow");
-            return Err(errors::server_is_busy(errors::INGEST_BUSY));
-        }
-    }
-    let paths = paths_on(&svc.store.staging, ssts)?;
-    if !svc.store.latch(&paths) {
+    let latched = {
+        // TiKV checks the stall and latches the files under one guard, so
+        // concurrent ingests see each other as in flight.
+        let _admission = lock(&svc.store.admission);
+        check_write_stall(svc)?;
+        let paths = paths_on(&svc.store.staging, ssts)?;
+        svc.store.latch(&paths).then_some(paths)
+    };
+    let Some(paths) = latched else {
         return Err(errors::other("ingest file conflict".into()));
-    }
+    };
     let result = apply(svc, ctx, ssts, &paths);
     svc.store.unlatch(&paths);
     result
+}
+
+/// TiKV's `check_write_stall` (`src/import/ingest.rs`): outside import mode,
+/// ServerIsBusy when `ingest_maybe_slowdown_writes` says the write CF's L0
+/// plus the write-CF SSTs being ingested may stall writes. In import mode
+/// TiKV skips the check (and raises the L0 triggers to 2^30 anyway), so the
+/// sim does too; its model keeps compacting in both modes. Like TiKV's, the
+/// answer carries no `backoff_ms`: the client picks its own wait. The check
+/// runs on the store that received the ingest (the leader) only, as TiKV's.
+fn check_write_stall(svc: &StoreService) -> Result<(), errorpb::Error> {
+    let cluster = &svc.cluster;
+    if svc
+        .store
+        .in_import_mode(cluster.settings.import_mode_timeout)
+    {
+        return Ok(());
+    }
+    let settings = &cluster.settings.lsm;
+    let inflight = svc.store.latched_in_cf(CF_WRITE);
+    let mut account = lock(&svc.store.account);
+    let l0 = account
+        .lsm
+        .write
+        .l0_files(std::time::Instant::now(), settings);
+    if settings.ingest_may_stall(l0, inflight) {
+        account.busy += 1;
+        tracing::warn!(
+            store = svc.store.id,
+            l0,
+            inflight,
+            "SST ingest is experiencing slowdowns"
+        );
+        return Err(errors::server_is_busy(errors::INGEST_BUSY));
+    }
+    Ok(())
 }
 
 fn paths_on(dir: &Path, ssts: &[SstMeta]) -> Result<Vec<PathBuf>, errorpb::Error> {
@@ -116,12 +149,22 @@ fn apply(
     }
     let mut order: Vec<usize> = (0..ssts.len()).collect();
     order.sort_by_key(|&i| ssts[i].cf_name != CF_DEFAULT);
+    // Read before the files move into RocksDB.
+    let stats: Vec<SstStats> = ssts
+        .iter()
+        .zip(paths)
+        .map(|(sst, path)| accounting::staged_stats(&svc.store, sst, path))
+        .collect();
     for &i in &order {
         ingest_file(svc, &ssts[i].cf_name, &paths[i])
             .map_err(|e| errors::other(format!("[region {}] ingest failed: {e}", region.id())))?;
     }
     svc.store.count_ingested(ssts.len() as u64);
-    consume_follower_copies(svc, &region, ssts);
+    for &i in &order {
+        svc.store.forget_staged(&paths[i]);
+        accounting::record(cluster, &svc.store, &ssts[i], &stats[i]);
+    }
+    consume_follower_copies(svc, &region, ssts, &stats);
     tracing::debug!(region = region.id(), files = ssts.len(), "ingested");
     Ok(())
 }
@@ -183,8 +226,14 @@ fn ingest_file(svc: &StoreService, cf: &str, path: &Path) -> Result<(), rocksdb:
 }
 
 /// Followers apply the same ingest from their own staged copies; the data
-/// is shared in the sim, so they only consume and count their files.
-fn consume_follower_copies(svc: &StoreService, region: &RegionMeta, ssts: &[SstMeta]) {
+/// is shared in the sim, so they only consume, count and account their
+/// files (`leader_stats`: what the leader's copies held, the same data).
+fn consume_follower_copies(
+    svc: &StoreService,
+    region: &RegionMeta,
+    ssts: &[SstMeta],
+    leader_stats: &[SstStats],
+) {
     for peer in region
         .region
         .peers
@@ -198,9 +247,15 @@ fn consume_follower_copies(svc: &StoreService, region: &RegionMeta, ssts: &[SstM
             continue;
         };
         let mut consumed = 0;
-        for path in &paths {
+        for ((path, sst), leader_stats) in paths.iter().zip(ssts).zip(leader_stats) {
+            let stats = store.staged_stats(path);
             match std::fs::remove_file(path) {
-                Ok(()) => consumed += 1,
+                Ok(()) => {
+                    consumed += 1;
+                    store.forget_staged(path);
+                    let stats = stats.as_ref().unwrap_or(leader_stats);
+                    accounting::record(&svc.cluster, store, sst, stats);
+                }
                 Err(_) => {
                     tracing::warn!(store = store.id, region = region.id(), path = %path.display(), "follower has no staged copy of an ingested SST")
                 }

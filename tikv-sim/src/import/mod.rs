@@ -1,5 +1,6 @@
 //! The `import_sstpb.ImportSST` service of a store.
 
+pub mod accounting;
 pub mod duplicate;
 pub mod ingest;
 pub mod staging;

@@ -15,6 +15,22 @@ use crate::keys;
 use crate::mvcc::{WriteKind, WriteRecord};
 use crate::storage::{Storage, CF_DEFAULT, CF_WRITE};
 
+/// What a staged file holds, for the ingest accounting (`GET /ingests`):
+/// known when the file is written, since the ingest only has the SSTMeta.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SstStats {
+    /// First and last raw user key (inclusive).
+    pub first: Vec<u8>,
+    pub last: Vec<u8>,
+    /// Key/value pairs in the file.
+    pub kvs: u64,
+    /// File size.
+    pub bytes: u64,
+}
+
+/// A staged file's SSTMeta (with `cf_name`) and what it holds.
+pub type Staged = (SstMeta, SstStats);
+
 /// The staged file of `meta` for column family `cf` in `dir`.
 pub fn staged_path(dir: &Path, meta: &SstMeta, cf: &str) -> Result<PathBuf, String> {
     let uuid = uuid::Uuid::from_slice(&meta.uuid).map_err(|_| {
@@ -44,7 +60,7 @@ enum Chunk {
 /// buffer more than a few batches.
 pub struct StagedWrite {
     tx: mpsc::Sender<Chunk>,
-    worker: JoinHandle<Result<Vec<SstMeta>, String>>,
+    worker: JoinHandle<Result<Vec<Staged>, String>>,
 }
 
 impl StagedWrite {
@@ -78,8 +94,9 @@ impl StagedWrite {
         }
     }
 
-    /// Finishes the files; returns their metas (default CF first).
-    pub async fn finish(self) -> Result<Vec<SstMeta>, String> {
+    /// Finishes the files; returns their metas (default CF first) and
+    /// contents.
+    pub async fn finish(self) -> Result<Vec<Staged>, String> {
         let _ = self.tx.send(Chunk::Finish).await;
         self.worker
             .await
@@ -97,7 +114,7 @@ fn run(
     mut rx: mpsc::Receiver<Chunk>,
     paths: [PathBuf; 2],
     meta: SstMeta,
-) -> Result<Vec<SstMeta>, String> {
+) -> Result<Vec<Staged>, String> {
     let opts = Storage::sst_options();
     let mut writer = TxnWriter::new(&opts, &paths);
     let result = loop {
@@ -126,6 +143,8 @@ struct TxnWriter<'a> {
     opts: &'a Options,
     paths: &'a [PathBuf; 2],
     files: [Option<SstFileWriter<'a>>; 2],
+    /// What each file holds so far (`bytes` set when finished).
+    stats: [Option<SstStats>; 2],
     last_key: Option<Vec<u8>>,
 }
 
@@ -138,6 +157,7 @@ impl<'a> TxnWriter<'a> {
             opts,
             paths,
             files: [None, None],
+            stats: [None, None],
             last_key: None,
         }
     }
@@ -168,11 +188,32 @@ impl<'a> TxnWriter<'a> {
             let record = WriteRecord::for_import(kind, batch.commit_ts, &p.value);
             if kind == WriteKind::Put && record.short_value.is_none() {
                 self.put(DEFAULT, &key, &p.value)?;
+                self.note(DEFAULT, &p.key);
             }
             self.put(WRITE, &key, &record.to_bytes())?;
+            self.note(WRITE, &p.key);
             self.last_key = Some(p.key.clone());
         }
         Ok(())
+    }
+
+    /// Counts raw key `raw` (keys come in ascending order) into file `cf`.
+    fn note(&mut self, cf: usize, raw: &[u8]) {
+        match &mut self.stats[cf] {
+            Some(stats) => {
+                stats.last.clear();
+                stats.last.extend_from_slice(raw);
+                stats.kvs += 1;
+            }
+            None => {
+                self.stats[cf] = Some(SstStats {
+                    first: raw.to_vec(),
+                    last: raw.to_vec(),
+                    kvs: 1,
+                    bytes: 0,
+                })
+            }
+        }
     }
 
     fn put(&mut self, cf: usize, key: &[u8], value: &[u8]) -> Result<(), String> {
@@ -190,7 +231,7 @@ impl<'a> TxnWriter<'a> {
             .map_err(|e| format!("writing SST: {e}"))
     }
 
-    fn finish(&mut self, meta: &SstMeta) -> Result<Vec<SstMeta>, String> {
+    fn finish(&mut self, meta: &SstMeta) -> Result<Vec<Staged>, String> {
         let mut metas = Vec::with_capacity(2);
         for (cf, name) in [(DEFAULT, CF_DEFAULT), (WRITE, CF_WRITE)] {
             let Some(mut writer) = self.files[cf].take() else {
@@ -200,10 +241,15 @@ impl<'a> TxnWriter<'a> {
             let path = &self.paths[cf];
             std::fs::rename(tmp_path(path), path)
                 .map_err(|e| format!("saving {}: {e}", path.display()))?;
-            metas.push(SstMeta {
+            let stats = SstStats {
+                bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+                ..self.stats[cf].take().unwrap_or_default()
+            };
+            let meta = SstMeta {
                 cf_name: name.to_owned(),
                 ..meta.clone()
-            });
+            };
+            metas.push((meta, stats));
         }
         Ok(metas)
     }

@@ -59,7 +59,16 @@ pub async fn write(
     };
     match receive(svc, &mut stream, &mut staged, decision.drop_after).await {
         Ok(()) => match staged.finish().await {
-            Ok(metas) => Ok(WriteResponse { error: None, metas }),
+            Ok(staged) => {
+                let metas = staged
+                    .into_iter()
+                    .map(|(meta, stats)| {
+                        svc.store.remember_staged(&meta, stats);
+                        meta
+                    })
+                    .collect();
+                Ok(WriteResponse { error: None, metas })
+            }
             Err(message) => Ok(error_response(message)),
         },
         Err(refusal) => {

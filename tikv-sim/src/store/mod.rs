@@ -4,6 +4,7 @@
 pub mod check;
 pub mod errors;
 mod inject;
+pub mod lsm;
 mod state;
 
 use std::sync::Arc;

@@ -1,14 +1,28 @@
-//! Per-store state: address, up/down, import mode, staged SSTs and the
-//! count of SSTs it ingested.
+//! Per-store state: address, up/down, import mode, staged SSTs, the count
+//! of SSTs it ingested and its ingest accounting (L0 model and counters).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use squall_proto::import_sstpb::SstMeta;
+
+use super::lsm::StoreLsm;
+use crate::import::staging::{staged_path, SstStats};
 use crate::util::lock;
+
+/// What `GET /ingests` counts for a store; the counters (not the model)
+/// are cleared by `POST /ingests/reset`.
+#[derive(Debug, Default)]
+pub struct IngestAccount {
+    pub lsm: StoreLsm,
+    pub ingested: u64,
+    pub overlapping: u64,
+    pub busy: u64,
+}
 
 pub struct StoreState {
     pub id: u64,
@@ -24,6 +38,12 @@ pub struct StoreState {
     import_since: Mutex<Option<Instant>>,
     /// Staged files being ingested right now (TiKV's ingest latch).
     latch: Mutex<HashSet<PathBuf>>,
+    /// Held while an ingest checks for a write stall and latches its files,
+    /// as TiKV's `ingest_admission_guard`, so in-flight counts are exact.
+    pub admission: Mutex<()>,
+    /// What each staged file holds, by path (lost on restart).
+    staged: Mutex<HashMap<PathBuf, SstStats>>,
+    pub account: Mutex<IngestAccount>,
 }
 
 impl StoreState {
@@ -38,6 +58,9 @@ impl StoreState {
             ingested: AtomicU64::new(0),
             import_since: Mutex::new(None),
             latch: Mutex::new(HashSet::new()),
+            admission: Mutex::new(()),
+            staged: Mutex::new(HashMap::new()),
+            account: Mutex::new(IngestAccount::default()),
         }
     }
 
@@ -76,6 +99,35 @@ impl StoreState {
         }
         held.extend(paths.iter().cloned());
         true
+    }
+
+    /// Latched files of column family `cf` (TiKV's in-flight ingests).
+    pub fn latched_in_cf(&self, cf: &str) -> u64 {
+        let suffix = format!("_{cf}.sst");
+        lock(&self.latch)
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(&suffix))
+            .count() as u64
+    }
+
+    /// Notes what the file staged for `meta` (with `cf_name`) holds.
+    pub fn remember_staged(&self, meta: &SstMeta, stats: SstStats) {
+        if let Ok(path) = staged_path(&self.staging, meta, &meta.cf_name) {
+            lock(&self.staged).insert(path, stats);
+        }
+    }
+
+    pub fn staged_stats(&self, path: &Path) -> Option<SstStats> {
+        lock(&self.staged).get(path).cloned()
+    }
+
+    pub fn forget_staged(&self, path: &Path) {
+        lock(&self.staged).remove(path);
+    }
+
+    /// Forgets files that are gone (collected as garbage).
+    pub fn prune_staged(&self) {
+        lock(&self.staged).retain(|p, _| p.exists());
     }
 
     pub fn unlatch(&self, paths: &[PathBuf]) {
