@@ -28,6 +28,14 @@
 #     --name NAME             results file name (default: dataset-format[-quick])
 #     --seed N                gen-dump seed (default 42)
 #     --no-stages             the whole pipeline only (no yardsticks, no stages alone)
+#     --index-mode with-data,after-data
+#                             squall.index-mode of each whole import (default with-data);
+#                             with several, a last table compares their total time and
+#                             peak RSS (after-data runs use conflict.strategy "error")
+#     --engine-ranges         squall.engine-ranges = true for every whole import
+#                             (disjoint ingest); embedded runs print the sim's
+#                             ingested, overlapping SSTs and ServerIsBusy answers
+#                             (GET /ingests) either way, saved as ingests.json
 #   scripts/bench.sh --modes embedded,cluster1 64MiB 128MiB    a small scaling check
 #
 # Knobs (environment), as before:
@@ -56,7 +64,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-quick=0 dataset=sysbench format="" dups_list="${BENCH_DUPLICATES:-0}" modes="" name="" seed=42 stages=1
+engine_ranges=0 quick=0 dataset=sysbench format="" dups_list="${BENCH_DUPLICATES:-0}" modes="" name="" seed=42 stages=1
+index_modes=with-data index_mode=with-data
 sizes=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -68,6 +77,8 @@ while [ $# -gt 0 ]; do
     --name) name="$2"; shift ;;
     --seed) seed="$2"; shift ;;
     --no-stages) stages=0 ;;
+    --engine-ranges) engine_ranges=1 ;;
+    --index-mode) index_modes="$2"; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) sizes+=("$1") ;;
@@ -91,6 +102,10 @@ for m in "${mode_list[@]}"; do
   [[ "$m" =~ ^(embedded|cluster[0-9]+)$ ]] || { echo "bench: mode $m is not embedded or clusterN" >&2; exit 2; }
 done
 strategy="${BENCH_STRATEGY:-replace}"
+IFS=, read -r -a index_mode_list <<<"$index_modes"
+for im in "${index_mode_list[@]}"; do
+  [[ "$im" =~ ^(with-data|after-data)$ ]] || { echo "bench: index mode $im is not with-data or after-data" >&2; exit 2; }
+done
 
 scripts/setup.sh
 # shellcheck disable=SC1091
@@ -175,7 +190,10 @@ task_toml() {
 sorted-kv-dir = "$work/sorted"
 $importer
 [conflict]
-strategy = "$strategy"
+strategy = "$( [ "$index_mode" = after-data ] && echo error || echo "$strategy")"
+[squall]
+index-mode = "$index_mode"
+engine-ranges = $( [ "$engine_ranges" = 1 ] && echo true || echo false)
 TOML
   if [ -n "${BENCH_BATCH_SIZE:-}" ]; then
     printf '[mydumper]\nbatch-size = "%s"\n' "$BENCH_BATCH_SIZE" >>"$work/task.toml"
@@ -266,8 +284,8 @@ import_args() {
 
 run_embedded() {
   local size="$1" dups="$2" mode="$3" work="$4" dump="$5"
-  local pd; pd="127.0.0.1:$(free_port)"
-  "$squall" sim --pd-addr "$pd" --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
+  local pd admin; pd="127.0.0.1:$(free_port)" admin="127.0.0.1:$(free_port)"
+  "$squall" sim --pd-addr "$pd" --admin-addr "$admin" --data-dir "$work/sim" >"$work/sim.log" 2>&1 &
   sim_pid=$!
   for _ in $(seq 1 600); do
     kill -0 "$sim_pid" 2>/dev/null || { cat "$work/sim.log" >&2; exit 1; }
@@ -279,6 +297,16 @@ run_embedded() {
     --rss-trace "$work/rss.tsv" -- "$squall" $(import_args "$work" "$pd" "$dump") ||
     { echo "bench: import failed; end of $work/import.log:" >&2; tail -n 20 "$work/import.log" >&2; exit 1; }
   python3 "$tools/procstat.py" "sim=$sim_pid" >"$work/procs.json"
+  # The sim's ingest accounting: overlapping (L0) SSTs and write-stall answers.
+  python3 - "$admin" "$work/ingests.json" <<'PY' || echo "bench: no ingest accounting from the sim" >&2
+import json, sys, urllib.request
+report = json.load(urllib.request.urlopen(f"http://{sys.argv[1]}/ingests", timeout=30))
+stores = report.get("stores", [])
+summary = {k: sum(s.get(k, 0) for s in stores) for k in ("ingested_ssts", "overlapping_ssts", "busy_answers")}
+json.dump(summary, open(sys.argv[2], "w"))
+print(f"bench: ingests: {summary['ingested_ssts']} SSTs, {summary['overlapping_ssts']} overlapping, "
+      f"{summary['busy_answers']} ServerIsBusy", file=sys.stderr)
+PY
   cleanup
 }
 
@@ -315,9 +343,10 @@ run_cluster() {
 pipeline() {
   local size="$1" dups="$2" mode="$3" dir="$4"
   local work="$run/$size-dup$dups-$mode"
+  [ "$index_mode" = with-data ] || work+="-$index_mode"
   mkdir -p "$work"
   task_toml "$work"
-  echo "bench: $size, duplicates $dups, $mode: whole import"
+  echo "bench: $size, duplicates $dups, $mode, index-mode $index_mode: whole import"
   if [ "$mode" = embedded ]; then
     run_embedded "$size" "$dups" "$mode" "$work" "$dir/dump"
   else
@@ -334,7 +363,11 @@ print(json.dumps({"import": json.load(open(f"{work}/import.json")),
                   "source_bytes": g["bytes"],
                   "rows": sum(n for _, n in g["tables"])}))
 PY
-  record "$size" "$dups" "$mode" pipeline "$work/pipeline.json"
+  # The stage table compares with-data imports; every index mode's total
+  # time and peak RSS go to the last table.
+  [ "$index_mode" = with-data ] && record "$size" "$dups" "$mode" pipeline "$work/pipeline.json"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("\t".join(sys.argv[2:] + ["%.1f" % d["secs"], "%.0f" % d["peak_rss_mib"]]))' \
+    "$work/import.json" "$size" "$dups" "$mode" "$index_mode" >>"$run/index-modes.tsv"
   rm -rf "$work/sim" "$work/sorted" "$work/cluster/data"
 }
 
@@ -347,7 +380,13 @@ for size in "${sizes[@]}"; do
       yardsticks_and_stages "$size" "$dir"
     fi
     for mode in "${mode_list[@]}"; do
-      pipeline "$size" "$dups" "$mode" "$dir"
+      for index_mode in "${index_mode_list[@]}"; do
+        if [ "$index_mode" = after-data ] && [ "$dups" != 0 ]; then
+          echo "bench: after-data needs conflict.strategy \"error\": skipped with duplicates $dups" >&2
+          continue
+        fi
+        pipeline "$size" "$dups" "$mode" "$dir"
+      done
     done
     # Dumps of several sizes and duplicate fractions would not fit the disk
     # together; regenerating one takes seconds.
@@ -359,4 +398,11 @@ mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d)-$name.json"
 python3 "$tools/report.py" "$records" "$out" --budget-mib "$budget_mib" \
   --name "$name" --dataset "$dataset" --format "$format" --seed "$seed" | tee "$run/table.txt"
+if [ "${#index_mode_list[@]}" -gt 1 ] && [ -f "$run/index-modes.tsv" ]; then
+  echo
+  printf '%-8s %-6s %-10s %-11s %10s %14s\n' size dups mode index-mode "total s" "peak RSS MiB" | tee -a "$run/table.txt"
+  while IFS=$'\t' read -r sz dp md im secs rss; do
+    printf '%-8s %-6s %-10s %-11s %10s %14s\n' "$sz" "$dp" "$md" "$im" "$secs" "$rss"
+  done <"$run/index-modes.tsv" | tee -a "$run/table.txt"
+fi
 echo "bench: figures in $out, work files in $run"

@@ -56,6 +56,7 @@ pub fn run(
             taken: Default::default(),
             cancel: Default::default(),
             progress: Arc::new(WorkerProgress::default()),
+            rows_only: false,
         });
         for (i, c) in table.chunks.iter().enumerate() {
             let spec = spec_from_source(i as u32, &table.files[c.file_index], c);

@@ -22,7 +22,8 @@ use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use squall_common::checkpoint::{
-    keys, typed, EngineCheckpoint, EngineState, LocalCheckpointStore, Stored, TableCheckpoint,
+    keys, typed, EngineCheckpoint, EngineState, LocalCheckpointStore, RangeCheckpoint, RangeState,
+    Stored, TableCheckpoint,
 };
 use squall_common::config::ByteSize;
 use squall_common::TaskConfig;
@@ -105,7 +106,13 @@ impl Fixture {
     }
 
     fn config(&self, strategy: Strategy, name: &str) -> PathBuf {
+        self.config_with(strategy, name, false)
+    }
+
+    /// [`Self::config`], with `squall.engine-ranges` as `ranges` says.
+    fn config_with(&self, strategy: Strategy, name: &str, ranges: bool) -> PathBuf {
         let mut cfg = TaskConfig::default();
+        cfg.squall.engine_ranges = ranges;
         cfg.tikv_importer.sorted_kv_dir = self
             .work
             .path()
@@ -485,4 +492,112 @@ async fn crash_anywhere_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash_anywhere_replace() {
     run_strategy(Strategy::Replace).await;
+}
+
+/// Engine ranges (`squall.engine-ranges`): both task kinds stopped mid-way,
+/// an encode task after it put a run file, an ingest task after its range
+/// was ingested but before it was recorded. The rerun must equal a clean
+/// run with engine ranges (same KVs, totals and report), keep every stored
+/// commit ts (engines and ranges) and redo no done engine or range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn crash_anywhere_engine_ranges() {
+    let fx = Fixture::new();
+    let strategy = Strategy::Record;
+    let sim = start_sim(&fx.work.path().join("ref-ranges-sim")).await;
+    let out = fx.work.path().join("ref-ranges");
+    let config = fx.config_with(strategy, "ref-ranges", true);
+    fx.import_to_end(&sim, &config, &out);
+    let want = fx.outcome(&sim, &out).await;
+    sim.shutdown().await;
+    let points: &[((&str, u32), Signal)] = if full_matrix() {
+        &[
+            (("encode.run-written", 2), Signal::Kill),
+            (("encode.run-written", 2), Signal::Int),
+            (("range.ingested", 2), Signal::Kill),
+            (("range.ingested", 2), Signal::Int),
+        ]
+    } else {
+        &[
+            (("encode.run-written", 2), Signal::Kill),
+            (("range.ingested", 2), Signal::Int),
+        ]
+    };
+    for &((point, hit), signal) in points {
+        let name = format!("ranges-{point}-{hit}-{signal:?}");
+        eprintln!("case {name}");
+        let sim = start_sim(&fx.work.path().join(format!("{name}-sim"))).await;
+        let out = fx.work.path().join(&name);
+        let config = fx.config_with(strategy, &name, true);
+        let spec = format!("{point}=pause({PAUSE_MS})@{hit}");
+        let mut p = fx.import(&sim, &config, &out, Some(&spec));
+        let reached = format!("failpoint {point} reached");
+        if let Err(e) = p.wait_for_line(&reached, RUN_TIMEOUT) {
+            panic!("{name}: {e}\n{}", p.output().join("\n"));
+        }
+        stop(&mut p, signal, &name);
+        let before = leases(&out.join("checkpoint")).await;
+        fx.import_to_end(&sim, &config, &out);
+        let after = leases(&out.join("checkpoint")).await;
+        assert!(
+            before.keys().any(|k| k.contains("/ranges/")),
+            "{name}: the ranges were planned before the stop"
+        );
+        for (key, (ts, done)) in &before {
+            let (ts_after, done_after) = after
+                .get(key)
+                .unwrap_or_else(|| panic!("{name}: {key} kept"));
+            assert_eq!(
+                ts, ts_after,
+                "{name}: {key}: a stored commit ts never changes"
+            );
+            if done.is_some() {
+                assert_eq!(done, done_after, "{name}: {key}: a done task is not redone");
+            }
+        }
+        let got = fx.outcome(&sim, &out).await;
+        assert_eq!(
+            got.totals, want.totals,
+            "{name}: per-table totals equal a clean run's"
+        );
+        assert_eq!(
+            got.report, want.report,
+            "{name}: the report equals a clean run's"
+        );
+        assert!(
+            got.kvs == want.kvs,
+            "{name}: TiKV holds the same KVs as after a clean run"
+        );
+        sim.shutdown().await;
+    }
+}
+
+/// Engine and range key → (commit ts, attempt that finished it). Each key
+/// is read as its own record type (a listing of the job holds every kind).
+async fn leases(checkpoint: &Path) -> BTreeMap<String, (u64, Option<u32>)> {
+    use squall_common::checkpoint::CheckpointStore;
+    let mut all = BTreeMap::new();
+    let Ok(store) = LocalCheckpointStore::open(checkpoint) else {
+        return all;
+    };
+    let listed = store.list(&keys::jobs_prefix()).await.unwrap_or_default();
+    for (key, _) in listed {
+        if key.contains("/engines/") {
+            if let Ok(Some(e)) = typed::read::<EngineCheckpoint>(&store, &key).await {
+                let done = match &e.record.state {
+                    EngineState::Done(r) => Some(r.attempt),
+                    _ => None,
+                };
+                all.insert(key, (e.record.commit_ts, done));
+            }
+        } else if key.contains("/ranges/") {
+            if let Ok(Some(r)) = typed::read::<RangeCheckpoint>(&store, &key).await {
+                let done = match &r.record.state {
+                    RangeState::Done(d) => Some(d.attempt),
+                    _ => None,
+                };
+                all.insert(key, (r.record.commit_ts, done));
+            }
+        }
+    }
+    all
 }

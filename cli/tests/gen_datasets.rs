@@ -57,6 +57,18 @@ fn figure(line: &str, suffix: &str) -> Option<u64> {
 
 /// Generates, imports, and checks the import against the generator.
 async fn import_exactly(dataset: &str, format: &str, duplicates: &str, strategy: &str) {
+    import_exactly_with(dataset, format, duplicates, strategy, "").await;
+}
+
+/// [`import_exactly`] with `extra` lines in the task's `[conflict]` section;
+/// returns the import's stderr.
+async fn import_exactly_with(
+    dataset: &str,
+    format: &str,
+    duplicates: &str,
+    strategy: &str,
+    extra: &str,
+) -> String {
     let work = tempfile::tempdir().unwrap();
     let dump = work.path().join("dump");
     let want = gen_dump(&dump, dataset, format, duplicates);
@@ -67,7 +79,7 @@ async fn import_exactly(dataset: &str, format: &str, duplicates: &str, strategy:
     std::fs::write(
         &config,
         format!(
-            "[tikv-importer]\nsorted-kv-dir = {:?}\n\n[mydumper]\nbatch-size = \"256KiB\"\n\n[conflict]\nstrategy = {strategy:?}\n",
+            "[tikv-importer]\nsorted-kv-dir = {:?}\n\n[mydumper]\nbatch-size = \"256KiB\"\n\n[conflict]\nstrategy = {strategy:?}\n{extra}",
             work.path().join("kv").display().to_string()
         ),
     )
@@ -123,6 +135,7 @@ async fn import_exactly(dataset: &str, format: &str, duplicates: &str, strategy:
         );
     }
     sim.shutdown().await;
+    String::from_utf8_lossy(&done.stderr).into_owned()
 }
 
 /// Records in `squall export --format csv` output (header excluded; line
@@ -179,6 +192,27 @@ async fn lineitem_csv_with_ten_percent_duplicates_imports_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lineitem_sql_with_one_percent_duplicates_imports_exactly() {
     import_exactly("lineitem", "sql", "0.01", "record").await;
+}
+
+/// A 1 KiB `conflict.resolve-memory` resolves in shards spilled to disk
+/// (a unique secondary index links rows across keys in `wide`) and imports
+/// exactly the same rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_percent_duplicates_resolved_in_spilled_shards_import_exactly() {
+    for dataset in ["wide", "lineitem"] {
+        let log = import_exactly_with(
+            dataset,
+            "csv",
+            "0.1",
+            "replace",
+            "resolve-memory = \"1KiB\"\n",
+        )
+        .await;
+        assert!(
+            log.contains("resolving in shards"),
+            "{dataset}: spilled: {log}"
+        );
+    }
 }
 
 #[test]

@@ -119,6 +119,14 @@ impl TableEncoder {
         })
     }
 
+    /// The same encoder writing record KVs only (`squall.index-mode =
+    /// "after-data"`: the indexes are built from the imported rows later).
+    /// A clustered primary key is the handle and still shapes the record key.
+    pub fn without_indexes(mut self) -> Self {
+        self.indices.clear();
+        self
+    }
+
     pub fn table(&self) -> &TableInfo {
         &self.table
     }

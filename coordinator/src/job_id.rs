@@ -35,6 +35,16 @@ pub fn config_hash(cfg: &TaskConfig) -> String {
         "time-zone": cfg.tidb.time_zone,
         "table-ids": cfg.squall.table_ids,
     });
+    // Engine ranges change the plan (range records, run files); only when
+    // on, so the hash of every job planned without them stays as it was.
+    let mut relevant = relevant;
+    if cfg.squall.engine_ranges {
+        relevant["engine-ranges"] = serde_json::Value::Bool(true);
+    }
+    // After-data engines hold rows only; only when set, as above.
+    if cfg.squall.index_mode == squall_common::config::IndexMode::AfterData {
+        relevant["index-mode"] = serde_json::Value::from("after-data");
+    }
     format!("{:016x}", crc64(relevant.to_string().as_bytes()))
 }
 

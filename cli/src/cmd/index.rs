@@ -3,10 +3,13 @@
 //! (as `squall export` finds it).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use squall_client::ClientOptions;
-use squall_coordinator::backfill::{backfill_index, check_index, BackfillOptions, CheckOptions};
+use squall_coordinator::backfill::{
+    backfill_index, check_index, BackfillOptions, BackfillProgress, CheckOptions,
+};
 
 use crate::config_args::GlobalArgs;
 use crate::table_args::TableSource;
@@ -24,8 +27,11 @@ enum IndexCommand {
     /// their handles; exit 1 on any.
     Check(CheckArgs),
     /// Build the entries of a table's indexes from its rows: scan at one
-    /// snapshot ts, sort locally, ingest (the import's path). Fails naming
-    /// the index, value and handles if two rows hold one unique entry.
+    /// snapshot ts, sort locally, ingest (the import's path), range by range
+    /// with checkpoints (in `checkpoint.dsn`, else under
+    /// `tikv-importer.sorted-kv-dir`): run again after a kill, it resumes at
+    /// the same snapshot without redoing finished ranges. Fails naming the
+    /// index, value and handles if two rows hold one unique entry.
     Backfill(BackfillArgs),
 }
 
@@ -68,6 +74,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
 fn backfill(global: &GlobalArgs, args: BackfillArgs) -> anyhow::Result<ExitCode> {
     let t = args.table;
     let (cfg, pd_addrs, schema) = t.source.resolve(global)?;
+    let progress = Arc::new(BackfillProgress::default());
     let opts = BackfillOptions {
         pd_addrs,
         table: t.source.table,
@@ -76,22 +83,44 @@ fn backfill(global: &GlobalArgs, args: BackfillArgs) -> anyhow::Result<ExitCode>
         batch_size: t.batch_size.max(1),
         client: ClientOptions::from_task(&cfg),
         cfg,
+        progress: Arc::clone(&progress),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let report = runtime
-        .block_on(backfill_index(&opts))
+        .block_on(async {
+            let shown = tokio::spawn(show_progress(progress));
+            let report = backfill_index(&opts).await;
+            shown.abort();
+            report
+        })
         .context("index backfill failed")?;
     eprintln!(
-        "backfilled {} (indexes {}): {} rows scanned in {} ranges at ts {}, {} entries written at ts {}",
+        "backfilled {} (indexes {}): {} rows scanned in {} ranges ({} finished by an earlier \
+         run) at ts {}, {} entries written above ts {}",
         report.table,
         report.indexes.join(", "),
         report.stats.rows,
         report.stats.ranges,
+        report.resumed_ranges,
         report.ts,
         report.stats.entries,
         report.commit_ts
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress line on stderr every two seconds while the backfill runs.
+async fn show_progress(progress: Arc<BackfillProgress>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let v = progress.view();
+        eprintln!(
+            "index backfill: {}/{} ranges, {} rows scanned, {} entries written",
+            v.ranges_done, v.ranges_total, v.rows_scanned, v.entries_written
+        );
+    }
 }
 
 fn check(global: &GlobalArgs, args: CheckArgs) -> anyhow::Result<ExitCode> {

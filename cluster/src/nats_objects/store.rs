@@ -110,6 +110,47 @@ impl NatsArtefactStore {
         Ok(Some(bytes))
     }
 
+    /// One attempt of streaming `key` into a fresh file at `path` (truncated
+    /// per attempt, so a retry starts over).
+    async fn get_to_file_once(&self, call: &Call<'_>, path: &Path) -> Result<bool, Failure> {
+        require_connected(&self.client)?;
+        let found = timed(self.opts.request_timeout * 2, self.bucket.get(call.key)).await?;
+        let mut object = match found {
+            Ok(object) => object,
+            Err(e) => {
+                return match e.kind() {
+                    GetErrorKind::NotFound => Ok(false),
+                    GetErrorKind::InvalidName | GetErrorKind::BucketLink => Err(call.rejected(e)),
+                    GetErrorKind::ConsumerCreate | GetErrorKind::Other | GetErrorKind::TimedOut => {
+                        Err(Failure::Transient(e.to_string()))
+                    }
+                }
+            }
+        };
+        let size = object.info().size as u64;
+        let io = |source| {
+            Failure::Permanent(ArtefactError::Io {
+                store: self.location.clone(),
+                key: call.key.to_string(),
+                op: "write",
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let file = tokio::fs::File::create(path).await.map_err(io)?;
+        let mut out = tokio::io::BufWriter::new(file);
+        let limit = self.opts.transfer_limit(size);
+        // A digest mismatch or a put replacing the object mid-read ends the
+        // copy with an error: the next attempt rewrites the file.
+        timed(limit, tokio::io::copy(&mut object, &mut out))
+            .await?
+            .map_err(|e| Failure::Transient(format!("reading the object: {e}")))?;
+        tokio::io::AsyncWriteExt::flush(&mut out)
+            .await
+            .map_err(io)?;
+        Ok(true)
+    }
+
     async fn delete_once(&self, call: &Call<'_>) -> Result<bool, Failure> {
         require_connected(&self.client)?;
         // A deleted object keeps its metadata (marked deleted), and deleting
@@ -197,6 +238,12 @@ impl ArtefactStore for NatsArtefactStore {
         validate_key(key)?;
         let call = self.call("get", key);
         call.run(|| self.get_once(&call)).await
+    }
+
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
+        validate_key(key)?;
+        let call = self.call("get to file", key);
+        call.run(|| self.get_to_file_once(&call, path)).await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, ArtefactError> {

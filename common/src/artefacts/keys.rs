@@ -14,6 +14,18 @@ pub fn local_duplicates(table_id: i64, engine_id: u32) -> String {
     format!("duplicates/t{table_id}-e{engine_id}.jsonl")
 }
 
+/// One run file of engine ranges (`squall.engine-ranges`): the KVs engine
+/// `engine`'s attempt `attempt` encoded into range `range` of `table`, as an
+/// SST in the local engine's key format. Deleted once the range is ingested.
+pub fn run(table_id: i64, range_id: u32, engine_id: u32, attempt: u32) -> String {
+    format!("runs/t{table_id}/r{range_id:06}/e{engine_id:06}-a{attempt}.sst")
+}
+
+/// Every run file of one range.
+pub fn range_runs_prefix(table_id: i64, range_id: u32) -> String {
+    format!("runs/t{table_id}/r{range_id:06}/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,23 @@ impl ArtefactStore for LocalArtefactStore {
         .await
     }
 
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
+        validate_key(key)?;
+        let dest = path.to_path_buf();
+        self.blocking(key, move |f| {
+            let source = f.target();
+            let mut from = match File::open(&source) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(f.err("open", &source, e)),
+            };
+            let mut to = File::create(&dest).map_err(|e| f.err("create", &dest, e))?;
+            io::copy(&mut from, &mut to).map_err(|e| f.err("copy to", &dest, e))?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, ArtefactError> {
         validate_key(key)?;
         self.blocking(key, |f| {
@@ -116,6 +133,10 @@ impl ArtefactStore for LocalArtefactStore {
             Ok(keys)
         })
         .await
+    }
+
+    fn local_path(&self, key: &str) -> Option<PathBuf> {
+        validate_key(key).ok().map(|()| self.path_of(key))
     }
 
     fn location(&self) -> String {

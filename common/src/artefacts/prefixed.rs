@@ -52,6 +52,10 @@ impl ArtefactStore for PrefixedArtefactStore {
         self.inner.get(&self.full(key)?).await
     }
 
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
+        self.inner.get_to_file(&self.full(key)?, path).await
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, ArtefactError> {
         self.inner.delete(&self.full(key)?).await
     }
@@ -70,6 +74,10 @@ impl ArtefactStore for PrefixedArtefactStore {
             .into_iter()
             .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_string))
             .collect())
+    }
+
+    fn local_path(&self, key: &str) -> Option<std::path::PathBuf> {
+        self.full(key).ok().and_then(|k| self.inner.local_path(&k))
     }
 
     fn location(&self) -> String {

@@ -76,6 +76,29 @@ pub trait ArtefactStore: Send + Sync + 'static {
     /// The value of `key`, or `None` if it does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArtefactError>;
 
+    /// Writes the value of `key` to a new file at `path` (streamed where the
+    /// store can, for big artefacts such as engine-range run files); `false`
+    /// (and no file) if `key` does not exist. A file already at `path` is
+    /// replaced. The default reads the value whole.
+    async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(false);
+        };
+        let dest = path.to_path_buf();
+        let written = tokio::task::spawn_blocking(move || std::fs::write(&dest, bytes))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r);
+        written.map_err(|source| ArtefactError::Io {
+            store: self.location(),
+            key: key.to_string(),
+            op: "write",
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(true)
+    }
+
     /// Removes `key`; returns whether it existed.
     async fn delete(&self, key: &str) -> Result<bool, ArtefactError>;
 
@@ -92,6 +115,14 @@ pub trait ArtefactStore: Send + Sync + 'static {
 
     /// Every key starting with `prefix` (a plain string prefix), in byte order.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArtefactError>;
+
+    /// The file holding `key` when the store keeps artefacts as files on
+    /// this machine, so a big artefact can be read as a stream instead of
+    /// whole (conflict resolution reads the local duplicates this way).
+    /// `None` (the default) for a remote store: use `get`.
+    fn local_path(&self, _key: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 
     /// Where the store is, for messages (`directory /out`, `NATS object
     /// store squall-artefacts at nats://…`).

@@ -16,6 +16,7 @@ pub const ALL_CASES: &[&str] = &[
     "get_missing_is_none",
     "put_then_get_and_replace",
     "put_file_streams_big_files",
+    "get_to_file_streams_big_values",
     "values_are_binary_safe",
     "list_returns_prefix_in_key_order",
     "delete_reports_existence",
@@ -70,6 +71,23 @@ pub async fn put_file_streams_big_files<S: ArtefactStore>(store: S) {
         "the error names the key: {err}"
     );
     assert_eq!(store.get("j1/none").await.unwrap(), None);
+}
+
+/// A value of several hundred KiB read into a file, over an older file.
+pub async fn get_to_file_streams_big_values<S: ArtefactStore>(store: S) {
+    let file = TempFile::new();
+    let big: Vec<u8> = (0..700_000u32).map(|i| (i % 241) as u8).collect();
+    store.put("j1/runs/r1.sst", big.clone()).await.unwrap();
+    std::fs::write(&file.0, b"an older, unrelated file").unwrap();
+    assert!(store.get_to_file("j1/runs/r1.sst", &file.0).await.unwrap());
+    assert_eq!(std::fs::read(&file.0).unwrap(), big);
+    let other = file.0.with_extension("missing");
+    assert!(!store.get_to_file("j1/runs/none", &other).await.unwrap());
+    assert!(!other.exists(), "no file for a missing key");
+    let view = for_job(&(Arc::new(store) as SharedArtefactStore), "j2").unwrap();
+    view.put("runs/r2.sst", b"two".to_vec()).await.unwrap();
+    assert!(view.get_to_file("runs/r2.sst", &file.0).await.unwrap());
+    assert_eq!(std::fs::read(&file.0).unwrap(), b"two");
 }
 
 pub async fn values_are_binary_safe<S: ArtefactStore>(store: S) {
@@ -225,6 +243,7 @@ macro_rules! artefact_store_test_suite {
                 get_missing_is_none,
                 put_then_get_and_replace,
                 put_file_streams_big_files,
+                get_to_file_streams_big_values,
                 values_are_binary_safe,
                 list_returns_prefix_in_key_order,
                 delete_reports_existence,

@@ -41,6 +41,19 @@ pub fn engine(job_id: &str, table_id: i64, engine_id: u32) -> String {
     format!("{ROOT}/{job_id}/engines/{table_id:012}/{engine_id:06}")
 }
 
+/// Engine ranges (`squall.engine-ranges`) of every table of a job.
+pub fn ranges_prefix(job_id: &str) -> String {
+    format!("{ROOT}/{job_id}/ranges/")
+}
+
+pub fn table_ranges_prefix(job_id: &str, table_id: i64) -> String {
+    format!("{ROOT}/{job_id}/ranges/{table_id:012}/")
+}
+
+pub fn range(job_id: &str, table_id: i64, range_id: u32) -> String {
+    format!("{ROOT}/{job_id}/ranges/{table_id:012}/{range_id:06}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod control;
 mod int_keyed;
 pub mod keys;
 mod local;
+pub mod ranges;
 pub mod records;
 mod store;
 pub mod typed;
@@ -24,6 +25,7 @@ pub mod testsuite;
 
 pub use control::{Control, ControlAction, JobControl};
 pub use local::LocalCheckpointStore;
+pub use ranges::{RangeCheckpoint, RangeResult, RangeState, RunSummary};
 pub use records::{
     ChunkSpec, EngineCheckpoint, EngineResult, EngineState, JobCheckpoint, JobState,
     JobSummaryRecord, PartitionRecord, SourceFileSpec, TableCheckpoint, TableState, TableStep,

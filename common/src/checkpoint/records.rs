@@ -174,6 +174,10 @@ pub enum TableState {
     Ingested,
     /// Global duplicate detection ran and the conflict strategy was applied.
     Resolved,
+    /// `squall.index-mode = "after-data"`: every written index was built
+    /// from the imported rows (the backfill; its range records say how far
+    /// an unfinished one got). A `with-data` table passes it at once.
+    IndexesBuilt,
     /// The checksum step finished: TiKV's checksum was compared with the
     /// expected one (`TableCheckpoint::remote` holds it), or checksums are
     /// off (`remote` is `None`). Shown as `post-processed`, not as
@@ -190,6 +194,9 @@ pub enum TableStep {
     Merge,
     /// Detect duplicates across engines, report and resolve (→ `Resolved`).
     Duplicates,
+    /// Build the indexes from the rows when the job writes them after the
+    /// data; nothing otherwise (→ `IndexesBuilt`).
+    Backfill,
     /// Compare the checksum with TiKV's (→ `ChecksumVerified`).
     Checksum,
 }
@@ -200,7 +207,8 @@ impl TableState {
         match self {
             Self::Pending => Some(TableStep::Merge),
             Self::Ingested => Some(TableStep::Duplicates),
-            Self::Resolved => Some(TableStep::Checksum),
+            Self::Resolved => Some(TableStep::Backfill),
+            Self::IndexesBuilt => Some(TableStep::Checksum),
             Self::ChecksumVerified => None,
         }
     }
@@ -210,6 +218,7 @@ impl TableState {
         match step {
             TableStep::Merge => Self::Ingested,
             TableStep::Duplicates => Self::Resolved,
+            TableStep::Backfill => Self::IndexesBuilt,
             TableStep::Checksum => Self::ChecksumVerified,
         }
     }
@@ -385,6 +394,11 @@ pub struct EngineResult {
     /// value, of an imported row; 0 when the table has neither.
     #[serde(default)]
     pub max_auto_id: i64,
+    /// With engine ranges: the run files this attempt wrote, one per range
+    /// its KVs fall in (ingest tasks read exactly these); `kvs`/`bytes`
+    /// then count what was encoded, duplicates included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<super::RunSummary>,
 }
 
 #[cfg(test)]

@@ -27,6 +27,11 @@ impl Record for EngineCheckpoint {
         self.version
     }
 }
+impl Record for super::RangeCheckpoint {
+    fn format_version(&self) -> u32 {
+        self.version
+    }
+}
 
 /// A decoded record and the revision it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]

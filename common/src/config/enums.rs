@@ -133,6 +133,38 @@ impl ConflictStrategy {
 }
 string_enum!(ConflictStrategy, "a conflict strategy name");
 
+/// `squall.index-mode`: when a job writes the secondary indexes' entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexMode {
+    /// Every engine writes each row's index entries with its record KV.
+    #[default]
+    WithData,
+    /// Engines write record KVs only; post-processing then builds every
+    /// written index from the imported rows (the index backfill), before
+    /// the checksum.
+    AfterData,
+}
+
+impl IndexMode {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "with-data" => Ok(Self::WithData),
+            "after-data" => Ok(Self::AfterData),
+            other => Err(format!(
+                "{other:?}: expected \"with-data\" or \"after-data\""
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WithData => "with-data",
+            Self::AfterData => "after-data",
+        }
+    }
+}
+string_enum!(IndexMode, "\"with-data\" or \"after-data\"");
+
 /// `post-restore.checksum` / `analyze`: `required`, `optional` or `off`
 /// (Lightning also takes the booleans `true` = required, `false` = off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -106,6 +106,7 @@ pub static KEYS: &[KeyInfo] = &[
     k("conflict.precheck-conflict-before-import", Warns, "true", "Squall finds conflicts after ingest, over every engine of a table, with TiKV's DuplicateDetect"),
     k("conflict.threshold", Differs, "10000", "the job stops once more conflicting rows than this are found; 0 (Squall's default) = no limit (Lightning: 10000)"),
     k("conflict.resolve-batch-rows", SquallOnly, "1024", "conflicting rows resolution holds decoded at a time (rows, KVs, writes, report lines; a connected set of conflicting rows is never split); default 4096, at least 1"),
+    k("conflict.resolve-memory", SquallOnly, "'64MiB'", "memory a table's conflict resolution plans in at once; a table with more conflicts is split into shards of whole connected sets of rows, spilled under tikv-importer.sorted-kv-dir and resolved one shard at a time (same results); default 256MiB, at least 1"),
     k("conflict.max-record-rows", Warns, "10000", "Squall writes every conflicting row to <output>/conflicts"),
     // [tikv-importer]
     k("tikv-importer.backend", Differs, "'local'", "only \"local\": Squall is a physical importer; \"tidb\", \"importer\" and \"remote\" are refused"),
@@ -218,6 +219,8 @@ pub static KEYS: &[KeyInfo] = &[
     k("squall.max-retries", SquallOnly, "10", "attempts of one remote call; at least 1"),
     k("squall.stream-idle-timeout-secs", SquallOnly, "300", "longest wait for the next message of a scanning stream; at least 1"),
     k("squall.gc-safepoint-ttl-secs", SquallOnly, "600", "TTL of the job's PD service GC safepoint, renewed while the job runs; 0 registers none"),
+    k("squall.engine-ranges", SquallOnly, "true", "disjoint ingest: engines write run files cut at planned key ranges, one ingest task per range (disk-quota ignored)"),
+    k("squall.index-mode", SquallOnly, "'after-data'", "when secondary indexes are written: \"with-data\" (default) or \"after-data\" (rows first, then an index backfill before the checksum; conflict.strategy must be \"error\")"),
 ];
 
 /// The catalogue entry of a dotted key (`tidb.session-vars.x` finds `tidb.session-vars.*`).

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bytesize::ByteSize;
 pub use check::{check_toml, ConfigProblem, ConfigReport};
-pub use enums::{Backend, CheckpointDriver, ConflictStrategy, DataCharset, PostOpLevel};
+pub use enums::{Backend, CheckpointDriver, ConflictStrategy, DataCharset, IndexMode, PostOpLevel};
 pub use mydumper::{CsvConfig, FileRule, MydumperConfig, NullMarkers, TableRoute};
 pub use sections::{
     CheckpointConfig, ConflictConfig, ImporterConfig, LightningConfig, Password, PostRestoreConfig,

@@ -204,6 +204,11 @@ pub struct ConflictConfig {
     /// Conflicting rows resolution decodes, decides, writes and reports at
     /// a time (a whole conflict group is never split). Default 4096.
     pub resolve_batch_rows: u64,
+    /// Memory a table's conflict resolution plans in at once: a table whose
+    /// conflicts need more is split into shards of whole connected sets,
+    /// spilled under `tikv-importer.sorted-kv-dir` and resolved one shard at a
+    /// time. Default 256MiB.
+    pub resolve_memory: ByteSize,
 }
 
 impl Default for ConflictConfig {
@@ -212,6 +217,7 @@ impl Default for ConflictConfig {
             strategy: ConflictStrategy::Error,
             threshold: 0,
             resolve_batch_rows: 4096,
+            resolve_memory: ByteSize::mib(256),
         }
     }
 }
@@ -243,6 +249,17 @@ pub struct SquallConfig {
     /// back at most this long. 0 registers none (only when GC is disabled on
     /// the cluster, or you hold your own safepoint). Default 600 (Lightning's).
     pub gc_safepoint_ttl_secs: u64,
+    /// Engine ranges (disjoint ingest): engines encode and sort only, cut
+    /// their KVs at planned key ranges into run files, and one ingest task
+    /// per range merges and ingests them, so no two ingests overlap in TiKV.
+    /// `tikv-importer.disk-quota` is ignored (with a warning) when on.
+    /// Default false.
+    pub engine_ranges: bool,
+    /// When the secondary indexes are written: `with-data` (each engine
+    /// writes a row's entries with it) or `after-data` (engines write rows
+    /// only; post-processing backfills every index from the imported rows,
+    /// then checksums). Default `with-data`.
+    pub index_mode: super::IndexMode,
 }
 
 impl Default for SquallConfig {
@@ -256,6 +273,8 @@ impl Default for SquallConfig {
             max_retries: 10,
             stream_idle_timeout_secs: 300,
             gc_safepoint_ttl_secs: 600,
+            engine_ranges: false,
+            index_mode: Default::default(),
         }
     }
 }

@@ -15,7 +15,7 @@ impl TaskConfig {
         let mut out = Vec::new();
         let mut bad = |key: &str, reason: String| out.push((key.to_string(), reason));
 
-        let positive: [(&str, u64); 13] = [
+        let positive: [(&str, u64); 14] = [
             (
                 "lightning.table-concurrency",
                 self.lightning.table_concurrency as u64,
@@ -59,6 +59,7 @@ impl TaskConfig {
             ("mydumper.read-block-size", self.mydumper.read_block_size.0),
             ("mydumper.batch-size", self.mydumper.batch_size.0),
             ("mydumper.max-region-size", self.mydumper.max_region_size.0),
+            ("conflict.resolve-memory", self.conflict.resolve_memory.0),
         ];
         for (key, v) in positive {
             if v == 0 {
@@ -83,6 +84,26 @@ impl TaskConfig {
             if v == 0 {
                 bad(key, "must be at least 1".into());
             }
+        }
+
+        // After-data resolves duplicates on the rows first and finds unique
+        // conflicts only when it builds the indexes: only "error" (fail on
+        // any) ends as a with-data import of the same dump ends. "replace",
+        // "remove" and "record" decide over rows connected by any unique key
+        // at once, which that order cannot reproduce.
+        if self.squall.index_mode == super::IndexMode::AfterData
+            && self.conflict.strategy != super::ConflictStrategy::Error
+        {
+            bad(
+                "squall.index-mode",
+                format!(
+                    "\"after-data\" works with conflict.strategy = \"error\" only (it is \"{}\"): \
+                     the other strategies resolve rows connected by any unique key at once, \
+                     which an import that builds its indexes after the rows cannot reproduce; \
+                     use index-mode = \"with-data\" or conflict.strategy = \"error\"",
+                    self.conflict.strategy
+                ),
+            );
         }
 
         let m = &self.mydumper;

@@ -1,20 +1,19 @@
-//! Building index entries for one physical table: the rows are scanned at
-//! the snapshot ts range by range (the record range cut at PD's region
-//! boundaries, each range walked with the region walk, which re-routes the
-//! rest of a range after a split or an EpochNotMatch), in pages of
-//! `batch_size` rows; each row's entries are derived with the import's
-//! encoder and appended to one local sorted engine, as the import's
-//! encoders do. The engine is then checked for unique-index conflicts
-//! (two rows, one unique entry: a local duplicate in the engine) and
-//! ingested with the import's Write + MultiIngest path at one commit ts.
+//! Building the index entries of one range (a piece of a physical table's
+//! record range, cut at PD's region boundaries): its rows are scanned at the
+//! snapshot ts with the region walk, which re-routes only the rest of the
+//! range after a split or an EpochNotMatch, in pages of `batch_size` rows;
+//! each row's entries are derived with the import's encoder and appended to
+//! a local sorted engine of the range's own, as the import's encoders do.
+//! The engine is then checked for unique-index conflicts (two rows, one
+//! unique entry: a local duplicate in the engine) and ingested with the
+//! import's Write + MultiIngest path at the range's commit ts.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use squall_client::{ImportClient, PdClient};
 use squall_codec::datum_codec::{decode_key_datums, describe_datums};
-use squall_codec::key::table_record_range;
 use squall_codec::{decode_handle_from_index_value, Converter, KvChecksum};
 use squall_common::TaskConfig;
 use squall_worker::engine::{EngineKv, EngineWriter, LocalEngine};
@@ -22,12 +21,13 @@ use squall_worker::ingest::{ingest_engine, IngestConfig};
 use squall_worker::task::engine_kvs::EngineKvs;
 
 use super::entries::RowEntries;
-use super::ranges::cut_at_regions;
+use super::progress::BackfillProgress;
+use super::records::RangeDone;
 use super::target::IndexTarget;
 use crate::error::CoordinatorError;
 use crate::scan::RangeScanner;
 
-/// What one physical table's backfill did.
+/// What a backfill did (the finished ranges' sums).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuildStats {
     pub ranges: u64,
@@ -37,6 +37,20 @@ pub struct BuildStats {
     /// Of every entry derived (what a `with-data` import's local checksum
     /// counts for these indexes).
     pub checksum: KvChecksum,
+    /// The same, per index ID.
+    pub indexes: BTreeMap<i64, KvChecksum>,
+}
+
+impl BuildStats {
+    pub fn add(&mut self, done: &RangeDone) {
+        self.ranges += 1;
+        self.rows += done.rows;
+        self.entries += done.entries;
+        for (id, c) in &done.indexes {
+            self.indexes.entry(*id).or_default().merge(c);
+            self.checksum.merge(c);
+        }
+    }
 }
 
 /// Two rows holding one entry of a unique index.
@@ -68,20 +82,31 @@ pub struct BuildContext<'a> {
     pub engine_root: &'a Path,
     /// The snapshot the rows are read at.
     pub ts: u64,
-    /// The ts the entries are written at (above `ts`).
-    pub commit_ts: u64,
     pub batch_size: u32,
+    pub progress: &'a BackfillProgress,
 }
 
-/// Builds and ingests `target`'s entries for physical table `pid`. On a
-/// unique conflict nothing is ingested and the conflicts are returned
-/// (`Err` carries other failures).
-pub async fn build_physical(
+/// One range of one physical table to build.
+pub struct RangeTask {
+    pub pid: i64,
+    /// Its number in the plan (engine name, row tags).
+    pub n: usize,
+    pub start: Vec<u8>,
+    pub end: Vec<u8>,
+    /// The ts its entries are written at (above the snapshot).
+    pub commit_ts: u64,
+}
+
+/// Builds and ingests `target`'s entries for the rows of one range, through
+/// a local engine of its own. On a unique conflict inside the range nothing
+/// is ingested and the conflicts are returned (`Err` carries other
+/// failures).
+pub async fn build_range(
     cx: &BuildContext<'_>,
     target: &IndexTarget,
-    pid: i64,
-) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
-    let engine_id = format!("index-backfill-{pid}-{}", cx.commit_ts);
+    task: &RangeTask,
+) -> Result<Result<RangeDone, Vec<UniqueConflict>>, CoordinatorError> {
+    let engine_id = format!("index-backfill-{}-r{}-{}", task.pid, task.n, task.commit_ts);
     let (root, importer) = (cx.engine_root.to_path_buf(), cx.cfg.tikv_importer.clone());
     let engine = blocking(move || {
         // A leftover of a killed run: its buffers are lost, start it over.
@@ -89,7 +114,7 @@ pub async fn build_physical(
         LocalEngine::open(&root, &engine_id, &importer)
     })
     .await?;
-    let built = fill_and_ingest(cx, target, pid, &engine).await;
+    let built = fill_and_ingest(cx, target, task, &engine).await;
     let destroyed = blocking(move || engine.destroy()).await;
     let built = built?;
     destroyed?;
@@ -99,32 +124,14 @@ pub async fn build_physical(
 async fn fill_and_ingest(
     cx: &BuildContext<'_>,
     target: &IndexTarget,
-    pid: i64,
+    task: &RangeTask,
     engine: &LocalEngine,
-) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
-    let (start, end) = table_record_range(pid);
-    let ranges = cut_at_regions(cx.pd, &start, &end).await?;
-    let mut stats = BuildStats {
-        ranges: ranges.len() as u64,
-        ..Default::default()
-    };
-    // Ranges are independent: `region-concurrency` of them scan at once,
-    // each into its own writer, and none waits for a slower one (the
-    // seed's round barrier made every range wait for the slowest).
-    let concurrency = cx.cfg.lightning.region_concurrency.max(1);
-    let mut scans = futures::stream::iter(ranges.into_iter().enumerate())
-        .map(|(i, range)| scan_range(cx, target, pid, engine, i as u64, range))
-        .buffer_unordered(concurrency);
-    while let Some(scanned) = scans.next().await {
-        let scanned = scanned?;
-        stats.rows += scanned.rows;
-        stats.checksum.merge(&scanned.checksum);
-    }
-    drop(scans);
+) -> Result<Result<RangeDone, Vec<UniqueConflict>>, CoordinatorError> {
+    let scanned = scan_range(cx, target, engine, task).await?;
     let finishing = engine.clone();
     blocking(move || finishing.finish_writes()).await?;
     let scanning = engine.clone();
-    let table = target.physical(pid);
+    let table = target.physical(task.pid);
     let names: Vec<(i64, String, bool)> = target
         .indexes
         .iter()
@@ -132,61 +139,71 @@ async fn fill_and_ingest(
         .collect();
     let conflicts = blocking(move || local_conflicts(&scanning, &names)).await?;
     if !conflicts.is_empty() {
-        tracing::error!(table = %table.qualified_name(), conflicts = conflicts.len(), "unique index conflicts: nothing ingested");
+        tracing::error!(table = %table.qualified_name(), range = task.n, conflicts = conflicts.len(),
+            "unique index conflicts: nothing of this range ingested");
         return Ok(Err(conflicts));
     }
     let cfg = IngestConfig::from_task(cx.cfg);
     let kvs = Arc::new(EngineKvs(engine.clone()));
-    let summary = ingest_engine(cx.client, kvs, cx.commit_ts, &cfg, None)
+    let summary = ingest_engine(cx.client, kvs, task.commit_ts, &cfg, None)
         .await
         .map_err(|e| CoordinatorError::Invalid {
             what: "index backfill",
             reason: format!(
-                "table {} (physical id {pid}): ingesting the index entries: {e}; run the \
-                 backfill again (it is idempotent)",
-                table.qualified_name()
+                "table {} (physical id {}), range {}: ingesting the index entries: {e}; run \
+                 the backfill again (it resumes at this range)",
+                table.qualified_name(),
+                task.pid,
+                task.n
             ),
         })?;
-    stats.entries = summary.kvs;
-    Ok(Ok(stats))
+    Ok(Ok(RangeDone {
+        rows: scanned.rows,
+        entries: summary.kvs,
+        indexes: scanned.indexes.into_iter().collect(),
+    }))
 }
 
 /// What one range's scan appended.
 struct Scanned {
     rows: u64,
-    checksum: KvChecksum,
+    indexes: BTreeMap<i64, KvChecksum>,
 }
 
-/// Scans range number `n` at the snapshot and appends its rows' entries
-/// to a writer of its own. Row tags are `n << 40 | entry number`, so the
-/// first copy of a duplicated unique entry is the one of the row scanned
-/// first.
+/// Scans the range at the snapshot and appends its rows' entries to the
+/// range's engine. Row tags count up in scan order, so the first copy of a
+/// duplicated unique entry is the one of the row scanned first.
 async fn scan_range(
     cx: &BuildContext<'_>,
     target: &IndexTarget,
-    pid: i64,
     engine: &LocalEngine,
-    n: u64,
-    (from, to): (Vec<u8>, Vec<u8>),
+    task: &RangeTask,
 ) -> Result<Scanned, CoordinatorError> {
-    let mut rows = RowEntries::new(target, pid, cx.converter)?;
+    let mut rows = RowEntries::new(target, task.pid, cx.converter)?;
     let mut out = Scanned {
         rows: 0,
-        checksum: KvChecksum::new(),
+        indexes: BTreeMap::new(),
     };
     let mut writer = Some(engine.writer().map_err(engine_error)?);
-    let mut tag = n << 40;
-    let mut scanner = RangeScanner::new(cx.client, from, to, cx.ts).with_page(cx.batch_size);
+    let mut tag = 0u64;
+    let mut scanner = RangeScanner::new(cx.client, task.start.clone(), task.end.clone(), cx.ts)
+        .with_page(cx.batch_size);
     while let Some(page) = scanner.next_page().await? {
         let mut batch = Vec::new();
         for (key, value) in &page {
             out.rows += 1;
             let (_, kvs) = rows.entries(key, value)?;
             for kv in kvs {
-                out.checksum.update(&kv.key, &kv.value);
+                if let Some(id) = kv.index_id {
+                    out.indexes
+                        .entry(id)
+                        .or_default()
+                        .update(&kv.key, &kv.value);
+                }
                 batch.push((kv.key, kv.value));
             }
         }
+        cx.progress.add_rows(page.len() as u64);
         let mut w = writer.take().ok_or_else(gone)?;
         let first = tag;
         tag += batch.len() as u64;
@@ -249,7 +266,7 @@ fn local_conflicts(
 }
 
 /// The index name and the values of an index key.
-fn describe_index_key(key: &[u8], indexes: &[(i64, String, bool)]) -> (String, String) {
+pub(crate) fn describe_index_key(key: &[u8], indexes: &[(i64, String, bool)]) -> (String, String) {
     match squall_codec::key::decode_index_key(key) {
         Ok(ix) => {
             let name = indexes

@@ -5,19 +5,31 @@
 //! * [`entries`]: a stored row back to its index entries.
 //! * [`check`]: `squall index check`, stored entries against derived ones.
 //! * [`ranges`]: a record range cut at region boundaries.
-//! * [`build`]: one physical table's entries: scan, sort, ingest.
+//! * [`build`]: one range's entries: scan, sort, ingest.
+//! * [`records`]: the plan and range records in the checkpoint store.
+//! * [`tasks`]: the ranges as checkpointed tasks, resumed after a kill.
+//! * [`detect`]: unique conflicts across ranges (DuplicateDetect).
+//! * [`progress`]: rows scanned and entries written.
+//! * [`import_step`]: the import's `index-mode = "after-data"` step.
 //! * [`run`]: `squall index backfill`, embedded.
 //! * [`session`]: the table, clients and GC-held snapshot both commands start from.
 
 pub mod build;
 pub mod check;
+mod detect;
 pub mod entries;
+pub mod import_step;
+pub mod progress;
 pub mod ranges;
+pub mod records;
 pub mod run;
 mod session;
 pub mod target;
+pub mod tasks;
 
 pub use build::{BuildStats, UniqueConflict};
 pub use check::{check_index, CheckOptions, CheckReport, IndexProblem, ProblemKind};
+pub use progress::{job_backfill_status, BackfillProgress, BackfillView};
 pub use run::{backfill_index, BackfillOptions, BackfillReport};
 pub use target::IndexTarget;
+pub use tasks::RANGE_DONE_FAILPOINT;

@@ -124,6 +124,13 @@ impl ReportWriter {
         self.csv.write(|w| write_csv(w, lines))
     }
 
+    /// Appends lines already encoded with [`encode`] (resolution's spill
+    /// encodes each shard's groups, then writes them in key order).
+    pub fn append_encoded(&mut self, jsonl: &[u8], csv: &[u8]) -> Result<(), DuplicateError> {
+        self.jsonl.write(|w| w.write_all(jsonl))?;
+        self.csv.write(|w| w.write_all(csv))
+    }
+
     /// Puts both files in place; returns their paths (JSONL, CSV).
     pub fn finish(self) -> Result<(PathBuf, PathBuf), DuplicateError> {
         let Self { jsonl, csv } = self;
@@ -137,6 +144,14 @@ impl ReportWriter {
         squall_common::failpoint::point_blocking("report.jsonl-written");
         Ok((jsonl, csv.finish()?))
     }
+}
+
+/// The bytes [`ReportWriter::append`] writes for `lines`: (JSONL, CSV).
+pub fn encode(lines: &[ReportLine]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let (mut jsonl, mut csv) = (Vec::new(), Vec::new());
+    write_jsonl(&mut jsonl, lines)?;
+    write_csv(&mut csv, lines)?;
+    Ok((jsonl, csv))
 }
 
 fn write_jsonl(w: &mut dyn Write, lines: &[ReportLine]) -> std::io::Result<()> {

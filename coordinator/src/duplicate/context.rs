@@ -19,6 +19,8 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 pub const DEFAULT_SEGMENT_BYTES: usize = 256 << 10;
 /// Default `conflict.resolve-batch-rows`.
 pub const DEFAULT_RESOLVE_BATCH_ROWS: usize = 4096;
+/// Default `conflict.resolve-memory`.
+pub const DEFAULT_RESOLVE_MEMORY: u64 = 256 << 20;
 
 /// One engine of a table as the plan made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,13 @@ pub struct DuplicateContext {
     /// Conflicting rows resolution decodes, decides, writes and reports at a
     /// time (`conflict.resolve-batch-rows`); see `resolve::group`.
     pub resolve_batch_rows: usize,
+    /// Memory one table's resolution plans in at once
+    /// (`conflict.resolve-memory`); a table that needs more is resolved in
+    /// shards spilled under `spill_dir` (see `resolve::stream`).
+    pub resolve_memory: u64,
+    /// Where resolution spills a table's shards (one directory per table,
+    /// removed when the table's step ends).
+    pub spill_dir: PathBuf,
     pub local: Arc<dyn LocalDuplicateSource>,
     /// Reads the source again for the positions of conflicting rows no
     /// engine recorded (`resolve::locate`); `None` leaves them unknown.

@@ -46,6 +46,11 @@ pub enum DuplicateError {
     },
     #[error("table {table}: {reason}")]
     Inconsistent { table: String, reason: String },
+    #[error(
+        "conflict resolution spill {path}: {reason} (it lives under tikv-importer.sorted-kv-dir: \
+         check its free space and permissions, or raise conflict.resolve-memory to spill less)"
+    )]
+    Spill { path: String, reason: String },
     #[error("conflict report {path}: {source}")]
     Report {
         path: String,

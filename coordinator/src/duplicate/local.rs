@@ -42,7 +42,25 @@ pub struct LocalDuplicate {
 #[async_trait]
 pub trait LocalDuplicateSource: Send + Sync {
     async fn load(&self, table: &TableInfo) -> Result<Vec<LocalDuplicate>, DuplicateError>;
+
+    /// Passes every copy [`Self::load`] returns, in the same order, to
+    /// `sink`, without holding them all when the source can stream (the
+    /// workers' files are read line by line): resolution's spill
+    /// (`resolve::stream`) reads the copies this way.
+    async fn for_each(
+        &self,
+        table: &TableInfo,
+        sink: &mut CopySink<'_>,
+    ) -> Result<(), DuplicateError> {
+        for d in self.load(table).await? {
+            sink(d)?;
+        }
+        Ok(())
+    }
 }
+
+/// Receives local duplicate copies one at a time.
+pub type CopySink<'a> = dyn FnMut(LocalDuplicate) -> Result<(), DuplicateError> + Send + 'a;
 
 /// For jobs whose engines recorded no local duplicates.
 pub struct NoLocalDuplicates;

@@ -5,7 +5,8 @@
 //! 1. Detection over every table not yet detected; each finished piece of a
 //!    range is checkpointed before the scan moves on.
 //! 2. For each table, a read ts is fixed (once, checkpointed), the rows are
-//!    read and decoded, and the report is (re)written whole.
+//!    read and decoded (in shards spilled to disk when the table's plan would
+//!    exceed `conflict.resolve-memory`), and the report is (re)written whole.
 //! 3. `conflict.threshold` and the `error` strategy stop the job here, with
 //!    the reports kept and nothing written to TiKV.
 //! 4. `remove` / `replace`: the resolution ts is fixed (once, checkpointed)
@@ -26,10 +27,7 @@ use super::summary::{
     state_key, states_prefix, ConflictSummary, TableConflictState, TableConflictSummary,
 };
 use super::target::targets_for;
-use crate::conflict_report::files::ReportWriter;
-use crate::resolve::batch::Pager;
-use crate::resolve::decide::Fate;
-use crate::resolve::table::{plan_table, TablePlan};
+use crate::resolve::stream::{resolve_table, TableResolution};
 
 /// Finds every conflict of the job's tables, writes the report and applies
 /// the strategy. `Err(ConflictsFound | ThresholdExceeded)` leaves the report
@@ -48,15 +46,11 @@ pub async fn detect_and_resolve(ctx: &DuplicateContext) -> Result<ConflictSummar
     let mut summaries = Vec::with_capacity(ctx.tables.len());
     for (job, state) in ctx.tables.iter().zip(states.iter_mut()) {
         let read_ts = fix_ts(ctx, state, |s| &mut s.read_ts).await?;
-        let plan = plan_table(ctx, job, read_ts).await?;
-        let (jsonl, csv) = write_report(ctx, job, &plan)?;
-        summaries.push(summarize(
-            job,
-            &plan,
-            jsonl.display().to_string(),
-            csv.display().to_string(),
-        ));
-        tracing::info!(table = %job.table.qualified_name(), rows = plan.conflict_rows(), keys = plan.conflict_keys(), batches = plan.grouping.batches.len(), "conflicts found");
+        // Planned within conflict.resolve-memory (spilled shards when over
+        // it); the report is written here, the writes after the limits.
+        let plan = resolve_table(ctx, job, read_ts).await?;
+        summaries.push(summarize(job, &plan));
+        tracing::info!(table = %job.table.qualified_name(), rows = plan.conflict_rows, keys = plan.conflict_keys, batches = plan.batches, shards = plan.shards, "conflicts found");
         plans.push(plan);
     }
     let mut summary = ConflictSummary {
@@ -172,24 +166,19 @@ async fn check_limits(
 async fn apply(
     ctx: &DuplicateContext,
     job: &TableJob,
-    plan: &TablePlan,
+    plan: &TableResolution,
     state: &mut TableConflictState,
     summary: &mut TableConflictSummary,
 ) -> Result<(), DuplicateError> {
     if !state.resolved && plan.put_kvs + plan.deleted_kvs > 0 {
         let ts = fix_ts(ctx, state, |s| &mut s.resolve_ts).await?;
         let name = job.table.qualified_name();
-        let batches = plan.grouping.batches.len();
-        tracing::info!(table = %name, commit_ts = ts, puts = plan.put_kvs, deletes = plan.deleted_kvs, batches, "writing conflict resolution");
-        // Batch by batch, all at the one resolution ts: batches write
-        // disjoint keys, and a restart writes every batch again (the same
-        // versions), so where a crash fell does not matter.
-        let mut pager = Pager::new(&job.table, &ctx.converter, &plan.grouping)?;
-        for b in 0..batches {
-            ctx.cancel.check()?;
-            let writes = pager.writes(b, &plan.fates)?;
-            ctx.writer.write(&name, ts, &writes).await?;
-        }
+        tracing::info!(table = %name, commit_ts = ts, puts = plan.put_kvs, deletes = plan.deleted_kvs, batches = plan.batches, shards = plan.shards, "writing conflict resolution");
+        // Batch by batch (or spilled chunk by chunk), all at the one
+        // resolution ts: they write disjoint keys, and a restart writes
+        // every one again (the same versions), so where a crash fell does
+        // not matter.
+        plan.write(ctx, job, ts).await?;
     }
     summary.resolve_ts = state.resolve_ts.unwrap_or(0);
     state.resolved = true;
@@ -197,45 +186,22 @@ async fn apply(
     save_state(&*ctx.checkpoints, &ctx.job_id, state).await
 }
 
-/// Writes the table's report files, a page of lines at a time.
-fn write_report(
-    ctx: &DuplicateContext,
-    job: &TableJob,
-    plan: &TablePlan,
-) -> Result<(std::path::PathBuf, std::path::PathBuf), DuplicateError> {
-    let mut report = ReportWriter::create(&ctx.output_dir, &job.table)?;
-    Pager::new(&job.table, &ctx.converter, &plan.grouping)?.report(
-        &job.engines,
-        &plan.fates,
-        &plan.order,
-        ctx.resolve_batch_rows,
-        |lines| report.append(lines),
-    )?;
-    report.finish()
-}
-
-fn summarize(
-    job: &TableJob,
-    plan: &TablePlan,
-    report_jsonl: String,
-    report_csv: String,
-) -> TableConflictSummary {
-    let count = |fate: Fate| plan.fates.iter().filter(|f| **f == fate).count() as u64;
+fn summarize(job: &TableJob, plan: &TableResolution) -> TableConflictSummary {
     TableConflictSummary {
         table_id: job.table.id,
         table: format!("{}.{}", job.table.db, job.table.name),
         remote_versions: plan.remote_versions,
         local_copies: plan.local_copies,
-        conflict_keys: plan.conflict_keys(),
-        conflict_rows: plan.conflict_rows(),
-        kept_rows: count(Fate::Kept),
-        removed_rows: count(Fate::Removed),
+        conflict_keys: plan.conflict_keys,
+        conflict_rows: plan.conflict_rows,
+        kept_rows: plan.kept_rows,
+        removed_rows: plan.removed_rows,
         put_kvs: plan.put_kvs,
         deleted_kvs: plan.deleted_kvs,
         checksum: plan.adjustment,
         resolve_ts: 0,
-        report_jsonl,
-        report_csv,
+        report_jsonl: plan.report_jsonl.display().to_string(),
+        report_csv: plan.report_csv.display().to_string(),
     }
 }
 

@@ -103,6 +103,10 @@ impl DuplicateStep for GlobalDuplicates {
                 let name = table.qualified_name();
                 to_coordinator(DuplicateError::inconsistent(&name, e), &name)
             })?;
+        // Resolution spills here (shards, downloaded duplicates files).
+        let spill_dir = std::path::Path::new(&cx.cfg.tikv_importer.sorted_kv_dir)
+            .join("conflict-spill")
+            .join(file_safe(&cx.job.job_id));
         let ctx = Ctx {
             job_id: cx.job.job_id.clone(),
             import: cx.client.clone(),
@@ -125,10 +129,13 @@ impl DuplicateStep for GlobalDuplicates {
             resolve_batch_rows: usize::try_from(cx.cfg.conflict.resolve_batch_rows)
                 .unwrap_or(usize::MAX)
                 .max(1),
+            resolve_memory: cx.cfg.conflict.resolve_memory.0.max(1),
+            spill_dir: spill_dir.clone(),
             local: Arc::new(WorkerDuplicateFiles {
                 artefacts: Arc::clone(&self.artefacts),
                 engines: HashMap::from([(table.id, engines)]),
                 recorded,
+                download_dir: Some(spill_dir.join("downloads")),
             }),
             source_rows,
             converter,
@@ -151,6 +158,19 @@ impl DuplicateStep for GlobalDuplicates {
             added: t.checksum.add,
         })
     }
+}
+
+/// A job id as one directory name.
+fn file_safe(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn to_coordinator(err: DuplicateError, table: &str) -> CoordinatorError {

@@ -18,7 +18,7 @@ use squall_worker::task::row_tag;
 
 use super::context::EngineSource;
 use super::error::DuplicateError;
-use super::local::{LocalDuplicate, LocalDuplicateSource};
+use super::local::{CopySink, LocalDuplicate, LocalDuplicateSource};
 
 /// Reads the workers' duplicate files of every engine of every table from
 /// the job's artefact store (the output directory in embedded mode, the
@@ -32,6 +32,10 @@ pub struct WorkerDuplicateFiles {
     /// An engine listed with n > 0 must have an artefact of n lines; one
     /// listed with 0 is not read; one not listed may have none.
     pub recorded: HashMap<(i64, u32), u64>,
+    /// Where [`LocalDuplicateSource::for_each`] downloads an engine's file
+    /// from a remote store to read it line by line (removed once read);
+    /// `None` reads it whole.
+    pub download_dir: Option<PathBuf>,
 }
 
 /// The worker's file for one engine under an output directory (where the
@@ -47,6 +51,7 @@ impl WorkerDuplicateFiles {
             artefacts,
             engines,
             recorded: HashMap::new(),
+            download_dir: None,
         }
     }
 }
@@ -67,6 +72,144 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
             out.extend(copies);
         }
         Ok(out)
+    }
+
+    async fn for_each(
+        &self,
+        table: &TableInfo,
+        sink: &mut CopySink<'_>,
+    ) -> Result<(), DuplicateError> {
+        for engine in self.engines.get(&table.id).into_iter().flatten() {
+            let expected = self.recorded.get(&(table.id, engine.engine_id)).copied();
+            let key = keys::local_duplicates(table.id, engine.engine_id);
+            if expected == Some(0) {
+                continue;
+            }
+            if let Some(path) = self.artefacts.local_path(&key) {
+                stream_file(table, engine, &path, &key, expected, sink).await?;
+                continue;
+            }
+            let Some(dir) = &self.download_dir else {
+                // Read whole.
+                for d in self
+                    .load_engine(table, engine, expected)
+                    .await
+                    .map_err(|reason| DuplicateError::LocalDuplicates {
+                        table: table.qualified_name(),
+                        reason,
+                    })?
+                {
+                    sink(d)?;
+                }
+                continue;
+            };
+            // A remote store: streamed into a file first, then read as one.
+            let path = dir.join(format!("t{}-e{}.jsonl", table.id, engine.engine_id));
+            let fail = |reason: String| DuplicateError::LocalDuplicates {
+                table: table.qualified_name(),
+                reason,
+            };
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+            let found = self
+                .artefacts
+                .get_to_file(&key, &path)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            if !found {
+                if let Some(n) = expected {
+                    let name = format!("{key} in {}", self.artefacts.location());
+                    return Err(fail(missing(&name, engine, n)));
+                }
+                continue;
+            }
+            let read = stream_file(table, engine, &path, &key, expected, sink).await;
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_dir(dir);
+            read?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an engine's recorded duplicates file not being there is an error.
+fn missing(name: &str, engine: &EngineSource, n: u64) -> String {
+    format!(
+        "{name} is missing, but engine {} recorded {n} local duplicates. Workers store it \
+         before they record the engine done, so it was removed since, or the workers \
+         use another artefact store than this coordinator (check --nats on every node)",
+        engine.engine_id
+    )
+}
+
+/// Copies sent from the reading thread at a time.
+const STREAM_BATCH: usize = 1024;
+
+/// One engine's file read line by line on the blocking pool, its copies
+/// handed to `sink` a batch at a time (at most two batches in flight), so
+/// the file is never held whole. The same checks as [`WorkerDuplicateFiles::load_engine`].
+async fn stream_file(
+    table: &TableInfo,
+    engine: &EngineSource,
+    path: &Path,
+    key: &str,
+    expected: Option<u64>,
+    sink: &mut CopySink<'_>,
+) -> Result<(), DuplicateError> {
+    let fail = |reason: String| DuplicateError::LocalDuplicates {
+        table: table.qualified_name(),
+        reason,
+    };
+    let name = format!("{key} at {}", path.display());
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return match expected {
+                None => Ok(()),
+                Some(n) => Err(fail(missing(&name, engine, n))),
+            };
+        }
+        Err(e) => return Err(fail(format!("{name}: {e}"))),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<LocalDuplicate>>(2);
+    let (owned, at) = (engine.clone(), name.clone());
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(STREAM_BATCH);
+        let lines = parse_lines(std::io::BufReader::new(file), &at, &owned, |d| {
+            batch.push(d);
+            if batch.len() >= STREAM_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STREAM_BATCH));
+                tx.blocking_send(full)
+                    .map_err(|_| "resolution stopped reading".to_string())?;
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            tx.blocking_send(batch)
+                .map_err(|_| "resolution stopped reading".to_string())?;
+        }
+        Ok::<u64, String>(lines)
+    });
+    let mut sunk = Ok(());
+    while let Some(batch) = rx.recv().await {
+        for d in batch {
+            sunk = sunk.and_then(|()| sink(d));
+        }
+        if sunk.is_err() {
+            break;
+        }
+    }
+    drop(rx);
+    let lines = reader.await.map_err(|e| fail(format!("{name}: {e}")));
+    sunk?;
+    let lines = lines?.map_err(fail)?;
+    match expected {
+        Some(n) if n != lines => Err(fail(format!(
+            "{name} holds {lines} duplicates, but engine {} recorded {n}: the artefact is \
+             incomplete or from another run",
+            engine.engine_id
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -89,14 +232,7 @@ impl WorkerDuplicateFiles {
             (Err(e), _) => return Err(e.to_string()),
             (Ok(Some(bytes)), _) => bytes,
             (Ok(None), None) => return Ok(Vec::new()),
-            (Ok(None), Some(n)) => {
-                return Err(format!(
-                "{name} is missing, but engine {} recorded {n} local duplicates. Workers store it \
-                     before they record the engine done, so it was removed since, or the workers \
-                     use another artefact store than this coordinator (check --nats on every node)",
-                engine.engine_id
-            ))
-            }
+            (Ok(None), Some(n)) => return Err(missing(&name, engine, n)),
         };
         let (owned, at) = (engine.clone(), name.clone());
         let copies = tokio::task::spawn_blocking(move || parse(&bytes, &at, &owned))
@@ -117,10 +253,26 @@ impl WorkerDuplicateFiles {
 /// Every copy in one engine's file. `name` says where it came from.
 fn parse(bytes: &[u8], name: &str, engine: &EngineSource) -> Result<Vec<LocalDuplicate>, String> {
     let mut out = Vec::new();
+    parse_lines(bytes, name, engine, |d| {
+        out.push(d);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Passes every copy of one engine's file to `emit`, in file order; returns
+/// the number of lines (copies that were not ingested).
+fn parse_lines(
+    reader: impl BufRead,
+    name: &str,
+    engine: &EngineSource,
+    mut emit: impl FnMut(LocalDuplicate) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut lines = 0;
     // A key's lines are consecutive (the worker walks its engine in key
     // order): its ingested copy is emitted once, at its first line.
     let mut last_key: Option<Vec<u8>> = None;
-    for (n, line) in bytes.lines().enumerate() {
+    for (n, line) in reader.lines().enumerate() {
         let at = || format!("{name} line {}", n + 1);
         let line = line.map_err(|e| format!("{}: {e}", at()))?;
         if line.trim().is_empty() {
@@ -129,17 +281,18 @@ fn parse(bytes: &[u8], name: &str, engine: &EngineSource) -> Result<Vec<LocalDup
         let l = DuplicateRecord::parse_line(&line).map_err(|e| format!("{}: {e}", at()))?;
         if last_key.as_ref() != Some(&l.key) {
             last_key = Some(l.key.clone());
-            out.push(
+            emit(
                 copy(engine, l.key.clone(), l.kept_value, &l.kept, true)
                     .map_err(|e| format!("{}: {e}", at()))?,
-            );
+            )?;
         }
-        out.push(
+        emit(
             copy(engine, l.key, l.value, &l.duplicate, false)
                 .map_err(|e| format!("{}: {e}", at()))?,
-        );
+        )?;
+        lines += 1;
     }
-    Ok(out)
+    Ok(lines)
 }
 
 fn copy(
@@ -182,7 +335,7 @@ fn tag_of(engine: &EngineSource, pos: &RowPosition) -> Result<u64, String> {
 mod tests {
     use std::sync::Arc;
 
-    use squall_common::artefacts::LocalArtefactStore;
+    use squall_common::artefacts::{ArtefactError, LocalArtefactStore};
 
     use super::*;
     use crate::duplicate::test_util::TempDir;
@@ -313,5 +466,93 @@ mod tests {
         assert!(source.load(&table).await.is_err(), "unrecorded: read");
         source.recorded.insert((table.id, 3), 0);
         assert!(source.load(&table).await.expect("not read").is_empty());
+    }
+
+    /// A store that keeps its artefacts elsewhere (no local files), as the
+    /// cluster's NATS bucket: reads go through `get` / `get_to_file`.
+    struct Remote(LocalArtefactStore);
+
+    #[async_trait]
+    impl squall_common::artefacts::ArtefactStore for Remote {
+        async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), ArtefactError> {
+            self.0.put(key, value).await
+        }
+        async fn put_file(&self, key: &str, path: &Path) -> Result<(), ArtefactError> {
+            self.0.put_file(key, path).await
+        }
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArtefactError> {
+            self.0.get(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<bool, ArtefactError> {
+            self.0.delete(key).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, ArtefactError> {
+            self.0.list(prefix).await
+        }
+        fn location(&self) -> String {
+            format!("remote {}", self.0.location())
+        }
+    }
+
+    async fn streamed(
+        source: &WorkerDuplicateFiles,
+        table: &TableInfo,
+    ) -> Result<Vec<LocalDuplicate>, DuplicateError> {
+        let mut out = Vec::new();
+        source
+            .for_each(table, &mut |d| {
+                out.push(d);
+                Ok(())
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// Line by line from a local store, or downloaded from a remote one
+    /// first: the copies and the checks of a whole read.
+    #[tokio::test]
+    async fn streamed_reads_equal_whole_reads() {
+        let dir = TempDir::new("worker-dups-stream");
+        let table = sample_table();
+        let key = keys::local_duplicates(table.id, 3);
+        let local = source(&dir, &table);
+        let mut remote = source(&dir, &table);
+        remote.artefacts = Arc::new(Remote(LocalArtefactStore::new(dir.path())));
+        let downloads = dir.path().join("dl");
+        remote.download_dir = Some(downloads.clone());
+        let whole_remote = WorkerDuplicateFiles {
+            download_dir: None,
+            artefacts: Arc::clone(&remote.artefacts),
+            ..source(&dir, &table)
+        };
+        for s in [&local, &remote, &whole_remote] {
+            assert!(streamed(s, &table).await.expect("none").is_empty());
+        }
+        local
+            .artefacts
+            .put(&key, two_lines().into())
+            .await
+            .expect("put");
+        let want = local.load(&table).await.expect("whole");
+        assert_eq!(want.len(), 3);
+        for s in [&local, &remote, &whole_remote] {
+            assert_eq!(streamed(s, &table).await.expect("streams"), want);
+        }
+        assert!(!downloads.exists(), "the download is removed once read");
+        for mut s in [local, remote] {
+            s.recorded.insert((table.id, 3), 5);
+            let err = streamed(&s, &table).await.expect_err("short artefact");
+            assert!(err.to_string().contains("holds 2 duplicates"), "{err}");
+            s.artefacts.delete(&key).await.expect("delete");
+            let err = streamed(&s, &table).await.expect_err("lost artefact");
+            assert!(
+                err.to_string().contains(&key) && err.to_string().contains("recorded 5"),
+                "{err}"
+            );
+            s.artefacts
+                .put(&key, two_lines().into())
+                .await
+                .expect("put");
+        }
     }
 }

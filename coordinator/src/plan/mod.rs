@@ -4,6 +4,7 @@
 mod build;
 mod engines;
 mod persist;
+pub mod ranges;
 
 pub use build::{build_plan, build_plan_with_ids, Plan, PlannedTable};
 pub use engines::{group_into_engines, PlannedEngine};

@@ -12,6 +12,9 @@
 //! - [`writeset`] / [`apply`]: the Puts and Deletes, written at a newer ts.
 //! - [`checksum`]: how the expected table checksum changes.
 //! - [`table`]: all of it for one table.
+//! - [`stream`] / [`shard`] / [`spill`]: the same within
+//!   `conflict.resolve-memory`: a table over it is cut into shards of whole
+//!   connected sets, spilled to disk and planned one at a time.
 
 pub mod analyze;
 pub mod apply;
@@ -25,6 +28,9 @@ pub mod group;
 pub mod locate;
 pub mod order;
 pub mod rows;
+pub mod shard;
+pub mod spill;
+pub mod stream;
 pub mod table;
 pub mod writeset;
 

@@ -9,6 +9,7 @@
 
 use crate::duplicate::context::{DuplicateContext, TableJob};
 use crate::duplicate::error::DuplicateError;
+use crate::duplicate::local::LocalDuplicate;
 use crate::duplicate::pair::DupPair;
 use crate::duplicate::segment;
 use crate::duplicate::target::{targets_for, TargetKind};
@@ -54,21 +55,37 @@ pub async fn plan_table(
     job: &TableJob,
     read_ts: u64,
 ) -> Result<TablePlan, DuplicateError> {
-    let table = &job.table;
     let (record_pairs, index_pairs) = load_pairs(ctx, job).await?;
-    let local = ctx.local.load(table).await?;
+    let local = ctx.local.load(&job.table).await?;
+    plan_inputs(ctx, job, read_ts, &record_pairs, &index_pairs, &local).await
+}
+
+/// [`plan_table`] from inputs already loaded: the table's whole detection
+/// results and local copies, or one shard of them (`resolve::stream`) — a
+/// shard holds whole connected sets, so its plan is the table plan's part.
+/// `record_pairs` and each index's pairs are sorted and deduplicated as
+/// [`load_pairs`] leaves them.
+pub(crate) async fn plan_inputs(
+    ctx: &DuplicateContext,
+    job: &TableJob,
+    read_ts: u64,
+    record_pairs: &[DupPair],
+    index_pairs: &[(i64, DupPair)],
+    local: &[LocalDuplicate],
+) -> Result<TablePlan, DuplicateError> {
+    let table = &job.table;
     let inputs = TableInputs {
         table,
         min_commit_ts: ctx.min_commit_ts,
-        record_pairs: &record_pairs,
-        index_pairs: &index_pairs,
-        local: &local,
+        record_pairs,
+        index_pairs,
+        local,
         converter: &ctx.converter,
     };
     let cands = gather(ctx, job, &inputs, read_ts).await?;
     let grouping = group_candidates(&inputs, cands, ctx.resolve_batch_rows)?;
     let order = SourceOrder::new(&job.engines);
-    let copies = local_index(&local);
+    let copies = local_index(local);
     let decided =
         Pager::new(table, &ctx.converter, &grouping)?.decide_all(ctx.strategy, &order, &copies)?;
     let remote_versions = (record_pairs.len() + index_pairs.len()) as u64;
@@ -127,12 +144,18 @@ pub(crate) async fn load_pairs(
         let segments =
             segment::load(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind).await?;
         let mut pairs: Vec<DupPair> = segments.into_iter().flat_map(|s| s.pairs).collect();
-        pairs.sort_by(|a, b| a.key.cmp(&b.key).then(b.commit_ts.cmp(&a.commit_ts)));
-        pairs.dedup_by(|a, b| a.key == b.key && a.commit_ts == b.commit_ts);
+        sort_pairs(&mut pairs);
         match target.kind {
             TargetKind::Record => record = pairs,
             TargetKind::Index(id) => index.extend(pairs.into_iter().map(|p| (id, p))),
         }
     }
     Ok((record, index))
+}
+
+/// Pairs of one range in key order, newest first, one per (key, ts): the
+/// first in stored order is kept.
+pub(crate) fn sort_pairs(pairs: &mut Vec<DupPair>) {
+    pairs.sort_by(|a, b| a.key.cmp(&b.key).then(b.commit_ts.cmp(&a.commit_ts)));
+    pairs.dedup_by(|a, b| a.key == b.key && a.commit_ts == b.commit_ts);
 }

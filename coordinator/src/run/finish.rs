@@ -134,6 +134,17 @@ async fn run_step(
             remote: None,
         }),
         TableStep::Duplicates => resolve_duplicates(cx, table).await,
+        TableStep::Backfill => Ok(StepDone {
+            totals: crate::backfill::import_step::build_indexes(
+                cx.store.as_ref(),
+                cx.client,
+                cx.cfg,
+                cx.job,
+                table,
+            )
+            .await?,
+            remote: None,
+        }),
         TableStep::Checksum => verify_checksum(cx, table).await,
     }
 }
@@ -225,6 +236,9 @@ async fn merge_engines(
             }
         }
     }
+    // Engine ranges: the ranges' local duplicates (a no-op without ranges).
+    super::ranges::add_range_results(cx.store, cx.cfg, &cx.job.job_id, table_id, &mut totals)
+        .await?;
     Ok(totals)
 }
 

@@ -175,7 +175,7 @@ pub async fn reopen_failed(
             "retrying engines that failed before"
         );
     }
-    Ok(())
+    super::ranges::reopen_failed_ranges(store, job_id).await
 }
 
 /// A run someone asked for (a submission, `squall import`): a paused or

@@ -27,6 +27,7 @@ mod finish;
 mod job;
 mod observe;
 mod progress;
+mod ranges;
 mod summary;
 mod workers;
 
@@ -57,7 +58,7 @@ use crate::plan::{build_plan_with_ids, load_plan, persist_plan, StoredPlan};
 use control::Gate;
 use engines::{MessageIds, Publisher};
 use finish::{post_process, PostContext};
-use observe::EngineObserver;
+use observe::{EngineObserver, RangeObserver};
 use workers::EmbeddedWorkers;
 
 /// What to import, where to, and how.
@@ -258,6 +259,15 @@ pub async fn run_import(
             "job planned"
         );
         persist_plan(&store, &id, &plan, &pd).await?;
+        if opts.cfg.squall.engine_ranges {
+            let (cfg, created) = (opts.cfg.clone(), job.created_unix_ms);
+            let ranges = tokio::task::spawn_blocking(move || {
+                crate::plan::ranges::plan_all_ranges(&cfg, &plan, created)
+            })
+            .await
+            .map_err(|e| CoordinatorError::Blocking(e.to_string()))??;
+            crate::plan::ranges::persist_ranges(&store, &id, &ranges, &pd).await?;
+        }
     }
     let job = job::set_state(&store, &id, JobState::Importing).await?;
     let plan = load_plan(&store, &id).await?;
@@ -415,6 +425,13 @@ async fn run_engines(
     // while it was held is in the engine records read now.
     let control = gate.pass().await?;
     let engines = current_engines(store, job_id).await?;
+    let with_ranges = opts.cfg.squall.engine_ranges;
+    if with_ranges {
+        crate::plan::ranges::pre_split_ranges(store, job_id, client, &opts.cfg).await?;
+        if opts.cfg.tikv_importer.disk_quota.0 > 0 {
+            tracing::warn!("tikv-importer.disk-quota is ignored with squall.engine-ranges: encode tasks never ingest, so there is nothing to import early");
+        }
+    }
     match &opts.workers {
         Workers::Embedded => {
             let mut workers =
@@ -427,15 +444,33 @@ async fn run_engines(
                 workers = workers.loops.len(),
                 "engines handed to workers"
             );
-            let waited = engines::wait_for_engines(
-                store,
-                job_id,
-                &mut workers.loops,
-                None,
-                gate,
-                &mut publisher,
-            )
-            .await;
+            let waited = if with_ranges {
+                // Ranges go out table by table while other tables still
+                // encode; the ranges' wait watches the worker loops.
+                let w = ranges::RangeWait {
+                    store,
+                    job_id,
+                    queue: &workers.queue,
+                    ids: MessageIds::PerEngine,
+                    gate,
+                };
+                let mut none = JoinSet::new();
+                tokio::try_join!(
+                    engines::wait_for_engines(store, job_id, &mut none, None, gate, &mut publisher),
+                    ranges::run_ranges(&w, &mut workers.loops, None),
+                )
+                .map(|_| ())
+            } else {
+                engines::wait_for_engines(
+                    store,
+                    job_id,
+                    &mut workers.loops,
+                    None,
+                    gate,
+                    &mut publisher,
+                )
+                .await
+            };
             workers.stop().await;
             waited
         }
@@ -446,15 +481,31 @@ async fn run_engines(
             tracing::info!(job = %job_id, engines = published, "engines published to the cluster's workers");
             let mut observer = EngineObserver::new(progress.workers(), &plan.engines);
             let mut none = JoinSet::new();
-            engines::wait_for_engines(
+            let engines_done = engines::wait_for_engines(
                 store,
                 job_id,
                 &mut none,
                 Some(&mut observer),
                 gate,
                 &mut publisher,
+            );
+            if !with_ranges {
+                return engines_done.await;
+            }
+            let w = ranges::RangeWait {
+                store,
+                job_id,
+                queue: &seams.queue,
+                ids: MessageIds::PerAttempt,
+                gate,
+            };
+            let mut range_observer = RangeObserver::new(progress.workers());
+            let mut no_loops = JoinSet::new();
+            tokio::try_join!(
+                engines_done,
+                ranges::run_ranges(&w, &mut no_loops, Some(&mut range_observer)),
             )
-            .await
+            .map(|_| ())
         }
     }
 }

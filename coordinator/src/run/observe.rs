@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use squall_common::checkpoint::{EngineCheckpoint, EngineState, Stored};
+use squall_common::checkpoint::{
+    EngineCheckpoint, EngineState, RangeCheckpoint, RangeState, Stored,
+};
 use squall_worker::task::WorkerProgress;
 
 pub struct EngineObserver {
@@ -33,8 +35,37 @@ impl EngineObserver {
             };
             if self.counted.insert((e.record.table_id, e.record.engine_id)) {
                 self.progress.encoded(e.record.source_bytes);
-                self.progress.ingested(result.bytes);
+                // With engine ranges the engine ingested nothing: its range
+                // tasks count what they ingest (`RangeObserver`).
+                if result.runs.is_empty() {
+                    self.progress.ingested(result.bytes);
+                }
                 self.progress.engine_done();
+            }
+        }
+    }
+}
+
+/// Counts ingested bytes as range records turn `Done` (engine ranges).
+pub struct RangeObserver {
+    counted: HashSet<(i64, u32)>,
+    progress: Arc<WorkerProgress>,
+}
+
+impl RangeObserver {
+    pub fn new(progress: Arc<WorkerProgress>) -> Self {
+        Self {
+            counted: HashSet::new(),
+            progress,
+        }
+    }
+
+    pub fn observe(&mut self, ranges: &[Stored<RangeCheckpoint>]) {
+        for r in ranges {
+            if let RangeState::Done(result) = &r.record.state {
+                if self.counted.insert((r.record.table_id, r.record.range_id)) {
+                    self.progress.ingested(result.bytes);
+                }
             }
         }
     }

@@ -123,6 +123,7 @@ pub async fn job_status(
         eta_secs,
         workers,
         last_errors,
+        backfill: crate::backfill::job_backfill_status(store.as_ref(), job_id).await?,
     }))
 }
 

@@ -62,6 +62,11 @@ pub struct JobStatus {
     /// failed step, each engine that failed for good.
     #[serde(default)]
     pub last_errors: Vec<String>,
+    /// The index backfill of an `index-mode = "after-data"` job: ranges,
+    /// rows scanned and entries written by the finished ranges (from their
+    /// records); `None` for a job without one.
+    #[serde(default)]
+    pub backfill: Option<crate::backfill::BackfillView>,
 }
 
 fn running() -> String {

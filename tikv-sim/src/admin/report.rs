@@ -196,7 +196,7 @@ mod tests {
         let sst = &report.ssts[0];
         assert_eq!(
             sst.start_key,
-            hex::decode("7480000000000000645f72").unwrap()
+            hex::decode("7480000000000000645f72").expect("hex")
         );
         assert_eq!(report.intersecting(1, "write", b"", b"").count(), 1);
         assert_eq!(
@@ -210,7 +210,8 @@ mod tests {
         );
         assert_eq!(report.intersecting(2, "write", b"", b"").count(), 0);
         let again: IngestReport =
-            serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+            serde_json::from_str(&serde_json::to_string(&report).expect("serializes"))
+                .expect("parses again");
         assert_eq!(again, report);
     }
 }

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::WorkerMetrics;
 use crate::task::worker_loop::{handle_with, OnCancel, Settled, PULL_WAIT};
-use crate::task::EngineTask;
+use crate::task::Task;
 pub use contexts::{JobContexts, NodeIdentity};
 pub use error::NodeError;
 pub use job_config::JobConfigRecord;
@@ -125,7 +125,7 @@ impl Node {
         if let Some(a) = &self.accounting {
             a.metrics.delivery(delivery.delivered);
         }
-        let task = match EngineTask::from_message(&delivery.id, &delivery.payload) {
+        let task = match Task::from_message(&delivery.id, &delivery.payload) {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "dropping a task message that is not an engine task");
@@ -138,7 +138,7 @@ impl Node {
                 return;
             }
         };
-        let cx = match self.contexts.get(&task.job_id).await {
+        let cx = match self.contexts.get(task.job_id()).await {
             Ok(cx) => cx,
             Err(e) => {
                 tracing::warn!(%task, error = %e, retry_in = ?UNSERVABLE_DELAY, "cannot serve the task's job here; handing the task back");
@@ -164,8 +164,8 @@ impl Node {
                 }
                 if let Some(a) = &self.accounting {
                     a.metrics.task_settled(&settled);
-                    if let Settled::Done(result) = &settled {
-                        a.engine_done(&cx, &task, result).await;
+                    if let (Settled::Done(result), Task::Engine(task)) = (&settled, &task) {
+                        a.engine_done(&cx, task, result).await;
                     }
                 }
             }

@@ -47,6 +47,8 @@ pub struct EncodeContext {
     pub taken: AtomicU64,
     pub cancel: CancellationToken,
     pub progress: Arc<WorkerProgress>,
+    /// `squall.index-mode = "after-data"`: record KVs only.
+    pub rows_only: bool,
 }
 
 /// What one chunk produced (every KV, duplicates included).
@@ -125,10 +127,11 @@ pub fn encode_chunk(
         .physical_ids()
         .iter()
         .map(|&id| {
-            TableEncoder::new(&TableInfo {
+            let e = TableEncoder::new(&TableInfo {
                 id,
                 ..cx.table.clone()
-            })
+            });
+            e.map(|e| if cx.rows_only { e.without_indexes() } else { e })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut state = ChunkState::new(spec);
@@ -422,4 +425,74 @@ fn parse_row_id(field: Option<&[u8]>) -> Result<i64, RowProblem> {
     text.trim()
         .parse::<i64>()
         .map_err(|_| RowProblem::BadRowId(text.into_owned()))
+}
+
+/// Planning's sample for engine ranges (`squall.engine-ranges`): encodes at
+/// most the first `max_rows` rows of the chunk with this very path (column
+/// map, converter, partition routing, `TableEncoder`) and hands each KV to
+/// `sink`. Rows that fail are passed over, neither logged nor counted
+/// against `max-error` (the encode task will). Returns the source bytes the
+/// sampled rows span. Blocking.
+pub fn sample_chunk(
+    cx: &EncodeContext,
+    spec: &ChunkSpec,
+    max_rows: u64,
+    sink: &mut dyn FnMut(&EncodedKv),
+) -> Result<u64, TaskError> {
+    let (file, chunk) = source_from_spec(spec)?;
+    let mut reader = open_chunk_in(&cx.store, &file, &chunk, &cx.mydumper, &cx.read)?;
+    let by_name = file.kind != FileKind::Csv || cx.mydumper.csv.header_schema_match;
+    let mut encoders = cx
+        .router
+        .physical_ids()
+        .iter()
+        .map(|&id| {
+            let e = TableEncoder::new(&TableInfo {
+                id,
+                ..cx.table.clone()
+            });
+            e.map(|e| if cx.rows_only { e.without_indexes() } else { e })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut state = ChunkState::new(spec);
+    let mut row = Row::default();
+    let mut map: Option<ColumnMap> = None;
+    let mut at_end = false;
+    while state.rows_seen < max_rows {
+        match reader.read_row(&mut row) {
+            Ok(true) => {}
+            Ok(false) => {
+                at_end = true;
+                break;
+            }
+            Err(e) if e.is_skippable() => {
+                state.rows_seen += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let row_id = state.next_row_id(&row)?;
+        let names = if by_name { reader.columns() } else { None };
+        if !map.as_ref().is_some_and(|m| m.is_for(names)) {
+            map = Some(cx.column_map(names, &spec.file.path)?);
+        }
+        let map = map.as_ref().expect("the map was just built");
+        if cx
+            .encode_row(map, &row, row_id, &mut encoders, &mut state)
+            .is_ok()
+        {
+            for kv in &state.kvs {
+                sink(kv);
+            }
+        }
+        state.kvs.clear();
+    }
+    let chunk_bytes = chunk_source_bytes(spec);
+    if at_end {
+        return Ok(chunk_bytes);
+    }
+    Ok(reader
+        .position()
+        .saturating_sub(spec.start)
+        .clamp(1, chunk_bytes.max(1)))
 }

@@ -1,6 +1,10 @@
-//! The task message: which engine to run. Everything else the worker needs
-//! is in the checkpoint store (the engine's chunks, commit ts and attempt,
-//! the table's schema), so a redelivered or duplicated message is harmless.
+//! The task messages: which engine to encode (and, without engine ranges,
+//! ingest), or which engine range to ingest. Everything else the worker
+//! needs is in the checkpoint store (the engine's chunks, commit ts and
+//! attempt, the table's schema), so a redelivered or duplicated message is
+//! harmless. A message says its kind (`"kind": "engine"` or
+//! `"ingest-range"`); one without a kind, as every build before engine
+//! ranges wrote, is an engine task.
 
 use serde::{Deserialize, Serialize};
 use squall_common::checkpoint::keys;
@@ -15,7 +19,7 @@ pub struct EngineTask {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("task message {id:?} is not an engine task: {source}")]
+#[error("task message {id:?} is not a task Squall knows: {source}")]
 pub struct BadTaskMessage {
     pub id: String,
     #[source]
@@ -32,8 +36,10 @@ impl EngineTask {
     }
 
     pub fn to_message(&self) -> TaskMessage {
-        let payload =
-            serde_json::to_vec(self).expect("a struct of strings and integers serializes");
+        let mut value =
+            serde_json::to_value(self).expect("a struct of strings and integers serializes");
+        value["kind"] = serde_json::Value::from(KIND_ENGINE);
+        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
         TaskMessage {
             id: self.message_id(),
             payload,
@@ -83,9 +89,133 @@ impl std::fmt::Display for EngineTask {
     }
 }
 
+const KIND_ENGINE: &str = "engine";
+const KIND_RANGE: &str = "ingest-range";
+
+/// One engine range to ingest (`squall.engine-ranges`): merge the runs the
+/// table's `Done` engines wrote for it, ingest, record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct IngestRangeTask {
+    pub job_id: String,
+    pub table_id: i64,
+    pub range_id: u32,
+}
+
+impl IngestRangeTask {
+    /// The queue's de-duplication id: one pending message per range.
+    pub fn message_id(&self) -> String {
+        format!("range.{}.{}.{}", self.job_id, self.table_id, self.range_id)
+    }
+
+    pub fn to_message(&self) -> TaskMessage {
+        let mut value =
+            serde_json::to_value(self).expect("a struct of strings and integers serializes");
+        value["kind"] = serde_json::Value::from(KIND_RANGE);
+        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
+        TaskMessage {
+            id: self.message_id(),
+            payload,
+        }
+    }
+
+    pub fn checkpoint_key(&self) -> String {
+        keys::range(&self.job_id, self.table_id, self.range_id)
+    }
+
+    /// The local engine's directory name for the merged range.
+    pub fn engine_dir_name(&self) -> String {
+        let engine = EngineTask {
+            job_id: self.job_id.clone(),
+            table_id: self.table_id,
+            engine_id: 0,
+        };
+        let name = engine.engine_dir_name();
+        let base = name.strip_suffix("-e0").unwrap_or(&name);
+        format!("{base}-r{}", self.range_id)
+    }
+}
+
+impl std::fmt::Display for IngestRangeTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "range {} of table {} (job {})",
+            self.range_id, self.table_id, self.job_id
+        )
+    }
+}
+
+/// A task of either kind, as the queue delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    Engine(EngineTask),
+    IngestRange(IngestRangeTask),
+}
+
+impl Task {
+    pub fn from_message(id: &str, payload: &[u8]) -> Result<Self, BadTaskMessage> {
+        let bad = |source| BadTaskMessage {
+            id: id.to_string(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_slice(payload).map_err(bad)?;
+        match value.get("kind").and_then(|k| k.as_str()) {
+            Some(KIND_RANGE) => serde_json::from_value(value)
+                .map(Task::IngestRange)
+                .map_err(bad),
+            _ => serde_json::from_value(value).map(Task::Engine).map_err(bad),
+        }
+    }
+
+    pub fn job_id(&self) -> &str {
+        match self {
+            Task::Engine(t) => &t.job_id,
+            Task::IngestRange(t) => &t.job_id,
+        }
+    }
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Task::Engine(t) => t.fmt(f),
+            Task::IngestRange(t) => t.fmt(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_kinds_round_trip_and_old_engine_messages_decode() {
+        let r = IngestRangeTask {
+            job_id: "j-1".into(),
+            table_id: 101,
+            range_id: 4,
+        };
+        let m = r.to_message();
+        assert_eq!(m.id, "range.j-1.101.4");
+        assert_eq!(
+            Task::from_message(&m.id, &m.payload).expect("decodes"),
+            Task::IngestRange(r.clone())
+        );
+        assert_eq!(r.engine_dir_name(), "j-1-t101-r4");
+        let old = br#"{"job-id":"j","table-id":1,"engine-id":2}"#;
+        let Task::Engine(e) = Task::from_message("x", old).expect("old message") else {
+            panic!("an old message is an engine task");
+        };
+        assert_eq!(e.engine_id, 2);
+        let e2 = e.to_message();
+        assert!(String::from_utf8_lossy(&e2.payload).contains(r#""kind":"engine""#));
+        assert_eq!(
+            Task::from_message(&e2.id, &e2.payload).expect("decodes"),
+            Task::Engine(e)
+        );
+        assert!(Task::from_message("x", br#"{"kind":"ingest-range"}"#).is_err());
+    }
 
     #[test]
     fn round_trips_through_a_message() {

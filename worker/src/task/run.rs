@@ -190,7 +190,23 @@ async fn run_claimed(
             (engine, result)
         }
     };
-    ingest_and_account(cx, task, ckpt, &engine, &mut result, parts, &watch.all).await?;
+    if cx.cfg.squall.engine_ranges {
+        // Engine ranges: no ingest here; the runs go to the artefact store
+        // and the range tasks ingest them (`runs.rs`, `range_run.rs`).
+        result.runs = super::runs::write_runs(cx, task, attempt, &engine, &watch.all).await?;
+        result.kvs = result.data.kvs + result.indexes.values().map(|c| c.kvs).sum::<u64>();
+        result.bytes = result.data.bytes + result.indexes.values().map(|c| c.bytes).sum::<u64>();
+        let run_kvs: u64 = result.runs.iter().map(|r| r.kvs).sum();
+        if run_kvs != result.kvs {
+            return Err(TaskError::Inconsistent(format!(
+                "{task}: its runs hold {run_kvs} KVs but the encoder produced {}: a KV fell \
+                 outside every planned range of the table",
+                result.kvs
+            )));
+        }
+    } else {
+        ingest_and_account(cx, task, ckpt, &engine, &mut result, parts, &watch.all).await?;
+    }
     if !claim::record_done(&cx.store, task, attempt, result.clone()).await? {
         return Ok(TaskOutcome::Superseded);
     }
@@ -262,7 +278,9 @@ async fn encode_engine(
         {
             Ok(out) => {
                 total.merge(&out);
-                if quota_used.is_none() && first_error.is_none() {
+                // Engine ranges never ingest from an encode task, so the
+                // disk quota's early import does not apply (warned once at start).
+                if quota_used.is_none() && first_error.is_none() && !cx.cfg.squall.engine_ranges {
                     match early_import::quota_reached(engine).await {
                         Ok(used) => quota_used = used,
                         Err(e) => first_error = Some(e),
@@ -302,6 +320,7 @@ async fn encode_engine(
         ingest_ms: 0,
         max_row_id: total.auto_ids.row_id,
         max_auto_id: total.auto_ids.auto_id,
+        runs: Vec::new(),
     })
 }
 
@@ -346,6 +365,7 @@ async fn encode_context(
         // A child: a failed chunk cancels its siblings, not the task.
         cancel: stop.child_token(),
         progress: Arc::clone(&cx.progress),
+        rows_only: cx.cfg.squall.index_mode == squall_common::config::IndexMode::AfterData,
     })
 }
 

@@ -12,7 +12,9 @@ use squall_common::queue::{Delivery, SharedTaskQueue};
 use super::claim;
 use super::context::WorkerContext;
 use super::error::TaskError;
-use super::message::EngineTask;
+use super::message::Task;
+use super::range_claim;
+use super::range_run::{run_range_task, RangeOutcome};
 use super::run::{run_engine_task, TaskOutcome};
 
 /// Deliveries of one task before a retryable failure is recorded as final.
@@ -100,16 +102,33 @@ pub async fn handle_with(
     delivery: Delivery,
     on_cancel: OnCancel,
 ) -> Result<Settled, TaskError> {
-    let task = match EngineTask::from_message(&delivery.id, &delivery.payload) {
+    let task = match Task::from_message(&delivery.id, &delivery.payload) {
         Ok(t) => t,
         Err(e) => {
-            tracing::error!(error = %e, "dropping a task message that is not an engine task");
+            tracing::error!(error = %e, "dropping a task message Squall does not know");
             delivery.ack().await?;
             return Ok(Settled::Dropped);
         }
     };
     let heartbeat = spawn_heartbeat(&delivery, ack_wait);
-    let result = run_engine_task(cx, &task).await;
+    // Both kinds settle alike below; only the run, the release and the
+    // failure record differ by kind.
+    let result = match &task {
+        Task::Engine(t) => run_engine_task(cx, t).await,
+        Task::IngestRange(t) => run_range_task(cx, t).await.map(|o| match o {
+            RangeOutcome::Done(r) => TaskOutcome::Done(EngineResult {
+                attempt: r.attempt,
+                worker: r.worker,
+                kvs: r.kvs,
+                bytes: r.bytes,
+                local_duplicates: r.local_duplicates,
+                ingest_ms: r.ingest_ms,
+                ..EngineResult::default()
+            }),
+            RangeOutcome::Superseded => TaskOutcome::Superseded,
+            RangeOutcome::Other(o) => o,
+        }),
+    };
     heartbeat.abort();
     let settled = match result {
         Ok(outcome) => {
@@ -172,7 +191,15 @@ pub async fn handle_with(
             _ => {
                 tracing::error!(%task, ?attempt, error = %e, "engine task failed for good");
                 if let Some(attempt) = attempt {
-                    claim::record_failed(&cx.store, &task, attempt, e.to_string()).await?;
+                    let reason = e.to_string();
+                    match &task {
+                        Task::Engine(t) => {
+                            claim::record_failed(&cx.store, t, attempt, reason).await?
+                        }
+                        Task::IngestRange(t) => {
+                            range_claim::record_failed(&cx.store, t, attempt, reason).await?
+                        }
+                    };
                 }
                 delivery.ack().await?;
                 Settled::Failed
@@ -186,9 +213,18 @@ pub async fn handle_with(
 /// before the claim). Best effort: a failure only leaves the record
 /// `Running` under this worker's name, and the next claim takes over from
 /// that just as well.
-async fn release(cx: &WorkerContext, task: &EngineTask, attempt: u32) {
-    match claim::release(&cx.store, task, attempt).await {
-        Ok(true) => tracing::info!(%task, attempt, "engine released for another worker"),
+async fn release(cx: &WorkerContext, task: &Task, attempt: u32) {
+    let released = match task {
+        Task::Engine(t) => claim::release(&cx.store, t, attempt).await,
+        Task::IngestRange(t) => range_claim::release(&cx.store, t, attempt).await,
+    };
+    match released {
+        Ok(true) => match task {
+            Task::Engine(_) => tracing::info!(%task, attempt, "engine released for another worker"),
+            Task::IngestRange(_) => {
+                tracing::info!(%task, attempt, "range released for another worker")
+            }
+        },
         Ok(false) => {
             tracing::info!(%task, attempt, "engine not released: a newer attempt holds it")
         }

@@ -138,6 +138,8 @@ fn context(
         segment_bytes: 512,
         // Small batches: resolution pages through many.
         resolve_batch_rows: 7,
+        resolve_memory: crate::duplicate::context::DEFAULT_RESOLVE_MEMORY,
+        spill_dir: output.join("spill"),
         local: Arc::new(WorkerDuplicateFiles::new(
             Arc::new(LocalArtefactStore::new(&l.worker_output)),
             engines,
@@ -738,6 +740,153 @@ async fn paged_resolution_equals_the_one_pass_plan() {
                 "{batch_counts:?}"
             );
         }
+    }
+    l.fx.shutdown().await;
+}
+
+/// Records every mutation a resolution writes (after `inner` wrote it).
+struct Capture {
+    inner: Arc<dyn ResolutionWriter>,
+    seen: std::sync::Mutex<BTreeMap<(String, Vec<u8>), crate::resolve::writeset::Mutation>>,
+}
+
+#[async_trait]
+impl ResolutionWriter for Capture {
+    async fn write(
+        &self,
+        table: &str,
+        commit_ts: u64,
+        set: &WriteSet,
+    ) -> Result<(), DuplicateError> {
+        self.inner.write(table, commit_ts, set).await?;
+        let mut seen = self.seen.lock().expect("lock");
+        for (k, m) in set {
+            seen.insert((table.to_string(), k.clone()), m.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Writes nothing (the reference run must leave TiKV to the run under test).
+struct Nowhere;
+
+#[async_trait]
+impl ResolutionWriter for Nowhere {
+    async fn write(&self, _: &str, _: u64, _: &WriteSet) -> Result<(), DuplicateError> {
+        Ok(())
+    }
+}
+
+/// `conflict.resolve-memory` changes where a plan is held, never the
+/// result: with a 1-byte budget every table is resolved in shards spilled
+/// to disk (and its first write crashes half-way, then resumes), and the
+/// report files are byte for byte, the writes key for key and the summary
+/// figure for figure those of whole-table plans; TiKV ends as the model says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_resolve_memory_spills_shards_with_the_same_results() {
+    use crate::resolve::stream::resolve_table;
+
+    let l = load(120).await;
+    let capture = |inner: Arc<dyn ResolutionWriter>| {
+        Arc::new(Capture {
+            inner,
+            seen: Default::default(),
+        })
+    };
+    // The reference: whole-table plans (the default budget), written nowhere.
+    let big_out = l.fx.path("out-big");
+    let mut big = context(
+        &l,
+        "big",
+        ConflictStrategy::Replace,
+        store(&l, "ck-big"),
+        &big_out,
+    );
+    let big_writes = capture(Arc::new(Nowhere));
+    big.writer = big_writes.clone();
+    let reference = detect_and_resolve(&big).await.expect("whole plans");
+    // The tiny budget does spill: many shards, nothing left on disk after.
+    let read_ts = l.fx.tso().await;
+    let mut split = big.clone();
+    split.resolve_memory = 1;
+    split.output_dir = l.fx.path("out-split");
+    for job in &l.jobs {
+        let plan = resolve_table(&split, job, read_ts).await.expect("plan");
+        assert!(
+            plan.shards > 1,
+            "{}: {} shards",
+            job.table.name,
+            plan.shards
+        );
+        let dir = split.spill_dir.join(format!("t{}", job.table.id));
+        assert!(dir.exists());
+        drop(plan);
+        assert!(!dir.exists(), "{} removed", dir.display());
+        let whole = resolve_table(&big, job, read_ts).await.expect("plan");
+        assert_eq!(whole.shards, 1);
+    }
+
+    let tiny_out = l.fx.path("out-tiny");
+    let ck = store(&l, "ck-tiny");
+    let mut tiny = context(&l, "tiny", ConflictStrategy::Replace, ck, &tiny_out);
+    tiny.resolve_memory = 1;
+    let region = RegionWriter {
+        client: l.fx.client.clone(),
+        retry: fast_retry(),
+        cancel: Cancel::never(),
+    };
+    let tiny_writes = capture(Arc::new(FailOnce(Default::default(), region)));
+    tiny.writer = tiny_writes.clone();
+    let err = detect_and_resolve(&tiny)
+        .await
+        .expect_err("the first write fails");
+    assert!(matches!(err, DuplicateError::Ingest { .. }), "{err}");
+    let summary = detect_and_resolve(&tiny).await.expect("resumes");
+
+    for (want, got) in reference.tables.iter().zip(&summary.tables) {
+        let name = &want.table;
+        for (a, b) in [
+            (&want.report_jsonl, &got.report_jsonl),
+            (&want.report_csv, &got.report_csv),
+        ] {
+            assert_ne!(a, b, "two output dirs");
+            let (a, b) = (
+                std::fs::read(a).expect("ref"),
+                std::fs::read(b).expect("tiny"),
+            );
+            assert!(a.len() > 200, "{name}: the report has lines");
+            assert!(
+                a == b,
+                "{name}: the spilled report is byte for byte the whole one"
+            );
+        }
+        let figures = |s: &crate::duplicate::summary::TableConflictSummary| {
+            (
+                s.remote_versions,
+                s.local_copies,
+                s.conflict_keys,
+                s.conflict_rows,
+                s.kept_rows,
+                s.removed_rows,
+                s.put_kvs,
+                s.deleted_kvs,
+                s.checksum,
+            )
+        };
+        assert_eq!(figures(want), figures(got), "{name}: summary");
+        assert!(got.kept_rows > 0 && got.removed_rows > 0 && got.put_kvs > 0);
+    }
+    let writes = |c: &Capture| c.seen.lock().expect("lock").clone();
+    assert_eq!(writes(&big_writes), writes(&tiny_writes), "the same writes");
+    check_common(&l, &summary).await;
+    for d in &l.data {
+        let rows = rows_and_check_indexes(&d.table, &table_kvs(&l, &d.table).await);
+        assert_eq!(
+            rows.iter().cloned().collect::<BTreeSet<_>>(),
+            d.after_replace(),
+            "{}",
+            d.table.name
+        );
     }
     l.fx.shutdown().await;
 }
