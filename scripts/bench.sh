@@ -32,10 +32,24 @@
 #                             squall.index-mode of each whole import (default with-data);
 #                             with several, a last table compares their total time and
 #                             peak RSS (after-data runs use conflict.strategy "error")
-#     --engine-ranges         squall.engine-ranges = true for every whole import
-#                             (disjoint ingest); embedded runs print the sim's
-#                             ingested, overlapping SSTs and ServerIsBusy answers
-#                             (GET /ingests) either way, saved as ingests.json
+#     --engine-ranges [off,on]
+#                             squall.engine-ranges of each whole import (disjoint
+#                             ingest, issue 24); without a list: on. Embedded runs
+#                             report from the sim (bench/tools/ingests.py, GET
+#                             /ingests and /regions, saved as ingests.json): SSTs
+#                             ingested, overlapping (L0), ServerIsBusy answers, the
+#                             most write-CF L0 files any store held (sampled every
+#                             0.5 s, bench/tools/l0_watch.py) and the most SSTs one
+#                             store ingested into one region of an index; with
+#                             several settings or engine counts a last table
+#                             compares them
+#     --engines 8,1           engines per table of each whole import: sets
+#                             mydumper.batch-size to about size/N, rounded up to
+#                             whole chunks so the plan has N engines (1: batch-size
+#                             >= the table, the one-engine reference; it runs with
+#                             engine ranges off only); default: BENCH_BATCH_SIZE
+#   scripts/bench.sh --no-stages --engines 8,1 --engine-ranges off,on 1GiB
+#                             issue 24's benchmark (BENCHMARKS.md "Engine ranges")
 #   scripts/bench.sh --modes embedded,cluster1 64MiB 128MiB    a small scaling check
 #
 # Knobs (environment), as before:
@@ -64,7 +78,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-engine_ranges=0 quick=0 dataset=sysbench format="" dups_list="${BENCH_DUPLICATES:-0}" modes="" name="" seed=42 stages=1
+engine_ranges=0 ranges_list=off ranges=off engines_list="" engines=default batch_bytes="" quick=0 dataset=sysbench format="" dups_list="${BENCH_DUPLICATES:-0}" modes="" name="" seed=42 stages=1
 index_modes=with-data index_mode=with-data
 sizes=()
 while [ $# -gt 0 ]; do
@@ -77,7 +91,11 @@ while [ $# -gt 0 ]; do
     --name) name="$2"; shift ;;
     --seed) seed="$2"; shift ;;
     --no-stages) stages=0 ;;
-    --engine-ranges) engine_ranges=1 ;;
+    --engine-ranges)
+      # An optional list: a size or another option after it keeps the old
+      # meaning (on for every import).
+      if [[ "${2:-}" =~ ^(on|off)(,(on|off))*$ ]]; then ranges_list="$2"; shift; else ranges_list=on; fi ;;
+    --engines) engines_list="$2"; shift ;;
     --index-mode) index_modes="$2"; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -103,6 +121,11 @@ for m in "${mode_list[@]}"; do
 done
 strategy="${BENCH_STRATEGY:-replace}"
 IFS=, read -r -a index_mode_list <<<"$index_modes"
+IFS=, read -r -a range_settings <<<"$ranges_list"
+IFS=, read -r -a engine_counts <<<"${engines_list:-default}"
+for n in "${engine_counts[@]}"; do
+  [[ "$n" =~ ^([1-9][0-9]*|default)$ ]] || { echo "bench: --engines takes counts like 8,1, not $n" >&2; exit 2; }
+done
 for im in "${index_mode_list[@]}"; do
   [[ "$im" =~ ^(with-data|after-data)$ ]] || { echo "bench: index mode $im is not with-data or after-data" >&2; exit 2; }
 done
@@ -195,9 +218,46 @@ strategy = "$( [ "$index_mode" = after-data ] && echo error || echo "$strategy")
 index-mode = "$index_mode"
 engine-ranges = $( [ "$engine_ranges" = 1 ] && echo true || echo false)
 TOML
-  if [ -n "${BENCH_BATCH_SIZE:-}" ]; then
+  if [ -n "$batch_bytes" ]; then
+    printf '[mydumper]\nbatch-size = %s\n' "$batch_bytes" >>"$work/task.toml"
+  elif [ -n "${BENCH_BATCH_SIZE:-}" ]; then
     printf '[mydumper]\nbatch-size = "%s"\n' "$BENCH_BATCH_SIZE" >>"$work/task.toml"
   fi
+}
+
+# batch_for DUMP N: the smallest mydumper.batch-size (bytes) with which every
+# table's chunks group into at most N engines, as coordinator/src/plan/
+# engines.rs groups them (consecutive chunks in file order while they fit;
+# files cut at max-region-size, 256MiB). size/N alone would not do: data
+# files are a row over 64MiB each, so two of them never fit in 1GiB/8.
+batch_for() {
+  data_files "$1" | python3 -c '
+import collections, os, sys
+n, limit = int(sys.argv[1]), 256 << 20
+tables = collections.OrderedDict()
+for path in sys.stdin.read().split():
+    name = os.path.basename(path)
+    size = os.path.getsize(path)
+    chunks = tables.setdefault(name.rsplit(".", 2)[0], [])
+    while size > limit:
+        chunks.append(limit)
+        size -= limit
+    chunks.append(size)
+def engines(chunks, batch):
+    count, held = 0, None
+    for c in chunks:
+        if held is None or held + c > batch:
+            count, held = count + 1, 0
+        held += c
+    return count
+best = 1
+for chunks in tables.values():
+    lo, hi = max(-(-sum(chunks) // n), max(chunks)), sum(chunks)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if engines(chunks, mid) <= n else (mid + 1, hi)
+    best = max(best, lo)
+print(best)' "$2"
 }
 
 # dump_for SIZE DUPS: the dump directory (generated when missing or made
@@ -292,21 +352,22 @@ run_embedded() {
     (exec 3<>"/dev/tcp/${pd%:*}/${pd#*:}") 2>/dev/null && break
     sleep 0.1
   done
+  # The most L0 files any store held during the import (the sim's write-stall
+  # signal); a watcher of ours, stopped by its pid.
+  python3 "$tools/l0_watch.py" "$admin" "$work/l0.json" &
+  local watcher=$!
   # shellcheck disable=SC2046
   python3 "$tools/timed.py" "$work/import.json" "$work/summary.txt" "$work/import.log" \
     --rss-trace "$work/rss.tsv" -- "$squall" $(import_args "$work" "$pd" "$dump") ||
-    { echo "bench: import failed; end of $work/import.log:" >&2; tail -n 20 "$work/import.log" >&2; exit 1; }
+    { kill -TERM "$watcher" 2>/dev/null || true
+      echo "bench: import failed; end of $work/import.log:" >&2; tail -n 20 "$work/import.log" >&2; exit 1; }
+  kill -TERM "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
   python3 "$tools/procstat.py" "sim=$sim_pid" >"$work/procs.json"
-  # The sim's ingest accounting: overlapping (L0) SSTs and write-stall answers.
-  python3 - "$admin" "$work/ingests.json" <<'PY' || echo "bench: no ingest accounting from the sim" >&2
-import json, sys, urllib.request
-report = json.load(urllib.request.urlopen(f"http://{sys.argv[1]}/ingests", timeout=30))
-stores = report.get("stores", [])
-summary = {k: sum(s.get(k, 0) for s in stores) for k in ("ingested_ssts", "overlapping_ssts", "busy_answers")}
-json.dump(summary, open(sys.argv[2], "w"))
-print(f"bench: ingests: {summary['ingested_ssts']} SSTs, {summary['overlapping_ssts']} overlapping, "
-      f"{summary['busy_answers']} ServerIsBusy", file=sys.stderr)
-PY
+  # The sim's ingest accounting: overlapping (L0) SSTs, write-stall answers,
+  # SSTs per index region.
+  python3 "$tools/ingests.py" "$admin" "$work/ingests.json" --raw "$work/ingests-raw.json" --l0 "$work/l0.json" ||
+    echo "bench: no ingest accounting from the sim" >&2
   cleanup
 }
 
@@ -344,24 +405,32 @@ pipeline() {
   local size="$1" dups="$2" mode="$3" dir="$4"
   local work="$run/$size-dup$dups-$mode"
   [ "$index_mode" = with-data ] || work+="-$index_mode"
+  [ "$engines" = default ] || work+="-e$engines"
+  [ "${#range_settings[@]}" -eq 1 ] && [ "$engines_list" = "" ] || work+="-ranges-$ranges"
   mkdir -p "$work"
   task_toml "$work"
-  echo "bench: $size, duplicates $dups, $mode, index-mode $index_mode: whole import"
+  echo "bench: $size, duplicates $dups, $mode, index-mode $index_mode, engines $engines" \
+    "(batch-size ${batch_bytes:-default}), engine ranges $ranges: whole import"
   if [ "$mode" = embedded ]; then
     run_embedded "$size" "$dups" "$mode" "$work" "$dir/dump"
   else
     run_cluster "$size" "$dups" "$mode" "$work" "$dir/dump"
   fi
-  python3 - "$work" "$dir/generated.json" >"$work/pipeline.json" <<'PY'
-import json, sys
-work, gen = sys.argv[1:]
+  python3 - "$work" "$dir/generated.json" "$engines" "$ranges" "${batch_bytes:-}" >"$work/pipeline.json" <<'PY'
+import json, os, sys
+work, gen, engines, ranges, batch = sys.argv[1:]
 g = json.load(open(gen))
+ingests = f"{work}/ingests.json"
 print(json.dumps({"import": json.load(open(f"{work}/import.json")),
                   "procs": json.load(open(f"{work}/procs.json")),
                   "summary": open(f"{work}/summary.txt").read(),
                   "log": f"{work}/import.log",
                   "source_bytes": g["bytes"],
-                  "rows": sum(n for _, n in g["tables"])}))
+                  "rows": sum(n for _, n in g["tables"]),
+                  "engines_asked": None if engines == "default" else int(engines),
+                  "batch_size": int(batch) if batch else None,
+                  "engine_ranges": ranges == "on",
+                  "ingests": json.load(open(ingests)) if os.path.exists(ingests) else None}))
 PY
   # The stage table compares with-data imports; every index mode's total
   # time and peak RSS go to the last table.
@@ -385,7 +454,19 @@ for size in "${sizes[@]}"; do
           echo "bench: after-data needs conflict.strategy \"error\": skipped with duplicates $dups" >&2
           continue
         fi
-        pipeline "$size" "$dups" "$mode" "$dir"
+        for engines in "${engine_counts[@]}"; do
+          batch_bytes=""
+          [ "$engines" = default ] || batch_bytes=$(batch_for "$dir/dump" "$engines")
+          for ranges in "${range_settings[@]}"; do
+            # One engine overlaps nothing: its reference run is ranges off.
+            if [ "$engines" = 1 ] && [ "$ranges" = on ] && [ "${#range_settings[@]}" -gt 1 ]; then
+              continue
+            fi
+            engine_ranges=0
+            [ "$ranges" = on ] && engine_ranges=1
+            pipeline "$size" "$dups" "$mode" "$dir"
+          done
+        done
       done
     done
     # Dumps of several sizes and duplicate fractions would not fit the disk

@@ -143,7 +143,48 @@ def pipeline_figures(rec, budget_mib):
         "squall_peak_rss_mib": max(squall_rss.values()) if squall_rss else None,
         "written_per_source_byte": written / src if src else None,
         "budget_mib": budget_mib,
+        # Issue 24: engines of the plan (the summary's count), engine ranges,
+        # and the sim's ingest accounting (bench/tools/ingests.py).
+        "engines": engines_of(d["summary"]), "engines_asked": d.get("engines_asked"),
+        "batch_size": d.get("batch_size"), "engine_ranges": d.get("engine_ranges", False),
+        "ingests": d.get("ingests"),
     }
+
+
+def engines_of(summary):
+    total = next((l for l in reversed(summary.splitlines()) if l.startswith("total:")), "")
+    m = re.search(r"(\d+) engines", total)
+    return int(m.group(1)) if m else None
+
+
+def run_label(p):
+    """What tells one whole import of a size from another."""
+    label = f"import {p['mode']} dup {p['duplicates']:g}"
+    if p.get("engines_asked"):
+        label += f" e{p['engines_asked']}"
+    if p.get("engine_ranges"):
+        label += " ranges"
+    return label
+
+
+def ingest_table(pipes, out):
+    """Issue 24: overlap in TiKV per run, with and without engine ranges."""
+    rows = [p for p in pipes if p.get("ingests")]
+    if not rows:
+        return
+    out("")
+    out("ingest into the sim (issue 24): SSTs over all stores; L0 = write-CF L0 files of one store, most seen;")
+    out("per region = most SSTs one store ingested into one index region (write CF)")
+    hdr = (f"{'run':<34} {'engines':>7} {'ranges':>6} {'wall s':>7} {'ingest s':>8} {'SSTs':>6} "
+           f"{'overlap':>7} {'busy':>5} {'max L0':>6} {'per region':>10} {'idx regions':>11}")
+    out(hdr)
+    out("-" * len(hdr))
+    for p in rows:
+        g = p["ingests"]
+        out(f"{run_label(p):<34} {fmt(p['engines'], 'd'):>7} {'on' if p['engine_ranges'] else 'off':>6} "
+            f"{fmt(p['secs']):>7} {fmt(p['ingest_secs']):>8} {g['ingested_ssts']:>6} {g['overlapping_ssts']:>7} "
+            f"{g['busy_answers']:>5} {fmt(g.get('max_l0_files'), 'd'):>6} {g['most_ssts_per_index_region']:>10} "
+            f"{g['index_regions_with_data']:>11}")
 
 
 def main():
@@ -227,7 +268,7 @@ def main():
                 row("  engine write+scan (minus encode)", own, src / MB / own if own > 0 else None, None, own,
                     "SST write+ingest (CPU s)", ratio(own, sst["cpu_secs"]))
         for p in pipes:
-            label = f"import {p['mode']} dup {p['duplicates']:g}"
+            label = run_label(p)
             row(label, p["secs"], p["mb_per_s"], p["rows_per_s"], p["squall_cpu_secs"], "GNU sort",
                 ratio(p["secs"], gsort["secs"]) if gsort else None)
             row("  engines (encode+sort+ingest)", p["engines_secs"], mbps_of({"secs": p["engines_secs"]}, p["source_bytes"]),
@@ -244,6 +285,7 @@ def main():
                 + f" conflicting rows {p['conflicting_rows']}")
             out(f"    peak RSS MiB: {rss}; disk written per source byte {fmt(p['written_per_source_byte'], '.2f')}"
                 + " (Squall + sim)")
+        ingest_table(pipes, out)
         out("")
         out(f"targets ({size}):")
         if enc_core is not None or enc:
@@ -254,7 +296,7 @@ def main():
             target("parse within 1.5x of the csv crate (CPU s)", r, TARGET_PARSE_VS_CSV,
                    r is not None and r <= TARGET_PARSE_VS_CSV, f"{fmt(r, '.2f')}x")
         for p in pipes:
-            tag = f"[{p['mode']}, dup {p['duplicates']:g}]"
+            tag = f"[{run_label(p)[len('import '):]}]"
             v = p["mb_per_squall_cpu_s"]
             target(f"{tag} >= 60 MB source per Squall CPU-s", v, TARGET_MB_PER_SQUALL_CPU_S,
                    v is not None and v >= TARGET_MB_PER_SQUALL_CPU_S, f"{fmt(v)} MB/CPU-s")

@@ -137,6 +137,9 @@ impl NatsArtefactStore {
                 source,
             })
         };
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
         let file = tokio::fs::File::create(path).await.map_err(io)?;
         let mut out = tokio::io::BufWriter::new(file);
         let limit = self.opts.transfer_limit(size);

@@ -100,6 +100,9 @@ impl ArtefactStore for LocalArtefactStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(e) => return Err(f.err("open", &source, e)),
             };
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir).map_err(|e| f.err("create", dir, e))?;
+            }
             let mut to = File::create(&dest).map_err(|e| f.err("create", &dest, e))?;
             io::copy(&mut from, &mut to).map_err(|e| f.err("copy to", &dest, e))?;
             Ok(true)

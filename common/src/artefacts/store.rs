@@ -79,16 +79,22 @@ pub trait ArtefactStore: Send + Sync + 'static {
     /// Writes the value of `key` to a new file at `path` (streamed where the
     /// store can, for big artefacts such as engine-range run files); `false`
     /// (and no file) if `key` does not exist. A file already at `path` is
-    /// replaced. The default reads the value whole.
+    /// replaced; missing parent directories are created. The default reads
+    /// the value whole.
     async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
         let Some(bytes) = self.get(key).await? else {
             return Ok(false);
         };
         let dest = path.to_path_buf();
-        let written = tokio::task::spawn_blocking(move || std::fs::write(&dest, bytes))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|r| r);
+        let written = tokio::task::spawn_blocking(move || {
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&dest, bytes)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r);
         written.map_err(|source| ArtefactError::Io {
             store: self.location(),
             key: key.to_string(),

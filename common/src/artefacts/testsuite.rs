@@ -84,6 +84,11 @@ pub async fn get_to_file_streams_big_values<S: ArtefactStore>(store: S) {
     let other = file.0.with_extension("missing");
     assert!(!store.get_to_file("j1/runs/none", &other).await.unwrap());
     assert!(!other.exists(), "no file for a missing key");
+    // Missing parent directories are made.
+    let nested = file.0.with_extension("dir").join("a/b.sst");
+    assert!(store.get_to_file("j1/runs/r1.sst", &nested).await.unwrap());
+    assert_eq!(std::fs::read(&nested).unwrap().len(), big.len());
+    std::fs::remove_dir_all(file.0.with_extension("dir")).unwrap();
     let view = for_job(&(Arc::new(store) as SharedArtefactStore), "j2").unwrap();
     view.put("runs/r2.sst", b"two".to_vec()).await.unwrap();
     assert!(view.get_to_file("runs/r2.sst", &file.0).await.unwrap());

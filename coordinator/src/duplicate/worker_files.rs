@@ -22,7 +22,8 @@ use super::local::{CopySink, LocalDuplicate, LocalDuplicateSource};
 
 /// Reads the workers' duplicate files of every engine of every table from
 /// the job's artefact store (the output directory in embedded mode, the
-/// cluster's NATS object store otherwise).
+/// cluster's NATS object store otherwise), and with engine ranges those of
+/// every range.
 pub struct WorkerDuplicateFiles {
     /// The job's artefacts, by job-relative key ([`keys::local_duplicates`]).
     pub artefacts: SharedArtefactStore,
@@ -32,10 +33,40 @@ pub struct WorkerDuplicateFiles {
     /// An engine listed with n > 0 must have an artefact of n lines; one
     /// listed with 0 is not read; one not listed may have none.
     pub recorded: HashMap<(i64, u32), u64>,
+    /// With engine ranges: each table's ranges and what they recorded.
+    pub ranges: HashMap<i64, RangeDuplicates>,
     /// Where [`LocalDuplicateSource::for_each`] downloads an engine's file
     /// from a remote store to read it line by line (removed once read);
     /// `None` reads it whole.
     pub download_dir: Option<PathBuf>,
+}
+
+/// The engine id of a table's ranges seen as one engine
+/// ([`RangeDuplicates::engine`]); no planned engine has it.
+pub const RANGES_ENGINE_ID: u32 = u32::MAX;
+
+/// With engine ranges (`squall.engine-ranges`) every copy of a key meets in
+/// one range's ingest task, which lists the copies it did not ingest in
+/// `duplicates/t<table>-r<range>.jsonl` (the engine files' format). A row's
+/// KVs fall in different ranges with different commit ts, but resolution
+/// ties a row's record and index copies together by (handle, commit ts, row
+/// tag): so every range copy is read as one of a single engine covering the
+/// table's chunks (row tags are the table's chunk ordinal and offset, unique
+/// and in source order across engines) at one commit ts. Nothing else of
+/// this job is in TiKV at that ts's neighbours: with ranges, each key has
+/// exactly one version from the job, so DuplicateDetect finds only keys
+/// also in the table's earlier data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeDuplicates {
+    /// [`RANGES_ENGINE_ID`], the newest range commit ts, every chunk.
+    pub engine: EngineSource,
+    /// (range id, local duplicates its `Done` result recorded).
+    pub recorded: Vec<(u32, u64)>,
+}
+
+/// One range's duplicates file: job-relative key.
+pub fn range_duplicates_key(table_id: i64, range_id: u32) -> String {
+    format!("duplicates/t{table_id}-r{range_id}.jsonl")
 }
 
 /// The worker's file for one engine under an output directory (where the
@@ -51,24 +82,63 @@ impl WorkerDuplicateFiles {
             artefacts,
             engines,
             recorded: HashMap::new(),
+            ranges: HashMap::new(),
             download_dir: None,
         }
     }
+
+    /// Every duplicates file of the table: its engines', then its ranges'.
+    fn files<'a>(&'a self, table: &TableInfo) -> Vec<DupFile<'a>> {
+        let mut out: Vec<DupFile<'a>> = self
+            .engines
+            .get(&table.id)
+            .into_iter()
+            .flatten()
+            .map(|engine| DupFile {
+                key: keys::local_duplicates(table.id, engine.engine_id),
+                engine,
+                label: format!("engine {}", engine.engine_id),
+                file_name: format!("e{}.jsonl", engine.engine_id),
+                expected: self.recorded.get(&(table.id, engine.engine_id)).copied(),
+            })
+            .collect();
+        if let Some(r) = self.ranges.get(&table.id) {
+            out.extend(r.recorded.iter().map(|&(range, n)| DupFile {
+                key: range_duplicates_key(table.id, range),
+                engine: &r.engine,
+                label: format!("engine range {range}"),
+                file_name: format!("r{range}.jsonl"),
+                expected: Some(n),
+            }));
+        }
+        out
+    }
+}
+
+/// One engine's or range's duplicates file.
+struct DupFile<'a> {
+    key: String,
+    /// Whose copies (engine id, commit ts) and chunks (row tags).
+    engine: &'a EngineSource,
+    /// "engine 3", "engine range 2": who recorded the count.
+    label: String,
+    /// The name of its download.
+    file_name: String,
+    expected: Option<u64>,
 }
 
 #[async_trait]
 impl LocalDuplicateSource for WorkerDuplicateFiles {
     async fn load(&self, table: &TableInfo) -> Result<Vec<LocalDuplicate>, DuplicateError> {
         let mut out = Vec::new();
-        for engine in self.engines.get(&table.id).into_iter().flatten() {
-            let expected = self.recorded.get(&(table.id, engine.engine_id)).copied();
-            let copies = self
-                .load_engine(table, engine, expected)
-                .await
-                .map_err(|reason| DuplicateError::LocalDuplicates {
-                    table: table.qualified_name(),
-                    reason,
-                })?;
+        for f in self.files(table) {
+            let copies =
+                self.load_file(&f)
+                    .await
+                    .map_err(|reason| DuplicateError::LocalDuplicates {
+                        table: table.qualified_name(),
+                        reason,
+                    })?;
             out.extend(copies);
         }
         Ok(out)
@@ -79,32 +149,32 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
         table: &TableInfo,
         sink: &mut CopySink<'_>,
     ) -> Result<(), DuplicateError> {
-        for engine in self.engines.get(&table.id).into_iter().flatten() {
-            let expected = self.recorded.get(&(table.id, engine.engine_id)).copied();
-            let key = keys::local_duplicates(table.id, engine.engine_id);
-            if expected == Some(0) {
+        for f in self.files(table) {
+            if f.expected == Some(0) {
                 continue;
             }
-            if let Some(path) = self.artefacts.local_path(&key) {
-                stream_file(table, engine, &path, &key, expected, sink).await?;
+            if let Some(path) = self.artefacts.local_path(&f.key) {
+                stream_file(table, &f, &path, sink).await?;
                 continue;
             }
             let Some(dir) = &self.download_dir else {
                 // Read whole.
-                for d in self
-                    .load_engine(table, engine, expected)
-                    .await
-                    .map_err(|reason| DuplicateError::LocalDuplicates {
+                for d in self.load_file(&f).await.map_err(|reason| {
+                    DuplicateError::LocalDuplicates {
                         table: table.qualified_name(),
                         reason,
-                    })?
-                {
+                    }
+                })? {
                     sink(d)?;
                 }
                 continue;
             };
             // A remote store: streamed into a file first, then read as one.
-            let path = dir.join(format!("t{}-e{}.jsonl", table.id, engine.engine_id));
+            // Each table downloads into its own folder: tables are resolved
+            // concurrently, and one removing a shared folder once empty
+            // raced another's download into it.
+            let dir = &dir.join(format!("t{}", table.id));
+            let path = dir.join(&f.file_name);
             let fail = |reason: String| DuplicateError::LocalDuplicates {
                 table: table.qualified_name(),
                 reason,
@@ -113,17 +183,17 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
                 .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
             let found = self
                 .artefacts
-                .get_to_file(&key, &path)
+                .get_to_file(&f.key, &path)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             if !found {
-                if let Some(n) = expected {
-                    let name = format!("{key} in {}", self.artefacts.location());
-                    return Err(fail(missing(&name, engine, n)));
+                if let Some(n) = f.expected {
+                    let name = format!("{} in {}", f.key, self.artefacts.location());
+                    return Err(fail(missing(&name, &f.label, n)));
                 }
                 continue;
             }
-            let read = stream_file(table, engine, &path, &key, expected, sink).await;
+            let read = stream_file(table, &f, &path, sink).await;
             let _ = std::fs::remove_file(&path);
             let _ = std::fs::remove_dir(dir);
             read?;
@@ -132,47 +202,44 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
     }
 }
 
-/// Why an engine's recorded duplicates file not being there is an error.
-fn missing(name: &str, engine: &EngineSource, n: u64) -> String {
+/// Why a recorded duplicates file not being there is an error.
+fn missing(name: &str, label: &str, n: u64) -> String {
     format!(
-        "{name} is missing, but engine {} recorded {n} local duplicates. Workers store it \
-         before they record the engine done, so it was removed since, or the workers \
-         use another artefact store than this coordinator (check --nats on every node)",
-        engine.engine_id
+        "{name} is missing, but {label} recorded {n} local duplicates. Workers store it \
+         before they record the engine (or range) done, so it was removed since, or the \
+         workers use another artefact store than this coordinator (check --nats on every node)"
     )
 }
 
 /// Copies sent from the reading thread at a time.
 const STREAM_BATCH: usize = 1024;
 
-/// One engine's file read line by line on the blocking pool, its copies
-/// handed to `sink` a batch at a time (at most two batches in flight), so
-/// the file is never held whole. The same checks as [`WorkerDuplicateFiles::load_engine`].
+/// One file read line by line on the blocking pool, its copies handed to
+/// `sink` a batch at a time (at most two batches in flight), so the file is
+/// never held whole. The same checks as [`WorkerDuplicateFiles::load_file`].
 async fn stream_file(
     table: &TableInfo,
-    engine: &EngineSource,
+    f: &DupFile<'_>,
     path: &Path,
-    key: &str,
-    expected: Option<u64>,
     sink: &mut CopySink<'_>,
 ) -> Result<(), DuplicateError> {
     let fail = |reason: String| DuplicateError::LocalDuplicates {
         table: table.qualified_name(),
         reason,
     };
-    let name = format!("{key} at {}", path.display());
+    let name = format!("{} at {}", f.key, path.display());
     let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return match expected {
+            return match f.expected {
                 None => Ok(()),
-                Some(n) => Err(fail(missing(&name, engine, n))),
+                Some(n) => Err(fail(missing(&name, &f.label, n))),
             };
         }
         Err(e) => return Err(fail(format!("{name}: {e}"))),
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<LocalDuplicate>>(2);
-    let (owned, at) = (engine.clone(), name.clone());
+    let (owned, at) = (f.engine.clone(), name.clone());
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(STREAM_BATCH);
         let lines = parse_lines(std::io::BufReader::new(file), &at, &owned, |d| {
@@ -203,48 +270,43 @@ async fn stream_file(
     let lines = reader.await.map_err(|e| fail(format!("{name}: {e}")));
     sunk?;
     let lines = lines?.map_err(fail)?;
-    match expected {
-        Some(n) if n != lines => Err(fail(format!(
-            "{name} holds {lines} duplicates, but engine {} recorded {n}: the artefact is \
-             incomplete or from another run",
-            engine.engine_id
-        ))),
+    match f.expected {
+        Some(n) if n != lines => Err(fail(short(&name, lines, &f.label, n))),
         _ => Ok(()),
     }
 }
 
+/// Why a file whose line count is not the recorded count is an error.
+fn short(name: &str, lines: u64, label: &str, n: u64) -> String {
+    format!(
+        "{name} holds {lines} duplicates, but {label} recorded {n}: the artefact is \
+         incomplete or from another run"
+    )
+}
+
 impl WorkerDuplicateFiles {
-    /// One engine's copies. The worker stores the artefact before it records
-    /// the engine done, so a recorded count without an artefact means the
-    /// artefact was lost since: an error naming the key, never "no duplicates".
-    async fn load_engine(
-        &self,
-        table: &TableInfo,
-        engine: &EngineSource,
-        expected: Option<u64>,
-    ) -> Result<Vec<LocalDuplicate>, String> {
-        if expected == Some(0) {
+    /// One file's copies. The worker stores the artefact before it records
+    /// the engine (or range) done, so a recorded count without an artefact
+    /// means the artefact was lost since: an error naming the key, never
+    /// "no duplicates".
+    async fn load_file(&self, f: &DupFile<'_>) -> Result<Vec<LocalDuplicate>, String> {
+        if f.expected == Some(0) {
             return Ok(Vec::new());
         }
-        let key = keys::local_duplicates(table.id, engine.engine_id);
-        let name = format!("{key} in {}", self.artefacts.location());
-        let bytes = match (self.artefacts.get(&key).await, expected) {
+        let name = format!("{} in {}", f.key, self.artefacts.location());
+        let bytes = match (self.artefacts.get(&f.key).await, f.expected) {
             (Err(e), _) => return Err(e.to_string()),
             (Ok(Some(bytes)), _) => bytes,
             (Ok(None), None) => return Ok(Vec::new()),
-            (Ok(None), Some(n)) => return Err(missing(&name, engine, n)),
+            (Ok(None), Some(n)) => return Err(missing(&name, &f.label, n)),
         };
-        let (owned, at) = (engine.clone(), name.clone());
+        let (owned, at) = (f.engine.clone(), name.clone());
         let copies = tokio::task::spawn_blocking(move || parse(&bytes, &at, &owned))
             .await
             .map_err(|e| format!("{name}: {e}"))??;
         let lines = copies.iter().filter(|c| !c.ingested).count() as u64;
-        match expected {
-            Some(n) if n != lines => Err(format!(
-                "{name} holds {lines} duplicates, but engine {} recorded {n}: the artefact is \
-                 incomplete or from another run",
-                engine.engine_id
-            )),
+        match f.expected {
+            Some(n) if n != lines => Err(short(&name, lines, &f.label, n)),
             _ => Ok(copies),
         }
     }
@@ -538,7 +600,8 @@ mod tests {
         for s in [&local, &remote, &whole_remote] {
             assert_eq!(streamed(s, &table).await.expect("streams"), want);
         }
-        assert!(!downloads.exists(), "the download is removed once read");
+        let table_dir = downloads.join(format!("t{}", table.id));
+        assert!(!table_dir.exists(), "the download is removed once read");
         for mut s in [local, remote] {
             s.recorded.insert((table.id, 3), 5);
             let err = streamed(&s, &table).await.expect_err("short artefact");

@@ -22,8 +22,8 @@
 //! union-find over handles linked by unique index conflicts (none for a
 //! table whose only unique key is the primary key), one range's detection
 //! segments while they are read (the checkpoint store lists a range at
-//! once), and an engine's duplicates file when the artefact store is remote
-//! (a local one is read line by line). A single connected set bigger than
+//! once). Duplicates files are read line by line (from a remote store they
+//! are downloaded under the spill directory first). A single connected set bigger than
 //! the budget is planned whole. Rows that no engine recorded a position for
 //! are located in the source once per shard that has some.
 

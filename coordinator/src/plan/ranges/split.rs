@@ -168,4 +168,33 @@ mod tests {
         // One engine's worth of table: one range per key space.
         assert_eq!(plan_ranges(&[7], &sample, 10_000, 10_000).len(), 3);
     }
+
+    #[test]
+    fn partitions_get_ranges_of_their_own() {
+        let mut keys = Vec::new();
+        for n in 0..50 {
+            keys.push((rec(7, n), 100));
+            keys.push((rec(9, n), 100));
+            keys.push((idx(9, 1, n), 50));
+        }
+        let sample = TableSample {
+            keys,
+            rows: 100,
+            source_bytes: 10_000,
+        };
+        // Partition 8 has no sampled row: one range for all of it.
+        let ranges = plan_ranges(&[9, 7, 8], &sample, 10_000, 10_000);
+        for id in [7, 8, 9] {
+            let (lo, hi) = table_range(id);
+            let mine: Vec<_> = ranges
+                .iter()
+                .filter(|r| r.start >= lo && r.end <= hi)
+                .collect();
+            assert!(!mine.is_empty(), "partition {id}");
+            assert_eq!(mine[0].start, lo);
+            assert_eq!(mine.last().map(|r| r.end.clone()), Some(hi));
+        }
+        assert_eq!(ranges.len(), 1 + 1 + 2, "{ranges:?}");
+        assert!(ranges.windows(2).all(|w| w[0].end <= w[1].start));
+    }
 }
