@@ -40,14 +40,14 @@
 #                             ingested, overlapping (L0), ServerIsBusy answers, the
 #                             most write-CF L0 files any store held (sampled every
 #                             0.5 s, bench/tools/l0_watch.py) and the most SSTs one
-#                             store ingested into one region of an index; with
-#                             several settings or engine counts a last table
-#                             compares them
+#                             store ingested into one region of an index, in an
+#                             "ingest into the sim" table per size
 #     --engines 8,1           engines per table of each whole import: sets
 #                             mydumper.batch-size to about size/N, rounded up to
 #                             whole chunks so the plan has N engines (1: batch-size
-#                             >= the table, the one-engine reference; it runs with
-#                             engine ranges off only); default: BENCH_BATCH_SIZE
+#                             >= the table, the one-engine reference; with both
+#                             range settings it runs with ranges off only);
+#                             default: BENCH_BATCH_SIZE
 #   scripts/bench.sh --no-stages --engines 8,1 --engine-ranges off,on 1GiB
 #                             issue 24's benchmark (BENCHMARKS.md "Engine ranges")
 #   scripts/bench.sh --modes embedded,cluster1 64MiB 128MiB    a small scaling check

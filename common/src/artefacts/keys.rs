@@ -14,6 +14,13 @@ pub fn local_duplicates(table_id: i64, engine_id: u32) -> String {
     format!("duplicates/t{table_id}-e{engine_id}.jsonl")
 }
 
+/// One engine range's local duplicates (`squall.engine-ranges`, same
+/// format): `duplicates/t<table>-r<range>.jsonl`, also its path under the
+/// output directory.
+pub fn range_duplicates(table_id: i64, range_id: u32) -> String {
+    format!("duplicates/t{table_id}-r{range_id}.jsonl")
+}
+
 /// One run file of engine ranges (`squall.engine-ranges`): the KVs engine
 /// `engine`'s attempt `attempt` encoded into range `range` of `table`, as an
 /// SST in the local engine's key format. Deleted once the range is ingested.

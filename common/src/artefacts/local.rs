@@ -71,6 +71,9 @@ impl ArtefactStore for LocalArtefactStore {
                 // Written in place (embedded mode): already where it belongs.
                 return Ok(());
             }
+            if f.link_in(&source)? {
+                return Ok(());
+            }
             let mut from = File::open(&source).map_err(|e| f.err("open", &source, e))?;
             f.replace_with(|out| io::copy(&mut from, out).map(drop))
         })
@@ -102,6 +105,17 @@ impl ArtefactStore for LocalArtefactStore {
             };
             if let Some(dir) = dest.parent() {
                 fs::create_dir_all(dir).map_err(|e| f.err("create", dir, e))?;
+            }
+            // On the same file system the value is linked, not copied (an
+            // engine range's run, gigabytes): the store never writes a file
+            // in place (puts replace by rename), so sharing it is safe.
+            match fs::remove_file(&dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(f.err("replace", &dest, e)),
+            }
+            if fs::hard_link(&source, &dest).is_ok() {
+                return Ok(true);
             }
             let mut to = File::create(&dest).map_err(|e| f.err("create", &dest, e))?;
             io::copy(&mut from, &mut to).map_err(|e| f.err("copy to", &dest, e))?;
@@ -181,6 +195,33 @@ impl Files {
             return Err(self.err("open", source, io::Error::from(io::ErrorKind::NotFound)));
         };
         Ok(canonical(&self.target())? == Some(from))
+    }
+
+    /// Makes `source` the key's file by a hard link (no copy of a run
+    /// file's gigabytes) when both are on one file system; `false` when
+    /// they are not, or links are refused: then the caller copies. The
+    /// caller keeps its name and may remove it, never write to it.
+    fn link_in(&self, source: &Path) -> Result<bool, ArtefactError> {
+        let target = self.target();
+        let dir = target.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| self.err("create", &dir, e))?;
+        let tmp = dir.join(temp_name(&target));
+        if fs::hard_link(source, &tmp).is_err() {
+            return Ok(false);
+        }
+        // Durable before it is visible, as a copied value is.
+        let linked = File::open(&tmp)
+            .and_then(|file| file.sync_all())
+            .map_err(|e| self.err("fsync", &tmp, e))
+            .and_then(|()| fs::rename(&tmp, &target).map_err(|e| self.err("rename", &tmp, e)));
+        if linked.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        linked?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| self.err("fsync", &dir, e))?;
+        Ok(true)
     }
 
     /// Writes the key's file through a temporary file and a rename.

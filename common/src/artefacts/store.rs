@@ -70,7 +70,9 @@ pub trait ArtefactStore: Send + Sync + 'static {
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), ArtefactError>;
 
     /// Stores the contents of the file at `path` under `key` (streamed, for
-    /// big artefacts); the file itself is left where it is.
+    /// big artefacts); the file itself is left where it is. A store on the
+    /// same file system may keep the data by a hard link: the caller may
+    /// remove the file afterwards, never write to it.
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), ArtefactError>;
 
     /// The value of `key`, or `None` if it does not exist.
@@ -80,7 +82,8 @@ pub trait ArtefactStore: Send + Sync + 'static {
     /// store can, for big artefacts such as engine-range run files); `false`
     /// (and no file) if `key` does not exist. A file already at `path` is
     /// replaced; missing parent directories are created. The default reads
-    /// the value whole.
+    /// the value whole. The file may share the stored data (a hard link):
+    /// read it, move it or remove it, never write to it.
     async fn get_to_file(&self, key: &str, path: &Path) -> Result<bool, ArtefactError> {
         let Some(bytes) = self.get(key).await? else {
             return Ok(false);

@@ -58,7 +58,15 @@ pub async fn put_file_streams_big_files<S: ArtefactStore>(store: S) {
         Some(&big[..])
     );
     assert!(file.0.exists(), "the source file stays");
+    // A new file at that path (the contract forbids writing to the old one:
+    // the store may share its data).
+    std::fs::remove_file(&file.0).unwrap();
     std::fs::write(&file.0, b"small now").unwrap();
+    assert_eq!(
+        store.get("j1/big").await.unwrap().as_deref(),
+        Some(&big[..]),
+        "removing the source leaves the stored value"
+    );
     store.put_file("j1/big", &file.0).await.unwrap();
     assert_eq!(
         store.get("j1/big").await.unwrap(),
@@ -81,6 +89,9 @@ pub async fn get_to_file_streams_big_values<S: ArtefactStore>(store: S) {
     std::fs::write(&file.0, b"an older, unrelated file").unwrap();
     assert!(store.get_to_file("j1/runs/r1.sst", &file.0).await.unwrap());
     assert_eq!(std::fs::read(&file.0).unwrap(), big);
+    // The reader's file is its own name: removing it keeps the value.
+    std::fs::remove_file(&file.0).unwrap();
+    assert_eq!(store.get("j1/runs/r1.sst").await.unwrap(), Some(big.clone()));
     let other = file.0.with_extension("missing");
     assert!(!store.get_to_file("j1/runs/none", &other).await.unwrap());
     assert!(!other.exists(), "no file for a missing key");

@@ -1,5 +1,6 @@
 //! Everything duplicate detection and resolution need from the runner.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -100,6 +101,19 @@ pub fn test_chunk(ordinal: u32) -> ChunkSpec {
 pub struct TableJob {
     pub table: TableInfo,
     pub engines: Vec<EngineSource>,
+    /// Commit ts that stand for another in detected versions: with engine
+    /// ranges, each range's ts → the one its copies are read at
+    /// (`worker_files::RangeDuplicates`), so the version DuplicateDetect
+    /// reports for a key is the same row as the range's ingested copy of
+    /// it. Empty without ranges.
+    pub ts_alias: HashMap<u64, u64>,
+}
+
+impl TableJob {
+    /// The commit ts resolution gives a detected version written at `ts`.
+    pub fn pair_ts(&self, ts: u64) -> u64 {
+        self.ts_alias.get(&ts).copied().unwrap_or(ts)
+    }
 }
 
 /// The inputs of [`super::detect_and_resolve`].

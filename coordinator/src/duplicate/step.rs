@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use squall_client::{ClientOptions, RetryPolicy};
 use squall_common::artefacts::SharedArtefactStore;
 use squall_common::checkpoint::{
-    keys, typed, EngineCheckpoint, EngineState, SharedCheckpointStore,
+    keys, typed, EngineCheckpoint, EngineState, RangeCheckpoint, RangeState, SharedCheckpointStore,
 };
 use squall_common::TaskConfig;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +22,7 @@ use super::context::{
 use super::error::DuplicateError;
 use super::run::detect_and_resolve;
 use super::strategy::ConflictStrategy;
-use super::worker_files::WorkerDuplicateFiles;
+use super::worker_files::{RangeDuplicates, WorkerDuplicateFiles, RANGES_ENGINE_ID};
 use crate::error::CoordinatorError;
 use crate::resolve::apply::RegionWriter;
 use crate::resolve::locate::SourceRows;
@@ -81,6 +81,47 @@ impl GlobalDuplicates {
             .collect();
         Ok((engines, recorded))
     }
+
+    /// With engine ranges, the table's ranges as one engine over all
+    /// `engines`' chunks (see [`RangeDuplicates`]) and the local duplicates
+    /// each recorded; `None` for a table planned without ranges. A range not
+    /// `Done` is an error (the merge step checked they all are).
+    async fn ranges(
+        &self,
+        job_id: &str,
+        table_id: i64,
+        engines: &[EngineSource],
+    ) -> Result<Option<RangeDuplicates>, CoordinatorError> {
+        let stored = typed::read_all::<RangeCheckpoint>(
+            &*self.store,
+            &keys::table_ranges_prefix(job_id, table_id),
+        )
+        .await?;
+        let Some(commit_ts) = stored.iter().map(|s| s.record.commit_ts).max() else {
+            return Ok(None);
+        };
+        let mut recorded = Vec::with_capacity(stored.len());
+        for s in &stored {
+            let RangeState::Done(r) = &s.record.state else {
+                return Err(CoordinatorError::Invalid {
+                    what: "duplicate detection and conflict resolution",
+                    reason: format!("{} is {:?}, not done", s.key, s.record.state),
+                });
+            };
+            recorded.push((s.record.range_id, r.local_duplicates));
+        }
+        let mut chunks: Vec<_> = engines.iter().flat_map(|e| e.chunks.clone()).collect();
+        chunks.sort_by_key(|c| c.ordinal);
+        Ok(Some(RangeDuplicates {
+            engine: EngineSource {
+                engine_id: RANGES_ENGINE_ID,
+                commit_ts,
+                chunks,
+            },
+            recorded,
+            range_ts: stored.iter().map(|s| s.record.commit_ts).collect(),
+        }))
+    }
 }
 
 #[async_trait]
@@ -93,6 +134,11 @@ impl DuplicateStep for GlobalDuplicates {
         let strategy = ConflictStrategy::parse(cx.cfg.conflict.strategy.as_str())
             .map_err(|e| to_coordinator(e, &table.qualified_name()))?;
         let (engines, recorded) = self.engines(&cx.job.job_id, table.id).await?;
+        let ranges = self.ranges(&cx.job.job_id, table.id, &engines).await?;
+        // Resolution orders, locates and reports the ranges' copies as the
+        // rows of one more engine.
+        let mut planned = engines.clone();
+        planned.extend(ranges.iter().map(|r| r.engine.clone()));
         // Without the source, conflicting rows keep the positions engines recorded.
         let source_rows = SourceRows::for_job(cx.cfg, cx.job.created_unix_ms)
             .inspect_err(|e| tracing::warn!(error = %e, "source unreadable: some conflict positions unknown"))
@@ -112,7 +158,11 @@ impl DuplicateStep for GlobalDuplicates {
             import: cx.client.clone(),
             tables: vec![TableJob {
                 table: table.clone(),
-                engines: engines.clone(),
+                engines: planned,
+                ts_alias: ranges
+                    .iter()
+                    .flat_map(|r| r.range_ts.iter().map(|&ts| (ts, r.engine.commit_ts)))
+                    .collect(),
             }],
             min_commit_ts: cx.job.start_ts,
             strategy,
@@ -135,6 +185,7 @@ impl DuplicateStep for GlobalDuplicates {
                 artefacts: Arc::clone(&self.artefacts),
                 engines: HashMap::from([(table.id, engines)]),
                 recorded,
+                ranges: ranges.into_iter().map(|r| (table.id, r)).collect(),
                 download_dir: Some(spill_dir.join("downloads")),
             }),
             source_rows,

@@ -47,27 +47,30 @@ pub const RANGES_ENGINE_ID: u32 = u32::MAX;
 
 /// With engine ranges (`squall.engine-ranges`) every copy of a key meets in
 /// one range's ingest task, which lists the copies it did not ingest in
-/// `duplicates/t<table>-r<range>.jsonl` (the engine files' format). A row's
-/// KVs fall in different ranges with different commit ts, but resolution
-/// ties a row's record and index copies together by (handle, commit ts, row
-/// tag): so every range copy is read as one of a single engine covering the
-/// table's chunks (row tags are the table's chunk ordinal and offset, unique
-/// and in source order across engines) at one commit ts. Nothing else of
-/// this job is in TiKV at that ts's neighbours: with ranges, each key has
-/// exactly one version from the job, so DuplicateDetect finds only keys
-/// also in the table's earlier data.
+/// `duplicates/t<table>-r<range>.jsonl` (the engine files' format, positions
+/// resolved against every chunk of the table). A row's KVs fall in ranges
+/// with different commit ts, but resolution ties a row's record and index
+/// copies together by (handle, commit ts, row tag): so every range copy is
+/// read as one of a single engine over all the table's chunks, at one commit
+/// ts (the newest range's). Row tags are the table's chunk ordinal and the
+/// offset in the chunk, so they are unique across engines and sort in
+/// source order, as `replace` needs. With ranges each key has one version
+/// from this job, so DuplicateDetect only finds keys the table held before
+/// the import; the versions it reports at a range's own commit ts are read
+/// at the ranges' one ts too (`TableJob::ts_alias`), so they are the same
+/// rows as the ranges' ingested copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeDuplicates {
     /// [`RANGES_ENGINE_ID`], the newest range commit ts, every chunk.
     pub engine: EngineSource,
     /// (range id, local duplicates its `Done` result recorded).
     pub recorded: Vec<(u32, u64)>,
+    /// Every range's own commit ts (the versions DuplicateDetect reports
+    /// carry them; resolution reads them at `engine.commit_ts`, see
+    /// `TableJob::ts_alias`).
+    pub range_ts: Vec<u64>,
 }
 
-/// One range's duplicates file: job-relative key.
-pub fn range_duplicates_key(table_id: i64, range_id: u32) -> String {
-    format!("duplicates/t{table_id}-r{range_id}.jsonl")
-}
 
 /// The worker's file for one engine under an output directory (where the
 /// embedded run's artefact store keeps it).
@@ -104,7 +107,7 @@ impl WorkerDuplicateFiles {
             .collect();
         if let Some(r) = self.ranges.get(&table.id) {
             out.extend(r.recorded.iter().map(|&(range, n)| DupFile {
-                key: range_duplicates_key(table.id, range),
+                key: keys::range_duplicates(table.id, range),
                 engine: &r.engine,
                 label: format!("engine range {range}"),
                 file_name: format!("r{range}.jsonl"),
@@ -159,12 +162,14 @@ impl LocalDuplicateSource for WorkerDuplicateFiles {
             }
             let Some(dir) = &self.download_dir else {
                 // Read whole.
-                for d in self.load_file(&f).await.map_err(|reason| {
-                    DuplicateError::LocalDuplicates {
-                        table: table.qualified_name(),
-                        reason,
-                    }
-                })? {
+                for d in
+                    self.load_file(&f)
+                        .await
+                        .map_err(|reason| DuplicateError::LocalDuplicates {
+                            table: table.qualified_name(),
+                            reason,
+                        })?
+                {
                     sink(d)?;
                 }
                 continue;
@@ -528,6 +533,58 @@ mod tests {
         assert!(source.load(&table).await.is_err(), "unrecorded: read");
         source.recorded.insert((table.id, 3), 0);
         assert!(source.load(&table).await.expect("not read").is_empty());
+    }
+
+    /// With engine ranges: each range's file is read with the table-wide
+    /// engine (its commit ts, tags from every chunk), after the engines';
+    /// the range's recorded count is checked as an engine's.
+    #[tokio::test]
+    async fn range_files_are_read_as_one_engine() {
+        let dir = TempDir::new("worker-dups-ranges");
+        let table = sample_table();
+        let mut source = source(&dir, &table);
+        let mut engine = EngineSource::for_test(RANGES_ENGINE_ID, 900, 1);
+        engine.chunks.push(crate::duplicate::context::test_chunk(2));
+        source.ranges.insert(
+            table.id,
+            RangeDuplicates {
+                engine,
+                recorded: vec![(0, 0), (4, 2)],
+                range_ts: vec![800, 900],
+            },
+        );
+        let key = keys::range_duplicates(table.id, 4);
+        let err = source.load(&table).await.expect_err("lost range artefact");
+        assert!(
+            err.to_string().contains(&key) && err.to_string().contains("engine range 4"),
+            "{err}"
+        );
+        source
+            .artefacts
+            .put(&key, two_lines().into())
+            .await
+            .expect("put");
+        let got = source.load(&table).await.expect("loads");
+        let summary: Vec<_> = got
+            .iter()
+            .map(|d| (d.engine_id, d.commit_ts, d.row_tag, d.ingested))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (RANGES_ENGINE_ID, 900, row_tag::pack(2, 10), true),
+                (RANGES_ENGINE_ID, 900, row_tag::pack(2, 40), false),
+                (RANGES_ENGINE_ID, 900, row_tag::pack(2, 55), false),
+            ]
+        );
+        assert_eq!(streamed(&source, &table).await.expect("streams"), got);
+        source.ranges.get_mut(&table.id).expect("ranges").recorded[1].1 = 3;
+        let err = source.load(&table).await.expect_err("short artefact");
+        assert!(
+            err.to_string()
+                .contains("holds 2 duplicates, but engine range 4 recorded 3"),
+            "{err}"
+        );
     }
 
     /// A store that keeps its artefacts elsewhere (no local files), as the

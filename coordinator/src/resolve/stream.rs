@@ -190,7 +190,8 @@ async fn each_input(
         let segments =
             segment::load(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind).await?;
         for s in segments {
-            for p in s.pairs {
+            for mut p in s.pairs {
+                p.commit_ts = job.pair_ts(p.commit_ts);
                 f(match target.kind {
                     TargetKind::Record => Input::Record(p),
                     TargetKind::Index(id) => Input::Index(id, p),

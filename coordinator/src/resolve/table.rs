@@ -144,6 +144,9 @@ pub(crate) async fn load_pairs(
         let segments =
             segment::load(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind).await?;
         let mut pairs: Vec<DupPair> = segments.into_iter().flat_map(|s| s.pairs).collect();
+        for p in &mut pairs {
+            p.commit_ts = job.pair_ts(p.commit_ts);
+        }
         sort_pairs(&mut pairs);
         match target.kind {
             TargetKind::Record => record = pairs,

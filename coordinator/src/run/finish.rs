@@ -237,8 +237,7 @@ async fn merge_engines(
         }
     }
     // Engine ranges: the ranges' local duplicates (a no-op without ranges).
-    super::ranges::add_range_results(cx.store, cx.cfg, &cx.job.job_id, table_id, &mut totals)
-        .await?;
+    super::ranges::add_range_results(cx.store, &cx.job.job_id, table_id, &mut totals).await?;
     Ok(totals)
 }
 

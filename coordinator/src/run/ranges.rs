@@ -199,21 +199,18 @@ async fn ready_tables(
 /// the encoded totals, so the table's totals equal what TiKV holds, as an
 /// engine's own duplicate accounting does without ranges. A table without
 /// range records (planned without engine ranges) is left as it is; one
-/// with a range not `Done` is an error. Duplicates a range found are not
-/// handed to conflict resolution yet: with `conflict.strategy = "error"`
-/// (the default) they fail the table as any conflict does, otherwise the
-/// first copy of each key (smallest row tag) stays and a warning names
-/// the artefacts listing the others.
+/// with a range not `Done` is an error. The duplicates themselves go to the
+/// table's duplicate step (`duplicate::worker_files` reads the ranges'
+/// `duplicates/t<table>-r<range>.jsonl`), which resolves them with
+/// `conflict.strategy` as it does an engine's.
 pub async fn add_range_results(
     store: &SharedCheckpointStore,
-    cfg: &squall_common::TaskConfig,
     job_id: &str,
     table_id: i64,
     totals: &mut squall_common::checkpoint::TableTotals,
 ) -> Result<(), CoordinatorError> {
     let ranges: Vec<Stored<RangeCheckpoint>> =
         typed::read_all(store.as_ref(), &keys::table_ranges_prefix(job_id, table_id)).await?;
-    let mut files = Vec::new();
     let mut duplicates = 0;
     for r in &ranges {
         let RangeState::Done(result) = &r.record.state else {
@@ -222,12 +219,6 @@ pub async fn add_range_results(
                 reason: format!("{} is {:?}, not done", r.key, r.record.state),
             });
         };
-        if result.local_duplicates > 0 {
-            files.push(format!(
-                "duplicates/t{table_id}-r{}.jsonl",
-                r.record.range_id
-            ));
-        }
         duplicates += result.local_duplicates;
         totals.local_duplicates += result.local_duplicates;
         totals.data.subtract(&result.duplicate_data);
@@ -237,22 +228,13 @@ pub async fn add_range_results(
             totals.checksum.subtract(c);
         }
     }
-    if duplicates == 0 {
-        return Ok(());
+    if duplicates > 0 {
+        tracing::info!(
+            table = table_id,
+            duplicates,
+            "engine ranges found local duplicates; the duplicate step resolves them"
+        );
     }
-    let report = format!("the job's artefacts {}", files.join(", "));
-    if cfg.conflict.strategy == squall_common::config::ConflictStrategy::Error {
-        return Err(CoordinatorError::Duplicates {
-            table: table_id.to_string(),
-            count: duplicates,
-            strategy: "error".into(),
-            report,
-        });
-    }
-    tracing::warn!(table = table_id, duplicates, %report,
-        "engine ranges found duplicate keys: the first copy of each was imported and the others \
-         are listed in the artefacts; with engine ranges they are not passed to conflict \
-         resolution yet (import without squall.engine-ranges to resolve them)");
     Ok(())
 }
 

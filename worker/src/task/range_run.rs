@@ -149,10 +149,8 @@ async fn run_claimed(
         result.bytes = summary.bytes;
     }
     if result.kvs != run_kvs {
-        let out = cx.output_dir.join(format!(
-            "duplicates/t{}-r{}.jsonl",
-            task.table_id, task.range_id
-        ));
+        let key = artefact_keys::range_duplicates(task.table_id, task.range_id);
+        let out = cx.output_dir.join(&key);
         let (e, table, out2) = (
             engine.clone(),
             format!("table {}", task.table_id),
@@ -163,7 +161,6 @@ async fn run_claimed(
         result.duplicate_data = dups.data;
         result.duplicate_indexes = dups.indexes.clone();
         if dups.count > 0 {
-            let key = format!("duplicates/t{}-r{}.jsonl", task.table_id, task.range_id);
             cx.artefacts.put_file(&key, &out).await?;
         }
     }

@@ -90,6 +90,7 @@ async fn load(rows_per_engine: usize) -> Loaded {
         jobs.push(TableJob {
             table: d.table.clone(),
             engines,
+            ts_alias: HashMap::new(),
         });
     }
     Loaded {
@@ -554,6 +555,7 @@ async fn a_stream_dropped_midway_resumes_from_the_last_complete_key() {
         jobs: vec![TableJob {
             table: table.clone(),
             engines,
+            ts_alias: HashMap::new(),
         }],
         data: Vec::new(),
         min_commit_ts,
