@@ -91,7 +91,10 @@ pub async fn get_to_file_streams_big_values<S: ArtefactStore>(store: S) {
     assert_eq!(std::fs::read(&file.0).unwrap(), big);
     // The reader's file is its own name: removing it keeps the value.
     std::fs::remove_file(&file.0).unwrap();
-    assert_eq!(store.get("j1/runs/r1.sst").await.unwrap(), Some(big.clone()));
+    assert_eq!(
+        store.get("j1/runs/r1.sst").await.unwrap(),
+        Some(big.clone())
+    );
     let other = file.0.with_extension("missing");
     assert!(!store.get_to_file("j1/runs/none", &other).await.unwrap());
     assert!(!other.exists(), "no file for a missing key");

@@ -71,7 +71,6 @@ pub struct RangeDuplicates {
     pub range_ts: Vec<u64>,
 }
 
-
 /// The worker's file for one engine under an output directory (where the
 /// embedded run's artefact store keeps it).
 pub fn duplicates_path(output_dir: &Path, table_id: i64, engine_id: u32) -> PathBuf {

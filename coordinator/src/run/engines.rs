@@ -10,6 +10,7 @@ use squall_common::checkpoint::{
 use squall_common::queue::{Published, SharedTaskQueue};
 use squall_worker::task::{EngineTask, TaskError};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::control::Gate;
 use super::observe::EngineObserver;
@@ -193,21 +194,32 @@ pub async fn wait_for_engines(
         {
             return Ok(());
         }
-        tokio::select! {
-            // Biased: worker loops also stop on `shutdown`, so after Ctrl-C
-            // both branches are ready, and a stopped loop is then the
-            // interruption, not a failure.
-            biased;
-            _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
-            Some(joined) = workers.join_next() => {
-                let result = joined.map_err(|e| CoordinatorError::Blocking(format!("worker loop: {e}")))?;
-                if shutdown.is_cancelled() {
-                    return Err(CoordinatorError::Interrupted);
-                }
-                result?;
-                return Err(CoordinatorError::Blocking("a worker loop stopped before the engines were done".into()));
+        wait_a_poll(shutdown, workers, "the engines were done").await?;
+    }
+}
+
+/// Sleeps one poll interval, failing early on shutdown (`Interrupted`) or
+/// when an embedded worker loop stops before `until` (its error, or a
+/// `Blocking` one naming `until`).
+pub(super) async fn wait_a_poll(
+    shutdown: &CancellationToken,
+    workers: &mut JoinSet<Result<(), TaskError>>,
+    until: &str,
+) -> Result<(), CoordinatorError> {
+    tokio::select! {
+        // Biased: worker loops also stop on `shutdown`, so after Ctrl-C
+        // both branches are ready, and a stopped loop is then the
+        // interruption, not a failure.
+        biased;
+        _ = shutdown.cancelled() => Err(CoordinatorError::Interrupted),
+        Some(joined) = workers.join_next() => {
+            let result = joined.map_err(|e| CoordinatorError::Blocking(format!("worker loop: {e}")))?;
+            if shutdown.is_cancelled() {
+                return Err(CoordinatorError::Interrupted);
             }
-            _ = tokio::time::sleep(POLL) => {}
+            result?;
+            Err(CoordinatorError::Blocking(format!("a worker loop stopped before {until}")))
         }
+        _ = tokio::time::sleep(POLL) => Ok(()),
     }
 }

@@ -163,19 +163,7 @@ pub async fn run_ranges(
         if done == ranges.len() {
             return Ok(());
         }
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Err(CoordinatorError::Interrupted),
-            Some(joined) = workers.join_next() => {
-                let result = joined.map_err(|e| CoordinatorError::Blocking(format!("worker loop: {e}")))?;
-                if shutdown.is_cancelled() {
-                    return Err(CoordinatorError::Interrupted);
-                }
-                result?;
-                return Err(CoordinatorError::Blocking("a worker loop stopped before the ranges were ingested".into()));
-            }
-            _ = tokio::time::sleep(POLL) => {}
-        }
+        super::engines::wait_a_poll(shutdown, workers, "the ranges were ingested").await?;
     }
 }
 

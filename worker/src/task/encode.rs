@@ -113,16 +113,10 @@ impl RowProblem {
     }
 }
 
-/// Encodes one chunk into `writer` and closes it.
-pub fn encode_chunk(
-    cx: &EncodeContext,
-    spec: &ChunkSpec,
-    mut writer: EngineWriter,
-) -> Result<ChunkOutcome, TaskError> {
-    let (file, chunk) = source_from_spec(spec)?;
-    let mut reader = open_chunk_in(&cx.store, &file, &chunk, &cx.mydumper, &cx.read)?;
-    let by_name = file.kind != FileKind::Csv || cx.mydumper.csv.header_schema_match;
-    let mut encoders = cx
+/// One encoder per physical table (partition) of the chunk's table; row
+/// KVs only under `index-mode = "after-data"`.
+fn physical_encoders(cx: &EncodeContext) -> Result<Vec<TableEncoder>, TaskError> {
+    let encoders = cx
         .router
         .physical_ids()
         .iter()
@@ -134,6 +128,19 @@ pub fn encode_chunk(
             e.map(|e| if cx.rows_only { e.without_indexes() } else { e })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(encoders)
+}
+
+/// Encodes one chunk into `writer` and closes it.
+pub fn encode_chunk(
+    cx: &EncodeContext,
+    spec: &ChunkSpec,
+    mut writer: EngineWriter,
+) -> Result<ChunkOutcome, TaskError> {
+    let (file, chunk) = source_from_spec(spec)?;
+    let mut reader = open_chunk_in(&cx.store, &file, &chunk, &cx.mydumper, &cx.read)?;
+    let by_name = file.kind != FileKind::Csv || cx.mydumper.csv.header_schema_match;
+    let mut encoders = physical_encoders(cx)?;
     let mut state = ChunkState::new(spec);
     let mut row = Row::default();
     let mut map: Option<ColumnMap> = None;
@@ -442,18 +449,7 @@ pub fn sample_chunk(
     let (file, chunk) = source_from_spec(spec)?;
     let mut reader = open_chunk_in(&cx.store, &file, &chunk, &cx.mydumper, &cx.read)?;
     let by_name = file.kind != FileKind::Csv || cx.mydumper.csv.header_schema_match;
-    let mut encoders = cx
-        .router
-        .physical_ids()
-        .iter()
-        .map(|&id| {
-            let e = TableEncoder::new(&TableInfo {
-                id,
-                ..cx.table.clone()
-            });
-            e.map(|e| if cx.rows_only { e.without_indexes() } else { e })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut encoders = physical_encoders(cx)?;
     let mut state = ChunkState::new(spec);
     let mut row = Row::default();
     let mut map: Option<ColumnMap> = None;
