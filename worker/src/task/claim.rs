@@ -45,6 +45,17 @@ pub enum Claim {
     },
 }
 
+/// A lease record that is not there is the task's own error (the
+/// coordinator writes every record before publishing its task).
+pub(super) fn missing(e: squall_common::checkpoint::CheckpointError) -> TaskError {
+    match e {
+        squall_common::checkpoint::CheckpointError::Missing { key } => {
+            TaskError::MissingCheckpoint { key }
+        }
+        other => other.into(),
+    }
+}
+
 pub fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -77,12 +88,7 @@ pub async fn claim(
         Decision::Write
     })
     .await
-    .map_err(|e| match e {
-        squall_common::checkpoint::CheckpointError::Missing { key } => {
-            TaskError::MissingCheckpoint { key }
-        }
-        other => other.into(),
-    })?;
+    .map_err(missing)?;
     let engine = stored.record;
     Ok(match &engine.state {
         EngineState::Done(_) => Claim::AlreadyDone,
@@ -122,12 +128,7 @@ async fn withdraw(
         },
     )
     .await
-    .map_err(|e| match e {
-        squall_common::checkpoint::CheckpointError::Missing { key } => {
-            TaskError::MissingCheckpoint { key }
-        }
-        other => other.into(),
-    })?;
+    .map_err(missing)?;
     Ok(Claim::Withdrawn { control, released })
 }
 

@@ -5,11 +5,11 @@
 //! whose holder lost its task.
 
 use squall_common::checkpoint::{
-    control, typed, CheckpointError, Control, Decision, RangeCheckpoint, RangeResult, RangeState,
+    control, typed, Control, Decision, RangeCheckpoint, RangeResult, RangeState,
     SharedCheckpointStore,
 };
 
-use super::claim::now_unix_ms;
+use super::claim::{missing, now_unix_ms};
 use super::error::TaskError;
 use super::message::IngestRangeTask;
 
@@ -28,13 +28,6 @@ pub enum RangeClaim {
     Withdrawn {
         control: Control,
     },
-}
-
-fn missing(e: CheckpointError) -> TaskError {
-    match e {
-        CheckpointError::Missing { key } => TaskError::MissingCheckpoint { key },
-        other => other.into(),
-    }
 }
 
 pub async fn claim(
