@@ -201,6 +201,37 @@ async fn cluster_import_with_engine_ranges_equals_embedded_import() {
         by.len() == 2 && by.iter().all(|w| w.starts_with('w')),
         "tasks done by {by:?}"
     );
+    // `GET /jobs/<id>` shows the ranges' progress: every range done, the
+    // KVs and bytes the range records say were ingested.
+    let answer = request(
+        api,
+        "GET",
+        &format!("/jobs/{job_id}"),
+        "",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let status: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let shown = &status["ranges"];
+    let (kvs, bytes) = ranges
+        .iter()
+        .fold((0u64, 0u64), |(k, b), r| match &r.record.state {
+            RangeState::Done(d) => (k + d.kvs, b + d.bytes),
+            _ => (k, b),
+        });
+    assert!(kvs > 0, "the ranges ingested KVs");
+    assert_eq!(shown["ranges_total"], ranges.len() as u64, "{shown}");
+    assert_eq!(shown["ranges_done"], ranges.len() as u64, "{shown}");
+    assert_eq!(shown["ranges_running"], 0, "{shown}");
+    assert_eq!(shown["ingested_kvs"], kvs, "{shown}");
+    assert_eq!(shown["ingested_bytes"], bytes, "{shown}");
+    assert_eq!(
+        shown["tables"].as_array().map(Vec::len),
+        Some(TABLES.len()),
+        "{shown}"
+    );
     let bucket =
         NatsArtefactStore::connect(NatsArtefactOptions::new(nats.url(), "squall-artefacts"))
             .await

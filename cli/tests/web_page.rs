@@ -4,7 +4,8 @@
 //! dump (real etcd, nats-server and an in-process tikv-sim). The page must
 //! show a table's progress moving, its Pause button must pause the job (the
 //! API then says `control: paused`), and after Resume the job must end
-//! verified. Screenshots are kept under `<target>/<profile>/web-page/`;
+//! verified, its engine ranges (`squall.engine-ranges` is on) shown all
+//! ingested in the API and on the page. Screenshots are kept under `<target>/<profile>/web-page/`;
 //! `SQUALL_WEB_SCREENSHOT=docs/img/web-page.png` also copies the one taken
 //! mid-import there (the README's picture).
 #![allow(clippy::unwrap_used)]
@@ -53,7 +54,8 @@ async fn the_web_page_shows_progress_and_pauses_and_resumes_the_job() {
     std::fs::write(
         &config,
         format!(
-            "[tikv-importer]\nsorted-kv-dir = {:?}\n\n[mydumper]\nbatch-size = \"256KiB\"\n",
+            "[tikv-importer]\nsorted-kv-dir = {:?}\n\n[mydumper]\nbatch-size = \"256KiB\"\n\n\
+             [squall]\nengine-ranges = true\n",
             work.path().join("coordinator-kv").display().to_string()
         ),
     )
@@ -190,6 +192,19 @@ async fn the_web_page_shows_progress_and_pauses_and_resumes_the_job() {
     })
     .await;
     screenshot(&page, "web-page-verified.png").await;
+    // The job's engine ranges: the API's figures, and the page's bar of them.
+    let ranges = &done["ranges"];
+    let total = ranges["ranges_total"].as_u64().unwrap_or(0);
+    assert!(total > 0, "the job has engine ranges: {ranges}");
+    assert_eq!(ranges["ranges_done"], total, "{ranges}");
+    let want = format!("{total} / {total} ingested");
+    let shown = poll(&page, "the page shows the ranges ingested", RANGES, |v| {
+        let text = v["text"].as_str()?;
+        (v["shown"] == true && text.starts_with(&want) && v["percent"].as_f64()? == 100.0)
+            .then(|| text.to_string())
+    })
+    .await;
+    eprintln!("ranges on the page: {shown}");
     // Whoever submitted the job saw it through the pause to the end.
     wait_line(&mut import, "imported and verified");
 
@@ -230,6 +245,13 @@ const JOB_STATUS: &str = "return document.getElementById('job-status').textConte
 const ENCODED: &str = "return {
     status: document.getElementById('job-status').textContent,
     percent: parseFloat(document.getElementById('bar-encoded').style.width) || 0,
+}";
+
+/// The engine ranges' figure: shown, its text and its bar's width.
+const RANGES: &str = "return {
+    shown: !document.getElementById('ranges-figure').hidden,
+    text: document.getElementById('ranges-done').textContent,
+    percent: parseFloat(document.getElementById('bar-ranges').style.width) || 0,
 }";
 
 /// Each table row: its bytes done and source (`data-*`), and its bar.

@@ -12,7 +12,7 @@ mod import_common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use import_common::{config, export, import};
+use import_common::{config, export, import, import_showing};
 use squall_common::config::ByteSize;
 use squall_coordinator::ExportFormat;
 use squall_tests::sim::start_sim;
@@ -56,6 +56,8 @@ struct Run {
     /// Per index: the sim's regions over it (raw bounds).
     index_regions: Vec<(i64, Vec<Bounds>)>,
     engines: u64,
+    /// The ranges' part of the job's status (`GET /jobs/<id>`).
+    ranges: Option<squall_coordinator::service::RangesStatus>,
 }
 
 async fn run(ranges: bool) -> Run {
@@ -70,10 +72,22 @@ async fn run(ranges: bool) -> Run {
     cfg.mydumper.batch_size = ByteSize::kib(48);
     cfg.tikv_importer.region_split_size = ByteSize::kib(32);
     cfg.lightning.index_concurrency = 3;
-    let summary = import(&sim, &source, cfg.clone(), work.path())
+    let progress = squall_coordinator::ImportProgress::new();
+    let summary = import_showing(&sim, &source, cfg.clone(), work.path(), progress.clone())
         .await
         .expect("import");
     assert!(summary.verified, "ranges={ranges}: {summary}");
+    let store =
+        squall_common::checkpoint::LocalCheckpointStore::open(work.path().join("out/checkpoint"))
+            .unwrap();
+    let range_status = squall_coordinator::service::job_ranges_status(&store, &summary.job_id)
+        .await
+        .unwrap();
+    // The progress display shows the same totals.
+    assert_eq!(
+        progress.ranges().await,
+        range_status.as_ref().map(|s| s.total)
+    );
     let report = fetch_ingests(sim.admin_addr).await.expect("GET /ingests");
     let regions = sim.regions();
     let raw = |k: &[u8]| {
@@ -117,6 +131,7 @@ async fn run(ranges: bool) -> Run {
         report,
         index_regions,
         engines: summary.engines,
+        ranges: range_status,
     }
 }
 
@@ -160,6 +175,14 @@ async fn engine_ranges_ingest_each_index_region_once() {
         "a record and three index entries per row"
     );
     assert_eq!(on.conflicts, off.conflicts);
+    // The status shows every range done and, with no duplicates, every KV
+    // in TiKV ingested by one of them; a job without ranges shows none.
+    let shown = on.ranges.as_ref().expect("ranges in the status").total;
+    assert!(shown.ranges_total >= 4, "{shown:?}");
+    assert_eq!(shown.ranges_done, shown.ranges_total, "{shown:?}");
+    assert_eq!(shown.ingested_kvs, on.kvs.len() as u64, "{shown:?}");
+    assert!(shown.ingested_bytes > shown.ingested_kvs, "{shown:?}");
+    assert_eq!(off.ranges, None);
     let (most_on, regions_on) = most_ssts_per_region(&on);
     let (most_off, regions_off) = most_ssts_per_region(&off);
     eprintln!(

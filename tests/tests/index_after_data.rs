@@ -16,7 +16,7 @@ mod import_common;
 
 use std::path::Path;
 
-use import_common::{config, export, import};
+use import_common::{config, export, import, import_showing};
 use squall_common::checkpoint::{keys, typed, EngineCheckpoint, EngineState, Stored};
 use squall_common::config::{ConflictStrategy, IndexMode};
 use squall_common::TaskConfig;
@@ -134,13 +134,17 @@ async fn after_data_reads_back_identical_to_with_data() {
         let dir = work.path().join(mode.as_str());
         let sim = start_sim(&dir.join("sim")).await;
         let cfg = test_config(&dir, mode);
-        let summary = import(&sim, &source, cfg.clone(), &dir)
+        let progress = squall_coordinator::ImportProgress::new();
+        let summary = import_showing(&sim, &source, cfg.clone(), &dir, progress.clone())
             .await
             .unwrap_or_else(|e| panic!("{mode} import: {e}"));
         assert!(summary.verified, "{mode}: {summary}");
         let mut tables = Vec::new();
         for t in all_tables() {
             tables.push((t.clone(), raw(&sim, &source, &cfg, &t).await));
+        }
+        if mode == IndexMode::WithData {
+            assert_eq!(progress.backfill().await, None, "no backfill to show");
         }
         if mode == IndexMode::AfterData {
             // Several ranges were built, each recorded done.
@@ -152,6 +156,8 @@ async fn after_data_reads_back_identical_to_with_data() {
                 .unwrap()
                 .expect("the job has backfill records");
             assert!(status.ranges_total > 4, "{status:?}");
+            // What the progress display shows is that status.
+            assert_eq!(progress.backfill().await, Some(status));
             assert_eq!(status.ranges_done, status.ranges_total, "{status:?}");
             let rows: u64 = summary.rows();
             assert_eq!(status.rows_scanned, rows, "{status:?}");

@@ -19,7 +19,8 @@ use squall_coordinator::service::{JobRequest, JobStatus};
 use squall_coordinator::{Phase, ProgressView};
 use tokio_util::sync::CancellationToken;
 
-use super::import::{show_progress, ProgressMode, EXIT_INTERRUPTED};
+use super::import::{ProgressMode, EXIT_INTERRUPTED};
+use super::progress::{show_progress, Shown};
 use crate::http::{request, Target, TlsFailure};
 use crate::tls_args::TlsArgs;
 
@@ -45,7 +46,7 @@ pub async fn submit_and_follow(
     let coordinators = Coordinators::parse(&f.url, &f.tls)?;
     let first = submit(&coordinators, &req).await?;
     let id = first.job_id.clone();
-    let view = Arc::new(Mutex::new(first.progress.view(&first.phase)));
+    let view = Arc::new(Mutex::new(shown_of(&first)));
     let shown = Arc::clone(&view);
     let display = tokio::spawn(show_progress(
         move || *shown.lock().unwrap_or_else(|p| p.into_inner()),
@@ -65,18 +66,31 @@ pub async fn submit_and_follow(
             _ = tokio::time::sleep(POLL) => {}
         }
         status = get_status(&coordinators, &id).await?;
-        *view.lock().unwrap_or_else(|p| p.into_inner()) = status.progress.view(&status.phase);
+        *view.lock().unwrap_or_else(|p| p.into_inner()) = shown_of(&status);
         say_control(&status, &mut control, &f.url);
     }
     if status.verified {
-        *view.lock().unwrap_or_else(|p| p.into_inner()) = ProgressView {
-            phase: Phase::Done,
-            ..status.progress.view("done")
+        *view.lock().unwrap_or_else(|p| p.into_inner()) = Shown {
+            view: ProgressView {
+                phase: Phase::Done,
+                ..status.progress.view("done")
+            },
+            ranges: status.ranges.as_ref().map(|r| r.total),
+            backfill: status.backfill,
         };
     }
     display.abort();
     let _ = display.await;
     finish(&status, &f.url)
+}
+
+/// What the display shows of a status.
+fn shown_of(status: &JobStatus) -> Shown {
+    Shown {
+        view: status.progress.view(&status.phase),
+        ranges: status.ranges.as_ref().map(|r| r.total),
+        backfill: status.backfill,
+    }
 }
 
 /// Says when the operator paused, resumed or cancelled the job.

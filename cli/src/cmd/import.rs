@@ -4,20 +4,18 @@
 //! ([`super::follow`]). Exit code 0 only when the job ended verified, 2 when
 //! it ended unverified, 130 when interrupted, 1 on any error.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
-use squall_coordinator::service::JobRequest;
-use squall_coordinator::{
-    run_import, CoordinatorError, ImportOptions, ImportProgress, Phase, ProgressView,
-};
+use squall_coordinator::backfill::BackfillView;
+use squall_coordinator::service::{JobRequest, RangeCounts};
+use squall_coordinator::{run_import, CoordinatorError, ImportOptions, ImportProgress};
 use tokio_util::sync::CancellationToken;
 
+use super::progress::{show_progress, Shown};
 use crate::config_args::GlobalArgs;
 
 /// Exit code after Ctrl-C / SIGTERM (the job is checkpointed).
@@ -102,13 +100,23 @@ pub fn run(global: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         let progress = ImportProgress::new();
+        let records = Arc::new(Mutex::new(Records::default()));
+        let poll = tokio::spawn(poll_records(Arc::clone(&progress), Arc::clone(&records)));
         let shown = Arc::clone(&progress);
         let display = tokio::spawn(show_progress(
-            move || shown.view(),
+            move || {
+                let r = *records.lock().unwrap_or_else(|p| p.into_inner());
+                Shown {
+                    view: shown.view(),
+                    ranges: r.ranges,
+                    backfill: r.backfill,
+                }
+            },
             args.progress,
             args.log_interval,
         ));
         let result = run_import(opts, progress, shutdown).await;
+        poll.abort();
         display.abort();
         let _ = display.await;
         match result {
@@ -199,71 +207,22 @@ pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     }
 }
 
-/// Shows what `view` says (read every few hundred ms) until it says `Done`.
-pub(crate) async fn show_progress<V>(view: V, mode: ProgressMode, log_interval: u64)
-where
-    V: Fn() -> ProgressView + Send + 'static,
-{
-    let bar = match mode {
-        ProgressMode::None => return,
-        ProgressMode::Log => false,
-        ProgressMode::Bar => true,
-        ProgressMode::Auto => std::io::stderr().is_terminal(),
-    };
-    if bar {
-        show_bar(view).await
-    } else {
-        show_log(view, Duration::from_secs(log_interval.max(1))).await
-    }
+/// What the display shows from the job's records.
+#[derive(Debug, Clone, Copy, Default)]
+struct Records {
+    ranges: Option<RangeCounts>,
+    backfill: Option<BackfillView>,
 }
 
-async fn show_bar(view: impl Fn() -> ProgressView) {
-    let pb = ProgressBar::new(0);
-    let style = ProgressStyle::with_template(
-        "{spinner} {prefix:>9} [{bar:30}] {bytes}/{total_bytes} encoded, {bytes_per_sec}, ETA {eta} {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    pb.set_style(style);
+/// Keeps `into` at the engine ranges' and the index backfill's progress
+/// (from the runner's records, once a second: they change range by range).
+async fn poll_records(progress: Arc<ImportProgress>, into: Arc<Mutex<Records>>) {
     loop {
-        let v = view();
-        pb.set_length(v.total_source_bytes);
-        pb.set_position(v.encoded_bytes.min(v.total_source_bytes));
-        pb.set_prefix(v.phase.name());
-        pb.set_message(format!(
-            "| {:.1} MB ingested | engines {}/{}",
-            v.ingested_bytes as f64 / 1e6,
-            v.engines_done,
-            v.total_engines
-        ));
-        if v.phase == Phase::Done {
-            pb.finish();
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn show_log(view: impl Fn() -> ProgressView, every: Duration) {
-    let started = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(every).await;
-        let v = view();
-        let secs = started.elapsed().as_secs_f64().max(1e-3);
-        let pct = if v.total_source_bytes == 0 {
-            0.0
-        } else {
-            100.0 * v.encoded_bytes as f64 / v.total_source_bytes as f64
+        let now = Records {
+            ranges: progress.ranges().await,
+            backfill: progress.backfill().await,
         };
-        tracing::info!(
-            phase = v.phase.name(),
-            encoded_mb = format!("{:.1}", v.encoded_bytes as f64 / 1e6),
-            total_mb = format!("{:.1}", v.total_source_bytes as f64 / 1e6),
-            percent = format!("{pct:.1}"),
-            ingested_mb = format!("{:.1}", v.ingested_bytes as f64 / 1e6),
-            ingest_mb_per_sec = format!("{:.1}", v.ingested_bytes as f64 / 1e6 / secs),
-            engines = format!("{}/{}", v.engines_done, v.total_engines),
-            "import progress"
-        );
+        *into.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

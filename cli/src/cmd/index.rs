@@ -115,11 +115,7 @@ async fn show_progress(progress: Arc<BackfillProgress>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let v = progress.view();
-        eprintln!(
-            "index backfill: {}/{} ranges, {} rows scanned, {} entries written",
-            v.ranges_done, v.ranges_total, v.rows_scanned, v.entries_written
-        );
+        eprintln!("{}", super::progress::backfill_line(&progress.view()));
     }
 }
 

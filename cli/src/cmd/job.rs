@@ -167,6 +167,21 @@ fn print_status(job: &JobStatus) {
     if let Some(pace) = pace(job) {
         println!("  throughput: {pace}");
     }
+    if let Some(r) = &job.ranges {
+        let r = r.total;
+        println!(
+            "  engine ranges: {}/{} ingested ({} running, {} failed), {} KVs, {} bytes",
+            r.ranges_done,
+            r.ranges_total,
+            r.ranges_running,
+            r.ranges_failed,
+            r.ingested_kvs,
+            r.ingested_bytes
+        );
+    }
+    if let Some(b) = &job.backfill {
+        println!("  {}", super::progress::backfill_line(b));
+    }
     for w in &job.workers {
         println!(
             "  worker {}: {}, {}",

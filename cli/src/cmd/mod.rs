@@ -10,5 +10,6 @@ pub mod import;
 pub mod index;
 pub mod job;
 pub mod precheck;
+mod progress;
 pub mod sim;
 pub mod worker;

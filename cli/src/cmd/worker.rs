@@ -104,12 +104,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             pd_override: args.pd.clone(),
             output_override: args.output.clone(),
         };
-        let contexts = Arc::new(JobContexts::new(
-            node,
-            seams.store,
-            seams.artefacts,
-            stop_tasks.clone(),
-        ));
+        // Index backfill ranges (`index-mode = "after-data"`) are built by
+        // the coordinator crate's runner, which the worker crate cannot name.
+        let contexts = Arc::new(
+            JobContexts::new(node, seams.store, seams.artefacts, stop_tasks.clone())
+                .with_backfill(Arc::new(squall_coordinator::backfill::QueueRangeRunner)),
+        );
         let metrics = match metrics_listener {
             Some(listener) => {
                 let metrics = Arc::new(WorkerMetrics::new());

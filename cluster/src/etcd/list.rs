@@ -22,7 +22,7 @@ pub(super) async fn list(
     let mut at_revision = 0i64;
     let mut listed = Vec::new();
     loop {
-        let page = read_page(store, prefix, &from, &end, at_revision).await?;
+        let page = read_page(store, prefix, &from, &end, store.page_size, at_revision).await?;
         if at_revision == 0 {
             at_revision = page.header().map_or(0, |h| h.revision());
         }
@@ -36,16 +36,42 @@ pub(super) async fn list(
     }
 }
 
+/// One page of `list_page`: at most `limit` keys of `prefix` after `after`,
+/// at the newest revision (one Range; the caller chains pages).
+pub(super) async fn list_page(
+    store: &EtcdCheckpointStore,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Versioned)>, CheckpointError> {
+    let (start, end) = store.keys.range(prefix);
+    let from = match after {
+        Some(a) => successor(&store.keys.full(a)?).max(start),
+        None => start,
+    };
+    if limit == 0 || (end != [0] && from >= end) {
+        return Ok(Vec::new());
+    }
+    // etcd's limit 0 means "no limit": `limit` is at least 1 here.
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let page = read_page(store, prefix, &from, &end, limit, 0).await?;
+    page.kvs()
+        .iter()
+        .map(|kv| Ok((store.keys.strip(kv.key())?, versioned(kv))))
+        .collect()
+}
+
 async fn read_page(
     store: &EtcdCheckpointStore,
     prefix: &str,
     from: &[u8],
     end: &[u8],
+    limit: i64,
     at_revision: i64,
 ) -> Result<GetResponse, CheckpointError> {
     let options = GetOptions::new()
         .with_range(end.to_vec())
-        .with_limit(store.page_size)
+        .with_limit(limit)
         .with_revision(at_revision);
     store
         .retry

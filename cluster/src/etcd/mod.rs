@@ -8,7 +8,8 @@
 //! * `cas` is one Txn on `mod_revision` ([`cas`]), which also answers "did
 //!   the write happen?" after an attempt failed in flight.
 //! * `list` reads in pages of [`EtcdOptions::list_page_size`] keys at one
-//!   revision ([`list`]); `put_many` batches puts into Txns ([`batch`]).
+//!   revision ([`list`]), `list_page` one page of a caller's size;
+//!   `put_many` batches puts into Txns ([`batch`]).
 //! * Every call: a deadline per attempt, bounded retry with backoff on
 //!   transient failures, one warning per retry, and after the last attempt
 //!   `CheckpointError::Unavailable` naming the endpoints ([`retry`]); etcd's
@@ -223,6 +224,15 @@ impl CheckpointStore for EtcdCheckpointStore {
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Versioned)>, CheckpointError> {
         list::list(self, prefix).await
+    }
+
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, CheckpointError> {
+        list::list_page(self, prefix, after, limit).await
     }
 
     /// After an attempt that failed in flight, the answer is whether the key

@@ -149,6 +149,37 @@ impl CheckpointStore for LocalCheckpointStore {
             .collect())
     }
 
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, CheckpointError> {
+        use std::ops::Bound;
+        let state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        // A key after `after` that is still under `prefix`; `after` below
+        // the prefix starts at the prefix.
+        let from = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a.to_string()),
+            _ => Bound::Included(prefix.to_string()),
+        };
+        Ok(state
+            .entries
+            .range((from, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    Versioned {
+                        value: e.value.clone(),
+                        revision: e.revision,
+                    },
+                )
+            })
+            .collect())
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, CheckpointError> {
         validate_key(key)?;
         let key = key.to_string();

@@ -121,6 +121,28 @@ pub trait CheckpointStore: Send + Sync + 'static {
     /// Every key starting with `prefix`, in byte order of the key.
     async fn list(&self, prefix: &str) -> Result<Vec<(String, Versioned)>, CheckpointError>;
 
+    /// At most `limit` keys starting with `prefix` and after `after` (from
+    /// the first when `None`), in byte order of the key: a listing read a
+    /// page at a time, so a reader of many large values holds one page (the
+    /// next page starts after the last key of this one). Pages are not one
+    /// snapshot: a key written between two pages may or may not be seen.
+    ///
+    /// The default filters [`Self::list`], which holds the whole prefix at
+    /// once; the local and etcd stores read only the page.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Versioned)>, CheckpointError> {
+        let all = self.list(prefix).await?;
+        Ok(all
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+            .take(limit)
+            .collect())
+    }
+
     /// Removes `key`; returns whether it existed.
     async fn delete(&self, key: &str) -> Result<bool, CheckpointError>;
 }

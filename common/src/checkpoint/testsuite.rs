@@ -17,6 +17,7 @@ pub const ALL_CASES: &[&str] = &[
     "cas_swaps_only_at_expected_revision",
     "cas_after_delete_and_recreate_conflicts",
     "list_returns_prefix_in_key_order",
+    "list_page_walks_a_prefix_a_page_at_a_time",
     "delete_reports_existence",
     "concurrent_cas_has_one_winner",
     "concurrent_increments_are_all_counted",
@@ -143,6 +144,51 @@ pub async fn list_returns_prefix_in_key_order<S: CheckpointStore>(store: S) {
     assert!(store.list("squall/nothing/").await.unwrap().is_empty());
 }
 
+pub async fn list_page_walks_a_prefix_a_page_at_a_time<S: CheckpointStore>(store: S) {
+    let inside: Vec<String> = (0..7).map(|i| format!("squall/p/{i:02}")).collect();
+    for key in inside
+        .iter()
+        .map(String::as_str)
+        .chain(["squall/o", "squall/q"])
+    {
+        store.put(key, key.as_bytes().to_vec()).await.unwrap();
+    }
+    // Pages of 3 after the last key of the page before: every key once, in order.
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .list_page("squall/p/", after.as_deref(), 3)
+            .await
+            .unwrap();
+        assert!(page.len() <= 3, "a page of {} keys", page.len());
+        for (k, v) in &page {
+            assert_eq!(v.value, k.as_bytes());
+        }
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        walked.extend(page.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(walked, inside);
+    // `after` below the prefix starts at its first key; past it, nothing.
+    let first = store
+        .list_page("squall/p/", Some("squall/a"), 2)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = first.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["squall/p/00", "squall/p/01"]);
+    let past = store
+        .list_page("squall/p/", Some("squall/p/06"), 5)
+        .await
+        .unwrap();
+    assert!(past.is_empty(), "{past:?}");
+    assert!(store
+        .list_page("squall/none/", None, 5)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn delete_reports_existence<S: CheckpointStore>(store: S) {
     store.put("squall/del", vec![1]).await.unwrap();
     assert!(store.delete("squall/del").await.unwrap());
@@ -263,6 +309,7 @@ macro_rules! checkpoint_store_test_suite {
                 cas_swaps_only_at_expected_revision,
                 cas_after_delete_and_recreate_conflicts,
                 list_returns_prefix_in_key_order,
+                list_page_walks_a_prefix_a_page_at_a_time,
                 delete_reports_existence,
                 concurrent_cas_has_one_winner,
                 concurrent_increments_are_all_counted,

@@ -9,6 +9,11 @@
 //! resumes it. A unique conflict fails the table naming the index, the
 //! value and both handles (`conflict.strategy = "error"`, the only one
 //! allowed with after-data).
+//!
+//! Who builds the ranges: in a cluster the job's workers, through the
+//! job's queue ([`super::queue`]); in an embedded import this process
+//! ([`super::tasks::run_plan`]), since its worker loops have ended by the
+//! time the table steps run.
 
 use std::path::PathBuf;
 
@@ -16,10 +21,13 @@ use squall_client::ImportClient;
 use squall_codec::Converter;
 use squall_common::checkpoint::{CheckpointStore, JobCheckpoint, TableCheckpoint, TableTotals};
 use squall_common::config::IndexMode;
+use squall_common::queue::SharedTaskQueue;
 use squall_common::TaskConfig;
+use tokio_util::sync::CancellationToken;
 
 use super::build::BuildContext;
 use super::progress::BackfillProgress;
+use super::queue::{run_plan_on_queue, QueueRun};
 use super::records::BackfillKeys;
 use super::run::conflict_error;
 use super::target::IndexTarget;
@@ -27,16 +35,25 @@ use super::tasks::{open_plan, run_plan};
 use crate::error::CoordinatorError;
 
 /// Rows per `KvScan` page (the CLI's `--batch-size` default).
-const BATCH_SIZE: u32 = 1024;
+pub(crate) const BATCH_SIZE: u32 = 1024;
+
+/// A cluster job's queue, where its workers take the ranges.
+pub struct OnQueue<'a> {
+    pub queue: &'a SharedTaskQueue,
+    /// The job's stop: the wait for the workers ends `Interrupted`.
+    pub shutdown: &'a CancellationToken,
+}
 
 /// Builds `table`'s indexes when the job writes them after the data; the
 /// table's totals with the entries' checksums added (`None`: nothing to do).
+/// `workers`: the cluster's queue (`None`: embedded, built here).
 pub async fn build_indexes(
     store: &dyn CheckpointStore,
     client: &ImportClient,
     cfg: &TaskConfig,
     job: &JobCheckpoint,
     table: &TableCheckpoint,
+    workers: Option<OnQueue<'_>>,
 ) -> Result<Option<TableTotals>, CoordinatorError> {
     if cfg.squall.index_mode != IndexMode::AfterData {
         return Ok(None);
@@ -50,15 +67,7 @@ pub async fn build_indexes(
         return Ok(None);
     }
     let name = target.table.qualified_name();
-    // "Now" as the workers pinned it, for generated columns that read it.
-    let now =
-        chrono::DateTime::from_timestamp_millis(job.created_unix_ms as i64).unwrap_or_default();
-    let converter = Converter::new(&cfg.tidb.sql_mode, &cfg.tidb.time_zone)
-        .map_err(|e| CoordinatorError::Invalid {
-            what: "index backfill",
-            reason: format!("tidb.sql-mode or tidb.time-zone: {e}"),
-        })?
-        .with_now(now);
+    let converter = job_converter(cfg, job)?;
     let ids: Vec<i64> = target.indexes.iter().map(|ix| ix.id).collect();
     let keys = BackfillKeys::in_job(&job.job_id, table.table.id, &ids);
     let pd = client.pd();
@@ -80,7 +89,20 @@ pub async fn build_indexes(
         progress: &progress,
     };
     let started = std::time::Instant::now();
-    let running = run_plan(&cx, &target, store, &keys, &plan);
+    let running = async {
+        match &workers {
+            Some(w) => {
+                let q = QueueRun {
+                    queue: w.queue,
+                    job_id: &job.job_id,
+                    table_id: table.table.id,
+                    shutdown: w.shutdown,
+                };
+                run_plan_on_queue(&cx, &target, store, &keys, &plan, &q).await
+            }
+            None => run_plan(&cx, &target, store, &keys, &plan).await,
+        }
+    };
     let built = tokio::select! {
         built = running => built,
         never = log_progress(&name, &progress) => match never {},
@@ -98,6 +120,23 @@ pub async fn build_indexes(
     }
     totals.checksum.merge(&stats.checksum);
     Ok(Some(totals))
+}
+
+/// The job's converter: its SQL mode and time zone, and "now" as the
+/// workers pinned it (the job's creation), for generated columns that
+/// read it.
+pub(crate) fn job_converter(
+    cfg: &TaskConfig,
+    job: &JobCheckpoint,
+) -> Result<Converter, CoordinatorError> {
+    let now =
+        chrono::DateTime::from_timestamp_millis(job.created_unix_ms as i64).unwrap_or_default();
+    Ok(Converter::new(&cfg.tidb.sql_mode, &cfg.tidb.time_zone)
+        .map_err(|e| CoordinatorError::Invalid {
+            what: "index backfill",
+            reason: format!("tidb.sql-mode or tidb.time-zone: {e}"),
+        })?
+        .with_now(now))
 }
 
 /// A progress line every 10 s while the table's backfill runs (the status

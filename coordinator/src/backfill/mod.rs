@@ -8,6 +8,8 @@
 //! * [`build`]: one range's entries: scan, sort, ingest.
 //! * [`records`]: the plan and range records in the checkpoint store.
 //! * [`tasks`]: the ranges as checkpointed tasks, resumed after a kill.
+//! * [`queue`]: the same tasks on a cluster's queue, for its workers.
+//! * [`worker_task`]: one range as a worker runs it (`squall worker`).
 //! * [`detect`]: unique conflicts across ranges (DuplicateDetect).
 //! * [`progress`]: rows scanned and entries written.
 //! * [`import_step`]: the import's `index-mode = "after-data"` step.
@@ -20,12 +22,14 @@ mod detect;
 pub mod entries;
 pub mod import_step;
 pub mod progress;
+pub mod queue;
 pub mod ranges;
 pub mod records;
 pub mod run;
 mod session;
 pub mod target;
 pub mod tasks;
+pub mod worker_task;
 
 pub use build::{BuildStats, UniqueConflict};
 pub use check::{check_index, CheckOptions, CheckReport, IndexProblem, ProblemKind};
@@ -33,3 +37,4 @@ pub use progress::{job_backfill_status, BackfillProgress, BackfillView};
 pub use run::{backfill_index, BackfillOptions, BackfillReport};
 pub use target::IndexTarget;
 pub use tasks::RANGE_DONE_FAILPOINT;
+pub use worker_task::QueueRangeRunner;

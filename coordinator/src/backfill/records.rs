@@ -14,7 +14,9 @@
 //!   what it did.
 //!
 //! A range record is a whole task (range, snapshot in the plan, commit ts):
-//! a queue can hand them to workers as they are.
+//! in a cluster the queue hands them to workers as they are (the message
+//! names the record), and the worker writes the result, or the conflicts
+//! it found, or why it failed for good, back into it.
 
 use serde::{Deserialize, Serialize};
 use squall_codec::KvChecksum;
@@ -75,6 +77,39 @@ pub struct RangeRecord {
     pub commit_ts: u64,
     /// Set once the range's entries are ingested.
     pub done: Option<RangeDone>,
+    /// Unique conflicts inside the range (nothing of it ingested), found
+    /// by a worker: the coordinator fails the table naming them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<RangeConflict>,
+    /// Why a worker gave the range up (its deliveries used up, or an
+    /// error no retry helps): the coordinator fails the table with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// Times the range was handed out again after a conflict or a failure
+    /// (a rerun of the job): part of its queue message id, which JetStream
+    /// would otherwise drop as a duplicate.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reopened: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl RangeRecord {
+    /// Neither done nor given up: a worker has it or will.
+    pub fn unsettled(&self) -> bool {
+        self.done.is_none() && self.conflicts.is_empty() && self.failed.is_none()
+    }
+}
+
+/// A unique conflict as stored (`build::UniqueConflict`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RangeConflict {
+    pub index: String,
+    pub value: String,
+    pub handles: [String; 2],
 }
 
 /// What a finished range did.
@@ -200,6 +235,9 @@ mod tests {
             start: "74".into(),
             end: "75".into(),
             commit_ts: 9,
+            conflicts: Vec::new(),
+            failed: None,
+            reopened: 0,
             done: Some(RangeDone {
                 rows: 2,
                 entries: 4,
@@ -215,5 +253,19 @@ mod tests {
         };
         let json = serde_json::to_string(&r).expect("json");
         assert_eq!(serde_json::from_str::<RangeRecord>(&json).expect("back"), r);
+        // Records written before conflicts and failures were kept still read.
+        assert!(!json.contains("conflicts") && !json.contains("failed"));
+        let old = r#"{"version":1,"pid":5,"start":"74","end":"75","commit-ts":9,"done":null}"#;
+        let old: RangeRecord = serde_json::from_str(old).expect("old record");
+        assert!(old.unsettled() && old.conflicts.is_empty() && old.reopened == 0);
+        let failed = RangeRecord {
+            failed: Some("no".into()),
+            done: None,
+            ..r
+        };
+        let back: RangeRecord =
+            serde_json::from_str(&serde_json::to_string(&failed).expect("json")).expect("back");
+        assert_eq!(back, failed);
+        assert!(!back.unsettled());
     }
 }

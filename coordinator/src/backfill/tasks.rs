@@ -3,10 +3,12 @@
 //! written, and its result once ingested; the plan's contiguous finished
 //! prefix advances as ranges finish. A rerun reads the records and runs
 //! only the ranges not done, at the stored snapshot and commit ts, so a
-//! killed backfill neither redoes nor loses a range. Ranges run in this
-//! process, `lightning.region-concurrency` at once with no round barrier
-//! (a range never waits for a slower one); a range record is a whole task,
-//! so a queue can hand them to workers later.
+//! killed backfill neither redoes nor loses a range. Here ranges run in
+//! this process, `lightning.region-concurrency` at once with no round
+//! barrier (a range never waits for a slower one): `squall index backfill`
+//! and the embedded import. In a cluster a range record is a whole task
+//! the queue hands to workers ([`super::queue`]); both end alike
+//! ([`finish_plan`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -109,16 +111,7 @@ pub async fn run_plan(
     keys: &BackfillKeys,
     plan: &BackfillPlan,
 ) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
-    let stored: Vec<typed::Stored<RangeRecord>> =
-        typed::read_all(store, &keys.ranges_prefix()).await?;
-    let mut records: BTreeMap<usize, RangeRecord> = BTreeMap::new();
-    for s in stored {
-        if let Some(n) = s.key.strip_prefix(&keys.ranges_prefix()) {
-            if let Ok(n) = n.parse::<usize>() {
-                records.insert(n, s.record);
-            }
-        }
-    }
+    let records = read_records(store, keys).await?;
     let done: Vec<bool> = (0..plan.ranges.len())
         .map(|n| records.get(&n).is_some_and(|r| r.done.is_some()))
         .collect();
@@ -157,6 +150,37 @@ pub async fn run_plan(
     if !conflicts.is_empty() {
         return Ok(Err(conflicts));
     }
+    finish_plan(cx, target, store, keys, plan).await
+}
+
+/// The range records by range number.
+pub(super) async fn read_records(
+    store: &dyn CheckpointStore,
+    keys: &BackfillKeys,
+) -> Result<BTreeMap<usize, RangeRecord>, CoordinatorError> {
+    let stored: Vec<typed::Stored<RangeRecord>> =
+        typed::read_all(store, &keys.ranges_prefix()).await?;
+    let mut records: BTreeMap<usize, RangeRecord> = BTreeMap::new();
+    for s in stored {
+        if let Some(n) = s.key.strip_prefix(&keys.ranges_prefix()) {
+            if let Ok(n) = n.parse::<usize>() {
+                records.insert(n, s.record);
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Once every range is recorded done: the stats of all of them, and the
+/// unique check across ranges.
+pub(super) async fn finish_plan(
+    cx: &BuildContext<'_>,
+    target: &IndexTarget,
+    store: &dyn CheckpointStore,
+    keys: &BackfillKeys,
+    plan: &BackfillPlan,
+) -> Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError> {
+    let concurrency = cx.cfg.lightning.region_concurrency.max(1);
     let mut stats = BuildStats::default();
     let finished: Vec<typed::Stored<RangeRecord>> =
         typed::read_all(store, &keys.ranges_prefix()).await?;
@@ -240,7 +264,7 @@ async fn run_range(
 
 /// A TSO stored as range `n`'s commit ts before any of its entries is
 /// written (a racing runner's stored one wins).
-async fn fix_commit_ts(
+pub(super) async fn fix_commit_ts(
     store: &dyn CheckpointStore,
     keys: &BackfillKeys,
     pd: &PdClient,
@@ -254,6 +278,9 @@ async fn fix_commit_ts(
         end: spec.end.clone(),
         commit_ts: pd.tso().await?,
         done: None,
+        conflicts: Vec::new(),
+        failed: None,
+        reopened: 0,
     };
     match typed::swap(store, &keys.range(n), None, &record).await? {
         Swap::Swapped(_) => Ok(record.commit_ts),
@@ -266,7 +293,7 @@ async fn fix_commit_ts(
 }
 
 /// Moves the plan's finished prefix over every finished range after it.
-async fn advance(
+pub(super) async fn advance(
     store: &dyn CheckpointStore,
     keys: &BackfillKeys,
     plan: &BackfillPlan,

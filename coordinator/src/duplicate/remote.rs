@@ -52,7 +52,7 @@ impl Detector<'_> {
         // Walk ranges, and the target each belongs to.
         let (mut ranges, mut owners) = (Vec::new(), Vec::new());
         for (i, t) in targets.iter().enumerate() {
-            let done = segment::load(self.store, self.job_id, t.table_id, t.kind).await?;
+            let done = segment::covered(self.store, self.job_id, t.table_id, t.kind).await?;
             // Coverage is kept and compared in raw keys, the form the scans
             // use ([bug 4]: Lightning deleted raw-key ranges from a DB keyed
             // by encoded keys, so its cleanup never matched).

@@ -90,29 +90,97 @@ pub async fn save(
     typed::write(store, &key, segment).await.map(|_| ())
 }
 
-/// Every stored segment of one range, sorted by start.
-pub async fn load(
+/// Segments read from the store per page. A segment holds up to the
+/// detection's segment size of pairs (256 KiB by default, about twice that
+/// as stored JSON), so a page is a few MiB however many conflicts the range
+/// has.
+pub const SEGMENTS_PER_PAGE: usize = 8;
+
+/// One range's stored segments, read a page at a time in key order: the
+/// order of their starts, except the rare long starts named by a checksum
+/// ([`segment_key`]), which come first. Readers either keep only the bounds
+/// ([`covered`]) or sort the pairs they keep, so the order is not part of
+/// any result.
+pub struct Pages<'a> {
+    store: &'a dyn CheckpointStore,
+    prefix: String,
+    after: Option<String>,
+    per_page: usize,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    pub fn new(
+        store: &'a dyn CheckpointStore,
+        job_id: &str,
+        table_id: i64,
+        kind: TargetKind,
+    ) -> Self {
+        Self::with_page(store, job_id, table_id, kind, SEGMENTS_PER_PAGE)
+    }
+
+    /// Pages of `per_page` segments (at least 1).
+    pub fn with_page(
+        store: &'a dyn CheckpointStore,
+        job_id: &str,
+        table_id: i64,
+        kind: TargetKind,
+        per_page: usize,
+    ) -> Self {
+        Self {
+            store,
+            prefix: target_prefix(job_id, table_id, kind),
+            after: None,
+            per_page: per_page.max(1),
+            done: false,
+        }
+    }
+
+    /// The next page, `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<Vec<DetectedSegment>>, CheckpointError> {
+        if self.done {
+            return Ok(None);
+        }
+        let listed = self
+            .store
+            .list_page(&self.prefix, self.after.as_deref(), self.per_page)
+            .await?;
+        self.done = listed.len() < self.per_page;
+        let Some((last, _)) = listed.last() else {
+            self.done = true;
+            return Ok(None);
+        };
+        self.after = Some(last.clone());
+        listed
+            .iter()
+            .map(|(key, v)| typed::decode(key, &v.value))
+            .collect::<Result<Vec<DetectedSegment>, _>>()
+            .map(Some)
+    }
+}
+
+/// The bounds `[start, end)` of every stored segment of one range, read a
+/// page at a time (the pairs are dropped with their page).
+pub async fn covered(
     store: &dyn CheckpointStore,
     job_id: &str,
     table_id: i64,
     kind: TargetKind,
-) -> Result<Vec<DetectedSegment>, CheckpointError> {
-    let prefix = target_prefix(job_id, table_id, kind);
-    let mut segments: Vec<DetectedSegment> = typed::read_all(store, &prefix)
-        .await?
-        .into_iter()
-        .map(|s| s.record)
-        .collect();
-    segments.sort_by(|a, b| a.start.cmp(&b.start));
-    Ok(segments)
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CheckpointError> {
+    let mut pages = Pages::new(store, job_id, table_id, kind);
+    let mut bounds = Vec::new();
+    while let Some(page) = pages.next().await? {
+        bounds.extend(page.into_iter().map(|s| (s.start, s.end)));
+    }
+    Ok(bounds)
 }
 
-/// The parts of `[start, end)` that no segment covers, in key order.
-/// `end` is finite (detection ranges are table ranges).
-pub fn gaps(start: &[u8], end: &[u8], segments: &[DetectedSegment]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut covered: Vec<(&[u8], &[u8])> = segments
+/// The parts of `[start, end)` that no covered range leaves out, in key
+/// order. `end` is finite (detection ranges are table ranges).
+pub fn gaps(start: &[u8], end: &[u8], covered: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut covered: Vec<(&[u8], &[u8])> = covered
         .iter()
-        .map(|s| (s.start.as_slice(), s.end.as_slice()))
+        .map(|(s, e)| (s.as_slice(), e.as_slice()))
         .collect();
     covered.sort();
     let mut out = Vec::new();
@@ -152,27 +220,28 @@ mod tests {
         DetectedSegment::new(&target(), s.to_vec(), e.to_vec(), vec![])
     }
 
+    fn bounds(s: &[u8], e: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        (s.to_vec(), e.to_vec())
+    }
+
     #[test]
     fn gaps_are_what_segments_leave_uncovered() {
-        assert_eq!(gaps(b"a", b"z", &[]), vec![(b"a".to_vec(), b"z".to_vec())]);
+        assert_eq!(gaps(b"a", b"z", &[]), vec![bounds(b"a", b"z")]);
         let segs = [
-            seg(b"c", b"f"),
-            seg(b"a", b"b"),
-            seg(b"f", b"h"),
-            seg(b"x", b"zz"),
+            bounds(b"c", b"f"),
+            bounds(b"a", b"b"),
+            bounds(b"f", b"h"),
+            bounds(b"x", b"zz"),
         ];
         assert_eq!(
             gaps(b"a", b"z", &segs),
-            vec![
-                (b"b".to_vec(), b"c".to_vec()),
-                (b"h".to_vec(), b"x".to_vec())
-            ]
+            vec![bounds(b"b", b"c"), bounds(b"h", b"x")]
         );
-        assert!(gaps(b"a", b"z", &[seg(b"a", b"z")]).is_empty());
+        assert!(gaps(b"a", b"z", &[bounds(b"a", b"z")]).is_empty());
         // Overlapping segments (never written, but harmless) still cover once.
         assert_eq!(
-            gaps(b"a", b"z", &[seg(b"a", b"m"), seg(b"c", b"n")]),
-            vec![(b"n".to_vec(), b"z".to_vec())]
+            gaps(b"a", b"z", &[bounds(b"a", b"m"), bounds(b"c", b"n")]),
+            vec![bounds(b"n", b"z")]
         );
     }
 
@@ -207,14 +276,55 @@ mod tests {
         save(&store, "job", &seg(b"a", b"m"), TargetKind::Record)
             .await
             .expect("save");
-        let back = load(&store, "job", 5, TargetKind::Index(2))
+        let back = covered(&store, "job", 5, TargetKind::Index(2))
             .await
-            .expect("load");
-        assert_eq!(back.len(), 2);
-        assert_eq!(back[1], s);
-        assert_eq!(
-            gaps(b"a", b"z", &back),
-            vec![(b"p".to_vec(), b"z".to_vec())]
-        );
+            .expect("covered");
+        assert_eq!(back, vec![bounds(b"a", b"m"), bounds(b"m", b"p")]);
+        assert_eq!(gaps(b"a", b"z", &back), vec![bounds(b"p", b"z")]);
+        let mut pages = Pages::new(&store, "job", 5, TargetKind::Index(2));
+        let page = pages.next().await.expect("page").expect("one page");
+        assert_eq!(page[1], s);
+        assert!(pages.next().await.expect("end").is_none());
+    }
+
+    /// A range of more segments than a page is read page by page, each
+    /// segment once, pairs intact, the long-start segment too.
+    #[tokio::test]
+    async fn segments_are_read_a_page_at_a_time() {
+        let dir = crate::duplicate::test_util::TempDir::new("segment-pages");
+        let store = LocalCheckpointStore::open(dir.path()).expect("open");
+        let long = vec![b'q'; MAX_SPELLED_START + 1];
+        let mut saved = Vec::new();
+        for i in 0..20u8 {
+            let start = match i {
+                19 => long.clone(),
+                _ => vec![b'a' + i],
+            };
+            let mut s = seg(&start, &[start.as_slice(), b"~"].concat());
+            s.pairs.push(DupPair {
+                key: start.clone(),
+                value: vec![i; 3],
+                commit_ts: u64::from(i),
+            });
+            save(&store, "job", &s, TargetKind::Index(2))
+                .await
+                .expect("save");
+            saved.push(s);
+        }
+        // Another range of the table is not read.
+        save(&store, "job", &seg(b"a", b"b"), TargetKind::Record)
+            .await
+            .expect("save");
+        let mut pages = Pages::with_page(&store, "job", 5, TargetKind::Index(2), 3);
+        let mut read = Vec::new();
+        let mut sizes = Vec::new();
+        while let Some(page) = pages.next().await.expect("page") {
+            sizes.push(page.len());
+            read.extend(page);
+        }
+        assert_eq!(sizes, [3, 3, 3, 3, 3, 3, 2]);
+        // The long start's checksum key sorts first; the rest by start.
+        assert_eq!(read[0], saved[19]);
+        assert_eq!(&read[1..], &saved[..19]);
     }
 }

@@ -18,14 +18,22 @@
 //! by identity, which a shard keeps). So everything but the paging is the
 //! same; tests compare a tiny budget against a whole-table plan.
 //!
-//! What stays proportional to the conflicts outside the budget: the
-//! union-find over handles linked by unique index conflicts (none for a
-//! table whose only unique key is the primary key), one range's detection
-//! segments while they are read (the checkpoint store lists a range at
-//! once). Duplicates files are read line by line (from a remote store they
-//! are downloaded under the spill directory first). A single connected set bigger than
-//! the budget is planned whole. Rows that no engine recorded a position for
-//! are located in the source once per shard that has some.
+//! What pass one holds: the inputs it keeps while they fit, the links of
+//! the router ([`Router::bytes`], counted in the budget with them: ~175
+//! bytes per row linked through a unique index conflict, none for a table
+//! whose only unique key is the primary key) and one page of detection
+//! segments ([`segment::Pages`]). Pass two keeps only each linked handle's
+//! root ([`Routes`], ~36 bytes per linked row), dropped before the shards
+//! are planned. Duplicates files are read line by line (from a remote store
+//! they are downloaded under the spill directory first).
+//!
+//! Not bounded by the budget: links that alone exceed it (logged; they are
+//! held until routed), a single connected set bigger than the budget
+//! (planned whole), more than [`MAX_SHARDS`] × the budget (shards grow past
+//! it). The embedded checkpoint store keeps every record in memory, the
+//! detection segments included. Rows that no engine recorded a position
+//! for are located in the source once per shard that has some (time, not
+//! memory).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -43,7 +51,7 @@ use crate::duplicate::target::{targets_for, TargetKind};
 use super::batch::Pager;
 use super::checksum::ChecksumAdjustment;
 use super::decide::Fate;
-use super::shard::{Input, Router, EXPANSION};
+use super::shard::{Input, Router, Routes, EXPANSION};
 use super::spill::{Reader, SpillDir, Writer};
 use super::table::{plan_inputs, plan_table, sort_pairs, TablePlan};
 
@@ -151,7 +159,12 @@ pub async fn resolve_table(
     each_input(ctx, job, &mut |input| {
         cost += input.cost();
         router.see(table, &input);
-        if cost.saturating_mul(EXPANSION) > budget {
+        // The links learnt so far are held beside the inputs kept.
+        if cost
+            .saturating_mul(EXPANSION)
+            .saturating_add(router.bytes())
+            > budget
+        {
             held = None;
         } else if let Some(h) = held.as_mut() {
             h.push(input);
@@ -163,7 +176,12 @@ pub async fn resolve_table(
         .saturating_mul(EXPANSION)
         .div_ceil(budget)
         .clamp(1, MAX_SHARDS) as usize;
+    if router.bytes() > budget {
+        tracing::warn!(table = %table.qualified_name(), links = router.bytes(), budget,
+            "the rows linked by unique index conflicts need more than conflict.resolve-memory to route (held until they are routed)");
+    }
     if let Some(held) = held {
+        drop(router);
         let (record, index, local) = held.finish();
         let plan = plan_inputs(ctx, job, read_ts, &record, &index, &local).await?;
         return whole(ctx, job, plan);
@@ -171,26 +189,27 @@ pub async fn resolve_table(
     if let Some(why) = router.why_not_shardable() {
         tracing::warn!(table = %table.qualified_name(), estimate = cost.saturating_mul(EXPANSION), budget, reason = %why,
             "conflict resolution cannot be split into shards; planning the table whole (over conflict.resolve-memory)");
+        drop(router);
         let plan = plan_table(ctx, job, read_ts).await?;
         return whole(ctx, job, plan);
     }
     tracing::info!(table = %table.qualified_name(), estimate = cost.saturating_mul(EXPANSION), budget, shards,
         "conflict resolution over conflict.resolve-memory: resolving in shards spilled to disk");
-    sharded(ctx, job, read_ts, router, shards).await
+    sharded(ctx, job, read_ts, router.into_routes(), shards).await
 }
 
 /// Every input of the table: the versions of each detection range (record
-/// range first, in stored order), then the local copies.
+/// range first, read a page of segments at a time), then the local copies.
 async fn each_input(
     ctx: &DuplicateContext,
     job: &TableJob,
     f: &mut (dyn FnMut(Input) -> Result<(), DuplicateError> + Send),
 ) -> Result<(), DuplicateError> {
     for target in targets_for(&job.table) {
-        let segments =
-            segment::load(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind).await?;
-        for s in segments {
-            for mut p in s.pairs {
+        let mut pages =
+            segment::Pages::new(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind);
+        while let Some(page) = pages.next().await? {
+            for mut p in page.into_iter().flat_map(|s| s.pairs) {
                 p.commit_ts = job.pair_ts(p.commit_ts);
                 f(match target.kind {
                     TargetKind::Record => Input::Record(p),
@@ -305,14 +324,14 @@ async fn sharded(
     ctx: &DuplicateContext,
     job: &TableJob,
     read_ts: u64,
-    mut router: Router,
+    routes: Routes,
     shards: usize,
 ) -> Result<TableResolution, DuplicateError> {
     let table = &job.table;
     let dir = SpillDir::create(ctx.spill_dir.join(format!("t{}", table.id)))?;
     let mut files: Vec<Option<Writer>> = (0..shards).map(|_| None).collect();
     each_input(ctx, job, &mut |input| {
-        let s = router.shard_of(table, &input, shards);
+        let s = routes.shard_of(table, &input, shards);
         let w = match &mut files[s] {
             Some(w) => w,
             slot => slot.insert(Writer::create(dir.file(&format!("in-{s:04}")))?),
@@ -320,6 +339,8 @@ async fn sharded(
         w.input(&input)
     })
     .await?;
+    // Routed: the links are not held while the shards are planned.
+    drop(routes);
     let mut inputs = Vec::new();
     for w in files.into_iter().flatten() {
         inputs.push(w.finish()?);

@@ -141,11 +141,14 @@ pub(crate) async fn load_pairs(
     let mut record = Vec::new();
     let mut index = Vec::new();
     for target in targets_for(&job.table) {
-        let segments =
-            segment::load(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind).await?;
-        let mut pairs: Vec<DupPair> = segments.into_iter().flat_map(|s| s.pairs).collect();
-        for p in &mut pairs {
-            p.commit_ts = job.pair_ts(p.commit_ts);
+        let mut pages =
+            segment::Pages::new(&*ctx.checkpoints, &ctx.job_id, job.table.id, target.kind);
+        let mut pairs: Vec<DupPair> = Vec::new();
+        while let Some(page) = pages.next().await? {
+            for mut p in page.into_iter().flat_map(|s| s.pairs) {
+                p.commit_ts = job.pair_ts(p.commit_ts);
+                pairs.push(p);
+            }
         }
         sort_pairs(&mut pairs);
         match target.kind {

@@ -201,7 +201,7 @@ pub async fn wait_for_engines(
 /// Sleeps one poll interval, failing early on shutdown (`Interrupted`) or
 /// when an embedded worker loop stops before `until` (its error, or a
 /// `Blocking` one naming `until`).
-pub(super) async fn wait_a_poll(
+pub(crate) async fn wait_a_poll(
     shutdown: &CancellationToken,
     workers: &mut JoinSet<Result<(), TaskError>>,
     until: &str,

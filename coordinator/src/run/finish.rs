@@ -28,6 +28,9 @@ pub struct PostContext<'a> {
     pub duplicates: &'a dyn DuplicateStep,
     pub output_dir: &'a std::path::Path,
     pub gate: &'a Gate,
+    /// A cluster's queue: the index backfill's ranges go to its workers
+    /// (`None`: embedded, built in this process).
+    pub queue: Option<&'a squall_common::queue::SharedTaskQueue>,
 }
 
 /// Runs post-processing for every table; returns one summary per table and
@@ -141,6 +144,10 @@ async fn run_step(
                 cx.cfg,
                 cx.job,
                 table,
+                cx.queue.map(|queue| crate::backfill::import_step::OnQueue {
+                    queue,
+                    shutdown: &cx.gate.stop,
+                }),
             )
             .await?,
             remote: None,

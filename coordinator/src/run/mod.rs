@@ -50,6 +50,8 @@ pub use duplicates::{DuplicateContext, DuplicateOutcome, DuplicateStep};
 pub use progress::{ImportProgress, Phase, ProgressView};
 pub use summary::{ImportSummary, TableSummary};
 pub use workers::{ClusterSeams, Workers};
+// The one poll wait on records (engines, engine ranges, backfill ranges).
+pub(crate) use engines::wait_a_poll;
 
 use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
@@ -149,6 +151,7 @@ pub async fn run_import(
     // still resumes, and no secret reaches the checkpoint or a log.
     let source_name = redacted(&source_dir);
     let id = job_id(&source_name, &opts.pd_addrs);
+    progress.watch_records(&store, &id);
     let hash = config_hash(&opts.cfg);
     let fingerprint = tokio::select! {
         f = job::source_fingerprint(&opts.cfg) => f?,
@@ -406,6 +409,10 @@ async fn import_and_verify(
         duplicates,
         output_dir: &opts.output_dir,
         gate,
+        queue: match &opts.workers {
+            Workers::Cluster(seams) => Some(&seams.queue),
+            Workers::Embedded => None,
+        },
     };
     let (tables, error) = post_process(&cx).await;
     (tables, engines, error.map_or(Ok(()), Err))

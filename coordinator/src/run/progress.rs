@@ -2,10 +2,13 @@
 //! bar or log lines).
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use squall_common::checkpoint::SharedCheckpointStore;
 use squall_worker::task::{ProgressSnapshot, WorkerProgress};
+
+use crate::backfill::BackfillView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -49,6 +52,24 @@ pub struct ImportProgress {
     phase: AtomicU8,
     /// Time spent importing, pauses left out: the throughput's denominator.
     clock: Mutex<ImportClock>,
+    /// The job's records, for what only they hold (the index backfill's
+    /// finished ranges, the engine ranges'): set once the job is named.
+    records: OnceLock<JobRecords>,
+}
+
+/// The runner's own store (an embedded store caches its records: a second
+/// one opened on the same directory would not see them change) and the job.
+struct JobRecords {
+    store: SharedCheckpointStore,
+    job_id: String,
+}
+
+impl std::fmt::Debug for JobRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobRecords")
+            .field("job_id", &self.job_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Bytes per second over `elapsed`; `None` before the first second (too
@@ -107,6 +128,44 @@ impl ImportProgress {
 
     pub(crate) fn workers(&self) -> Arc<WorkerProgress> {
         Arc::clone(&self.workers)
+    }
+
+    /// Where [`Self::backfill`] reads from (the first call wins).
+    pub(crate) fn watch_records(&self, store: &SharedCheckpointStore, job_id: &str) {
+        let _ = self.records.set(JobRecords {
+            store: Arc::clone(store),
+            job_id: job_id.to_string(),
+        });
+    }
+
+    /// The engine ranges' ingest of a `squall.engine-ranges` job, as the
+    /// status API's `ranges` field totals them (from the range records);
+    /// `None` as for [`Self::backfill`], or for a job without ranges.
+    pub async fn ranges(&self) -> Option<crate::service::RangeCounts> {
+        let r = self.records.get()?;
+        match crate::service::job_ranges_status(r.store.as_ref(), &r.job_id).await {
+            Ok(status) => status.map(|s| s.total),
+            Err(e) => {
+                tracing::debug!(job = r.job_id, error = %e, "cannot read the ranges' progress");
+                None
+            }
+        }
+    }
+
+    /// The index backfill of an `index-mode = "after-data"` job, as the
+    /// status API's `backfill` field shows it (finished ranges, from their
+    /// records); `None` before the job is named, for a job without one, or
+    /// when the store cannot be read (a display only: the runner meets
+    /// that error itself).
+    pub async fn backfill(&self) -> Option<BackfillView> {
+        let r = self.records.get()?;
+        match crate::backfill::job_backfill_status(r.store.as_ref(), &r.job_id).await {
+            Ok(view) => view,
+            Err(e) => {
+                tracing::debug!(job = r.job_id, error = %e, "cannot read the backfill's progress");
+                None
+            }
+        }
     }
 
     pub(crate) fn set_phase(&self, phase: Phase) {

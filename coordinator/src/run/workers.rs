@@ -115,6 +115,9 @@ impl EmbeddedWorkers {
             )),
             progress: progress.workers(),
             cancel: cancel.clone(),
+            // The backfill step runs after these loops stop, in-process
+            // (`backfill::tasks::run_plan`): they never get a range task.
+            backfill: None,
         });
         let mut loops = JoinSet::new();
         for _ in 0..opts.cfg.lightning.index_concurrency.max(1) {

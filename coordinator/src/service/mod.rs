@@ -7,7 +7,8 @@
 //!
 //! * [`wire`]: the API's JSON ([`JobRequest`], [`JobStatus`]).
 //! * `api`: the axum routes; `jobs`: the runners of this process;
-//!   `status`: a job's status from the store; `request`: a request as the
+//!   `status`: a job's status from the store (`range_status`: the engine
+//!   ranges' part); `request`: a request as the
 //!   runner's options; `control`: pause, resume, cancel and destroy;
 //!   `tls`: the API over TLS.
 
@@ -16,6 +17,7 @@ mod control;
 mod jobs;
 mod leadership;
 mod metrics;
+mod range_status;
 mod request;
 mod status;
 mod tls;
@@ -34,7 +36,11 @@ use api::{router, ApiState};
 use jobs::Jobs;
 use leadership::Leading;
 pub use leadership::{Campaign, Elected};
-pub use wire::{EngineStatus, JobRequest, JobStatus, ProgressStatus, TableStatus, WorkerStatus};
+pub use range_status::job_ranges_status;
+pub use wire::{
+    EngineStatus, JobRequest, JobStatus, ProgressStatus, RangeCounts, RangesStatus, TableRanges,
+    TableStatus, WorkerStatus,
+};
 
 /// Serves the API on `listener` (over TLS with `tls`) until `shutdown`; runs jobs once
 /// `campaign` has made this coordinator the leader. On `shutdown` the

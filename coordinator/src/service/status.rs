@@ -1,13 +1,13 @@
 //! A job's status as `GET /jobs/{id}` answers it: the records in the
-//! checkpoint store (job, tables, engines, control, registered workers)
-//! plus, while a runner is on it, the runner's phase, progress and
-//! throughput.
+//! checkpoint store (job, tables, engines, engine ranges, backfill ranges,
+//! control, registered workers) plus, while a runner is on it, the runner's
+//! phase, progress and throughput.
 
 use std::collections::{BTreeMap, HashMap};
 
 use squall_common::checkpoint::{
     control, keys, typed, CheckpointError, EngineCheckpoint, EngineState, JobCheckpoint, JobState,
-    SharedCheckpointStore, TableCheckpoint,
+    RangeCheckpoint, RangeState, SharedCheckpointStore, TableCheckpoint,
 };
 use squall_worker::node::{job_config, registration};
 
@@ -59,9 +59,11 @@ pub async fn job_status(
         typed::read_all(store.as_ref(), &keys::tables_prefix(job_id)).await?;
     let engines: Vec<typed::Stored<EngineCheckpoint>> =
         typed::read_all(store.as_ref(), &keys::engines_prefix(job_id)).await?;
+    let ranges: Vec<typed::Stored<RangeCheckpoint>> =
+        typed::read_all(store.as_ref(), &keys::ranges_prefix(job_id)).await?;
     let control = control::read(store.as_ref(), job_id).await?.control;
     let registered = store.list(&registration::key("")).await?;
-    let workers = workers(&registered, &tables, &engines);
+    let workers = workers(&registered, &tables, &engines, &ranges);
     let job_ref = job.clone();
     let state = job.map(|j| j.state);
     let runs_here = entry.as_ref().is_some_and(|e| e.outcome.is_none());
@@ -106,7 +108,7 @@ pub async fn job_status(
     if let (None, Some(JobState::Failed { reason })) = (&error, &state) {
         error = Some(reason.clone());
     }
-    let last_errors = last_errors(error.as_deref(), &tables, &engines);
+    let last_errors = last_errors(error.as_deref(), &tables, &engines, &ranges);
     Ok(Some(JobStatus {
         job_id: job_id.to_string(),
         running,
@@ -124,6 +126,7 @@ pub async fn job_status(
         workers,
         last_errors,
         backfill: crate::backfill::job_backfill_status(store.as_ref(), job_id).await?,
+        ranges: super::range_status::summarise(ranges.iter().map(|r| &r.record)),
     }))
 }
 
@@ -177,12 +180,13 @@ fn stopped_phase(state: Option<&JobState>) -> String {
 }
 
 /// The registered workers (`squall/workers/<id>`), plus any worker that
-/// holds an engine of the job without being registered; each with what it
-/// does for this job, read from the engines it holds.
+/// holds an engine or range of the job without being registered; each with
+/// what it does for this job, read from the engines and ranges it holds.
 fn workers(
     registered: &[(String, squall_common::checkpoint::Versioned)],
     tables: &[typed::Stored<TableCheckpoint>],
     engines: &[typed::Stored<EngineCheckpoint>],
+    ranges: &[typed::Stored<RangeCheckpoint>],
 ) -> Vec<WorkerStatus> {
     let prefix = registration::key("");
     let names: HashMap<i64, String> = tables
@@ -195,6 +199,12 @@ fn workers(
         .map(|id| (id.to_string(), Vec::new()))
         .collect();
     let alive: std::collections::HashSet<String> = doing.keys().cloned().collect();
+    let name = |id: i64| {
+        names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("table {id}"))
+    };
     for e in engines {
         let EngineState::Running {
             worker, encoded, ..
@@ -202,10 +212,7 @@ fn workers(
         else {
             continue;
         };
-        let table = names
-            .get(&e.record.table_id)
-            .cloned()
-            .unwrap_or_else(|| format!("table {}", e.record.table_id));
+        let table = name(e.record.table_id);
         let what = if encoded.is_some() {
             "ingesting"
         } else {
@@ -215,6 +222,16 @@ fn workers(
             .entry(worker.clone())
             .or_default()
             .push(format!("{what} {table} engine {}", e.record.engine_id));
+    }
+    for r in ranges {
+        let RangeState::Running { worker, .. } = &r.record.state else {
+            continue;
+        };
+        let table = name(r.record.table_id);
+        doing
+            .entry(worker.clone())
+            .or_default()
+            .push(format!("ingesting {table} range {}", r.record.range_id));
     }
     doing
         .into_iter()
@@ -227,11 +244,12 @@ fn workers(
 }
 
 /// The job's error, then each table's last failed step, then each engine
-/// that failed for good; at most [`LAST_ERRORS`].
+/// and engine range that failed for good; at most [`LAST_ERRORS`].
 fn last_errors(
     job: Option<&str>,
     tables: &[typed::Stored<TableCheckpoint>],
     engines: &[typed::Stored<EngineCheckpoint>],
+    ranges: &[typed::Stored<RangeCheckpoint>],
 ) -> Vec<String> {
     let tables = tables.iter().filter_map(|t| {
         let e = t.record.last_error.as_ref()?;
@@ -244,10 +262,18 @@ fn last_errors(
         )),
         _ => None,
     });
+    let ranges = ranges.iter().filter_map(|r| match &r.record.state {
+        RangeState::Failed { reason, attempt } => Some(format!(
+            "table {}, engine range {} (attempt {attempt}): {reason}",
+            r.record.table_id, r.record.range_id
+        )),
+        _ => None,
+    });
     job.map(str::to_string)
         .into_iter()
         .chain(tables)
         .chain(engines)
+        .chain(ranges)
         .take(LAST_ERRORS)
         .collect()
 }

@@ -67,6 +67,12 @@ pub struct JobStatus {
     /// records); `None` for a job without one.
     #[serde(default)]
     pub backfill: Option<crate::backfill::BackfillView>,
+    /// The ingest tasks of a `squall.engine-ranges` job: ranges done of
+    /// the planned ones, KVs and bytes they ingested (from the range
+    /// records); `None` for a job without ranges (or before they are
+    /// planned).
+    #[serde(default)]
+    pub ranges: Option<RangesStatus>,
 }
 
 fn running() -> String {
@@ -125,6 +131,37 @@ fn phase_from_name(name: &str) -> Phase {
     .into_iter()
     .find(|p| p.name() == name)
     .unwrap_or(Phase::Connecting)
+}
+
+/// The engine ranges' ingest progress, the job's and each table's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangesStatus {
+    #[serde(flatten)]
+    pub total: RangeCounts,
+    /// Per table with ranges, in table id order.
+    pub tables: Vec<TableRanges>,
+}
+
+/// Ranges by state and what the finished ones ingested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeCounts {
+    pub ranges_total: u64,
+    pub ranges_done: u64,
+    pub ranges_running: u64,
+    pub ranges_failed: u64,
+    /// KVs and their bytes ingested by the `Done` ranges (first copy of
+    /// each key; local duplicates not counted).
+    pub ingested_kvs: u64,
+    pub ingested_bytes: u64,
+    /// KV bytes the planner's sample predicted for all the ranges.
+    pub estimated_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableRanges {
+    pub table_id: i64,
+    #[serde(flatten)]
+    pub counts: RangeCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,6 +51,17 @@ pub async fn import(
     cfg: TaskConfig,
     work: &Path,
 ) -> Result<ImportSummary, CoordinatorError> {
+    import_showing(sim, source, cfg, work, ImportProgress::new()).await
+}
+
+/// [`import`], reporting to `progress` (what the CLI's display reads).
+pub async fn import_showing(
+    sim: &SimHandle,
+    source: &Path,
+    cfg: TaskConfig,
+    work: &Path,
+    progress: std::sync::Arc<ImportProgress>,
+) -> Result<ImportSummary, CoordinatorError> {
     let mut opts = ImportOptions::new(
         cfg,
         source.to_path_buf(),
@@ -58,7 +69,7 @@ pub async fn import(
         work.join("out"),
     );
     opts.client = ClientOptions::for_test();
-    run_import(opts, ImportProgress::new(), CancellationToken::new()).await
+    run_import(opts, progress, CancellationToken::new()).await
 }
 
 /// One exported row: column name → display value (`None` = NULL).

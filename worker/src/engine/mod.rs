@@ -30,6 +30,7 @@ mod blocking;
 mod budget;
 mod error;
 pub mod key_adapter;
+mod key_sort;
 mod local;
 mod meta;
 mod options;

@@ -1,24 +1,20 @@
 //! A writer's in-memory sort buffer: stored keys and values packed in one
-//! arena, plus a 16-byte entry per KV that is what actually gets sorted.
+//! arena (each KV a record with its two lengths, `key_sort::put_record`),
+//! plus a 16-byte entry per KV that is what actually gets sorted.
 //!
 //! Keys are adapted (`key_adapter`) on the way in, so sorting is a plain byte
 //! comparison and the sorted entries are written to the SST as they are.
 //! Growth is capped at the writer's share so the allocations stay within
 //! about 1.5× the share: the arena at most the share, the entry vector at most
-//! `share / MIN_KV_COST` entries (an adapted key alone is ≥ 17 bytes).
+//! `share / MIN_KV_COST` entries (an adapted key alone is ≥ 17 bytes, its
+//! record header ≥ 2).
 
 use super::key_adapter::{adapted_len, encode_key_into};
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    off: usize,
-    key_len: u32,
-    val_len: u32,
-}
+use super::key_sort::{self, header_len, put_record, Entry};
 
 const ENTRY_SIZE: usize = std::mem::size_of::<Entry>();
 /// The smallest possible cost of one KV (empty key and value).
-const MIN_KV_COST: usize = 17 + ENTRY_SIZE;
+const MIN_KV_COST: usize = 17 + 2 + ENTRY_SIZE;
 
 #[derive(Debug, Default)]
 pub struct SortBuffer {
@@ -38,9 +34,10 @@ fn reserve_capped<T>(v: &mut Vec<T>, extra: usize, soft_cap: usize) {
 }
 
 impl SortBuffer {
-    /// Buffer bytes one KV costs (adapted key, value, entry).
+    /// Buffer bytes one KV costs (record header, adapted key, value, entry).
     pub fn cost(key_len: usize, val_len: usize) -> usize {
-        adapted_len(key_len) + val_len + ENTRY_SIZE
+        let key_len = adapted_len(key_len);
+        header_len(key_len, val_len) + key_len + val_len + ENTRY_SIZE
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,36 +58,33 @@ impl SortBuffer {
     /// flushed first if the KV would not fit in `share`.
     pub fn push(&mut self, key: &[u8], value: &[u8], row_tag: u64, share: usize) {
         let key_len = adapted_len(key.len());
-        reserve_capped(&mut self.arena, key_len + value.len(), share);
+        let record = header_len(key_len, value.len()) + key_len + value.len();
+        reserve_capped(&mut self.arena, record, share);
         reserve_capped(&mut self.entries, 1, share / MIN_KV_COST);
-        let off = self.arena.len();
-        encode_key_into(key, row_tag, &mut self.arena);
-        self.arena.extend_from_slice(value);
-        self.entries.push(Entry {
-            off,
-            key_len: key_len as u32,
-            val_len: value.len() as u32,
+        let entry = put_record(&mut self.arena, key_len, value, |arena| {
+            encode_key_into(key, row_tag, arena)
         });
+        self.entries.push(entry);
     }
 
     /// Sorts by stored key, i.e. by (user key, row tag).
     pub fn sort(&mut self) {
-        let arena = &self.arena;
-        self.entries.sort_unstable_by(|a, b| {
-            let ka = &arena[a.off..a.off + a.key_len as usize];
-            let kb = &arena[b.off..b.off + b.key_len as usize];
-            ka.cmp(kb)
-        });
+        key_sort::sort(&self.arena, &mut self.entries);
     }
 
-    /// The KVs in entry order (sorted after [`Self::sort`]).
+    /// The KVs in entry order (sorted after [`Self::sort`]). After the sort
+    /// the records are read in random arena order, so each step also loads
+    /// the record `LOOKAHEAD` entries ahead: its cache miss then overlaps
+    /// the work on the current KV instead of stalling the next step.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.entries.iter().map(|e| {
-            let key_end = e.off + e.key_len as usize;
-            (
-                &self.arena[e.off..key_end],
-                &self.arena[key_end..key_end + e.val_len as usize],
-            )
+        const LOOKAHEAD: usize = 8;
+        let arena = &self.arena;
+        let entries = &self.entries;
+        entries.iter().enumerate().map(move |(i, e)| {
+            if let Some(ahead) = entries.get(i + LOOKAHEAD) {
+                std::hint::black_box(arena[ahead.off()]);
+            }
+            e.kv(arena)
         })
     }
 
@@ -136,7 +130,7 @@ mod tests {
             (b"b".to_vec(), 5, b"1".to_vec()),
         ];
         assert_eq!(got, want);
-        assert_eq!(buf.used(), 4 * ENTRY_SIZE + 4 * 17 + 4);
+        assert_eq!(buf.used(), 4 * ENTRY_SIZE + 4 * (2 + 17) + 4);
     }
 
     #[test]

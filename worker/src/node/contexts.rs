@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::error::NodeError;
 use super::job_config;
 use crate::task::{
-    ErrorBudget, ProgressSnapshot, SharedWorkerContext, WorkerContext, WorkerProgress,
+    ErrorBudget, ProgressSnapshot, SharedBackfillRunner, SharedWorkerContext, WorkerContext,
+    WorkerProgress,
 };
 
 /// What every job's context on this node shares.
@@ -40,6 +41,8 @@ pub struct JobContexts {
     /// The cluster's artefact store, shared by every job (each sees it under `<job>/`).
     artefacts: SharedArtefactStore,
     cancel: CancellationToken,
+    /// Given to every job's context: builds index backfill ranges.
+    backfill: Option<SharedBackfillRunner>,
     /// Held across the build, so two loops never build the same job twice.
     built: Mutex<HashMap<String, SharedWorkerContext>>,
 }
@@ -56,8 +59,16 @@ impl JobContexts {
             store,
             artefacts,
             cancel,
+            backfill: None,
             built: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Lets this node's workers build index backfill ranges with `runner`
+    /// (`squall worker` installs the coordinator crate's).
+    pub fn with_backfill(mut self, runner: SharedBackfillRunner) -> Self {
+        self.backfill = Some(runner);
+        self
     }
 
     /// The job's context, built on first use.
@@ -135,6 +146,7 @@ impl JobContexts {
             budget: Arc::new(budget),
             progress: Arc::new(WorkerProgress::default()),
             cancel: self.cancel.child_token(),
+            backfill: self.backfill.clone(),
             cfg,
         })
     }

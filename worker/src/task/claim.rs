@@ -1,194 +1,75 @@
-//! The engine checkpoint as a lease: a worker claims an engine by bumping its
-//! `attempt` (compare-and-swap), and every later write of that worker applies
-//! only while the engine is still `Running` at that attempt. A worker that
-//! was presumed dead (its message redelivered to another) therefore cannot
-//! overwrite the newer attempt's result.
-//!
-//! The job's control (`checkpoint::control`) is read before every claim: a
-//! paused or cancelled job's task is withdrawn instead (the runner publishes
-//! the job's unfinished engines again when it goes on). A withdrawn task
-//! whose engine is still `Running` lets go of it: its holder lost the task
-//! (it died, froze, or handed it back after an error), and an engine left
-//! `Running` with no task anywhere would never be published again.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The engine checkpoint as a lease ([`super::lease`]): how an
+//! [`EngineCheckpoint`]'s state reads as a lease's, and what it carries
+//! from one attempt to the next (the encoded result, so a worker that still
+//! has the local engine on disk after a restart goes straight to ingest).
 
 use squall_common::checkpoint::{
-    control, typed, Control, Decision, EngineCheckpoint, EngineResult, EngineState,
-    SharedCheckpointStore,
+    EngineCheckpoint, EngineResult, EngineState, SharedCheckpointStore,
 };
 
 use super::error::TaskError;
+use super::lease::{self, LeaseRecord, LeaseState, LeaseTask, Phase};
 use super::message::EngineTask;
 
-/// What claiming found.
-// One per task, moved once: boxing the checkpoint would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum Claim {
-    /// Run it as `attempt`; `encoded` is what an earlier attempt already
-    /// encoded (usable only if its local engine is still on disk).
-    Run {
-        attempt: u32,
-        engine: EngineCheckpoint,
-        encoded: Option<EngineResult>,
-    },
-    AlreadyDone,
-    AlreadyFailed {
-        reason: String,
-    },
-    /// The job is paused or cancelled: not claimed. `released`: the engine
-    /// was `Running` under a holder that lost its task, and is `Pending` now.
-    Withdrawn {
-        control: Control,
-        released: bool,
-    },
-}
+pub use super::lease::{now_unix_ms, record_done, record_failed, release};
 
-/// A lease record that is not there is the task's own error (the
-/// coordinator writes every record before publishing its task).
-pub(super) fn missing(e: squall_common::checkpoint::CheckpointError) -> TaskError {
-    match e {
-        squall_common::checkpoint::CheckpointError::Missing { key } => {
-            TaskError::MissingCheckpoint { key }
+/// What claiming an engine found.
+pub type Claim = lease::Claim<EngineCheckpoint>;
+
+impl LeaseRecord for EngineCheckpoint {
+    type Carried = EngineResult;
+    type Result = EngineResult;
+    const NOUN: &'static str = "engine";
+
+    fn phase(&self) -> Phase<'_, EngineResult> {
+        match &self.state {
+            EngineState::Pending => Phase::Pending,
+            EngineState::Running {
+                attempt, encoded, ..
+            } => Phase::Running {
+                attempt: *attempt,
+                carried: encoded.as_ref(),
+            },
+            EngineState::Done(_) => Phase::Done,
+            EngineState::Failed { reason, .. } => Phase::Failed { reason },
         }
-        other => other.into(),
     }
-}
 
-pub fn now_unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-pub async fn claim(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    worker: &str,
-) -> Result<Claim, TaskError> {
-    let held = control::read(store.as_ref(), &task.job_id).await?.control;
-    if held.holds() {
-        return withdraw(store, task, held).await;
-    }
-    let key = task.checkpoint_key();
-    let stored = typed::update(store.as_ref(), &key, |e: &mut EngineCheckpoint| {
-        let encoded = match &e.state {
-            EngineState::Done(_) | EngineState::Failed { .. } => return Decision::Keep,
-            EngineState::Running { encoded, .. } => encoded.clone(),
-            EngineState::Pending => None,
+    fn set_state(&mut self, state: LeaseState<EngineResult, EngineResult>) {
+        self.state = match state {
+            LeaseState::Pending => EngineState::Pending,
+            LeaseState::Running {
+                attempt,
+                worker,
+                started_unix_ms,
+                carried,
+            } => EngineState::Running {
+                attempt,
+                worker,
+                started_unix_ms,
+                encoded: carried,
+            },
+            LeaseState::Done(r) => EngineState::Done(r),
+            LeaseState::Failed { attempt, reason } => EngineState::Failed { attempt, reason },
         };
-        e.attempt += 1;
-        e.state = EngineState::Running {
-            attempt: e.attempt,
-            worker: worker.to_string(),
-            started_unix_ms: now_unix_ms(),
-            encoded,
-        };
-        Decision::Write
-    })
-    .await
-    .map_err(missing)?;
-    let engine = stored.record;
-    Ok(match &engine.state {
-        EngineState::Done(_) => Claim::AlreadyDone,
-        EngineState::Failed { reason, .. } => Claim::AlreadyFailed {
-            reason: reason.clone(),
-        },
-        EngineState::Running {
-            attempt, encoded, ..
-        } => Claim::Run {
-            attempt: *attempt,
-            encoded: encoded.clone(),
-            engine: engine.clone(),
-        },
-        EngineState::Pending => unreachable!("a claim never leaves the engine pending"),
-    })
-}
-
-/// Claim's answer for a job that is held: nothing claimed, and a `Running`
-/// engine let go of (keeping its attempt: its holder may still be alive,
-/// e.g. frozen, and must never see its attempt number handed out again).
-async fn withdraw(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    control: Control,
-) -> Result<Claim, TaskError> {
-    let mut released = false;
-    typed::update(
-        store.as_ref(),
-        &task.checkpoint_key(),
-        |e: &mut EngineCheckpoint| {
-            released = matches!(e.state, EngineState::Running { .. });
-            if !released {
-                return Decision::Keep;
-            }
-            e.state = EngineState::Pending;
-            Decision::Write
-        },
-    )
-    .await
-    .map_err(missing)?;
-    Ok(Claim::Withdrawn { control, released })
-}
-
-/// Gives back a claim this worker holds and stops working on (the job was
-/// paused or cancelled): the engine goes back to `Pending` and its attempt
-/// back to what it was before the claim, so the pause costs no attempt.
-/// Safe because every other claimant ever had a smaller attempt, and this
-/// worker writes nothing more. Returns whether the claim was still held.
-pub async fn release(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    attempt: u32,
-) -> Result<bool, TaskError> {
-    let mut released = false;
-    typed::update(
-        store.as_ref(),
-        &task.checkpoint_key(),
-        |e: &mut EngineCheckpoint| {
-            released = matches!(e.state, EngineState::Running { attempt: a, .. } if a == attempt);
-            if !released {
-                return Decision::Keep;
-            }
-            e.state = EngineState::Pending;
-            e.attempt = attempt.saturating_sub(1);
-            Decision::Write
-        },
-    )
-    .await?;
-    Ok(released)
-}
-
-/// Applies `next` if the engine is still running as `attempt`; returns
-/// whether it did (false: another attempt took over, or the engine ended).
-async fn apply(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    attempt: u32,
-    next: EngineState,
-) -> Result<bool, TaskError> {
-    let mut applied = false;
-    typed::update(
-        store.as_ref(),
-        &task.checkpoint_key(),
-        |e: &mut EngineCheckpoint| {
-            applied = matches!(e.state, EngineState::Running { attempt: a, .. } if a == attempt);
-            if !applied {
-                return Decision::Keep;
-            }
-            e.state = next.clone();
-            Decision::Write
-        },
-    )
-    .await?;
-    if !applied {
-        tracing::warn!(%task, attempt, "engine was taken over by a newer attempt; not recording this one");
     }
-    Ok(applied)
+
+    fn attempt_mut(&mut self) -> &mut u32 {
+        &mut self.attempt
+    }
 }
 
-/// Notes that the local engine is complete, keeping the running state.
+impl LeaseTask for EngineTask {
+    type Record = EngineCheckpoint;
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn lease_key(&self) -> String {
+        self.checkpoint_key()
+    }
+}
+
+/// Notes that the local engine is complete, keeping the engine running.
 pub async fn record_encoded(
     store: &SharedCheckpointStore,
     task: &EngineTask,
@@ -197,35 +78,127 @@ pub async fn record_encoded(
     started_unix_ms: u64,
     encoded: &EngineResult,
 ) -> Result<bool, TaskError> {
-    let next = EngineState::Running {
-        attempt,
-        worker: worker.to_string(),
-        started_unix_ms,
-        encoded: Some(encoded.clone()),
+    let encoded = encoded.clone();
+    lease::record_carried(store, task, attempt, worker, started_unix_ms, encoded).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use squall_common::checkpoint::{
+        control, typed, ControlAction, LocalCheckpointStore, RECORD_VERSION,
     };
-    apply(store, task, attempt, next).await
-}
 
-pub async fn record_done(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    attempt: u32,
-    result: EngineResult,
-) -> Result<bool, TaskError> {
-    apply(store, task, attempt, EngineState::Done(result)).await
-}
+    use super::lease::{claim, record_done, record_failed, release};
+    use super::*;
 
-pub async fn record_failed(
-    store: &SharedCheckpointStore,
-    task: &EngineTask,
-    attempt: u32,
-    reason: String,
-) -> Result<bool, TaskError> {
-    apply(
-        store,
-        task,
-        attempt,
-        EngineState::Failed { attempt, reason },
-    )
-    .await
+    async fn stored(store: &SharedCheckpointStore, task: &EngineTask) -> EngineCheckpoint {
+        typed::read(store.as_ref(), &task.checkpoint_key())
+            .await
+            .expect("read")
+            .expect("exists")
+            .record
+    }
+
+    /// The engine's extra over the range's lease: what an attempt encoded
+    /// is kept by the next claim; a held job lets go of a running engine
+    /// keeping its attempt; a release gives the attempt back.
+    #[tokio::test]
+    async fn an_engine_lease_carries_its_encoded_result_and_gives_attempts_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store: SharedCheckpointStore =
+            Arc::new(LocalCheckpointStore::open(dir.path()).expect("store"));
+        let task = EngineTask {
+            job_id: "j".into(),
+            table_id: 7,
+            engine_id: 3,
+        };
+        let record = EngineCheckpoint {
+            version: RECORD_VERSION,
+            job_id: "j".into(),
+            table_id: 7,
+            engine_id: 3,
+            commit_ts: 42,
+            chunks: Vec::new(),
+            source_bytes: 0,
+            attempt: 0,
+            state: EngineState::Pending,
+        };
+        typed::write(store.as_ref(), &task.checkpoint_key(), &record)
+            .await
+            .expect("write");
+        let Claim::Run {
+            attempt: 1,
+            carried: None,
+            ..
+        } = claim(&store, &task, "w1").await.expect("1")
+        else {
+            panic!("claimable, nothing carried");
+        };
+        let encoded = EngineResult {
+            attempt: 1,
+            rows: 9,
+            ..EngineResult::default()
+        };
+        assert!(record_encoded(&store, &task, 1, "w1", 5, &encoded)
+            .await
+            .expect("cas"));
+        let Claim::Run {
+            attempt: 2,
+            carried: Some(kept),
+            record,
+        } = claim(&store, &task, "w2").await.expect("2")
+        else {
+            panic!("claimable again, the encoded result carried");
+        };
+        assert_eq!((kept, record.commit_ts), (encoded, 42));
+        assert!(!record_done(&store, &task, 1, EngineResult::default())
+            .await
+            .expect("cas"));
+
+        // Paused: the running engine is let go of, its attempt kept.
+        control::change(store.as_ref(), "j", ControlAction::Pause, 1)
+            .await
+            .expect("store")
+            .expect("pausable");
+        let Claim::Withdrawn { released: true, .. } = claim(&store, &task, "w3").await.expect("3")
+        else {
+            panic!("withdrawn, releasing the running engine");
+        };
+        let now = stored(&store, &task).await;
+        assert_eq!((now.attempt, &now.state), (2, &EngineState::Pending));
+        let Claim::Withdrawn {
+            released: false, ..
+        } = claim(&store, &task, "w3").await.expect("4")
+        else {
+            panic!("withdrawn, nothing running");
+        };
+
+        // Resumed: a claim, then its release gives the attempt back.
+        control::change(store.as_ref(), "j", ControlAction::Resume, 2)
+            .await
+            .expect("store")
+            .expect("resumable");
+        let Claim::Run { attempt: 3, .. } = claim(&store, &task, "w4").await.expect("5") else {
+            panic!("claimable after the resume");
+        };
+        assert!(!release(&store, &task, 2).await.expect("cas"));
+        assert!(release(&store, &task, 3).await.expect("cas"));
+        let now = stored(&store, &task).await;
+        assert_eq!((now.attempt, &now.state), (2, &EngineState::Pending));
+        assert!(!record_failed(&store, &task, 3, "late".into())
+            .await
+            .expect("cas"));
+        let Claim::Run { attempt: 3, .. } = claim(&store, &task, "w5").await.expect("6") else {
+            panic!("the given-back attempt is handed out again");
+        };
+        assert!(record_failed(&store, &task, 3, "bad input".into())
+            .await
+            .expect("cas"));
+        let Claim::AlreadyFailed { reason } = claim(&store, &task, "w6").await.expect("7") else {
+            panic!("failed for good");
+        };
+        assert_eq!(reason, "bad input");
+    }
 }

@@ -10,6 +10,7 @@ use squall_common::TaskConfig;
 use squall_source::SourceStore;
 use tokio_util::sync::CancellationToken;
 
+use super::backfill_range::SharedBackfillRunner;
 use super::progress::WorkerProgress;
 use super::rejects::ErrorBudget;
 
@@ -36,6 +37,9 @@ pub struct WorkerContext {
     /// Stops encoding and pulling; in-flight work is abandoned (the next
     /// claim of the engine redoes it).
     pub cancel: CancellationToken,
+    /// Builds index backfill ranges (`backfill_range`); `None` in the
+    /// embedded loops, which never get such a task.
+    pub backfill: Option<SharedBackfillRunner>,
 }
 
 impl WorkerContext {

@@ -77,6 +77,10 @@ pub enum TaskError {
     Blocking(String),
     #[error("stopped by shutdown")]
     Cancelled,
+    /// An index backfill range failed (`backfill_range`): the build's own
+    /// error, and whether another delivery may succeed.
+    #[error("index backfill: {reason}")]
+    Backfill { reason: String, retryable: bool },
     /// The engine's own numbers disagree (a bug, not bad input).
     #[error("inconsistent engine result: {0}")]
     Inconsistent(String),
@@ -90,6 +94,7 @@ impl TaskError {
         match self {
             Self::Checkpoint(e) => e.is_retryable(),
             Self::Artefact(e) => e.is_retryable(),
+            Self::Backfill { retryable, .. } => *retryable,
             Self::Engine(_)
             | Self::Ingest(_)
             | Self::Io { .. }

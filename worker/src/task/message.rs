@@ -1,10 +1,11 @@
 //! The task messages: which engine to encode (and, without engine ranges,
-//! ingest), or which engine range to ingest. Everything else the worker
-//! needs is in the checkpoint store (the engine's chunks, commit ts and
-//! attempt, the table's schema), so a redelivered or duplicated message is
-//! harmless. A message says its kind (`"kind": "engine"` or
-//! `"ingest-range"`); one without a kind, as every build before engine
-//! ranges wrote, is an engine task.
+//! ingest), which engine range to ingest, or which index backfill range to
+//! build. Everything else the worker needs is in the checkpoint store (the
+//! engine's chunks, commit ts and attempt, the table's schema; a backfill
+//! plan's snapshot and bounds, the range's commit ts), so a redelivered or
+//! duplicated message is harmless. A message says its kind (`"kind":
+//! "engine"`, `"ingest-range"` or `"backfill-range"`); one without a kind,
+//! as every build before engine ranges wrote, is an engine task.
 
 use serde::{Deserialize, Serialize};
 use squall_common::checkpoint::keys;
@@ -91,6 +92,7 @@ impl std::fmt::Display for EngineTask {
 
 const KIND_ENGINE: &str = "engine";
 const KIND_RANGE: &str = "ingest-range";
+const KIND_BACKFILL: &str = "backfill-range";
 
 /// One engine range to ingest (`squall.engine-ranges`): merge the runs the
 /// table's `Done` engines wrote for it, ingest, record.
@@ -146,11 +148,63 @@ impl std::fmt::Display for IngestRangeTask {
     }
 }
 
-/// A task of either kind, as the queue delivers it.
+/// One range of an index backfill (`squall.index-mode = "after-data"` in a
+/// cluster): build the entries of `indexes` for the rows of the plan's
+/// range `range`, ingest them, record the result in the range record
+/// (`squall/jobs/<job>/backfill/<table>/i<indexes>/r<range>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BackfillRangeTask {
+    pub job_id: String,
+    pub table_id: i64,
+    /// The index set built (IDs, ascending): it names the backfill's records.
+    pub indexes: Vec<i64>,
+    /// The range's number in the backfill's plan.
+    pub range: u32,
+}
+
+impl BackfillRangeTask {
+    /// The queue's de-duplication id: one pending message per range of one
+    /// backfill (job, table, index set).
+    pub fn message_id(&self) -> String {
+        let ids: Vec<String> = self.indexes.iter().map(ToString::to_string).collect();
+        format!(
+            "backfill.{}.{}.i{}.{}",
+            self.job_id,
+            self.table_id,
+            ids.join("-"),
+            self.range
+        )
+    }
+
+    pub fn to_message(&self) -> TaskMessage {
+        let mut value =
+            serde_json::to_value(self).expect("a struct of strings and integers serializes");
+        value["kind"] = serde_json::Value::from(KIND_BACKFILL);
+        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
+        TaskMessage {
+            id: self.message_id(),
+            payload,
+        }
+    }
+}
+
+impl std::fmt::Display for BackfillRangeTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "index backfill range {} of table {} (indexes {:?}, job {})",
+            self.range, self.table_id, self.indexes, self.job_id
+        )
+    }
+}
+
+/// A task of any kind, as the queue delivers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
     Engine(EngineTask),
     IngestRange(IngestRangeTask),
+    BackfillRange(BackfillRangeTask),
 }
 
 impl Task {
@@ -164,6 +218,9 @@ impl Task {
             Some(KIND_RANGE) => serde_json::from_value(value)
                 .map(Task::IngestRange)
                 .map_err(bad),
+            Some(KIND_BACKFILL) => serde_json::from_value(value)
+                .map(Task::BackfillRange)
+                .map_err(bad),
             _ => serde_json::from_value(value).map(Task::Engine).map_err(bad),
         }
     }
@@ -172,6 +229,7 @@ impl Task {
         match self {
             Task::Engine(t) => &t.job_id,
             Task::IngestRange(t) => &t.job_id,
+            Task::BackfillRange(t) => &t.job_id,
         }
     }
 }
@@ -181,6 +239,7 @@ impl std::fmt::Display for Task {
         match self {
             Task::Engine(t) => t.fmt(f),
             Task::IngestRange(t) => t.fmt(f),
+            Task::BackfillRange(t) => t.fmt(f),
         }
     }
 }
@@ -215,6 +274,25 @@ mod tests {
             Task::Engine(e)
         );
         assert!(Task::from_message("x", br#"{"kind":"ingest-range"}"#).is_err());
+    }
+
+    #[test]
+    fn backfill_ranges_round_trip_with_one_id_per_range() {
+        let b = BackfillRangeTask {
+            job_id: "j-1".into(),
+            table_id: 101,
+            indexes: vec![1, 3],
+            range: 7,
+        };
+        let m = b.to_message();
+        assert_eq!(m.id, "backfill.j-1.101.i1-3.7");
+        assert!(String::from_utf8_lossy(&m.payload).contains(r#""kind":"backfill-range""#));
+        assert_eq!(
+            Task::from_message(&m.id, &m.payload).expect("decodes"),
+            Task::BackfillRange(b.clone())
+        );
+        assert_eq!(Task::BackfillRange(b).job_id(), "j-1");
+        assert!(Task::from_message("x", br#"{"kind":"backfill-range","job-id":"j"}"#).is_err());
     }
 
     #[test]

@@ -1,154 +1,79 @@
-//! The range checkpoint as a lease, like the engine's (`claim.rs`): claiming
-//! bumps `attempt` and sets `Running` by compare-and-swap; later writes apply
-//! only while the range is still `Running` at that attempt. A held job
-//! (paused, cancelled) withdraws the task, letting go of a `Running` range
-//! whose holder lost its task.
+//! The range checkpoint as a lease ([`super::lease`]), like the engine's
+//! (`claim.rs`): how a [`RangeCheckpoint`]'s state reads as a lease's. A
+//! range's ingest starts over from its runs, so nothing carries over from
+//! one attempt to the next.
 
-use squall_common::checkpoint::{
-    control, typed, Control, Decision, RangeCheckpoint, RangeResult, RangeState,
-    SharedCheckpointStore,
-};
+use std::convert::Infallible;
 
-use super::claim::{missing, now_unix_ms};
-use super::error::TaskError;
+use squall_common::checkpoint::{RangeCheckpoint, RangeResult, RangeState};
+
+use super::lease::{self, LeaseRecord, LeaseState, LeaseTask, Phase};
 use super::message::IngestRangeTask;
 
-// One per task, moved once: boxing the record would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum RangeClaim {
-    Run {
-        attempt: u32,
-        range: RangeCheckpoint,
-    },
-    AlreadyDone,
-    AlreadyFailed {
-        reason: String,
-    },
-    Withdrawn {
-        control: Control,
-    },
-}
+pub use super::lease::record_failed;
 
-pub async fn claim(
-    store: &SharedCheckpointStore,
-    task: &IngestRangeTask,
-    worker: &str,
-) -> Result<RangeClaim, TaskError> {
-    let held = control::read(store.as_ref(), &task.job_id).await?.control;
-    if held.holds() {
-        typed::update(
-            store.as_ref(),
-            &task.checkpoint_key(),
-            |r: &mut RangeCheckpoint| {
-                if !matches!(r.state, RangeState::Running { .. }) {
-                    return Decision::Keep;
-                }
-                r.state = RangeState::Pending;
-                Decision::Write
+/// What claiming a range found.
+pub type RangeClaim = lease::Claim<RangeCheckpoint>;
+
+impl LeaseRecord for RangeCheckpoint {
+    type Carried = Infallible;
+    type Result = RangeResult;
+    const NOUN: &'static str = "range";
+
+    fn phase(&self) -> Phase<'_, Infallible> {
+        match &self.state {
+            RangeState::Pending => Phase::Pending,
+            RangeState::Running { attempt, .. } => Phase::Running {
+                attempt: *attempt,
+                carried: None,
             },
-        )
-        .await
-        .map_err(missing)?;
-        return Ok(RangeClaim::Withdrawn { control: held });
+            RangeState::Done(_) => Phase::Done,
+            RangeState::Failed { reason, .. } => Phase::Failed { reason },
+        }
     }
-    let stored = typed::update(
-        store.as_ref(),
-        &task.checkpoint_key(),
-        |r: &mut RangeCheckpoint| {
-            if matches!(r.state, RangeState::Done(_) | RangeState::Failed { .. }) {
-                return Decision::Keep;
-            }
-            r.attempt += 1;
-            r.state = RangeState::Running {
-                attempt: r.attempt,
-                worker: worker.to_string(),
-                started_unix_ms: now_unix_ms(),
-            };
-            Decision::Write
-        },
-    )
-    .await
-    .map_err(missing)?;
-    let range = stored.record;
-    Ok(match &range.state {
-        RangeState::Done(_) => RangeClaim::AlreadyDone,
-        RangeState::Failed { reason, .. } => RangeClaim::AlreadyFailed {
-            reason: reason.clone(),
-        },
-        RangeState::Running { attempt, .. } => RangeClaim::Run {
-            attempt: *attempt,
-            range: range.clone(),
-        },
-        RangeState::Pending => unreachable!("a claim never leaves the range pending"),
-    })
-}
 
-/// Applies `next` if the range is still running as `attempt`.
-async fn apply(
-    store: &SharedCheckpointStore,
-    task: &IngestRangeTask,
-    attempt: u32,
-    next: RangeState,
-    restore_attempt: bool,
-) -> Result<bool, TaskError> {
-    let mut applied = false;
-    typed::update(
-        store.as_ref(),
-        &task.checkpoint_key(),
-        |r: &mut RangeCheckpoint| {
-            applied = matches!(r.state, RangeState::Running { attempt: a, .. } if a == attempt);
-            if !applied {
-                return Decision::Keep;
-            }
-            r.state = next.clone();
-            if restore_attempt {
-                r.attempt = attempt.saturating_sub(1);
-            }
-            Decision::Write
-        },
-    )
-    .await?;
-    if !applied {
-        tracing::warn!(%task, attempt, "range was taken over by a newer attempt; not recording this one");
+    fn set_state(&mut self, state: LeaseState<Infallible, RangeResult>) {
+        self.state = match state {
+            LeaseState::Pending => RangeState::Pending,
+            LeaseState::Running {
+                attempt,
+                worker,
+                started_unix_ms,
+                carried: _,
+            } => RangeState::Running {
+                attempt,
+                worker,
+                started_unix_ms,
+            },
+            LeaseState::Done(r) => RangeState::Done(r),
+            LeaseState::Failed { attempt, reason } => RangeState::Failed { attempt, reason },
+        };
     }
-    Ok(applied)
+
+    fn attempt_mut(&mut self) -> &mut u32 {
+        &mut self.attempt
+    }
 }
 
-pub async fn record_done(
-    store: &SharedCheckpointStore,
-    task: &IngestRangeTask,
-    attempt: u32,
-    result: RangeResult,
-) -> Result<bool, TaskError> {
-    apply(store, task, attempt, RangeState::Done(result), false).await
-}
-
-pub async fn record_failed(
-    store: &SharedCheckpointStore,
-    task: &IngestRangeTask,
-    attempt: u32,
-    reason: String,
-) -> Result<bool, TaskError> {
-    let next = RangeState::Failed { attempt, reason };
-    apply(store, task, attempt, next, false).await
-}
-
-/// Gives the claim back: `Pending`, the attempt as before the claim.
-pub async fn release(
-    store: &SharedCheckpointStore,
-    task: &IngestRangeTask,
-    attempt: u32,
-) -> Result<bool, TaskError> {
-    apply(store, task, attempt, RangeState::Pending, true).await
+impl LeaseTask for IngestRangeTask {
+    type Record = RangeCheckpoint;
+    fn job_id(&self) -> &str {
+        &self.job_id
+    }
+    fn lease_key(&self) -> String {
+        self.checkpoint_key()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use squall_common::checkpoint::{keys, LocalCheckpointStore, RECORD_VERSION};
+    use squall_common::checkpoint::{
+        keys, typed, LocalCheckpointStore, SharedCheckpointStore, RECORD_VERSION,
+    };
 
+    use super::lease::{claim, record_done, release};
     use super::*;
 
     #[tokio::test]
@@ -183,7 +108,8 @@ mod tests {
         // Another worker takes over (the first one presumed dead).
         let RangeClaim::Run {
             attempt: second,
-            range,
+            record: range,
+            ..
         } = claim(&store, &task, "w2").await.expect("2")
         else {
             panic!("claimable again");

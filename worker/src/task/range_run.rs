@@ -20,8 +20,9 @@ use super::context::WorkerContext;
 use super::duplicates;
 use super::engine_kvs::EngineKvs;
 use super::error::TaskError;
+use super::lease;
 use super::message::IngestRangeTask;
-use super::range_claim::{self, RangeClaim};
+use super::range_claim::RangeClaim;
 use super::run::TaskOutcome;
 use crate::engine::LocalEngine;
 use crate::ingest::{ingest_engine, IngestConfig, ProgressFn};
@@ -32,14 +33,16 @@ pub async fn run_range_task(
     cx: &WorkerContext,
     task: &IngestRangeTask,
 ) -> Result<RangeOutcome, (Option<u32>, TaskError)> {
-    let (attempt, range) = match range_claim::claim(&cx.store, task, &cx.worker_id).await {
-        Ok(RangeClaim::Run { attempt, range }) => (attempt, range),
+    let (attempt, range) = match lease::claim(&cx.store, task, &cx.worker_id).await {
+        Ok(RangeClaim::Run {
+            attempt, record, ..
+        }) => (attempt, record),
         Ok(RangeClaim::AlreadyDone) => return Ok(RangeOutcome::Other(TaskOutcome::AlreadyDone)),
         Ok(RangeClaim::AlreadyFailed { reason }) => {
             return Ok(RangeOutcome::Other(TaskOutcome::AlreadyFailed { reason }))
         }
-        Ok(RangeClaim::Withdrawn { control }) => {
-            tracing::info!(%task, %control, "job {control}: range task withdrawn");
+        Ok(RangeClaim::Withdrawn { control, released }) => {
+            tracing::info!(%task, %control, released, "job {control}: range task withdrawn");
             return Ok(RangeOutcome::Other(TaskOutcome::Withdrawn { control }));
         }
         Err(e) => return Err((None, e)),
@@ -181,7 +184,7 @@ async fn run_claimed(
         )));
     }
     result.ingest_ms = began.elapsed().as_millis() as u64;
-    if !range_claim::record_done(&cx.store, task, attempt, result.clone()).await? {
+    if !lease::record_done(&cx.store, task, attempt, result.clone()).await? {
         return Ok(RangeOutcome::Superseded);
     }
     // Only now: until `Done`, a restart needs the runs.

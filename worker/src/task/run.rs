@@ -35,6 +35,7 @@ use super::early_import;
 use super::encode::{encode_chunk, ChunkOutcome, EncodeContext};
 use super::engine_kvs::EngineKvs;
 use super::error::TaskError;
+use super::lease;
 use super::message::EngineTask;
 use super::partition::PartitionRouter;
 use super::rejects::RejectLog;
@@ -71,16 +72,16 @@ pub async fn run_engine_task(
     // Each turn is one claim; a turn ends in another only when the job was
     // held and let go again while this task let go of its engine.
     loop {
-        let claimed = match claim::claim(&cx.store, task, &cx.worker_id).await {
+        let claimed = match lease::claim(&cx.store, task, &cx.worker_id).await {
             Ok(c) => c,
             Err(e) => return Err((None, e)),
         };
         let (attempt, engine_ckpt, encoded) = match claimed {
             Claim::Run {
                 attempt,
-                engine,
-                encoded,
-            } => (attempt, engine, encoded),
+                record,
+                carried,
+            } => (attempt, record, carried),
             Claim::AlreadyDone => return Ok(TaskOutcome::AlreadyDone),
             Claim::AlreadyFailed { reason } => return Ok(TaskOutcome::AlreadyFailed { reason }),
             Claim::Withdrawn { control, released } => {

@@ -9,9 +9,11 @@ use squall_client::RetryPolicy;
 use squall_common::checkpoint::EngineResult;
 use squall_common::queue::{Delivery, SharedTaskQueue};
 
+use super::backfill_range::{self, run_backfill_task};
 use super::claim;
 use super::context::WorkerContext;
 use super::error::TaskError;
+use super::lease;
 use super::message::Task;
 use super::range_claim;
 use super::range_run::{run_range_task, RangeOutcome};
@@ -128,6 +130,8 @@ pub async fn handle_with(
             RangeOutcome::Superseded => TaskOutcome::Superseded,
             RangeOutcome::Other(o) => o,
         }),
+        // No lease: its errors come without an attempt (`backfill_range`).
+        Task::BackfillRange(t) => run_backfill_task(cx, t).await,
     };
     heartbeat.abort();
     let settled = match result {
@@ -190,16 +194,18 @@ pub async fn handle_with(
             }
             _ => {
                 tracing::error!(%task, ?attempt, error = %e, "engine task failed for good");
-                if let Some(attempt) = attempt {
-                    let reason = e.to_string();
-                    match &task {
-                        Task::Engine(t) => {
-                            claim::record_failed(&cx.store, t, attempt, reason).await?
-                        }
-                        Task::IngestRange(t) => {
-                            range_claim::record_failed(&cx.store, t, attempt, reason).await?
-                        }
-                    };
+                let reason = e.to_string();
+                match (&task, attempt) {
+                    (Task::Engine(t), Some(attempt)) => {
+                        claim::record_failed(&cx.store, t, attempt, reason).await?;
+                    }
+                    (Task::IngestRange(t), Some(attempt)) => {
+                        range_claim::record_failed(&cx.store, t, attempt, reason).await?;
+                    }
+                    (Task::BackfillRange(t), _) => {
+                        backfill_range::record_failed(cx, t, reason).await?;
+                    }
+                    _ => {}
                 }
                 delivery.ack().await?;
                 Settled::Failed
@@ -209,28 +215,17 @@ pub async fn handle_with(
     Ok(settled)
 }
 
-/// Gives the claim back ([`claim::release`]: `Pending`, the attempt as
+/// Gives the claim back ([`lease::release`]: `Pending`, the attempt as
 /// before the claim). Best effort: a failure only leaves the record
 /// `Running` under this worker's name, and the next claim takes over from
 /// that just as well.
 async fn release(cx: &WorkerContext, task: &Task, attempt: u32) {
-    let released = match task {
-        Task::Engine(t) => claim::release(&cx.store, t, attempt).await,
-        Task::IngestRange(t) => range_claim::release(&cx.store, t, attempt).await,
-    };
-    match released {
-        Ok(true) => match task {
-            Task::Engine(_) => tracing::info!(%task, attempt, "engine released for another worker"),
-            Task::IngestRange(_) => {
-                tracing::info!(%task, attempt, "range released for another worker")
-            }
-        },
-        Ok(false) => {
-            tracing::info!(%task, attempt, "engine not released: a newer attempt holds it")
-        }
-        Err(e) => {
-            tracing::warn!(%task, attempt, error = %e, "could not release the engine; the next claim takes it over anyway")
-        }
+    // One lease for every kind of record (`lease.rs`).
+    match task {
+        Task::Engine(t) => lease::release_logged(&cx.store, t, attempt).await,
+        Task::IngestRange(t) => lease::release_logged(&cx.store, t, attempt).await,
+        // Never called for it: a backfill range has no claim to give back.
+        Task::BackfillRange(_) => {}
     }
 }
 

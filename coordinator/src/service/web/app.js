@@ -184,6 +184,7 @@ function perTable(job) {
 
 function renderTables(job) {
   const by = perTable(job);
+  const ranges = new Map(((job.ranges && job.ranges.tables) || []).map((r) => [r.table_id, r]));
   const rows = (job.tables || []).map((t) => {
     const x = by.get(t.table_id) || { done: 0, doneEngines: 0, running: 0 };
     const state = stateName(t.state);
@@ -198,7 +199,13 @@ function renderTables(job) {
       el("td", { class: "mono" }, t.name, t.last_error ? el("div", { class: "err small" }, t.last_error) : null),
       el("td", {}, state),
       el("td", { class: "wide" }, bar(p, cls), el("span", { class: "small" }, ` ${bytes(done)} / ${bytes(t.source_bytes)} · ${p.toFixed(0)}%`)),
-      el("td", {}, `${x.doneEngines}/${t.engines}`, x.running ? el("span", { class: "muted small" }, ` (${x.running} running)`) : null),
+      el(
+        "td",
+        {},
+        `${x.doneEngines}/${t.engines}`,
+        x.running ? el("span", { class: "muted small" }, ` (${x.running} running)`) : null,
+        ranges.has(t.table_id) ? el("div", { class: "muted small" }, `ranges ${ranges.get(t.table_id).ranges_done}/${ranges.get(t.table_id).ranges_total}`) : null,
+      ),
       el("td", { class: "num" }, count(t.rows)),
       el("td", { class: "num" }, count(t.kvs)),
       el("td", { class: "num" }, count(t.conflicts)),
@@ -305,6 +312,19 @@ function renderJob(job) {
   $("bar-engines").style.width = pct(p.engines_done, p.total_engines).toFixed(1) + "%";
   $("engines-done").textContent = `${count(p.engines_done)} / ${count(p.total_engines)} encoded and ingested`;
   $("ingested").textContent = `${bytes(p.ingested_bytes)} of KVs`;
+  // Engine ranges' ingest tasks and the index backfill: shown when the job has them.
+  const r = job.ranges;
+  $("ranges-figure").hidden = !r;
+  if (r) {
+    $("bar-ranges").style.width = pct(r.ranges_done, r.ranges_total).toFixed(1) + "%";
+    $("ranges-done").textContent = `${count(r.ranges_done)} / ${count(r.ranges_total)} ingested, ${bytes(r.ingested_bytes)}`;
+  }
+  const b = job.backfill;
+  $("backfill-figure").hidden = !b;
+  if (b) {
+    $("bar-backfill").style.width = pct(b["ranges-done"], b["ranges-total"]).toFixed(1) + "%";
+    $("backfill-done").textContent = `${count(b["ranges-done"])} / ${count(b["ranges-total"])} ranges, ${count(b["rows-scanned"])} rows, ${count(b["entries-written"])} entries`;
+  }
   const tput = job.throughput_bytes_per_sec;
   $("throughput").textContent = tput === undefined || tput === null ? "–" : bytes(tput) + "/s";
   $("eta").textContent = job.verified ? "done" : word === "paused" ? "paused" : duration(job.eta_secs);
