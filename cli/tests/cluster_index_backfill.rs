@@ -15,6 +15,11 @@
 //! 3. Two rows of one range share a unique value: the worker records the
 //!    conflict in the range record and the job fails naming the index,
 //!    the value and both handles.
+//! 4. The job is paused while its one worker is held after its first
+//!    range: the worker withdraws every other range (acked unbuilt), no
+//!    record moves while paused; resumed, the coordinator publishes the
+//!    unsettled ranges again and the job ends verified, each range built
+//!    once.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -336,15 +341,20 @@ async fn cluster_after_data_backfill_runs_on_workers_and_survives_kills() {
         "a unique conflict fails the job:\n{said}"
     );
     assert!(
-        said.contains("unique index us") && said.contains("handles 4 and 5"),
-        "the failure names the index, the value and both handles:\n{said}"
+        said.contains(
+            "unique index us: value (s='Key00004') is held by the rows with handles 4 and 5: \
+             (id=4, a=4, s='Key00004') and (id=5, a=5, s='Key00004')"
+        ),
+        "the failure names the index, the value as the rows hold it and both rows:\n{said}"
     );
     let known = BTreeSet::from([job1.clone(), job2.clone()]);
     let job3 = only_job(&store, &known).await;
     let (_, records) = backfill_records(&store, &job3).await;
     let recorded: Vec<_> = records.values().flat_map(|r| r.conflicts.iter()).collect();
     assert!(
-        recorded.len() == 1 && recorded[0].handles == ["4".to_string(), "5".to_string()],
+        recorded.len() == 1
+            && recorded[0].handles == ["4".to_string(), "5".to_string()]
+            && recorded[0].rows.len() == 2,
         "the worker recorded the conflict in its range record: {records:?}"
     );
     sim3.shutdown().await;
@@ -353,6 +363,75 @@ async fn cluster_after_data_backfill_runs_on_workers_and_survives_kills() {
         let exit = tokio::task::block_in_place(|| w.terminate(Duration::from_secs(20))).unwrap();
         assert!(exit.success(), "worker exits 0 on SIGTERM: {exit}");
     }
+
+    // 4. The job paused in the step: the worker withdraws the ranges it is
+    //    handed, nothing more is built; resumed, the ranges go out again.
+    let hold = format!("{RANGE_DONE_FAILPOINT}=pause(6000)@1");
+    let mut w6 = cluster.worker("w6", Some(&hold));
+    let sim4 = start_sim(&work.path().join("sim4")).await;
+    let mut follow = cluster.import(&ad_cfg, &dump, &sim4, "out4");
+    wait(
+        &mut w6,
+        &format!("failpoint {RANGE_DONE_FAILPOINT} reached"),
+    );
+    let known = BTreeSet::from([job1.clone(), job2.clone(), job3.clone()]);
+    let job4 = only_job(&store, &known).await;
+    let url = format!("http://{}", cluster.api);
+    let paused = squall_ok(&["job", "--coordinator", &url, "pause", &job4]);
+    assert!(paused.contains("paused"), "{paused}");
+    // Released from the failpoint, w6 takes the next range: withdrawn.
+    wait(&mut w6, "index backfill range withdrawn");
+    let (plan4, held) = backfill_records(&store, &job4).await;
+    assert!(plan4.ranges.len() >= 3, "ranges: {}", plan4.ranges.len());
+    // An observation window: nothing is built while the job is paused.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, still) = backfill_records(&store, &job4).await;
+    assert_eq!(held, still, "no range changed while paused");
+    let done = still.values().filter(|r| r.done.is_some()).count();
+    assert_eq!(done, 1, "only the range built before the pause: {still:?}");
+    assert!(still
+        .values()
+        .filter(|r| r.done.is_none())
+        .all(RangeRecord::unsettled));
+    assert!(
+        follow.try_wait().is_none(),
+        "the paused job goes on waiting"
+    );
+    let resumed = squall_ok(&["job", "--coordinator", &url, "resume", &job4]);
+    assert!(resumed.contains("resumed"), "{resumed}");
+    let status = wait_exit(&mut follow);
+    let said = follow.final_output().join("\n");
+    assert!(
+        status.success(),
+        "{said}\n{}",
+        coordinator.output().join("\n")
+    );
+    assert!(said.contains("imported and verified"), "{said}");
+    assert!(
+        export_kvs(&sim4, &dump) == want,
+        "the paused and resumed backfill left other KVs than a with-data import"
+    );
+    assert!(
+        coordinator
+            .output()
+            .iter()
+            .any(|l| l.contains("its unfinished index backfill ranges published again")),
+        "{}",
+        coordinator.output().join("\n")
+    );
+    let built = w6
+        .output()
+        .iter()
+        .filter(|l| l.contains("index backfill range done"))
+        .count();
+    assert_eq!(
+        built,
+        plan4.ranges.len(),
+        "each range built once: withdrawn ranges are built after the resume"
+    );
+    sim4.shutdown().await;
+    let exit = tokio::task::block_in_place(|| w6.terminate(Duration::from_secs(20))).unwrap();
+    assert!(exit.success(), "worker exits 0 on SIGTERM: {exit}");
     let exit =
         tokio::task::block_in_place(|| coordinator.terminate(Duration::from_secs(20))).unwrap();
     assert!(exit.success(), "{exit}");
@@ -462,6 +541,18 @@ async fn keep_splitting(pd_addr: String, keys: Vec<Vec<u8>>, stop: CancellationT
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     made
+}
+
+/// `squall ARGS`, which must succeed; its stdout.
+fn squall_ok(args: &[&str]) -> String {
+    let out = Command::new(SQUALL).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "squall {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn wait(p: &mut ProcessGuard, line: &str) {

@@ -159,8 +159,10 @@ async fn index_commands_exit_codes_and_reports() {
     let failed = squall(backfill).await;
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
     assert!(
-        text(&failed)
-            .contains("unique index us: value (\"x\") is held by the rows with handles 1 and 9"),
+        text(&failed).contains(
+            "unique index us: value (s='x') is held by the rows with handles 1 and 9: \
+                       (id=1, a=5, s='x') and (id=9, a=5, s='x')"
+        ),
         "{}",
         text(&failed)
     );

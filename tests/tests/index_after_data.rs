@@ -218,7 +218,10 @@ async fn after_data_unique_violation_fails_naming_both_handles() {
         .expect_err("a unique violation fails the job");
     let msg = err.to_string();
     assert!(
-        msg.contains("unique index us: value (\"x\") is held by the rows with handles 1 and 9"),
+        msg.contains(
+            "unique index us: value (s='x') is held by the rows with handles 1 and 9: \
+             (id=1, s='x') and (id=9, s='x')"
+        ),
         "{msg}"
     );
     sim.shutdown().await;
@@ -305,7 +308,8 @@ async fn after_data_unique_violation_across_ranges_names_both_handles() {
     let msg = err.to_string();
     assert!(
         msg.contains(
-            "unique index us: value (\"dup\") is held by the rows with handles 5 and 2900"
+            "unique index us: value (s='dup') is held by the rows with handles 5 and 2900: \
+             (id=5, s='dup', a=5) and (id=2900, s='dup', a=2)"
         ),
         "{msg}"
     );

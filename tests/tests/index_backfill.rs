@@ -365,9 +365,11 @@ async fn backfill_reports_a_unique_violation_with_both_handles() {
         .await
         .expect_err("a unique violation fails the backfill");
     let msg = err.to_string();
+    // The value as the rows hold it, and both rows.
     assert!(
         msg.contains(&format!(
-            "unique index ua: value (1) is held by the rows with handles {handle} and 100"
+            "unique index ua: value (a=1) is held by the rows with handles {handle} and 100: \
+             (a=1, b='x') and (a=1, b='x')"
         )),
         "{msg}"
     );
@@ -399,6 +401,111 @@ async fn backfill_reports_a_unique_violation_with_both_handles() {
     assert!(check(&sim, &source, &cfg, "ib.t_rowid", Some("kb"))
         .await
         .is_clean());
+    sim.shutdown().await;
+}
+
+/// The row stored as `from` under the handle `to`, with `old` replaced by
+/// `new` in its value (a row v2 value holds a string's bytes as they are).
+async fn put_copy(sim: &SimHandle, from: &(Vec<u8>, Vec<u8>), to: &Handle, old: &str, new: &str) {
+    let (table_id, _) = decode_record_key(&from.0).unwrap();
+    let at = from
+        .1
+        .windows(old.len())
+        .position(|w| w == old.as_bytes())
+        .unwrap();
+    let mut value = from.1.clone();
+    value[at..at + old.len()].copy_from_slice(new.as_bytes());
+    let mut pd = Pd::connect(&pd_addr(sim)).await.unwrap();
+    let ts = pd.tso().await;
+    kv_import(&mut pd, vec![put(&record_key(table_id, to), &value)], ts)
+        .await
+        .unwrap();
+}
+
+/// Splits the region holding `key` at it.
+async fn split_at(sim: &SimHandle, key: &[u8]) {
+    let pd = squall_client::PdClient::connect(&[pd_addr(sim)], ClientOptions::for_test())
+        .await
+        .unwrap();
+    let region = pd.get_region(key).await.unwrap();
+    squall_client::ImportClient::new(pd)
+        .split_region(&region, vec![key.to_vec()])
+        .await
+        .unwrap();
+}
+
+/// The region ID holding `key`.
+async fn region_of(sim: &SimHandle, key: &[u8]) -> u64 {
+    let pd = squall_client::PdClient::connect(&[pd_addr(sim)], ClientOptions::for_test())
+        .await
+        .unwrap();
+    pd.get_region(key).await.unwrap().region.id
+}
+
+/// A utf8mb4_general_ci unique column: `Alpha` and `ALPHA` are one entry
+/// (its key holds the collation's sort key); the error names the strings
+/// as the rows hold them and both rows, for two rows in one range (the
+/// range's engine finds them) and in two ranges (DuplicateDetect does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_collated_unique_violation_names_the_strings_and_both_rows() {
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("dump");
+    write_dump(&source);
+    let sim = start_sim(&work.path().join("sim")).await;
+    let cfg = test_config(work.path());
+    import(&sim, &source, cfg.clone(), work.path())
+        .await
+        .expect("import");
+    let kvs = all_kvs(&sim, &source, &cfg, "ib.t_int").await;
+    let first = kvs.iter().find(|(k, _)| is_record_key(k)).unwrap().clone();
+    let (table_id, handle) = decode_record_key(&first.0).unwrap();
+    assert_eq!(handle, Handle::Int(1));
+
+    // 1. In one range: row 7 holds `ALPHA`, next to row 1's `Alpha`.
+    put_copy(&sim, &first, &Handle::Int(7), "Alpha", "ALPHA").await;
+    let seven = record_key(table_id, &Handle::Int(7));
+    assert_eq!(
+        region_of(&sim, &first.0).await,
+        region_of(&sim, &seven).await
+    );
+    let msg = backfill_index(&backfill_options(&sim, &source, &cfg, "ib.t_int", None))
+        .await
+        .expect_err("a unique violation fails the backfill")
+        .to_string();
+    assert!(
+        msg.contains(
+            "unique index us: value (s='Alpha' / s='ALPHA') is held by the rows with handles 1 \
+             and 7: (id=1, a=10, s='Alpha') and (id=7, a=10, s='ALPHA')"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("1 unique index conflicts"), "{msg}");
+    assert!(!msg.contains("0x"), "no sort key in the message: {msg}");
+
+    // 2. Across ranges: row 1000 holds `alpha`, in a region of its own.
+    delete_keys(&sim, &[seven]).await;
+    let far = record_key(table_id, &Handle::Int(1000));
+    put_copy(&sim, &first, &Handle::Int(1000), "Alpha", "alpha").await;
+    split_at(&sim, &record_key(table_id, &Handle::Int(500))).await;
+    assert_ne!(region_of(&sim, &first.0).await, region_of(&sim, &far).await);
+    let msg = backfill_index(&backfill_options(&sim, &source, &cfg, "ib.t_int", None))
+        .await
+        .expect_err("a unique violation across ranges fails the backfill")
+        .to_string();
+    let (row1, row1000) = ("(id=1, a=10, s='Alpha')", "(id=1000, a=10, s='alpha')");
+    // Either range may have taken its commit ts first: its row is named first.
+    assert!(
+        msg.contains(&format!(
+            "value (s='Alpha' / s='alpha') is held by the rows with handles 1 and 1000: \
+             {row1} and {row1000}"
+        )) || msg.contains(&format!(
+            "value (s='alpha' / s='Alpha') is held by the rows with handles 1000 and 1: \
+             {row1000} and {row1}"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("unique index us:"), "{msg}");
+    assert!(!msg.contains("0x"), "no sort key in the message: {msg}");
     sim.shutdown().await;
 }
 

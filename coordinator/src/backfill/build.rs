@@ -20,6 +20,8 @@ use squall_worker::engine::{EngineKv, EngineWriter, LocalEngine};
 use squall_worker::ingest::{ingest_engine, IngestConfig};
 use squall_worker::task::engine_kvs::EngineKvs;
 
+use super::conflict_rows::{self, FoundConflict};
+use super::engine_dir;
 use super::entries::RowEntries;
 use super::progress::BackfillProgress;
 use super::records::RangeDone;
@@ -57,9 +59,15 @@ impl BuildStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UniqueConflict {
     pub index: String,
-    /// The indexed value(s), as SQL literals.
+    /// The indexed columns' values as the rows hold them (`s='Alpha'`, or
+    /// `s='Alpha' / s='ALPHA'` when they differ: a collation equates
+    /// them); when the rows could not be read, the index key's values,
+    /// saying so.
     pub value: String,
     pub handles: [String; 2],
+    /// Both rows' column values (`(id=1, s='Alpha')`), in handle order;
+    /// empty when they could not be read.
+    pub rows: Vec<String>,
 }
 
 impl std::fmt::Display for UniqueConflict {
@@ -68,7 +76,11 @@ impl std::fmt::Display for UniqueConflict {
             f,
             "unique index {}: value ({}) is held by the rows with handles {} and {}",
             self.index, self.value, self.handles[0], self.handles[1]
-        )
+        )?;
+        if let [a, b] = self.rows.as_slice() {
+            write!(f, ": {a} and {b}")?;
+        }
+        Ok(())
     }
 }
 
@@ -106,11 +118,14 @@ pub async fn build_range(
     target: &IndexTarget,
     task: &RangeTask,
 ) -> Result<Result<RangeDone, Vec<UniqueConflict>>, CoordinatorError> {
-    let engine_id = format!("index-backfill-{}-r{}-{}", task.pid, task.n, task.commit_ts);
+    // A directory of this build's own: another build of the range may run
+    // on this node at once (see `engine_dir`).
+    let engine_id = engine_dir::engine_id(task.pid, task.n, task.commit_ts);
+    let legacy = engine_dir::legacy_id(task.pid, task.n, task.commit_ts);
     let (root, importer) = (cx.engine_root.to_path_buf(), cx.cfg.tikv_importer.clone());
     let engine = blocking(move || {
-        // A leftover of a killed run: its buffers are lost, start it over.
-        LocalEngine::remove_dir(&root, &engine_id)?;
+        // Leftovers of killed builds: their buffers are lost, never ingested.
+        engine_dir::sweep(&root, &legacy)?;
         LocalEngine::open(&root, &engine_id, &importer)
     })
     .await?;
@@ -132,16 +147,11 @@ async fn fill_and_ingest(
     blocking(move || finishing.finish_writes()).await?;
     let scanning = engine.clone();
     let table = target.physical(task.pid);
-    let names: Vec<(i64, String, bool)> = target
-        .indexes
-        .iter()
-        .map(|ix| (ix.id, ix.name.clone(), ix.unique || ix.primary))
-        .collect();
-    let conflicts = blocking(move || local_conflicts(&scanning, &names)).await?;
-    if !conflicts.is_empty() {
-        tracing::error!(table = %table.qualified_name(), range = task.n, conflicts = conflicts.len(),
+    let found = blocking(move || local_conflicts(&scanning)).await?;
+    if !found.is_empty() {
+        tracing::error!(table = %table.qualified_name(), range = task.n, conflicts = found.len(),
             "unique index conflicts: nothing of this range ingested");
-        return Ok(Err(conflicts));
+        return Ok(Err(conflict_rows::describe(cx, target, found).await));
     }
     let cfg = IngestConfig::from_task(cx.cfg);
     let kvs = Arc::new(EngineKvs(engine.clone()));
@@ -234,8 +244,7 @@ fn append(
 /// its key); the handles come from the values.
 fn local_conflicts(
     engine: &LocalEngine,
-    indexes: &[(i64, String, bool)],
-) -> Result<Vec<UniqueConflict>, squall_worker::engine::EngineError> {
+) -> Result<Vec<FoundConflict>, squall_worker::engine::EngineError> {
     let mut out = Vec::new();
     let mut first: Option<(Vec<u8>, Vec<u8>)> = None;
     for kv in engine.iter_range(b"", b"") {
@@ -245,19 +254,14 @@ fn local_conflicts(
             }
             EngineKv::Duplicate { key, value, .. } => {
                 let kept = first.as_ref().filter(|(k, _)| *k == key);
-                let handle = |v: &[u8]| {
-                    decode_handle_from_index_value(v)
-                        .map(|h| h.to_string())
-                        .unwrap_or_else(|e| format!("<undecodable: {e}>"))
-                };
-                let (name, value_text) = describe_index_key(&key, indexes);
-                out.push(UniqueConflict {
-                    index: name,
-                    value: value_text,
+                let handle =
+                    |v: &[u8]| decode_handle_from_index_value(v).map_err(|e| e.to_string());
+                out.push(FoundConflict {
                     handles: [
-                        kept.map_or_else(|| "?".into(), |(_, v)| handle(v)),
+                        kept.map_or_else(|| Err("not found".into()), |(_, v)| handle(v)),
                         handle(&value),
                     ],
+                    key,
                 });
             }
         }

@@ -5,15 +5,16 @@
 //! range (with the plan's `start_ts` as `min_commit_ts`) reports the key
 //! with both versions. A version at or below `start_ts` is the index as it
 //! was before this backfill (a rebuild over existing entries) and is not a
-//! conflict; neither are two new versions naming one handle.
+//! conflict; neither are two new versions naming one handle. The caller
+//! reads both rows back to name them ([`super::conflict_rows`]).
 
 use std::collections::BTreeMap;
 
 use squall_client::{walk_regions, ClientError, ImportClient, RegionPiece};
-use squall_codec::decode_handle_from_index_value;
 use squall_codec::key::table_index_range;
+use squall_codec::{decode_handle_from_index_value, Handle};
 
-use super::build::{describe_index_key, UniqueConflict};
+use super::conflict_rows::FoundConflict;
 use super::target::IndexTarget;
 use crate::error::CoordinatorError;
 
@@ -27,7 +28,7 @@ pub async fn cross_range_conflicts(
     pids: &[i64],
     start_ts: u64,
     concurrency: usize,
-) -> Result<Vec<UniqueConflict>, CoordinatorError> {
+) -> Result<Vec<FoundConflict>, CoordinatorError> {
     let unique: Vec<&squall_common::schema::IndexInfo> = target
         .indexes
         .iter()
@@ -48,35 +49,25 @@ pub async fn cross_range_conflicts(
         |piece| detect_piece(client, piece, start_ts),
     )
     .await?;
-    let mut by_key: BTreeMap<Vec<u8>, Vec<(Vec<u8>, u64)>> = BTreeMap::new();
+    let mut by_key: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
     for (key, value, ts) in found.into_iter().flatten() {
         if ts > start_ts {
-            by_key.entry(key).or_default().push((value, ts));
+            by_key.entry(key).or_default().push(value);
         }
     }
-    let names: Vec<(i64, String, bool)> = target
-        .indexes
-        .iter()
-        .map(|ix| (ix.id, ix.name.clone(), ix.unique || ix.primary))
-        .collect();
     let mut out = Vec::new();
-    for (key, mut versions) in by_key {
-        // Oldest first: the earlier range's row is named first.
-        versions.sort_by_key(|(_, ts)| *ts);
-        let mut handles: Vec<String> = Vec::new();
-        for (value, _) in &versions {
-            let h = decode_handle_from_index_value(value)
-                .map(|h| h.to_string())
-                .unwrap_or_else(|e| format!("<undecodable: {e}>"));
-            if !handles.contains(&h) {
-                handles.push(h);
-            }
-        }
-        let (index, value) = describe_index_key(&key, &names);
+    for (key, versions) in by_key {
+        // In handle order, not commit-ts order: ranges take their commit ts
+        // concurrently, and the same conflict should read the same each run.
+        let mut handles: Vec<Result<Handle, String>> = versions
+            .iter()
+            .map(|value| decode_handle_from_index_value(value).map_err(|e| e.to_string()))
+            .collect();
+        handles.sort();
+        handles.dedup();
         for other in handles.iter().skip(1) {
-            out.push(UniqueConflict {
-                index: index.clone(),
-                value: value.clone(),
+            out.push(FoundConflict {
+                key: key.clone(),
                 handles: [handles[0].clone(), other.clone()],
             });
         }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use squall_codec::key::decode_record_key;
-use squall_codec::{decode_row_v2_with_handle, Converter, EncodedKv, Handle};
+use squall_codec::{decode_row_v2_with_handle, Converter, Datum, EncodedKv, Handle};
 use squall_common::schema::TableInfo;
 
 use super::target::IndexTarget;
@@ -41,6 +41,12 @@ impl RowEntries {
         })
     }
 
+    /// The row stored as `key`/`value`, its columns in table order, virtual
+    /// ones computed (a conflicting row, to show it).
+    pub fn row(&mut self, key: &[u8], value: &[u8]) -> Result<Vec<Datum>, CoordinatorError> {
+        Ok(self.decode(key, value)?.2)
+    }
+
     /// The handle of the row stored as `key`/`value` and its entries in the
     /// wanted indexes, in index order.
     pub fn entries(
@@ -48,6 +54,20 @@ impl RowEntries {
         key: &[u8],
         value: &[u8],
     ) -> Result<(Handle, Vec<EncodedKv>), CoordinatorError> {
+        let (handle, kvs, _) = self.decode(key, value)?;
+        let kept = kvs
+            .into_iter()
+            .filter(|kv| kv.index_id.is_some_and(|id| self.wanted.contains(&id)))
+            .collect();
+        Ok((handle, kept))
+    }
+
+    /// The handle, every KV the encoder derives, and the datums.
+    fn decode(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(Handle, Vec<EncodedKv>, Vec<Datum>), CoordinatorError> {
         let bad = |handle: Option<&Handle>, reason: String| CoordinatorError::Invalid {
             what: "index entries",
             reason: format!(
@@ -66,10 +86,6 @@ impl RowEntries {
             .deriver
             .derive(&handle, &mut datums)
             .map_err(|e| bad(Some(&handle), e))?;
-        let kept = kvs
-            .into_iter()
-            .filter(|kv| kv.index_id.is_some_and(|id| self.wanted.contains(&id)))
-            .collect();
-        Ok((handle, kept))
+        Ok((handle, kvs, datums))
     }
 }

@@ -23,7 +23,6 @@ use squall_common::checkpoint::{CheckpointStore, JobCheckpoint, TableCheckpoint,
 use squall_common::config::IndexMode;
 use squall_common::queue::SharedTaskQueue;
 use squall_common::TaskConfig;
-use tokio_util::sync::CancellationToken;
 
 use super::build::BuildContext;
 use super::progress::BackfillProgress;
@@ -33,6 +32,7 @@ use super::run::conflict_error;
 use super::target::IndexTarget;
 use super::tasks::{open_plan, run_plan};
 use crate::error::CoordinatorError;
+use crate::run::Gate;
 
 /// Rows per `KvScan` page (the CLI's `--batch-size` default).
 pub(crate) const BATCH_SIZE: u32 = 1024;
@@ -40,8 +40,9 @@ pub(crate) const BATCH_SIZE: u32 = 1024;
 /// A cluster job's queue, where its workers take the ranges.
 pub struct OnQueue<'a> {
     pub queue: &'a SharedTaskQueue,
-    /// The job's stop: the wait for the workers ends `Interrupted`.
-    pub shutdown: &'a CancellationToken,
+    /// The job's control: the wait for the workers waits while the job is
+    /// paused and ends `Interrupted` on a cancel or shutdown.
+    pub gate: &'a Gate,
 }
 
 /// Builds `table`'s indexes when the job writes them after the data; the
@@ -96,7 +97,7 @@ pub async fn build_indexes(
                     queue: w.queue,
                     job_id: &job.job_id,
                     table_id: table.table.id,
-                    shutdown: w.shutdown,
+                    gate: w.gate,
                 };
                 run_plan_on_queue(&cx, &target, store, &keys, &plan, &q).await
             }

@@ -6,11 +6,13 @@
 //! * [`check`]: `squall index check`, stored entries against derived ones.
 //! * [`ranges`]: a record range cut at region boundaries.
 //! * [`build`]: one range's entries: scan, sort, ingest.
+//! * [`engine_dir`]: a build's local engine directory, and the sweep of dead builds'.
 //! * [`records`]: the plan and range records in the checkpoint store.
 //! * [`tasks`]: the ranges as checkpointed tasks, resumed after a kill.
 //! * [`queue`]: the same tasks on a cluster's queue, for its workers.
 //! * [`worker_task`]: one range as a worker runs it (`squall worker`).
 //! * [`detect`]: unique conflicts across ranges (DuplicateDetect).
+//! * [`conflict_rows`]: a conflict's two rows read back, to name values and rows.
 //! * [`progress`]: rows scanned and entries written.
 //! * [`import_step`]: the import's `index-mode = "after-data"` step.
 //! * [`run`]: `squall index backfill`, embedded.
@@ -18,7 +20,9 @@
 
 pub mod build;
 pub mod check;
+mod conflict_rows;
 mod detect;
+mod engine_dir;
 pub mod entries;
 pub mod import_step;
 pub mod progress;

@@ -14,6 +14,13 @@
 //! range a worker gave up on (its deliveries used up) or found conflicts
 //! in fails the table; a rerun of the job reopens it under a new message
 //! id (`reopened`).
+//!
+//! A paused job pauses its backfill as it pauses its engines: the wait
+//! passes the job's [`Gate`] (it waits while the job is paused), a worker
+//! handed a range of a held job acks it without building it (the range
+//! stays unsettled), and when the job goes on (a new control generation)
+//! the unsettled ranges are published again, the generation in their
+//! message ids so the queue does not drop them as seen.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,13 +29,13 @@ use squall_common::checkpoint::{typed, CheckpointStore, Decision};
 use squall_common::queue::{Published, SharedTaskQueue};
 use squall_worker::task::{BackfillRangeTask, TaskError};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use super::build::{BuildContext, BuildStats, UniqueConflict};
 use super::records::{BackfillKeys, BackfillPlan, RangeRecord};
 use super::target::IndexTarget;
 use super::tasks::{advance, finish_plan, fix_commit_ts, read_records};
 use crate::error::CoordinatorError;
+use crate::run::Gate;
 
 /// How often a still-waiting step says which ranges it waits for.
 const STILL_WAITING: Duration = Duration::from_secs(60);
@@ -38,8 +45,10 @@ pub struct QueueRun<'a> {
     pub queue: &'a SharedTaskQueue,
     pub job_id: &'a str,
     pub table_id: i64,
-    /// The job's stop (shutdown, cancel): the wait ends `Interrupted`.
-    pub shutdown: &'a CancellationToken,
+    /// The job's control: paused, the wait waits (the workers withdraw
+    /// the ranges they are handed); going on, the unsettled ranges are
+    /// published again; a cancel or shutdown ends the wait `Interrupted`.
+    pub gate: &'a Gate,
 }
 
 /// Runs every range of `plan` not done yet on the workers, then checks
@@ -52,6 +61,8 @@ pub async fn run_plan_on_queue(
     plan: &BackfillPlan,
     q: &QueueRun<'_>,
 ) -> Built {
+    // Nothing is handed out while the job is paused.
+    let mut generation = q.gate.pass().await?.generation;
     let mut records = read_records(store, keys).await?;
     let len = plan.ranges.len();
     cx.progress.add_total(len as u64);
@@ -77,19 +88,7 @@ pub async fn run_plan_on_queue(
                     .ok_or_else(|| CoordinatorError::MissingCheckpoint { key: keys.range(n) })?
             }
         };
-        let task = BackfillRangeTask {
-            job_id: q.job_id.to_string(),
-            table_id: q.table_id,
-            indexes: plan.indexes.clone(),
-            range: n as u32,
-        };
-        let mut message = task.to_message();
-        if record.reopened > 0 {
-            message.id = format!("{}.o{}", message.id, record.reopened);
-        }
-        if q.queue.publish(message).await? == Published::Queued {
-            published += 1;
-        }
+        published += publish(q, plan, n, &record, generation).await?;
     }
     tracing::info!(table = %plan.table, ranges = len, published,
         done = counted.iter().filter(|c| **c).count(),
@@ -120,8 +119,11 @@ pub async fn run_plan_on_queue(
                 "index backfill: waiting for the workers' ranges (only `squall worker` builds them)");
             said = Instant::now();
         }
-        super::super::run::wait_a_poll(q.shutdown, &mut no_loops, "the index ranges were built")
+        super::super::run::wait_a_poll(&q.gate.stop, &mut no_loops, "the index ranges were built")
             .await?;
+        // Waits here while the job is paused; the records are read after
+        // the control, so a resume sees every range withdrawn before it.
+        let control = q.gate.pass().await?;
         records = match read_records(store, keys).await {
             Ok(r) => r,
             // The store retried already; the workers wait for it too.
@@ -132,11 +134,57 @@ pub async fn run_plan_on_queue(
             }
             Err(e) => return Err(e),
         };
+        if control.generation != generation {
+            generation = control.generation;
+            let mut again = 0;
+            for (&n, r) in records.iter().filter(|(_, r)| r.unsettled()) {
+                again += publish(q, plan, n, r, generation).await?;
+            }
+            tracing::info!(table = %plan.table, ranges = again, generation,
+                "job going on: its unfinished index backfill ranges published again");
+        }
     }
     if let Some(end) = given_up(&records, keys, plan) {
         return end;
     }
     finish_plan(cx, target, store, keys, plan).await
+}
+
+/// Publishes range `n`'s task; 1 when the queue took it (0: a message
+/// with its id is still remembered, so it is queued or being built).
+async fn publish(
+    q: &QueueRun<'_>,
+    plan: &BackfillPlan,
+    n: usize,
+    record: &RangeRecord,
+    generation: u32,
+) -> Result<usize, CoordinatorError> {
+    let task = BackfillRangeTask {
+        job_id: q.job_id.to_string(),
+        table_id: q.table_id,
+        indexes: plan.indexes.clone(),
+        range: n as u32,
+    };
+    let mut message = task.to_message();
+    message.id = message_id(message.id, record.reopened, generation);
+    Ok(usize::from(
+        q.queue.publish(message).await? == Published::Queued,
+    ))
+}
+
+/// A range's message id: a range reopened after a rerun, or published
+/// again after the job was held (its workers acked the old message
+/// without building it), needs an id the queue's de-duplication has not
+/// seen.
+fn message_id(base: String, reopened: u32, generation: u32) -> String {
+    let mut id = base;
+    if reopened > 0 {
+        id = format!("{id}.o{reopened}");
+    }
+    if generation > 0 {
+        id = format!("{id}.g{generation}");
+    }
+    id
 }
 
 type Built = Result<Result<BuildStats, Vec<UniqueConflict>>, CoordinatorError>;
@@ -164,11 +212,7 @@ fn given_up(
     let conflicts: Vec<UniqueConflict> = records
         .values()
         .flat_map(|r| r.conflicts.iter())
-        .map(|c| UniqueConflict {
-            index: c.index.clone(),
-            value: c.value.clone(),
-            handles: c.handles.clone(),
-        })
+        .map(UniqueConflict::from)
         .collect();
     (!conflicts.is_empty()).then_some(Ok(Err(conflicts)))
 }
@@ -247,6 +291,7 @@ mod tests {
             index: "us".into(),
             value: "\"x\"".into(),
             handles: ["1".into(), "9".into()],
+            rows: Vec::new(),
         }];
         match given_up(&records, &keys, &plan(3)) {
             Some(Ok(Err(c))) => {
@@ -270,6 +315,23 @@ mod tests {
             }
             other => panic!("a failure expected: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_republished_range_gets_an_id_the_queue_has_not_seen() {
+        let ids: Vec<String> = [(0, 0), (1, 0), (0, 1), (1, 2)]
+            .iter()
+            .map(|&(o, g)| message_id("b.j.7.i1.r3".into(), o, g))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "b.j.7.i1.r3",
+                "b.j.7.i1.r3.o1",
+                "b.j.7.i1.r3.g1",
+                "b.j.7.i1.r3.o1.g2"
+            ]
+        );
     }
 
     #[tokio::test]

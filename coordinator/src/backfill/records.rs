@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use squall_codec::KvChecksum;
 use squall_common::checkpoint::Record;
 
+use super::build::UniqueConflict;
+
 /// Format version of both records.
 pub const BACKFILL_RECORD_VERSION: u32 = 1;
 
@@ -110,6 +112,32 @@ pub struct RangeConflict {
     pub index: String,
     pub value: String,
     pub handles: [String; 2],
+    /// Both rows' column values (absent in records written before they
+    /// were kept, and when the rows could not be read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<String>,
+}
+
+impl From<&UniqueConflict> for RangeConflict {
+    fn from(c: &UniqueConflict) -> Self {
+        Self {
+            index: c.index.clone(),
+            value: c.value.clone(),
+            handles: c.handles.clone(),
+            rows: c.rows.clone(),
+        }
+    }
+}
+
+impl From<&RangeConflict> for UniqueConflict {
+    fn from(c: &RangeConflict) -> Self {
+        Self {
+            index: c.index.clone(),
+            value: c.value.clone(),
+            handles: c.handles.clone(),
+            rows: c.rows.clone(),
+        }
+    }
 }
 
 /// What a finished range did.
@@ -267,5 +295,16 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&failed).expect("json")).expect("back");
         assert_eq!(back, failed);
         assert!(!back.unsettled());
+        // Conflicts stored before they carried both rows still read.
+        let old = r#"{"version":1,"pid":5,"start":"74","end":"75","commit-ts":9,"done":null,
+            "conflicts":[{"index":"us","value":"\"x\"","handles":["1","9"]}]}"#;
+        let old: RangeRecord = serde_json::from_str(old).expect("old conflicts");
+        assert_eq!(old.conflicts[0].handles, ["1".to_string(), "9".to_string()]);
+        assert!(old.conflicts[0].rows.is_empty());
+        let shown = UniqueConflict::from(&old.conflicts[0]).to_string();
+        assert_eq!(
+            shown,
+            "unique index us: value (\"x\") is held by the rows with handles 1 and 9"
+        );
     }
 }

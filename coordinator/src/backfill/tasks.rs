@@ -19,6 +19,7 @@ use squall_codec::key::table_record_range;
 use squall_common::checkpoint::{typed, CheckpointStore, Decision, Swap};
 
 use super::build::{build_range, BuildContext, BuildStats, RangeTask, UniqueConflict};
+use super::conflict_rows;
 use super::detect::cross_range_conflicts;
 use super::ranges::cut_at_regions;
 use super::records::{
@@ -207,7 +208,7 @@ pub(super) async fn finish_plan(
     let crossing =
         cross_range_conflicts(cx.client, target, &pids, plan.start_ts, concurrency).await?;
     if !crossing.is_empty() {
-        return Ok(Err(crossing));
+        return Ok(Err(conflict_rows::describe(cx, target, crossing).await));
     }
     Ok(Ok(stats))
 }

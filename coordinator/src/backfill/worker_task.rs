@@ -15,12 +15,16 @@
 //! and recording `Done` twice writes the same result. A unique conflict
 //! inside the range is recorded in the range record (nothing ingested);
 //! the coordinator fails the table naming index, value and both handles.
+//!
+//! A range of a paused or cancelled job is withdrawn before it is built
+//! (acked, its record left unsettled): the coordinator publishes it again
+//! when the job goes on ([`super::queue`]).
 
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use squall_common::checkpoint::{keys, typed, Decision, JobCheckpoint, TableCheckpoint};
+use squall_common::checkpoint::{control, keys, typed, Decision, JobCheckpoint, TableCheckpoint};
 use squall_worker::task::{
     BackfillRangeOutcome, BackfillRangeRunner, BackfillRangeTask, TaskError, WorkerContext,
 };
@@ -88,6 +92,13 @@ async fn run(
     }
     if !record.conflicts.is_empty() {
         return Ok(BackfillRangeOutcome::Conflicts(record.conflicts.len()));
+    }
+    // A held job builds nothing: the range stays unsettled and goes out
+    // again when the job goes on (a build under way when the job is held
+    // finishes, as an engine's ingest does).
+    let control = control::read(store, &task.job_id).await?.control;
+    if control.holds() {
+        return Ok(BackfillRangeOutcome::Withdrawn { control });
     }
     let plan: BackfillPlan = required(store, &keys.plan()).await?;
     let spec = plan
@@ -157,14 +168,7 @@ async fn run(
             BackfillRangeOutcome::Done { rows, entries }
         }
         Err(conflicts) => {
-            let stored: Vec<RangeConflict> = conflicts
-                .iter()
-                .map(|c| RangeConflict {
-                    index: c.index.clone(),
-                    value: c.value.clone(),
-                    handles: c.handles.clone(),
-                })
-                .collect();
+            let stored: Vec<RangeConflict> = conflicts.iter().map(RangeConflict::from).collect();
             typed::update(store, &keys.range(n), |r: &mut RangeRecord| {
                 if r.done.is_some() {
                     return Decision::Keep;

@@ -5,7 +5,7 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use squall_codec::datum_codec::describe_datums;
-use squall_codec::{decode_index_key, Handle};
+use squall_codec::{decode_index_key, Datum, Handle};
 use squall_common::schema::{HandleKind, TableInfo};
 
 use crate::duplicate::context::EngineSource;
@@ -139,18 +139,24 @@ fn line(
         source_row_in_chunk,
         source_chunk_offset,
         action: fate.as_str(),
-        row: table
-            .columns
-            .iter()
-            .zip(&row.datums)
-            .map(|(c, d)| {
-                (
-                    c.name.clone(),
-                    (!d.is_null()).then(|| d.to_display_string(&c.field_type)),
-                )
-            })
-            .collect(),
+        row: row_columns(table, &row.datums),
     }
+}
+
+/// A row's column values as the report shows them, by column name (`None`:
+/// NULL). The index backfill names conflicting rows with it too.
+pub fn row_columns(table: &TableInfo, datums: &[Datum]) -> Vec<(String, Option<String>)> {
+    table
+        .columns
+        .iter()
+        .zip(datums)
+        .map(|(c, d)| {
+            (
+                c.name.clone(),
+                (!d.is_null()).then(|| d.to_display_string(&c.field_type)),
+            )
+        })
+        .collect()
 }
 
 /// The engine's file when all its chunks come from one.

@@ -5,4 +5,4 @@ pub mod files;
 pub mod lines;
 
 pub use files::{write_table_report, ReportWriter};
-pub use lines::{report_lines, ReportLine};
+pub use lines::{report_lines, row_columns, ReportLine};

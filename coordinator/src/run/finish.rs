@@ -146,7 +146,7 @@ async fn run_step(
                 table,
                 cx.queue.map(|queue| crate::backfill::import_step::OnQueue {
                     queue,
-                    shutdown: &cx.gate.stop,
+                    gate: cx.gate,
                 }),
             )
             .await?,

@@ -57,7 +57,7 @@ use crate::duplicate::GlobalDuplicates;
 use crate::error::CoordinatorError;
 use crate::job_id::{config_hash, job_id};
 use crate::plan::{build_plan_with_ids, load_plan, persist_plan, StoredPlan};
-use control::Gate;
+pub(crate) use control::Gate;
 use engines::{MessageIds, Publisher};
 use finish::{post_process, PostContext};
 use observe::{EngineObserver, RangeObserver};

@@ -17,11 +17,16 @@
 //! the task is published, so two workers building one range (a redelivery
 //! while the first still runs, a duplicated message) write identical
 //! versions, and recording `Done` twice writes the same result.
+//!
+//! Job control: the runner reads the job's control before it builds; a
+//! held job's range is withdrawn ([`BackfillRangeOutcome::Withdrawn`],
+//! acked unbuilt, as `lease` withdraws an engine task) and the coordinator
+//! publishes it again when the job goes on.
 
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use squall_common::checkpoint::EngineResult;
+use squall_common::checkpoint::{Control, EngineResult};
 
 use super::context::WorkerContext;
 use super::error::TaskError;
@@ -40,6 +45,9 @@ pub enum BackfillRangeOutcome {
     Conflicts(usize),
     /// The range was failed for good before: nothing run.
     AlreadyFailed { reason: String },
+    /// The job is paused or cancelled: nothing built, the range left
+    /// unsettled; the coordinator publishes it again when the job goes on.
+    Withdrawn { control: Control },
 }
 
 /// Builds one range of an index backfill (the coordinator crate's).
@@ -94,6 +102,12 @@ pub async fn run_backfill_task(
             Ok(TaskOutcome::AlreadyDone)
         }
         BackfillRangeOutcome::AlreadyFailed { reason } => Ok(TaskOutcome::AlreadyFailed { reason }),
+        // Acked without building (the worker loop's `Withdrawn`), as an
+        // engine task of a held job is.
+        BackfillRangeOutcome::Withdrawn { control } => {
+            tracing::info!(%task, %control, "index backfill range withdrawn: the job is held");
+            Ok(TaskOutcome::Withdrawn { control })
+        }
     }
 }
 
