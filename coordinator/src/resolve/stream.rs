@@ -144,15 +144,30 @@ impl TableResolution {
     }
 }
 
-/// Plans `job`'s table at `read_ts` within `ctx.resolve_memory` and writes
-/// its report; the writes are applied later with [`TableResolution::write`].
-pub async fn resolve_table(
+/// Pass one over a table's inputs: what a plan of them would cost, the
+/// links between its rows, and the inputs themselves while they and the
+/// links fit the budget.
+pub struct FirstPass {
+    /// Sum of [`Input::cost`] (before [`EXPANSION`]).
+    pub cost: u64,
+    pub router: Router,
+    held: Option<Held>,
+}
+
+impl FirstPass {
+    /// Whether the inputs were kept: a whole-table plan fits the budget.
+    pub fn fits(&self) -> bool {
+        self.held.is_some()
+    }
+}
+
+/// Streams the table's inputs once within `budget` (see [`FirstPass`]).
+pub async fn first_pass(
     ctx: &DuplicateContext,
     job: &TableJob,
-    read_ts: u64,
-) -> Result<TableResolution, DuplicateError> {
+    budget: u64,
+) -> Result<FirstPass, DuplicateError> {
     let table = &job.table;
-    let budget = ctx.resolve_memory.max(1);
     let mut cost = 0u64;
     let mut router = Router::default();
     let mut held = Some(Held::new(table));
@@ -172,6 +187,19 @@ pub async fn resolve_table(
         Ok(())
     })
     .await?;
+    Ok(FirstPass { cost, router, held })
+}
+
+/// Plans `job`'s table at `read_ts` within `ctx.resolve_memory` and writes
+/// its report; the writes are applied later with [`TableResolution::write`].
+pub async fn resolve_table(
+    ctx: &DuplicateContext,
+    job: &TableJob,
+    read_ts: u64,
+) -> Result<TableResolution, DuplicateError> {
+    let table = &job.table;
+    let budget = ctx.resolve_memory.max(1);
+    let FirstPass { cost, router, held } = first_pass(ctx, job, budget).await?;
     let shards = cost
         .saturating_mul(EXPANSION)
         .div_ceil(budget)

@@ -892,3 +892,52 @@ async fn a_tiny_resolve_memory_spills_shards_with_the_same_results() {
     }
     l.fx.shutdown().await;
 }
+
+/// The links of unique index conflicts count in `conflict.resolve-memory`
+/// with the inputs pass one keeps: a budget of exactly both keeps the
+/// inputs for a whole-table plan, one byte less does not (the table is then
+/// sharded, with the same results: the test above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_links_of_unique_index_conflicts_count_in_the_budget() {
+    use crate::resolve::shard::EXPANSION;
+    use crate::resolve::stream::first_pass;
+
+    let l = load(60).await;
+    let out = l.fx.path("out-links");
+    let ctx = context(
+        &l,
+        "links",
+        ConflictStrategy::Record,
+        store(&l, "ck-links"),
+        &out,
+    );
+    detect_and_resolve(&ctx).await.expect("detects");
+    let mut linked = 0;
+    for job in &l.jobs {
+        let all = first_pass(&ctx, job, u64::MAX).await.expect("pass one");
+        assert!(all.fits());
+        let (inputs, links) = (all.cost * EXPANSION, all.router.bytes());
+        if links == 0 {
+            continue;
+        }
+        linked += 1;
+        let name = &job.table.name;
+        let exact = first_pass(&ctx, job, inputs + links)
+            .await
+            .expect("pass one");
+        assert!(
+            exact.fits(),
+            "{name}: inputs {inputs} B + links {links} B fit"
+        );
+        let short = first_pass(&ctx, job, inputs + links - 1)
+            .await
+            .expect("pass one");
+        assert!(!short.fits(), "{name}: one byte short does not fit");
+        assert_eq!((short.cost, short.router.bytes()), (all.cost, links));
+    }
+    assert!(
+        linked > 0,
+        "some table has rows linked by unique index conflicts"
+    );
+    l.fx.shutdown().await;
+}
