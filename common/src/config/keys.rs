@@ -221,6 +221,7 @@ pub static KEYS: &[KeyInfo] = &[
     k("squall.gc-safepoint-ttl-secs", SquallOnly, "600", "TTL of the job's PD service GC safepoint, renewed while the job runs; 0 registers none"),
     k("squall.engine-ranges", SquallOnly, "true", "disjoint ingest: engines write run files cut at planned key ranges, one ingest task per range (disk-quota ignored)"),
     k("squall.index-mode", SquallOnly, "'after-data'", "when secondary indexes are written: \"with-data\" (default) or \"after-data\" (rows first, then an index backfill before the checksum; conflict.strategy must be \"error\")"),
+    k("squall.index-backfill-batch-size", SquallOnly, "4096", "rows per KvScan page when an after-data import builds its indexes; default 1024, at least 1"),
 ];
 
 /// The catalogue entry of a dotted key (`tidb.session-vars.x` finds `tidb.session-vars.*`).

@@ -260,6 +260,10 @@ pub struct SquallConfig {
     /// only; post-processing backfills every index from the imported rows,
     /// then checksums). Default `with-data`.
     pub index_mode: super::IndexMode,
+    /// Rows per `KvScan` page when the backfill reads a range's rows
+    /// (`index-mode = "after-data"`): a larger page means fewer requests
+    /// and more memory per range being built. Default 1024; at least 1.
+    pub index_backfill_batch_size: u32,
 }
 
 impl Default for SquallConfig {
@@ -275,6 +279,7 @@ impl Default for SquallConfig {
             gc_safepoint_ttl_secs: 600,
             engine_ranges: false,
             index_mode: Default::default(),
+            index_backfill_batch_size: 1024,
         }
     }
 }

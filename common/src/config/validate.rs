@@ -80,6 +80,10 @@ impl TaskConfig {
                 "squall.stream-idle-timeout-secs",
                 self.squall.stream_idle_timeout_secs,
             ),
+            (
+                "squall.index-backfill-batch-size",
+                u64::from(self.squall.index_backfill_batch_size),
+            ),
         ] {
             if v == 0 {
                 bad(key, "must be at least 1".into());

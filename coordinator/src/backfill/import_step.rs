@@ -34,9 +34,6 @@ use super::tasks::{open_plan, run_plan};
 use crate::error::CoordinatorError;
 use crate::run::Gate;
 
-/// Rows per `KvScan` page (the CLI's `--batch-size` default).
-pub(crate) const BATCH_SIZE: u32 = 1024;
-
 /// A cluster job's queue, where its workers take the ranges.
 pub struct OnQueue<'a> {
     pub queue: &'a SharedTaskQueue,
@@ -86,7 +83,7 @@ pub async fn build_indexes(
         converter: &converter,
         engine_root: &root,
         ts: plan.ts,
-        batch_size: BATCH_SIZE,
+        batch_size: cfg.squall.index_backfill_batch_size,
         progress: &progress,
     };
     let started = std::time::Instant::now();

@@ -30,7 +30,7 @@ use squall_worker::task::{
 };
 
 use super::build::{build_range, BuildContext, RangeTask};
-use super::import_step::{job_converter, BATCH_SIZE};
+use super::import_step::job_converter;
 use super::progress::BackfillProgress;
 use super::records::{BackfillKeys, BackfillPlan, RangeConflict, RangeRecord};
 use super::target::IndexTarget;
@@ -146,7 +146,7 @@ async fn run(
         converter: &converter,
         engine_root: &root,
         ts: plan.ts,
-        batch_size: BATCH_SIZE,
+        batch_size: cx.cfg.squall.index_backfill_batch_size,
         progress: &progress,
     };
     let (start, end) = spec.keys();
