@@ -84,6 +84,18 @@ pub fn put_record(
 }
 
 impl Entry {
+    /// The whole record's bytes in the arena (header, key, value).
+    pub fn span(&self, arena: &[u8]) -> std::ops::Range<usize> {
+        let (key, value) = self.kv(arena);
+        let end = self.off + header_len(key.len(), value.len()) + key.len() + value.len();
+        self.off..end
+    }
+
+    /// Points the entry at its record's new place.
+    pub fn moved_to(&mut self, off: usize) {
+        self.off = off;
+    }
+
     /// The record's key and value.
     pub fn kv<'a>(&self, arena: &'a [u8]) -> (&'a [u8], &'a [u8]) {
         let mut pos = self.off;
@@ -91,11 +103,6 @@ impl Entry {
         let val_len = get_varint(arena, &mut pos);
         let (key, rest) = arena[pos..].split_at(key_len);
         (key, &rest[..val_len])
-    }
-
-    /// Where the record starts in the arena.
-    pub fn off(&self) -> usize {
-        self.off
     }
 
     pub fn key<'a>(&self, arena: &'a [u8]) -> &'a [u8] {

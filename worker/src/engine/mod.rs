@@ -37,6 +37,7 @@ mod options;
 mod parts;
 mod reader;
 mod runs;
+mod segment_merge;
 mod sort_buffer;
 mod split;
 mod writer;

@@ -437,3 +437,23 @@ async fn async_helpers_stream_and_split() {
     let want: Vec<EngineKv> = kvs.iter().map(|(k, (v, t))| put(k, v, *t)).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_closed_writers_buffer_serves_the_next_writer_until_finish() {
+    let root = tempfile::tempdir().expect("tmp");
+    let engine = open(&root, 1 << 20);
+    let mut w = engine.writer().expect("writer");
+    w.append(b"a", b"1", 1).expect("append");
+    w.close().expect("close");
+    let kept = engine.stats().expect("stats").mem_bytes;
+    assert!(kept > 0, "the empty buffer is kept for the next writer");
+    let mut w = engine.writer().expect("writer");
+    assert_eq!(engine.stats().expect("stats").mem_bytes, kept);
+    w.append(b"b", b"2", 2).expect("append");
+    w.close().expect("close");
+    assert_eq!(engine.stats().expect("stats").mem_bytes, kept);
+    engine.finish_writes().expect("finish");
+    assert_eq!(engine.stats().expect("stats").mem_bytes, 0);
+    let got = read_all(&engine);
+    assert_eq!(got, vec![put(b"a", b"1", 1), put(b"b", b"2", 2)]);
+}

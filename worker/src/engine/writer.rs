@@ -8,7 +8,7 @@ use rocksdb::SstFileWriter;
 
 use super::error::EngineError;
 use super::key_adapter::{adapted_len, decode_key, decoded_len, split_stored};
-use super::local::{EngineInner, LocalEngine};
+use super::local::{lock, EngineInner, LocalEngine};
 use super::meta::RunRecord;
 use super::sort_buffer::SortBuffer;
 
@@ -38,10 +38,12 @@ pub struct EngineWriter {
 
 impl EngineWriter {
     pub(crate) fn new(engine: LocalEngine) -> Self {
+        // A closed writer's buffer, already counted in the budget.
+        let buf = lock(&engine.inner.spare).take().unwrap_or_default();
         Self {
+            reported_alloc: buf.allocated(),
             engine,
-            buf: SortBuffer::default(),
-            reported_alloc: 0,
+            buf,
             stats: WriterStats::default(),
         }
     }
@@ -145,7 +147,20 @@ impl Drop for EngineWriter {
             tracing::warn!(engine = %self.inner().id, bytes = self.buf.used(),
                 "engine writer dropped without close; its buffer is discarded");
         }
-        self.inner().budget.update_allocated(self.reported_alloc, 0);
+        let mut kept = false;
+        if self.buf.is_empty() {
+            // Leave the (empty) buffer for the next writer; its allocation
+            // stays counted in the budget.
+            let engine = self.engine.clone();
+            let mut spare = lock(&engine.inner.spare);
+            if spare.is_none() {
+                *spare = Some(std::mem::take(&mut self.buf));
+                kept = true;
+            }
+        }
+        if !kept {
+            self.inner().budget.update_allocated(self.reported_alloc, 0);
+        }
         self.inner().writer_closed();
     }
 }
