@@ -37,14 +37,7 @@ impl EngineTask {
     }
 
     pub fn to_message(&self) -> TaskMessage {
-        let mut value =
-            serde_json::to_value(self).expect("a struct of strings and integers serializes");
-        value["kind"] = serde_json::Value::from(KIND_ENGINE);
-        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
-        TaskMessage {
-            id: self.message_id(),
-            payload,
-        }
+        tagged_message(self, KIND_ENGINE, self.message_id())
     }
 
     pub fn from_message(id: &str, payload: &[u8]) -> Result<Self, BadTaskMessage> {
@@ -111,14 +104,7 @@ impl IngestRangeTask {
     }
 
     pub fn to_message(&self) -> TaskMessage {
-        let mut value =
-            serde_json::to_value(self).expect("a struct of strings and integers serializes");
-        value["kind"] = serde_json::Value::from(KIND_RANGE);
-        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
-        TaskMessage {
-            id: self.message_id(),
-            payload,
-        }
+        tagged_message(self, KIND_RANGE, self.message_id())
     }
 
     pub fn checkpoint_key(&self) -> String {
@@ -178,14 +164,7 @@ impl BackfillRangeTask {
     }
 
     pub fn to_message(&self) -> TaskMessage {
-        let mut value =
-            serde_json::to_value(self).expect("a struct of strings and integers serializes");
-        value["kind"] = serde_json::Value::from(KIND_BACKFILL);
-        let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
-        TaskMessage {
-            id: self.message_id(),
-            payload,
-        }
+        tagged_message(self, KIND_BACKFILL, self.message_id())
     }
 }
 
@@ -242,6 +221,15 @@ impl std::fmt::Display for Task {
             Task::BackfillRange(t) => t.fmt(f),
         }
     }
+}
+
+/// A task as its JSON fields plus `"kind"`, under the queue id `id`.
+fn tagged_message(task: &impl Serialize, kind: &str, id: String) -> TaskMessage {
+    let mut value =
+        serde_json::to_value(task).expect("a struct of strings and integers serializes");
+    value["kind"] = serde_json::Value::from(kind);
+    let payload = serde_json::to_vec(&value).expect("a JSON value serializes");
+    TaskMessage { id, payload }
 }
 
 #[cfg(test)]
