@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use squall_client::{ClientOptions, ImportClient, PdClient};
 use squall_cluster::testserver::{EtcdServer, NatsServer};
 use squall_cluster::{EtcdCheckpointStore, EtcdOptions};
 use squall_common::checkpoint::{keys, CheckpointStore};
@@ -35,7 +34,7 @@ use squall_common::config::{ByteSize, IndexMode};
 use squall_common::TaskConfig;
 use squall_coordinator::backfill::records::{BackfillPlan, RangeRecord};
 use squall_coordinator::backfill::RANGE_DONE_FAILPOINT;
-use squall_tests::sim::start_sim;
+use squall_tests::sim::{keep_splitting, start_sim};
 use squall_tests::{free_addr, servers_installed, ProcessGuard};
 use tikv_sim::SimHandle;
 use tokio_util::sync::CancellationToken;
@@ -515,34 +514,6 @@ async fn backfill_records(
     }
     (plan.expect("a backfill plan"), records)
 }
-
-/// Splits the region holding each of `keys` at it until `stop`.
-async fn keep_splitting(pd_addr: String, keys: Vec<Vec<u8>>, stop: CancellationToken) -> u64 {
-    let pd = PdClient::connect(&[pd_addr], ClientOptions::for_test())
-        .await
-        .unwrap();
-    let client = ImportClient::new(pd.clone());
-    let mut made = 0;
-    for key in keys.iter().cycle() {
-        if stop.is_cancelled() {
-            break;
-        }
-        if let Ok(region) = pd.get_region(key).await {
-            if region.start.as_slice() < key.as_slice()
-                && (region.end.is_empty() || key.as_slice() < region.end.as_slice())
-                && client
-                    .split_region(&region, vec![key.clone()])
-                    .await
-                    .is_ok()
-            {
-                made += 1;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    made
-}
-
 /// `squall ARGS`, which must succeed; its stdout.
 fn squall_ok(args: &[&str]) -> String {
     let out = Command::new(SQUALL).args(args).output().unwrap();

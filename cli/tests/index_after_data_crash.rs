@@ -13,14 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use squall_client::{ClientOptions, ImportClient, PdClient};
 use squall_common::checkpoint::{CheckpointStore, LocalCheckpointStore};
 use squall_common::config::{ByteSize, IndexMode};
 use squall_common::TaskConfig;
 use squall_coordinator::backfill::records::RangeRecord;
 use squall_coordinator::backfill::RANGE_DONE_FAILPOINT;
 use squall_tests::kvproto::{delete, import as kv_import, Pd};
-use squall_tests::sim::start_sim;
+use squall_tests::sim::{keep_splitting, start_sim};
 use squall_tests::ProcessGuard;
 use tikv_sim::SimHandle;
 use tokio_util::sync::CancellationToken;
@@ -167,34 +166,6 @@ async fn ranges(checkpoint: &Path) -> BTreeMap<String, RangeRecord> {
         })
         .collect()
 }
-
-/// Splits the region holding each of `keys` at it until `stop`.
-async fn keep_splitting(pd_addr: String, keys: Vec<Vec<u8>>, stop: CancellationToken) -> u64 {
-    let pd = PdClient::connect(&[pd_addr], ClientOptions::for_test())
-        .await
-        .expect("PD");
-    let client = ImportClient::new(pd.clone());
-    let mut made = 0;
-    for key in keys.iter().cycle() {
-        if stop.is_cancelled() {
-            break;
-        }
-        if let Ok(region) = pd.get_region(key).await {
-            if region.start.as_slice() < key.as_slice()
-                && (region.end.is_empty() || key.as_slice() < region.end.as_slice())
-                && client
-                    .split_region(&region, vec![key.clone()])
-                    .await
-                    .is_ok()
-            {
-                made += 1;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    made
-}
-
 fn hex_bytes(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)

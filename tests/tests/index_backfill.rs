@@ -20,7 +20,7 @@ use squall_coordinator::backfill::{
 };
 use squall_coordinator::{ExportFormat, SchemaSource};
 use squall_tests::kvproto::{delete, import as kv_import, put, Pd};
-use squall_tests::sim::{pd_addr, start_sim};
+use squall_tests::sim::{keep_splitting, pd_addr, start_sim};
 use tikv_sim::SimHandle;
 
 const TABLES: &[(&str, &str, &str)] = &[
@@ -508,41 +508,6 @@ async fn a_collated_unique_violation_names_the_strings_and_both_rows() {
     assert!(!msg.contains("0x"), "no sort key in the message: {msg}");
     sim.shutdown().await;
 }
-
-/// Splits the region holding each of `keys` at it, one after another,
-/// until `stop`; returns how many splits were made. Errors (a key on a
-/// region's edge, a stale epoch) are skipped: the next key goes on.
-async fn keep_splitting(
-    sim_pd: String,
-    keys: Vec<Vec<u8>>,
-    stop: tokio_util::sync::CancellationToken,
-) -> u64 {
-    let pd = squall_client::PdClient::connect(&[sim_pd], ClientOptions::for_test())
-        .await
-        .unwrap();
-    let client = squall_client::ImportClient::new(pd.clone());
-    let mut made = 0;
-    for key in keys.iter().cycle() {
-        if stop.is_cancelled() {
-            break;
-        }
-        let Ok(region) = pd.get_region(key).await else {
-            continue;
-        };
-        if region.start.as_slice() < key.as_slice()
-            && (region.end.is_empty() || key.as_slice() < region.end.as_slice())
-            && client
-                .split_region(&region, vec![key.clone()])
-                .await
-                .is_ok()
-        {
-            made += 1;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-    }
-    made
-}
-
 /// A bigger table backfilled while regions split under it (at row keys
 /// and at keys between rows that are no row key), with injected
 /// EpochNotMatch and NotLeader on the scans: every entry is rewritten
